@@ -1,0 +1,179 @@
+/**
+ * The wire protocol: plain data only. This folder compiles without the DOM lib
+ * (see ./tsconfig.json), so a DOM type leaking in here breaks the build.
+ *
+ * Every frame is a JSON object whose `t` names its type. Node trees and patches are
+ * tuples of small integers and strings: compact on the wire, cheap to build.
+ */
+
+/** Bumped on any incompatible change; peers send it in `create`, `resume` and `join`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame a peer may send, in bytes; the relay closes with `CloseCode.TooBig` past it. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** What the agent may do, fixed by the customer's page when the session is created. */
+export const Mode = {
+  Full: 'full-control',
+  Partial: 'partial-control',
+  None: 'no-control',
+} as const;
+export type Mode = (typeof Mode)[keyof typeof Mode];
+
+export const Role = { Customer: 'customer', Agent: 'agent' } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** Who or what ended a session. */
+export type EndedBy = 'customer' | 'agent' | 'expired' | 'relay';
+
+/** WebSocket close codes the relay uses (documented in docs/protocol.md). */
+export const CloseCode = {
+  /** The session ended; an `ended` frame preceded the close. */
+  Ended: 1000,
+  /** The relay is shutting down; reconnect. */
+  GoingAway: 1001,
+  /** A binary frame: the protocol is JSON text only. */
+  UnsupportedData: 1003,
+  /** A frame was not valid JSON, failed the schema, or is not allowed for the sender's role. */
+  PolicyViolation: 1008,
+  /** A frame exceeded MAX_FRAME_BYTES. */
+  TooBig: 1009,
+  /** The peer speaks a protocol version this relay does not. */
+  UnsupportedVersion: 4000,
+  /** No live session has this ID (or the resume token is wrong). */
+  SessionNotFound: 4004,
+  /** Another agent is already bound to this session. */
+  SessionTaken: 4009,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Machine-readable reasons carried by `error` frames. */
+export const ErrorCode = {
+  BadFrame: 'bad-frame',
+  NotAllowed: 'not-allowed',
+  NotFound: 'session-not-found',
+  Taken: 'session-taken',
+  UnsupportedVersion: 'unsupported-version',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// ─── Serialized DOM ────────────────────────────────────────────────────────────
+
+export const NodeKind = {
+  Element: 1,
+  Text: 3,
+  Comment: 8,
+  Document: 9,
+  Doctype: 10,
+} as const;
+
+/** State that lives in properties rather than attributes, and the element's namespace. */
+export interface ElementExtra {
+  /** 's' for SVG, 'm' for MathML; absent for HTML. */
+  ns?: 's' | 'm';
+  /** Current value of an input, textarea or select (already masked when it must be). */
+  value?: string;
+  checked?: boolean;
+  selected?: boolean;
+}
+
+/** [kind, id, tag (lower case for HTML), attributes as [name, value, name, value…], children, extra] */
+export type SerializedElement = [
+  kind: 1,
+  id: number,
+  tag: string,
+  attrs: string[],
+  children: SerializedNode[],
+  extra?: ElementExtra,
+];
+export type SerializedText = [kind: 3, id: number, text: string];
+export type SerializedComment = [kind: 8, id: number, text: string];
+/** `quirks` is true when the source document renders in quirks mode. */
+export type SerializedDocument = [kind: 9, id: number, children: SerializedNode[], quirks?: boolean];
+export type SerializedDoctype = [kind: 10, id: number, name: string, publicId: string, systemId: string];
+export type SerializedNode =
+  | SerializedElement
+  | SerializedText
+  | SerializedComment
+  | SerializedDocument
+  | SerializedDoctype;
+
+// ─── Patches ──────────────────────────────────────────────────────────────────
+
+export const Op = {
+  /** Insert a serialized subtree under parent, before `next` (null: append). */
+  Add: 0,
+  /** Remove a node and its subtree. */
+  Remove: 1,
+  /** Set (string) or remove (null) an attribute. */
+  Attr: 2,
+  /** Replace a text or comment node's data. */
+  Text: 3,
+  /** A form field's current value. */
+  Value: 4,
+  /** A checkbox/radio's checked state or an option's selected state. */
+  Checked: 5,
+  /** Scroll position of an element, or of the document when id is the document's. */
+  Scroll: 6,
+  /** The customer's viewport size in CSS pixels. */
+  Viewport: 7,
+} as const;
+
+export type PatchOp =
+  | [op: 0, parent: number, next: number | null, node: SerializedNode]
+  | [op: 1, id: number]
+  | [op: 2, id: number, name: string, value: string | null]
+  | [op: 3, id: number, text: string]
+  | [op: 4, id: number, value: string]
+  | [op: 5, id: number, checked: boolean]
+  | [op: 6, id: number, x: number, y: number]
+  | [op: 7, width: number, height: number];
+
+// ─── Frames ───────────────────────────────────────────────────────────────────
+
+/** Customer → relay: open a new session. */
+export interface CreateFrame { t: 'create'; v: number; mode: Mode }
+/** Customer → relay: reattach to a live session after a reload or a dropped connection. */
+export interface ResumeFrame { t: 'resume'; v: number; code: string; token: string }
+/** Agent → relay: join the session with this 9-digit ID. */
+export interface JoinFrame { t: 'join'; v: number; code: string; name?: string }
+/** Either side → relay: end the session for both. */
+export interface EndFrame { t: 'end' }
+
+/** Relay → customer: the session exists; `token` resumes it and is never shown. */
+export interface CreatedFrame { t: 'created'; code: string; token: string; mode: Mode }
+/** Relay → customer: resumed; `agent` names the bound agent, if any. */
+export interface ResumedFrame { t: 'resumed'; code: string; mode: Mode; agent: string | null }
+/** Relay → agent: joined; `online` says whether the customer is connected now. */
+export interface JoinedFrame { t: 'joined'; code: string; mode: Mode; online: boolean }
+/** Relay → either side: the other party came or went. */
+export interface PeerFrame { t: 'peer'; role: Role; status: 'online' | 'offline'; name?: string }
+/** Relay → either side: the session is over; the socket closes with CloseCode.Ended. */
+export interface EndedFrame { t: 'ended'; by: EndedBy }
+/** Relay → either side: something was refused. */
+export interface ErrorFrame { t: 'error'; code: ErrorCode; message: string }
+
+/** Customer → agent: the whole page. */
+export interface SnapshotFrame {
+  t: 'snapshot';
+  url: string;
+  title: string;
+  /** Viewport size in CSS pixels. */
+  viewport: [width: number, height: number];
+  doc: SerializedDocument;
+}
+/** Customer → agent: one batch of changes, applied in order. */
+export interface PatchFrame { t: 'patch'; ops: PatchOp[] }
+/** Agent → customer: please send a fresh snapshot. */
+export interface RequestSnapshotFrame { t: 'request-snapshot' }
+
+export type CustomerFrame = CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame;
+export type AgentFrame = JoinFrame | EndFrame | RequestSnapshotFrame;
+export type RelayFrame = CreatedFrame | ResumedFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
+export type Frame = CustomerFrame | AgentFrame | RelayFrame;
+
+/** Frames the relay forwards untouched from one role to the other. */
+export const FORWARDED: Record<Role, ReadonlySet<string>> = {
+  customer: new Set(['snapshot', 'patch']),
+  agent: new Set(['request-snapshot']),
+};

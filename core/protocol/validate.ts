@@ -1,0 +1,168 @@
+/**
+ * Schema checks for every frame, used by the relay and by both peers. Hand-written
+ * rather than a schema library: it ships in the customer's bundle, so every byte counts.
+ */
+import {
+  ErrorCode,
+  Mode,
+  NodeKind,
+  Op,
+  type AgentFrame,
+  type CustomerFrame,
+  type Frame,
+  type PatchOp,
+  type RelayFrame,
+  type SerializedNode,
+} from './frames.js';
+
+/** A refused frame, with the reason a peer is told. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Deeper trees are refused rather than risk a stack overflow in a peer. */
+export const MAX_TREE_DEPTH = 4096;
+
+const MODES = new Set<string>(Object.values(Mode));
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isId = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** A session ID: exactly nine digits. */
+export const isSessionCode = (x: unknown): x is string => isString(x) && /^\d{9}$/.test(x);
+
+/** Turns what a person typed ("123 456-789") into a session ID, or null. */
+export function normalizeSessionCode(input: string): string | null {
+  const digits = input.replace(/[\s-]/g, '');
+  return isSessionCode(digits) ? digits : null;
+}
+
+function isStringPairs(x: unknown): x is string[] {
+  return Array.isArray(x) && x.length % 2 === 0 && x.every(isString);
+}
+
+/** Checks a serialized subtree, iteratively so a deep tree cannot overflow the stack. */
+export function isSerializedNode(root: unknown): root is SerializedNode {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (!Array.isArray(node) || !isId(node[1]) || depth > MAX_TREE_DEPTH) return false;
+    switch (node[0]) {
+      case NodeKind.Element: {
+        const [, , tag, attrs, children, extra] = node;
+        if (!isString(tag) || !tag || !isStringPairs(attrs) || !Array.isArray(children)) return false;
+        if (extra !== undefined && !isRecord(extra)) return false;
+        for (const child of children) stack.push([child, depth + 1]);
+        break;
+      }
+      case NodeKind.Text:
+      case NodeKind.Comment:
+        if (!isString(node[2])) return false;
+        break;
+      case NodeKind.Document:
+        if (!Array.isArray(node[2])) return false;
+        for (const child of node[2]) stack.push([child, depth + 1]);
+        break;
+      case NodeKind.Doctype:
+        if (!isString(node[2]) || !isString(node[3]) || !isString(node[4])) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+function isPatchOp(op: unknown): op is PatchOp {
+  if (!Array.isArray(op)) return false;
+  switch (op[0]) {
+    case Op.Add:
+      return isId(op[1]) && (op[2] === null || isId(op[2])) && isSerializedNode(op[3]);
+    case Op.Remove:
+      return isId(op[1]);
+    case Op.Attr:
+      return isId(op[1]) && isString(op[2]) && (op[3] === null || isString(op[3]));
+    case Op.Text:
+    case Op.Value:
+      return isId(op[1]) && isString(op[2]);
+    case Op.Checked:
+      return isId(op[1]) && typeof op[2] === 'boolean';
+    case Op.Scroll:
+      return isId(op[1]) && isFiniteNumber(op[2]) && isFiniteNumber(op[3]);
+    case Op.Viewport:
+      return isFiniteNumber(op[1]) && isFiniteNumber(op[2]);
+    default:
+      return false;
+  }
+}
+
+type Check = (f: Record<string, unknown>) => boolean;
+
+const CHECKS: Record<Frame['t'], Check> = {
+  create: (f) => isFiniteNumber(f.v) && MODES.has(f.mode as string),
+  resume: (f) => isFiniteNumber(f.v) && isSessionCode(f.code) && isString(f.token) && f.token.length <= 256,
+  join: (f) => isFiniteNumber(f.v) && isSessionCode(f.code) && (f.name === undefined || (isString(f.name) && f.name.length <= 100)),
+  end: () => true,
+  created: (f) => isSessionCode(f.code) && isString(f.token) && MODES.has(f.mode as string),
+  resumed: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && (f.agent === null || isString(f.agent)),
+  joined: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean',
+  peer: (f) => (f.role === 'customer' || f.role === 'agent') && (f.status === 'online' || f.status === 'offline') && (f.name === undefined || isString(f.name)),
+  ended: (f) => ['customer', 'agent', 'expired', 'relay'].includes(f.by as string),
+  error: (f) => isString(f.code) && isString(f.message),
+  snapshot: (f) =>
+    isString(f.url) && isString(f.title) &&
+    Array.isArray(f.viewport) && f.viewport.length === 2 && f.viewport.every(isFiniteNumber) &&
+    Array.isArray(f.doc) && f.doc[0] === NodeKind.Document && isSerializedNode(f.doc),
+  patch: (f) => Array.isArray(f.ops) && f.ops.every(isPatchOp),
+  'request-snapshot': () => true,
+};
+
+const FROM_CUSTOMER = new Set(['create', 'resume', 'end', 'snapshot', 'patch']);
+const FROM_AGENT = new Set(['join', 'end', 'request-snapshot']);
+const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', 'request-snapshot']);
+const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', 'snapshot', 'patch']);
+
+/** Parses and checks one frame whose type must be in `allowed`; throws ProtocolError. */
+export function parseFrame(text: string, allowed: ReadonlySet<string>): Frame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProtocolError(ErrorCode.BadFrame, 'Frame is not valid JSON');
+  }
+  return checkFrame(value, allowed);
+}
+
+/** Checks an already parsed frame; throws ProtocolError. */
+export function checkFrame(value: unknown, allowed: ReadonlySet<string>): Frame {
+  if (!isRecord(value) || !isString(value.t)) {
+    throw new ProtocolError(ErrorCode.BadFrame, 'Frame must be an object with a string "t"');
+  }
+  if (!Object.hasOwn(CHECKS, value.t)) {
+    throw new ProtocolError(ErrorCode.BadFrame, `Unknown frame type "${value.t.slice(0, 40)}"`);
+  }
+  if (!allowed.has(value.t)) {
+    throw new ProtocolError(ErrorCode.NotAllowed, `Frame type "${value.t}" is not allowed here`);
+  }
+  if (!CHECKS[value.t as Frame['t']](value)) {
+    throw new ProtocolError(ErrorCode.BadFrame, `Malformed "${value.t}" frame`);
+  }
+  return value as unknown as Frame;
+}
+
+/** Frames a customer may send to the relay. */
+export const parseCustomerFrame = (text: string) => parseFrame(text, FROM_CUSTOMER) as CustomerFrame;
+/** Frames an agent may send to the relay. */
+export const parseAgentFrame = (text: string) => parseFrame(text, FROM_AGENT) as AgentFrame;
+/** Frames the customer's page accepts from the relay. */
+export const parseFrameForCustomer = (text: string) => parseFrame(text, TO_CUSTOMER) as RelayFrame | AgentFrame;
+/** Frames the agent's page accepts from the relay. */
+export const parseFrameForAgent = (text: string) => parseFrame(text, TO_AGENT) as RelayFrame | CustomerFrame;
