@@ -1,0 +1,237 @@
+/**
+ * Rebuilds the customer's page from snapshot and patches inside a sandboxed iframe.
+ * The iframe runs no script (sandbox is exactly `allow-same-origin`), and as a second
+ * line of defence nothing active is ever created: no script, handler, javascript: URL,
+ * meta refresh, base, nested document or plugin.
+ */
+import { NodeKind, Op, type PatchFrame, type SerializedNode, type SnapshotFrame } from '../protocol/index.js';
+
+const NAMESPACES = { s: 'http://www.w3.org/2000/svg', m: 'http://www.w3.org/1998/Math/MathML' } as const;
+const ELEMENT = 1;
+const TEXT = 3;
+const COMMENT = 8;
+const DOCUMENT = 9;
+const XLINK_NS = 'http://www.w3.org/1999/xlink';
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+
+/** The one sandbox the mirror accepts: same origin so we can build its DOM, and nothing else. */
+export const MIRROR_SANDBOX = 'allow-same-origin';
+
+/** Elements replaced by an inert <template> so they keep their place but can do nothing. */
+const INERT = new Set(['script', 'noscript', 'base', 'object', 'embed', 'applet', 'frame', 'frameset', 'portal']);
+const URL_ATTRIBUTES = new Set(['src', 'href', 'action', 'formaction', 'poster', 'background', 'xlink:href', 'data', 'cite', 'ping', 'srcset', 'lowsrc', 'dynsrc']);
+const ACTIVE_URL = /^(javascript|vbscript|data:text\/html|data:application|data:image\/svg)/i;
+
+/** True when an attribute could run code or navigate; such attributes are never set. */
+export function isUnsafeAttribute(tag: string, name: string, value: string): boolean {
+  const lower = name.toLowerCase();
+  if (lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv') return true;
+  if (tag === 'iframe' && lower === 'src') return true;
+  // Browsers ignore control characters and spaces inside a scheme, so must we.
+  return URL_ATTRIBUTES.has(lower) && ACTIVE_URL.test(value.replace(/[\u0000-\u0020]/g, ''));
+}
+
+export interface MirrorOptions {
+  /** Called when the customer's viewport size is known or changes. */
+  onViewport?(width: number, height: number): void;
+}
+
+/** Applies frames to an iframe; generic over nothing, it owns the iframe's document. */
+export class Mirror {
+  /** The customer's viewport in CSS pixels, [0, 0] before the first snapshot. */
+  viewport: [number, number] = [0, 0];
+  /** The customer page's URL and title at the last snapshot. */
+  url = '';
+  title = '';
+  private nodes = new Map<number, Node>();
+  private readonly idOf = new WeakMap<Node, number>();
+
+  constructor(
+    readonly iframe: HTMLIFrameElement,
+    private readonly options: MirrorOptions = {},
+  ) {
+    if (!iframe.hasAttribute('sandbox')) iframe.setAttribute('sandbox', MIRROR_SANDBOX);
+  }
+
+  /** The mirror's document; throws if the iframe could run scripts. */
+  get document(): Document {
+    if (this.iframe.getAttribute('sandbox') !== MIRROR_SANDBOX) {
+      throw new Error(`Refusing to render: the mirror iframe's sandbox must be exactly "${MIRROR_SANDBOX}"`);
+    }
+    const doc = this.iframe.contentDocument;
+    if (!doc) throw new Error('The mirror iframe is not attached to a document');
+    return doc;
+  }
+
+  /** The mirror node with this ID, if any. */
+  node(id: number): Node | undefined {
+    return this.nodes.get(id);
+  }
+
+  /** Replaces the whole mirrored page. */
+  applySnapshot(frame: SnapshotFrame): void {
+    const doc = this.document;
+    const [, docId, children, quirks] = frame.doc;
+    // Writing (or not) a doctype is the only way to set a document's rendering mode.
+    doc.open();
+    doc.write(quirks ? '' : '<!DOCTYPE html>');
+    doc.close();
+    while (doc.firstChild) doc.firstChild.remove();
+    this.nodes = new Map([[docId, doc]]);
+    this.idOf.set(doc, docId);
+    for (const child of children) {
+      const node = this.build(child, doc);
+      if (node) doc.appendChild(node);
+    }
+    this.url = frame.url;
+    this.title = frame.title;
+    this.setViewport(frame.viewport[0], frame.viewport[1]);
+  }
+
+  /**
+   * Applies one batch of ops in order. Returns false when an op names a node the mirror
+   * does not have: the mirror is out of step and the caller should ask for a snapshot.
+   */
+  applyPatch(frame: PatchFrame): boolean {
+    let inStep = true;
+    for (const op of frame.ops) {
+      switch (op[0]) {
+        case Op.Add: {
+          const parent = this.nodes.get(op[1]);
+          const next = op[2] === null ? null : this.nodes.get(op[2]);
+          if (!parent || next === undefined || (next && next.parentNode !== parent)) {
+            inStep = false;
+            break;
+          }
+          const node = this.build(op[3], parent.ownerDocument ?? (parent as Document));
+          if (node) parent.insertBefore(node, next);
+          break;
+        }
+        case Op.Remove: {
+          const node = this.nodes.get(op[1]);
+          if (!node) break; // already gone with an ancestor
+          this.forget(node);
+          (node as ChildNode).remove();
+          break;
+        }
+        case Op.Attr: {
+          const el = this.nodes.get(op[1]);
+          if (el?.nodeType === ELEMENT) this.setAttribute(el as Element, op[2], op[3]);
+          else inStep = false;
+          break;
+        }
+        case Op.Text: {
+          const node = this.nodes.get(op[1]);
+          if (node?.nodeType === TEXT || node?.nodeType === COMMENT) (node as CharacterData).data = op[2];
+          else inStep = false;
+          break;
+        }
+        case Op.Value: {
+          const el = this.nodes.get(op[1]) as HTMLInputElement | undefined;
+          if (el && 'value' in el) el.value = op[2];
+          else inStep = false;
+          break;
+        }
+        case Op.Checked: {
+          const el = this.nodes.get(op[1]) as (HTMLInputElement & HTMLOptionElement) | undefined;
+          if (!el) inStep = false;
+          else if (el.localName === 'option') el.selected = op[2];
+          else el.checked = op[2];
+          break;
+        }
+        case Op.Scroll: {
+          const node = this.nodes.get(op[1]);
+          // Nodes live in the iframe's realm, so type checks use nodeType, not instanceof.
+          if (node?.nodeType === DOCUMENT) (node as Document).defaultView?.scrollTo(op[2], op[3]);
+          else if (node?.nodeType === ELEMENT) (node as Element).scrollTo(op[2], op[3]);
+          break;
+        }
+        case Op.Viewport:
+          this.setViewport(op[1], op[2]);
+          break;
+      }
+    }
+    return inStep;
+  }
+
+  private setViewport(width: number, height: number): void {
+    this.viewport = [width, height];
+    this.options.onViewport?.(width, height);
+  }
+
+  private remember(node: Node, id: number): void {
+    this.nodes.set(id, node);
+    this.idOf.set(node, id);
+  }
+
+  private forget(root: Node): void {
+    const walker = root.ownerDocument!.createTreeWalker(root);
+    for (let n: Node | null = root; n; n = walker.nextNode()) {
+      const id = this.idOf.get(n);
+      if (id !== undefined) this.nodes.delete(id);
+    }
+  }
+
+  private build(node: SerializedNode, doc: Document): Node | null {
+    switch (node[0]) {
+      case NodeKind.Element: {
+        const [, id, tag, attrs, children, extra] = node;
+        const el = this.createElement(doc, tag, extra?.ns);
+        this.remember(el, id);
+        for (let i = 0; i < attrs.length; i += 2) this.setAttribute(el, attrs[i]!, attrs[i + 1]!);
+        // Content of inert stand-ins is kept (for IDs) but lives in a template, so it never renders.
+        const parent = el.localName === 'template' ? (el as HTMLTemplateElement).content : el;
+        for (const child of children) {
+          const built = this.build(child, doc);
+          if (built) parent.appendChild(built);
+        }
+        if (el.localName === 'input' || el.localName === 'textarea' || el.localName === 'select') {
+          // The agent's browser must never autofill the agent's data into the mirror.
+          el.setAttribute('autocomplete', 'off');
+        }
+        if (extra?.value !== undefined && 'value' in el) (el as HTMLInputElement).value = extra.value;
+        if (extra?.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
+        if (extra?.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
+        return el;
+      }
+      case NodeKind.Text:
+        return this.rememberNew(doc.createTextNode(node[2]), node[1]);
+      case NodeKind.Comment:
+        return this.rememberNew(doc.createComment(node[2]), node[1]);
+      case NodeKind.Doctype:
+        return this.rememberNew(doc.implementation.createDocumentType(node[2] || 'html', node[3], node[4]), node[1]);
+      default:
+        return null; // a document inside a document is not a thing
+    }
+  }
+
+  private rememberNew<T extends Node>(node: T, id: number): T {
+    this.remember(node, id);
+    return node;
+  }
+
+  private createElement(doc: Document, tag: string, ns: 's' | 'm' | undefined): Element {
+    const inert = INERT.has(tag.toLowerCase());
+    try {
+      if (inert) return doc.createElement('template');
+      return ns ? doc.createElementNS(NAMESPACES[ns], tag) : doc.createElement(tag);
+    } catch {
+      return doc.createElement('span'); // a tag name the DOM refuses (invalid markup parsed leniently)
+    }
+  }
+
+  private setAttribute(el: Element, name: string, value: string | null): void {
+    if (value === null) {
+      el.removeAttribute(name);
+      return;
+    }
+    if (isUnsafeAttribute(el.localName, name, value)) return;
+    try {
+      if (name.startsWith('xlink:')) el.setAttributeNS(XLINK_NS, name, value);
+      else if (name.startsWith('xml:')) el.setAttributeNS(XML_NS, name, value);
+      else el.setAttribute(name, value);
+    } catch {
+      // an attribute name the DOM refuses; the source page kept it, the mirror cannot
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * A WebSocket that reconnects: exponential backoff with full jitter, so a relay restart
+ * is not met by every browser at the same instant.
+ */
+import mitt, { type Emitter } from 'mitt';
+import { CloseCode } from './protocol/index.js';
+
+export type TransportEvents = {
+  /** Connected (again); the session layer re-authenticates here. */
+  open: void;
+  /** One text frame as received. */
+  message: string;
+  /** Closed; `retrying` says whether a reconnect is scheduled. */
+  close: { code: number; reason: string; retrying: boolean };
+};
+
+export interface TransportOptions {
+  /** First retry delay in ms; doubles each attempt up to `maxDelay`. */
+  minDelay?: number;
+  maxDelay?: number;
+}
+
+/** Close codes after which reconnecting cannot help. */
+const FINAL = new Set<number>([
+  CloseCode.Ended,
+  CloseCode.UnsupportedData,
+  CloseCode.PolicyViolation,
+  CloseCode.TooBig,
+  CloseCode.UnsupportedVersion,
+  CloseCode.SessionNotFound,
+  CloseCode.SessionTaken,
+]);
+
+export class Transport {
+  readonly events: Emitter<TransportEvents> = mitt<TransportEvents>();
+  private socket: WebSocket | null = null;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private closedByUs = false;
+  private readonly minDelay: number;
+  private readonly maxDelay: number;
+
+  constructor(
+    readonly url: string,
+    options: TransportOptions = {},
+  ) {
+    this.minDelay = options.minDelay ?? 500;
+    this.maxDelay = options.maxDelay ?? 15_000;
+    const protocol = new URL(url, globalThis.location?.href).protocol;
+    if (protocol !== 'ws:' && protocol !== 'wss:') throw new TypeError(`Relay URL must be ws: or wss:, got "${url}"`);
+  }
+
+  /** True while the socket is open. */
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  connect(): void {
+    this.closedByUs = false;
+    clearTimeout(this.retryTimer);
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.attempt = 0;
+      this.events.emit('open');
+    };
+    socket.onmessage = (event) => {
+      if (typeof event.data === 'string') this.events.emit('message', event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      const retrying = !this.closedByUs && !FINAL.has(event.code);
+      if (retrying) this.scheduleRetry();
+      this.events.emit('close', { code: event.code, reason: event.reason, retrying });
+    };
+  }
+
+  /** Sends a frame if connected; returns whether it was handed to the socket. */
+  send(frame: object): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Closes for good: no reconnect. */
+  close(code = 1000): void {
+    this.closedByUs = true;
+    clearTimeout(this.retryTimer);
+    this.socket?.close(code);
+  }
+
+  private scheduleRetry(): void {
+    const ceiling = Math.min(this.maxDelay, this.minDelay * 2 ** this.attempt++);
+    this.retryTimer = setTimeout(() => this.connect(), Math.random() * ceiling);
+  }
+}

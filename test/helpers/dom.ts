@@ -1,0 +1,89 @@
+/** Helpers shared by the browser tests: frames to record from and mirror into, and a tree comparison. */
+import { Mirror } from '../../core/dom/mirror.js';
+import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
+import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
+
+/** An iframe holding `html` as its own document, ready to be recorded. */
+export async function sourceFrame(html: string): Promise<{ frame: HTMLIFrameElement; doc: Document }> {
+  const frame = document.createElement('iframe');
+  frame.style.cssText = 'width:800px;height:600px;border:0';
+  document.body.append(frame);
+  // Written rather than srcdoc: a srcdoc document is never in quirks mode.
+  const doc = frame.contentDocument!;
+  doc.open();
+  doc.write(html);
+  doc.close();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return { frame, doc };
+}
+
+/** A mirror in a fresh iframe, and a sink that sends frames through JSON and validation first, as the wire would. */
+export function mirrorFrame(): { mirror: Mirror; frames: Array<SnapshotFrame | PatchFrame>; sink(frame: SnapshotFrame | PatchFrame): void; bytes(): number } {
+  const frame = document.createElement('iframe');
+  frame.style.cssText = 'width:800px;height:600px;border:0';
+  document.body.append(frame);
+  const mirror = new Mirror(frame);
+  const frames: Array<SnapshotFrame | PatchFrame> = [];
+  let bytes = 0;
+  return {
+    mirror,
+    frames,
+    bytes: () => bytes,
+    sink(sent) {
+      const text = JSON.stringify(sent);
+      bytes += text.length;
+      const received = checkFrame(JSON.parse(text), FORWARDED.customer) as SnapshotFrame | PatchFrame;
+      frames.push(received);
+      if (received.t === 'snapshot') mirror.applySnapshot(received);
+      else if (!mirror.applyPatch(received)) throw new Error(`Mirror out of step at patch ${frames.length}: ${text.slice(0, 300)}`);
+    },
+  };
+}
+
+/** What a person would see of a tree, as text: tags, attributes, text, field state. Mirror-only additions are left out. */
+export function canonical(node: Node, indent = ''): string {
+  switch (node.nodeType) {
+    case Node.DOCUMENT_NODE:
+    case Node.DOCUMENT_FRAGMENT_NODE:
+      return Array.from(node.childNodes, (c) => canonical(c, indent)).join('');
+    case Node.DOCUMENT_TYPE_NODE:
+      return `${indent}<!doctype ${(node as DocumentType).name}>\n`;
+    case Node.TEXT_NODE:
+      return `${indent}"${(node as Text).data}"\n`;
+    case Node.COMMENT_NODE:
+      return `${indent}<!---->\n`;
+    case Node.ELEMENT_NODE: {
+      const el = node as Element;
+      const attrs = Array.from(el.attributes)
+        .filter((a) => !(a.name === 'autocomplete' && a.value === 'off'))
+        .map((a) => `${a.name}="${a.value}"`)
+        .sort()
+        .join(' ');
+      let state = '';
+      if (el instanceof el.ownerDocument.defaultView!.HTMLInputElement) state = ` {value=${el.value} checked=${el.checked}}`;
+      if (el.localName === 'textarea') state = ` {value=${(el as HTMLTextAreaElement).value}}`;
+      if (el.localName === 'option') state = ` {selected=${(el as HTMLOptionElement).selected}}`;
+      const ns = el.namespaceURI === 'http://www.w3.org/1999/xhtml' ? '' : ` ns=${el.namespaceURI}`;
+      const children = el.localName === 'template' ? (el as HTMLTemplateElement).content : el;
+      return `${indent}<${el.localName}${ns} ${attrs}>${state}\n` + Array.from(children.childNodes, (c) => canonical(c, indent + '  ')).join('');
+    }
+    default:
+      return '';
+  }
+}
+
+/** Resolves after the recorder's microtask and animation-frame flushes. */
+export const settle = (win: Window = window): Promise<void> =>
+  new Promise((resolve) => win.requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+/** A small seeded PRNG (mulberry32), so a failing run can be replayed from its seed. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
