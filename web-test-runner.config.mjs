@@ -10,7 +10,8 @@ const relay = await startRelay({ port: 0, log: () => {} });
 export default {
   files: ['test/core/**/*.test.ts', 'test/components/**/*.test.ts'],
   nodeResolve: { exportConditions: ['production'] },
-  concurrency: 2,
+  // One page at a time: a background page gets no animation frames, and the recorder and fixtures wait for them.
+  concurrency: 1,
   testsFinishTimeout: 240_000,
   testFramework: { config: { timeout: 20_000 } },
   plugins: [
@@ -29,7 +30,9 @@ export default {
         executablePath,
         headless: true,
         args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage',
-          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+          // Test pages run side by side; a background page must still get animation frames and timers.
+          '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'],
       },
     }),
   ],

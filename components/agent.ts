@@ -1,0 +1,4 @@
+/** The agent bundle: the viewer and its toolbar. */
+export { CobrowseViewer } from './viewer/cobrowse-viewer.js';
+export { CobrowseToolbar } from './toolbar/cobrowse-toolbar.js';
+export type * from './events.js';

@@ -1,0 +1,3 @@
+/** The customer bundle: only what a customer's page needs. */
+export { CobrowseLauncher } from './launcher/cobrowse-launcher.js';
+export type * from './events.js';

@@ -1,0 +1,35 @@
+/** The public events of every element, typed for `addEventListener` in every user's code. */
+import type { AgentState, CustomerState } from '../core/index.js';
+import type { EndedBy, Mode } from '../core/protocol/index.js';
+
+export interface SessionCreatedDetail {
+  /** The 9-digit session ID the customer gives the agent. */
+  code: string;
+}
+export interface StateChangeDetail<S> {
+  state: S;
+}
+export interface AgentJoinedDetail {
+  /** The agent's display name. */
+  name: string;
+}
+export interface JoinedDetail {
+  code: string;
+  mode: Mode;
+}
+export interface EndedDetail {
+  /** Who ended the session: 'customer', 'agent', 'expired' or 'relay'. */
+  by: EndedBy;
+}
+
+declare global {
+  interface GlobalEventHandlersEventMap {
+    'cobrowse-session-created': CustomEvent<SessionCreatedDetail>;
+    'cobrowse-state-change': CustomEvent<StateChangeDetail<CustomerState | AgentState>>;
+    'cobrowse-agent-joined': CustomEvent<AgentJoinedDetail>;
+    'cobrowse-joined': CustomEvent<JoinedDetail>;
+    'cobrowse-ended': CustomEvent<EndedDetail>;
+    'cobrowse-close': CustomEvent<Record<string, never>>;
+  }
+  // emit() reads HTMLElementEventMap, which extends GlobalEventHandlersEventMap.
+}

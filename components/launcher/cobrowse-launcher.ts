@@ -1,0 +1,200 @@
+import { LitElement, html, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { CustomerState } from '../../core/index.js';
+import { Mode, type EndedBy } from '../../core/protocol/index.js';
+import '../events.js';
+import { emit } from '../internal/emit.js';
+import { groupCode } from '../internal/format.js';
+import { CustomerSessionController } from './session-controller.js';
+import { launcherStyles } from './styles.js';
+
+
+const ENDED_BY: Record<EndedBy, string> = {
+  customer: 'You ended the session.',
+  agent: 'The agent ended the session.',
+  expired: 'The session expired.',
+  relay: 'The co-browsing service ended the session.',
+};
+
+/**
+ * Lets a customer share this tab with a support agent: a floating button opens a panel
+ * that starts a session and shows the 9-digit session ID to read to the agent.
+ *
+ * @summary The customer's co-browsing launcher.
+ *
+ * @fires cobrowse-session-created - A session was created; `detail.code` is its 9-digit ID (send it to the agent by chat, for example).
+ * @fires cobrowse-state-change - The session's state changed; `detail.state` is the new one.
+ * @fires cobrowse-agent-joined - An agent is now viewing the page; `detail.name` is their display name.
+ * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
+ *
+ * @csspart trigger - The floating button.
+ * @csspart panel - The panel with the session ID and actions.
+ * @csspart code - The session ID.
+ * @csspart start - The "Start co-browsing" button.
+ * @csspart end - The "End session" button.
+ * @csspart shared-frame - The border drawn around the page while it is shared.
+ *
+ * @cssprop --cobrowse-accent - Brand color of buttons.
+ * @cssprop --cobrowse-surface - Panel background.
+ * @cssprop --cobrowse-text - Text color.
+ * @cssprop --cobrowse-muted - Secondary text color.
+ * @cssprop --cobrowse-radius - Panel corner radius.
+ * @cssprop --cobrowse-shared-color - Color of the "you are being viewed" border and button.
+ * @cssprop --cobrowse-font - Font family.
+ * @cssprop --cobrowse-z-index - Stacking order of the launcher.
+ */
+@customElement('cobrowse-launcher')
+export class CobrowseLauncher extends LitElement {
+  static override styles = launcherStyles;
+
+  /** WebSocket URL of the relay, e.g. `wss://cobrowse.example.com/relay`. */
+  @property() accessor relay = '';
+
+  /** What the agent may do: `full-control` (default), `partial-control` or `no-control`. */
+  @property() accessor mode: Mode = Mode.Full;
+
+  /** Extra CSS selectors whose fields and text are masked before anything leaves the page. */
+  @property() accessor mask = '';
+
+  /** Where the floating button sits: `bottom-right` (default) or `bottom-left`. */
+  @property({ reflect: true }) accessor position: 'bottom-right' | 'bottom-left' = 'bottom-right';
+
+  /** Whether the panel is open. */
+  @property({ type: Boolean, reflect: true }) accessor open = false;
+
+  @state() private accessor endedBy: EndedBy | undefined;
+  @state() private accessor errorMessage = '';
+  @state() private accessor copied = false;
+
+  private readonly controller = new CustomerSessionController(this, (type, event) => {
+    switch (type) {
+      case 'state':
+        this.open ||= event === CustomerState.Waiting;
+        emit(this, 'cobrowse-state-change', { state: event as CustomerState });
+        break;
+      case 'created':
+        emit(this, 'cobrowse-session-created', event as { code: string });
+        break;
+      case 'agent-joined':
+        emit(this, 'cobrowse-agent-joined', event as { name: string });
+        break;
+      case 'ended':
+        this.endedBy = (event as { by: EndedBy }).by;
+        emit(this, 'cobrowse-ended', event as { by: EndedBy });
+        break;
+      case 'error':
+        this.errorMessage = (event as { message: string }).message;
+        break;
+    }
+  });
+
+  /** The session ID (9 digits), or '' before one exists. */
+  get code(): string {
+    return this.controller.session?.code ?? '';
+  }
+
+  /** The session's state: idle, starting, waiting, connected, reconnecting, ended or error. */
+  get state(): CustomerState {
+    return this.controller.state;
+  }
+
+  /** Starts sharing this tab (or resumes the session this site already has). */
+  async start(): Promise<void> {
+    if (!this.relay) throw new TypeError('<cobrowse-launcher> needs a relay URL (the "relay" attribute)');
+    this.endedBy = undefined;
+    this.errorMessage = '';
+    this.open = true;
+    await this.controller.start();
+  }
+
+  /** Ends the session for the customer and the agent. */
+  end(): void {
+    this.controller.end();
+  }
+
+  override render() {
+    const shared = this.state === CustomerState.Connected;
+    return html`
+      ${shared ? html`<div class="frame" part="shared-frame" aria-hidden="true"></div>` : nothing}
+      <div class="visually-hidden" role="status" aria-live="polite">${this.statusText()}</div>
+      ${this.open ? html`<section class="panel" part="panel" aria-label="Co-browsing">${this.renderPanel()}</section>` : nothing}
+      <button class="trigger" part="trigger" ?data-shared=${shared} aria-expanded=${this.open} @click=${() => (this.open = !this.open)}>
+        ${shared ? 'Sharing this tab' : 'Co-browsing'}
+      </button>
+    `;
+  }
+
+  private renderPanel() {
+    const code = this.code;
+    const codeBlock = code
+      ? html`<strong class="code" part="code" aria-label=${`Session ID ${code.split('').join(' ')}`}>${groupCode(code)}</strong>`
+      : nothing;
+    switch (this.state) {
+      case CustomerState.Idle:
+        return html`<h2>Co-browsing</h2>
+          <p>Share this tab with your support agent. They see this page only, never the rest of your screen.</p>
+          <button class="primary" part="start" @click=${() => this.start()}>Start co-browsing</button>`;
+      case CustomerState.Starting:
+        return html`<h2>Co-browsing</h2><p>Connecting…</p>`;
+      case CustomerState.Waiting:
+      case CustomerState.Reconnecting:
+        return html`<h2>Your session ID</h2>
+          ${codeBlock}
+          <p>${this.state === CustomerState.Reconnecting ? 'Reconnecting…' : 'Read this number to your agent.'}</p>
+          <div class="actions">
+            <button class="secondary" @click=${this.copy}>${this.copied ? 'Copied' : 'Copy'}</button>
+            ${this.endButton()}
+          </div>`;
+      case CustomerState.Connected:
+        return html`<h2>${this.controller.session?.agentName || 'Your agent'} is viewing this page</h2>
+          ${codeBlock}
+          <p>Fields with passwords and other sensitive data are hidden from the agent.</p>
+          <div class="actions">${this.endButton()}</div>`;
+      case CustomerState.Ended:
+        return html`<h2>Co-browsing ended</h2>
+          <p>${ENDED_BY[this.endedBy ?? 'customer']}</p>
+          <button class="primary" part="start" @click=${() => this.start()}>Start a new session</button>`;
+      case CustomerState.Error:
+        return html`<h2>Co-browsing unavailable</h2>
+          <p class="error">${this.errorMessage || 'Something went wrong.'}</p>
+          <button class="primary" part="start" @click=${() => this.start()}>Try again</button>`;
+    }
+  }
+
+  private endButton() {
+    return html`<button class="danger" part="end" @click=${() => this.end()}>End session</button>`;
+  }
+
+  private statusText(): string {
+    switch (this.state) {
+      case CustomerState.Waiting:
+        return `Session ID ${groupCode(this.code)}. Read this number to your agent.`;
+      case CustomerState.Connected:
+        return `${this.controller.session?.agentName || 'Your agent'} is viewing this page.`;
+      case CustomerState.Reconnecting:
+        return 'Reconnecting.';
+      case CustomerState.Ended:
+        return ENDED_BY[this.endedBy ?? 'customer'];
+      case CustomerState.Error:
+        return this.errorMessage;
+      default:
+        return '';
+    }
+  }
+
+  private copy = async (): Promise<void> => {
+    try {
+      await navigator.clipboard.writeText(this.code);
+      this.copied = true;
+      setTimeout(() => (this.copied = false), 2000);
+    } catch {
+      // Clipboard refused (no permission): the number is on screen to read.
+    }
+  };
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'cobrowse-launcher': CobrowseLauncher;
+  }
+}

@@ -1,0 +1,73 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { CustomerSession, CustomerState, Masker, type CustomerEvents } from '../../core/index.js';
+import type { Mode } from '../../core/protocol/index.js';
+
+export interface SessionHost extends ReactiveControllerHost, HTMLElement {
+  relay: string;
+  mode: Mode;
+  mask: string;
+}
+
+/**
+ * Owns the launcher's CustomerSession: resumes a stored one when the element connects,
+ * forwards its events, and lets go (without ending the session) when it disconnects.
+ */
+export class CustomerSessionController implements ReactiveController {
+  session: CustomerSession | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly onEvent: <K extends keyof CustomerEvents>(type: K, event: CustomerEvents[K]) => void,
+  ) {
+    host.addController(this);
+  }
+
+  get state(): CustomerState {
+    return this.session?.state ?? CustomerState.Idle;
+  }
+
+  hostConnected(): void {
+    // A reload or a navigation inside the site picks the session up again without a new ID.
+    if (this.host.relay) void this.create().resume();
+  }
+
+  hostDisconnected(): void {
+    this.release();
+  }
+
+  /** Starts (or resumes) sharing. */
+  async start(): Promise<void> {
+    const session = this.session && this.session.state !== CustomerState.Ended && this.session.state !== CustomerState.Error
+      ? this.session
+      : this.create();
+    await session.start();
+  }
+
+  end(): void {
+    this.session?.end();
+  }
+
+  private create(): CustomerSession {
+    this.release();
+    const session = new CustomerSession({
+      relay: this.host.relay,
+      mode: this.host.mode,
+      masker: new Masker({ mask: this.host.mask }),
+    });
+    const forward = (type: keyof CustomerEvents, event: unknown) => {
+      this.onEvent(type, event as never);
+      this.host.requestUpdate();
+    };
+    session.events.on('*', forward);
+    this.unsubscribe = () => session.events.off('*', forward);
+    this.session = session;
+    return session;
+  }
+
+  private release(): void {
+    this.unsubscribe?.();
+    this.session?.dispose();
+    this.session = undefined;
+  }
+}

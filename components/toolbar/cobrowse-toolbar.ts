@@ -1,0 +1,134 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import { AgentState } from '../../core/index.js';
+import { Mode } from '../../core/protocol/index.js';
+import '../events.js';
+import { emit } from '../internal/emit.js';
+import { groupCode } from '../internal/format.js';
+
+const MODE_LABEL: Record<Mode, string> = {
+  [Mode.Full]: 'Full control',
+  [Mode.Partial]: 'Partial control',
+  [Mode.None]: 'No control',
+};
+
+const STATUS_LABEL: Partial<Record<AgentState, string>> = {
+  [AgentState.Joining]: 'Connecting',
+  [AgentState.Waiting]: 'Waiting for page',
+  [AgentState.Live]: 'Live',
+  [AgentState.CustomerAway]: 'Customer offline',
+  [AgentState.Reconnecting]: 'Reconnecting',
+  [AgentState.Ended]: 'Ended',
+};
+
+/**
+ * The agent's controls for a co-browsing session: what it is, its mode and status, and Close session.
+ * `<cobrowse-viewer>` shows one at its top; it can also stand alone.
+ *
+ * @summary The agent's session toolbar.
+ *
+ * @fires cobrowse-close - The agent pressed "Close session".
+ *
+ * @csspart bar - The toolbar row.
+ * @csspart label - The "Co-browsing" label.
+ * @csspart mode - The mode badge.
+ * @csspart status - The connection status.
+ * @csspart close - The "Close session" button.
+ *
+ * @cssprop --cobrowse-toolbar-background - Toolbar background.
+ * @cssprop --cobrowse-toolbar-text - Toolbar text color.
+ * @cssprop --cobrowse-accent - Accent color of badges.
+ * @cssprop --cobrowse-font - Font family.
+ */
+@customElement('cobrowse-toolbar')
+export class CobrowseToolbar extends LitElement {
+  static override styles = css`
+    :host {
+      display: block;
+      font: 14px/1.4 var(--cobrowse-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+      color: var(--cobrowse-toolbar-text, #14213d);
+    }
+    .bar {
+      display: flex;
+      align-items: center;
+      gap: 12px;
+      padding: 8px 12px;
+      background: var(--cobrowse-toolbar-background, #f3f5f9);
+      border-bottom: 1px solid rgb(0 0 0 / 0.08);
+    }
+    .label {
+      font-weight: 600;
+    }
+    .badge {
+      padding: 2px 10px;
+      border-radius: 999px;
+      background: color-mix(in srgb, var(--cobrowse-accent, #0b5fff) 14%, transparent);
+      color: #0a3a9c;
+      font-size: 12px;
+      font-weight: 600;
+    }
+    .status::before {
+      content: '';
+      display: inline-block;
+      width: 8px;
+      height: 8px;
+      margin-right: 6px;
+      border-radius: 50%;
+      background: #8a93a3;
+    }
+    .status[data-state='live']::before {
+      background: #1f9d55;
+    }
+    .status[data-state='customer-away']::before,
+    .status[data-state='reconnecting']::before {
+      background: #d97706;
+    }
+    .spacer {
+      flex: 1;
+    }
+    button {
+      font: inherit;
+      cursor: pointer;
+      padding: 6px 12px;
+      border-radius: 8px;
+      border: 1px solid #e5484d;
+      background: transparent;
+      color: #b4232a;
+    }
+    button:disabled {
+      opacity: 0.5;
+      cursor: default;
+    }
+    button:focus-visible {
+      outline: 3px solid rgb(11 95 255 / 0.45);
+      outline-offset: 2px;
+    }
+  `;
+
+  /** The session's mode, once joined. */
+  @property() accessor mode: Mode | '' = '';
+
+  /** The agent session's state (as `<cobrowse-viewer>` reports it). */
+  @property() accessor state: AgentState = AgentState.Idle;
+
+  /** The session ID being viewed. */
+  @property() accessor code = '';
+
+  override render() {
+    const open = this.state !== AgentState.Idle && this.state !== AgentState.Ended && this.state !== AgentState.Error;
+    const status = STATUS_LABEL[this.state];
+    return html`<div class="bar" part="bar" role="toolbar" aria-label="Co-browsing session">
+      <span class="label" part="label">Co-browsing${this.code ? html` · <span>${groupCode(this.code)}</span>` : nothing}</span>
+      ${this.mode ? html`<span class="badge" part="mode">${MODE_LABEL[this.mode]}</span>` : nothing}
+      ${status ? html`<span class="status" part="status" data-state=${this.state}>${status}</span>` : nothing}
+      <span class="spacer"></span>
+      <button part="close" ?disabled=${!open} @click=${() => emit(this, 'cobrowse-close', {})}>Close session</button>
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'cobrowse-toolbar': CobrowseToolbar;
+  }
+}

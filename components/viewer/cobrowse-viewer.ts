@@ -1,0 +1,201 @@
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX } from '../../core/index.js';
+import { normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
+import '../events.js';
+import { emit } from '../internal/emit.js';
+import '../toolbar/cobrowse-toolbar.js';
+import { viewerStyles } from './styles.js';
+
+const ENDED_BY: Record<EndedBy, string> = {
+  customer: 'The customer ended the session.',
+  agent: 'You closed the session.',
+  expired: 'The session expired.',
+  relay: 'The co-browsing service ended the session.',
+};
+
+const WAITING: Partial<Record<AgentState, string>> = {
+  [AgentState.Joining]: 'Joining the session…',
+  [AgentState.Waiting]: "Waiting for the customer's page…",
+  [AgentState.CustomerAway]: 'The customer is offline. Waiting for them to come back…',
+  [AgentState.Reconnecting]: 'Connection lost. Reconnecting…',
+};
+
+/**
+ * The agent's view of a customer's tab: join a session by its ID, then see the page live,
+ * scaled to fit. The page is rebuilt in a sandboxed iframe where nothing can run.
+ *
+ * @summary The agent's live view of a co-browsing session.
+ *
+ * @fires cobrowse-joined - Joined a session; `detail.code` and `detail.mode`.
+ * @fires cobrowse-state-change - The session's state changed; `detail.state`.
+ * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
+ *
+ * @csspart toolbar - The built-in `<cobrowse-toolbar>`.
+ * @csspart stage - The area the mirror is fitted into.
+ * @csspart mirror - The iframe showing the customer's page.
+ * @csspart form - The "Session ID" form.
+ * @csspart message - State messages shown over the mirror.
+ *
+ * @cssprop --cobrowse-accent - Brand color of buttons.
+ * @cssprop --cobrowse-stage-background - Background around the mirrored page.
+ * @cssprop --cobrowse-surface - Background of cards.
+ * @cssprop --cobrowse-text - Text color.
+ * @cssprop --cobrowse-radius - Card corner radius.
+ * @cssprop --cobrowse-font - Font family.
+ */
+@customElement('cobrowse-viewer')
+export class CobrowseViewer extends LitElement {
+  static override styles = viewerStyles;
+
+  /** WebSocket URL of the relay, e.g. `wss://cobrowse.example.com/relay`. */
+  @property() accessor relay = '';
+
+  /** The session ID to join; setting it joins (a chat's "Join" button can set it). */
+  @property() accessor code = '';
+
+  /** The agent's display name, shown to the customer. */
+  @property() accessor name = 'Agent';
+
+  @state() private accessor agentState: AgentState = AgentState.Idle;
+  @state() private accessor mode: Mode | '' = '';
+  @state() private accessor message = '';
+  @state() private accessor endedBy: EndedBy | undefined;
+  @state() private accessor viewport: [number, number] = [0, 0];
+  @state() private accessor scale = 1;
+  @state() private accessor hasPage = false;
+
+  @query('iframe') private accessor iframe!: HTMLIFrameElement;
+  @query('.stage') private accessor stage!: HTMLElement;
+
+  private session: AgentSession | undefined;
+  private mirror: Mirror | undefined;
+  private readonly resizeObserver = new ResizeObserver(() => this.fit());
+
+  /** The session's state: idle, joining, waiting, live, customer-away, reconnecting, ended or error. */
+  get state(): AgentState {
+    return this.agentState;
+  }
+
+  /** Joins the session with this ID; spaces and dashes are ignored. */
+  join(input: string): void {
+    const code = normalizeSessionCode(input);
+    if (!code) {
+      this.message = 'A session ID is 9 digits.';
+      this.agentState = AgentState.Error;
+      return;
+    }
+    if (!this.relay) throw new TypeError('<cobrowse-viewer> needs a relay URL (the "relay" attribute)');
+    if (!this.mirror) {
+      this.code = code; // joins once the mirror's iframe exists (see updated)
+      return;
+    }
+    this.session?.dispose();
+    this.code = code;
+    this.message = '';
+    this.endedBy = undefined;
+    this.hasPage = false;
+    const session = new AgentSession({ relay: this.relay, name: this.name, mirror: this.mirror! });
+    this.session = session;
+    session.events.on('state', (s) => {
+      this.agentState = s;
+      this.hasPage ||= s === AgentState.Live;
+      emit(this, 'cobrowse-state-change', { state: s });
+    });
+    session.events.on('joined', (detail) => {
+      this.mode = detail.mode;
+      emit(this, 'cobrowse-joined', detail);
+    });
+    session.events.on('ended', (detail) => {
+      this.endedBy = detail.by;
+      emit(this, 'cobrowse-ended', detail);
+    });
+    session.events.on('error', (detail) => (this.message = detail.message));
+    session.join(code);
+  }
+
+  /** Ends the session for the agent and the customer. */
+  end(): void {
+    this.session?.end();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.hasUpdated) this.resizeObserver.observe(this.stage);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.resizeObserver.disconnect();
+    this.session?.dispose();
+    this.session = undefined;
+    this.agentState = AgentState.Idle;
+  }
+
+  protected override firstUpdated(): void {
+    this.mirror = new Mirror(this.iframe, {
+      onViewport: (width, height) => {
+        this.viewport = [width, height];
+        this.fit();
+      },
+    });
+    this.resizeObserver.observe(this.stage);
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('code') && this.code && this.code !== this.session?.code) this.join(this.code);
+  }
+
+  /** Scales the customer's viewport to the space available, aspect kept. */
+  private fit(): void {
+    const [width, height] = this.viewport;
+    if (!width || !height || !this.stage) return;
+    const box = this.stage.getBoundingClientRect();
+    this.scale = Math.min(box.width / width, box.height / height) || 1;
+  }
+
+  override render() {
+    const [width, height] = this.viewport;
+    const s = this.scale;
+    return html`
+      <cobrowse-toolbar part="toolbar" .mode=${this.mode} .state=${this.agentState} .code=${this.session ? this.code : ''}
+        @cobrowse-close=${() => this.end()}></cobrowse-toolbar>
+      <div class="stage" part="stage">
+        <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">
+          <iframe part="mirror" title="Customer's page" sandbox=${MIRROR_SANDBOX} tabindex="-1"
+            style="width:${width}px;height:${height}px;transform:scale(${s})"></iframe>
+        </div>
+        ${this.renderOverlay()}
+      </div>
+    `;
+  }
+
+  private renderOverlay() {
+    const waiting = WAITING[this.agentState];
+    if (waiting) return html`<div class="overlay"><div class="card" part="message" role="status">${waiting}</div></div>`;
+    if (this.agentState === AgentState.Live) return nothing;
+    const ended = this.agentState === AgentState.Ended;
+    return html`<div class="overlay"><div class="card">
+      ${ended ? html`<p part="message" role="status">${ENDED_BY[this.endedBy ?? 'agent']}</p>` : nothing}
+      <form part="form" @submit=${this.onSubmit}>
+        <label for="code">Session ID</label>
+        <input id="code" name="code" inputmode="numeric" autocomplete="off" placeholder="123 456 789" maxlength="15"
+          aria-describedby="error" .value=${ended ? '' : this.code} />
+        ${this.message ? html`<p id="error" class="error" role="alert">${this.message}</p>` : nothing}
+        <button type="submit">Start</button>
+      </form>
+    </div></div>`;
+  }
+
+  private onSubmit = (event: SubmitEvent): void => {
+    event.preventDefault();
+    const input = (event.currentTarget as HTMLFormElement).elements.namedItem('code') as HTMLInputElement;
+    this.join(input.value);
+  };
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'cobrowse-viewer': CobrowseViewer;
+  }
+}

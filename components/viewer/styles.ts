@@ -1,0 +1,91 @@
+import { css } from 'lit';
+
+export const viewerStyles = css`
+  :host {
+    display: flex;
+    flex-direction: column;
+    min-height: 320px;
+    font: 14px/1.4 var(--cobrowse-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+    color: var(--cobrowse-text, #14213d);
+    background: var(--cobrowse-stage-background, #dfe3ea);
+  }
+  .stage {
+    position: relative;
+    flex: 1;
+    min-height: 0;
+    overflow: hidden;
+    display: grid;
+    place-items: center;
+  }
+  .screen {
+    position: relative;
+    background: #fff;
+    box-shadow: 0 4px 24px rgb(0 0 0 / 0.15);
+    overflow: hidden;
+  }
+  .screen[hidden] {
+    display: block;
+    visibility: hidden;
+    position: absolute;
+  }
+  iframe {
+    display: block;
+    border: 0;
+    transform-origin: 0 0;
+    background: #fff;
+    /* The agent's input never reaches the customer's page through the mirror itself. */
+    pointer-events: none;
+  }
+  .overlay {
+    position: absolute;
+    inset: 0;
+    display: grid;
+    place-items: center;
+    background: rgb(223 227 234 / 0.85);
+  }
+  .card {
+    max-width: 360px;
+    padding: 24px;
+    background: var(--cobrowse-surface, #fff);
+    border-radius: var(--cobrowse-radius, 12px);
+    box-shadow: 0 12px 40px rgb(0 0 0 / 0.15);
+    text-align: center;
+  }
+  form {
+    display: grid;
+    gap: 10px;
+    text-align: left;
+  }
+  label {
+    font-weight: 600;
+  }
+  input {
+    font: 600 22px/1.2 ui-monospace, 'SF Mono', Menlo, Consolas, monospace;
+    letter-spacing: 0.08em;
+    padding: 8px 10px;
+    border: 1px solid #aab2c0;
+    border-radius: 8px;
+  }
+  button {
+    font: inherit;
+    font-weight: 600;
+    cursor: pointer;
+    padding: 10px 14px;
+    border: 0;
+    border-radius: 8px;
+    background: var(--cobrowse-accent, #0b5fff);
+    color: #fff;
+  }
+  button:focus-visible,
+  input:focus-visible {
+    outline: 3px solid rgb(11 95 255 / 0.45);
+    outline-offset: 2px;
+  }
+  .error {
+    margin: 0;
+    color: #b4232a;
+  }
+  p {
+    margin: 0 0 12px;
+  }
+`;

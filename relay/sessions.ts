@@ -1,0 +1,86 @@
+/**
+ * The session store: live sessions by ID, their resume-token hashes and expiry timers.
+ * It knows nothing of sockets beyond holding them, so it can be read (and swapped for a
+ * shared store) on its own.
+ */
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { Mode } from '../core/protocol/index.js';
+
+/** Why a session's timer is running: nobody joined yet, or the customer dropped. */
+export const Deadline = { Unjoined: 'unjoined', Grace: 'grace' } as const;
+export type Deadline = (typeof Deadline)[keyof typeof Deadline];
+
+export interface Session<S> {
+  readonly code: string;
+  readonly mode: Mode;
+  /** SHA-256 of the resume token; the token itself is never kept. */
+  readonly tokenHash: Buffer;
+  customer: S | null;
+  agent: S | null;
+  agentName: string | null;
+  readonly timers: Map<Deadline, NodeJS.Timeout>;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/** Shows enough of a session ID to correlate log lines, not enough to join: "123******". */
+export const maskCode = (code: string) => `${code.slice(0, 3)}******`;
+
+export class SessionStore<S> {
+  readonly #sessions = new Map<string, Session<S>>();
+
+  /** `onExpire` runs when a deadline passes; the caller ends the session. */
+  constructor(private readonly onExpire: (session: Session<S>, why: Deadline) => void) {}
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Opens a session with a fresh 9-digit ID and returns the resume token once. */
+  create(mode: Mode, customer: S): { session: Session<S>; token: string } {
+    let code: string;
+    do code = String(randomInt(0, 1_000_000_000)).padStart(9, '0');
+    while (this.#sessions.has(code));
+    const token = randomBytes(32).toString('base64url');
+    const session: Session<S> = {
+      code, mode, tokenHash: sha256(token), customer, agent: null, agentName: null, timers: new Map(),
+    };
+    this.#sessions.set(code, session);
+    return { session, token };
+  }
+
+  find(code: string): Session<S> | undefined {
+    return this.#sessions.get(code);
+  }
+
+  /** Constant-time check of a resume token (hashing first makes the lengths equal). */
+  verify(session: Session<S>, token: string): boolean {
+    return timingSafeEqual(session.tokenHash, sha256(token));
+  }
+
+  /** (Re)starts one of the session's deadlines. */
+  arm(session: Session<S>, why: Deadline, ms: number): void {
+    this.disarm(session, why);
+    const timer = setTimeout(() => {
+      session.timers.delete(why);
+      this.onExpire(session, why);
+    }, ms);
+    timer.unref(); // a pending expiry alone should not keep the process alive
+    session.timers.set(why, timer);
+  }
+
+  disarm(session: Session<S>, why: Deadline): void {
+    clearTimeout(session.timers.get(why));
+    session.timers.delete(why);
+  }
+
+  delete(session: Session<S>): void {
+    for (const timer of session.timers.values()) clearTimeout(timer);
+    session.timers.clear();
+    if (this.#sessions.get(session.code) === session) this.#sessions.delete(session.code);
+  }
+
+  clear(): void {
+    for (const session of [...this.#sessions.values()]) this.delete(session);
+  }
+}

@@ -1,0 +1,100 @@
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import '../../components/launcher/cobrowse-launcher.js';
+import type { CobrowseLauncher } from '../../components/launcher/cobrowse-launcher.js';
+import { clearSession, loadSession } from '../../core/persistence.js';
+import { RawPeer, RELAY_URL } from '../helpers/relay.js';
+
+async function startedLauncher(mode = 'full-control'): Promise<{ el: CobrowseLauncher; code: string }> {
+  const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} mode=${mode}></cobrowse-launcher>`);
+  const created = oneEvent(el, 'cobrowse-session-created');
+  void el.start();
+  const { detail } = await created;
+  return { el, code: detail.code };
+}
+
+describe('<cobrowse-launcher>', () => {
+  beforeEach(() => clearSession());
+  afterEach(() => clearSession());
+
+  it('is accessible, closed and open', async () => {
+    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL}></cobrowse-launcher>`);
+    await expect(el).to.be.accessible();
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part=trigger]')!.click();
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part=panel]')).to.exist;
+    await expect(el).to.be.accessible();
+  });
+
+  it('starts a session and shows its 9-digit ID, grouped 3-3-3', async () => {
+    const { el, code } = await startedLauncher();
+    expect(code).to.match(/^\d{9}$/);
+    expect(el.code).to.equal(code);
+    expect(el.state).to.equal('waiting');
+    await el.updateComplete;
+    const shown = el.shadowRoot!.querySelector('[part=code]')!.textContent!;
+    expect(shown).to.equal(`${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)}`);
+    expect((await loadSession())?.code).to.equal(code);
+    await expect(el).to.be.accessible();
+    el.end();
+    await oneEvent(el, 'cobrowse-ended');
+  });
+
+  it('fires state changes and events that bubble and cross shadow roots', async () => {
+    const states: string[] = [];
+    const host = await fixture<HTMLDivElement>(html`<div></div>`);
+    const root = host.attachShadow({ mode: 'open' });
+    const el = document.createElement('cobrowse-launcher');
+    el.relay = RELAY_URL;
+    root.append(el);
+    host.addEventListener('cobrowse-state-change', (e) => states.push(e.detail.state));
+    const created = oneEvent(host, 'cobrowse-session-created');
+    void el.start();
+    await created;
+    expect(states).to.deep.equal(['starting', 'waiting']);
+    const ended = oneEvent(host, 'cobrowse-ended');
+    el.end();
+    expect((await ended).detail.by).to.equal('customer');
+    expect(states.at(-1)).to.equal('ended');
+  });
+
+  it('sends a snapshot when an agent joins, and shows who is viewing', async () => {
+    const { el, code } = await startedLauncher('no-control');
+    const agent = new RawPeer();
+    const joined = oneEvent(el, 'cobrowse-agent-joined');
+    await agent.send({ t: 'join', v: 1, code, name: 'Dana' });
+    expect((await agent.next('joined')).mode).to.equal('no-control');
+    expect((await joined).detail.name).to.equal('Dana');
+    const snapshot = await agent.next('snapshot');
+    expect(snapshot.url).to.equal(location.href);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part=panel] h2')!.textContent).to.contain('Dana is viewing this page');
+    expect(el.shadowRoot!.querySelector('[part=shared-frame]')).to.exist;
+    await expect(el).to.be.accessible();
+
+    const ended = oneEvent(el, 'cobrowse-ended');
+    await agent.send({ t: 'end' });
+    expect((await ended).detail.by).to.equal('agent');
+    expect(el.state).to.equal('ended');
+    expect(await loadSession()).to.equal(undefined);
+    await el.updateComplete;
+    expect(el.shadowRoot!.textContent).to.contain('The agent ended the session.');
+    agent.close();
+  });
+
+  it('resumes the same session ID after the element is recreated (a reload)', async () => {
+    const { el, code } = await startedLauncher();
+    el.remove();
+    const again = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL}></cobrowse-launcher>`);
+    await waitUntil(() => again.state === 'waiting', 'resumes and waits for the agent');
+    expect(again.code).to.equal(code);
+    again.end();
+    await oneEvent(again, 'cobrowse-ended');
+  });
+
+  it('says clearly when it has no relay', async () => {
+    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher></cobrowse-launcher>`);
+    let error: unknown;
+    await el.start().catch((e) => (error = e));
+    expect(String(error)).to.contain('needs a relay URL');
+  });
+});

@@ -1,0 +1,32 @@
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import '../../components/toolbar/cobrowse-toolbar.js';
+import type { CobrowseToolbar } from '../../components/toolbar/cobrowse-toolbar.js';
+
+describe('<cobrowse-toolbar>', () => {
+  it('is accessible', async () => {
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar mode="full-control" state="live" code="123456789"></cobrowse-toolbar>`);
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows the mode, the status and the session ID', async () => {
+    for (const [mode, label] of [['full-control', 'Full control'], ['partial-control', 'Partial control'], ['no-control', 'No control']]) {
+      const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar mode=${mode} state="live" code="123456789"></cobrowse-toolbar>`);
+      expect(el.shadowRoot!.querySelector('[part=mode]')!.textContent).to.equal(label);
+      expect(el.shadowRoot!.querySelector('[part=status]')!.textContent).to.equal('Live');
+      expect(el.shadowRoot!.querySelector('[part=label]')!.textContent).to.contain('123 456 789');
+    }
+  });
+
+  it('fires cobrowse-close from Close session, only while a session is open', async () => {
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar state="idle"></cobrowse-toolbar>`);
+    const button = el.shadowRoot!.querySelector<HTMLButtonElement>('[part=close]')!;
+    expect(button.disabled).to.equal(true);
+    el.state = 'live';
+    await el.updateComplete;
+    expect(button.disabled).to.equal(false);
+    const closed = oneEvent(el, 'cobrowse-close');
+    button.click();
+    const event = await closed;
+    expect(event.bubbles && event.composed).to.equal(true);
+  });
+});

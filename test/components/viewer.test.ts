@@ -1,0 +1,99 @@
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import '../../components/viewer/cobrowse-viewer.js';
+import type { CobrowseViewer } from '../../components/viewer/cobrowse-viewer.js';
+import { CustomerSession } from '../../core/customer-session.js';
+import { createStore } from 'idb-keyval';
+import { RELAY_URL } from '../helpers/relay.js';
+import { sourceFrame } from '../helpers/dom.js';
+
+const mirrorDoc = (el: CobrowseViewer) => el.shadowRoot!.querySelector<HTMLIFrameElement>('[part=mirror]')!.contentDocument!;
+
+/** A real customer session recording a page in an iframe, with its own IndexedDB store. */
+async function customer(html: string, mode: 'full-control' | 'no-control' = 'full-control') {
+  const { doc } = await sourceFrame(html);
+  const session = new CustomerSession({ relay: RELAY_URL, mode, doc, store: createStore(`viewer-test-${Math.random()}`, 's') });
+  const created = new Promise<string>((resolve) => session.events.on('created', ({ code }) => resolve(code)));
+  await session.start();
+  return { doc, session, code: await created };
+}
+
+describe('<cobrowse-viewer>', () => {
+  it('is accessible before joining', async () => {
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer relay=${RELAY_URL}></cobrowse-viewer>`);
+    await expect(el).to.be.accessible();
+    expect(el.shadowRoot!.querySelector('label')!.textContent).to.equal('Session ID');
+  });
+
+  it('keeps its mirror iframe sandboxed without scripts', async () => {
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer relay=${RELAY_URL}></cobrowse-viewer>`);
+    expect(el.shadowRoot!.querySelector('iframe')!.getAttribute('sandbox')).to.equal('allow-same-origin');
+  });
+
+  it('explains a malformed and an unknown session ID', async () => {
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer relay=${RELAY_URL}></cobrowse-viewer>`);
+    const input = el.shadowRoot!.querySelector('input')!;
+    input.value = '12345';
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type=submit]')!.click();
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[role=alert]')!.textContent).to.equal('A session ID is 9 digits.');
+
+    el.join('000 000-000');
+    await waitUntil(() => el.state === 'error', 'the relay refuses the ID');
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[role=alert]')!.textContent).to.contain('No session with this ID');
+    await expect(el).to.be.accessible();
+  });
+
+  it('joins by the code attribute, mirrors the page live, and closes from the toolbar', async () => {
+    const { doc, session, code } = await customer('<!doctype html><body><h1 id="title">Loan</h1><ul id="list"><li>a</li></ul></body>');
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer relay=${RELAY_URL} code=${code}></cobrowse-viewer>`);
+    const joined = await oneEvent(el, 'cobrowse-joined');
+    expect(joined.detail).to.deep.equal({ code, mode: 'full-control' });
+    await waitUntil(() => el.state === 'live', 'the snapshot arrives');
+    expect(mirrorDoc(el).getElementById('title')!.textContent).to.equal('Loan');
+
+    const item = doc.createElement('li');
+    item.textContent = 'added live';
+    doc.getElementById('list')!.append(item);
+    await waitUntil(() => mirrorDoc(el).getElementById('list')!.children.length === 2, 'the patch arrives');
+    expect(mirrorDoc(el).getElementById('list')!.lastElementChild!.textContent).to.equal('added live');
+
+    const toolbar = el.shadowRoot!.querySelector('cobrowse-toolbar')!;
+    await toolbar.updateComplete;
+    expect(toolbar.shadowRoot!.querySelector('[part=mode]')!.textContent).to.equal('Full control');
+    await expect(el).to.be.accessible();
+
+    const customerEnded = new Promise((resolve) => session.events.on('ended', resolve));
+    const ended = oneEvent(el, 'cobrowse-ended');
+    toolbar.shadowRoot!.querySelector<HTMLButtonElement>('[part=close]')!.click();
+    expect((await ended).detail.by).to.equal('agent');
+    expect(await customerEnded).to.deep.equal({ by: 'agent' });
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part=message]')!.textContent).to.equal('You closed the session.');
+  });
+
+  it('scales the customer viewport to fit, aspect kept', async () => {
+    const { session, code } = await customer('<!doctype html><body><p>fit</p></body>');
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer style="width:400px;height:500px" relay=${RELAY_URL} code=${code}></cobrowse-viewer>`);
+    await waitUntil(() => el.state === 'live');
+    await el.updateComplete;
+    const iframe = el.shadowRoot!.querySelector<HTMLIFrameElement>('[part=mirror]')!;
+    const box = iframe.getBoundingClientRect();
+    const stage = el.shadowRoot!.querySelector('[part=stage]')!.getBoundingClientRect();
+    // The source iframe is 800×600: fitting it into the stage keeps 4:3 and touches one side.
+    expect(box.width / box.height).to.be.closeTo(800 / 600, 0.01);
+    expect(Math.max(box.width / stage.width, box.height / stage.height)).to.be.closeTo(1, 0.01);
+    session.end();
+  });
+
+  it('tells the agent when the customer ends the session', async () => {
+    const { session, code } = await customer('<!doctype html><body><p>bye</p></body>');
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer relay=${RELAY_URL} code=${code}></cobrowse-viewer>`);
+    await waitUntil(() => el.state === 'live');
+    const ended = oneEvent(el, 'cobrowse-ended');
+    session.end();
+    expect((await ended).detail.by).to.equal('customer');
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part=message]')!.textContent).to.equal('The customer ended the session.');
+  });
+});

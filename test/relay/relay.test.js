@@ -1,0 +1,565 @@
+// The relay, end to end over real WebSockets. Run: npx tsc -p tsconfig.build.json && node --test test/relay/
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { startRelay } from '../../dist/relay/index.js';
+
+const V = 1;
+const SNAPSHOT = { t: 'snapshot', url: 'https://shop.example/cart', title: 'Cart', viewport: [1280, 800],
+  doc: [9, 1, [[10, 2, 'html', '', ''], [1, 3, 'html', ['lang', 'en'], [[1, 4, 'body', [], [[3, 5, 'Hello']]]]]]] };
+const PATCH = { t: 'patch', ops: [[3, 5, 'Bye'], [2, 4, 'class', 'x'], [0, 4, null, [1, 6, 'p', [], []]], [1, 6], [7, 800, 600]] };
+
+/** A test client: buffers every message and the close, so nothing is missed between awaits. */
+function connect(url, options) {
+  const ws = new WebSocket(url, options);
+  const inbox = [];
+  const waiters = [];
+  let closeInfo = null;
+  const wake = () => { while (waiters.length) waiters.shift()(); };
+  ws.on('message', (data, isBinary) => { inbox.push({ text: data.toString(), isBinary }); wake(); });
+  ws.on('error', () => {}); // the close event carries what the tests check
+  const closed = new Promise((resolve) => ws.on('close', (code, reason) => {
+    closeInfo = { code, reason: reason.toString() };
+    wake();
+    resolve(closeInfo);
+  }));
+  const client = {
+    ws, closed,
+    send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+    /** The next message's raw text. */
+    async nextText(ms = 2000) {
+      const deadline = Date.now() + ms;
+      while (!inbox.length) {
+        if (closeInfo) throw new Error(`closed (${closeInfo.code}) while waiting for a message`);
+        if (Date.now() > deadline) throw new Error('timed out waiting for a message');
+        await new Promise((resolve) => { waiters.push(resolve); setTimeout(resolve, 50); });
+      }
+      return inbox.shift().text;
+    },
+    async next(ms) { return JSON.parse(await client.nextText(ms)); },
+    /** Resolves with the close; fails if it takes longer than `ms`. */
+    async closedWithin(ms = 2000) {
+      return Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('not closed in time')), ms).unref())]);
+    },
+    pending: () => inbox.length,
+    close() { if (ws.readyState <= WebSocket.OPEN) ws.close(); return closed; },
+  };
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(client));
+    ws.once('error', reject); // e.g. "Unexpected server response: 404"
+    ws.once('close', () => reject(new Error('closed before open')));
+  });
+}
+
+/** A customer with a fresh session. */
+async function createSession(url, mode = 'full-control') {
+  const customer = await connect(url);
+  customer.send({ t: 'create', v: V, mode });
+  const created = await customer.next();
+  assert.equal(created.t, 'created');
+  return { customer, created };
+}
+
+/** A customer and an agent in one session, with the join handshake already read. */
+async function pair(url, name = 'Alice') {
+  const { customer, created } = await createSession(url);
+  const agent = await connect(url);
+  agent.send({ t: 'join', v: V, code: created.code, name });
+  assert.equal((await agent.next()).t, 'joined');
+  assert.equal((await customer.next()).t, 'peer');
+  return { customer, agent, created };
+}
+
+async function expectRefused(client, errorCode, closeCode) {
+  const frame = await client.next();
+  assert.deepEqual({ t: frame.t, code: frame.code }, { t: 'error', code: errorCode });
+  assert.equal(typeof frame.message, 'string');
+  assert.equal((await client.closedWithin()).code, closeCode);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts a quiet relay per suite and closes it, and every client the suite opened, afterwards. */
+function relaySuite(options = {}) {
+  const ctx = { logs: [] };
+  before(async () => {
+    ctx.server = await startRelay({ port: 0, log: (e) => ctx.logs.push(e), ...options });
+    ctx.url = ctx.server.url;
+  });
+  after(async () => {
+    await ctx.server.close();
+  });
+  return ctx;
+}
+
+describe('sessions', () => {
+  const ctx = relaySuite();
+
+  it('create returns a 9-digit code, a long token and the mode', async () => {
+    const { customer, created } = await createSession(ctx.url, 'no-control');
+    assert.match(created.code, /^\d{9}$/);
+    assert.match(created.token, /^[A-Za-z0-9_-]{43}$/); // 32 bytes, base64url
+    assert.equal(created.mode, 'no-control');
+    await customer.close();
+  });
+
+  it('codes differ between sessions', async () => {
+    const a = await createSession(ctx.url);
+    const b = await createSession(ctx.url);
+    assert.notEqual(a.created.code, b.created.code);
+    assert.notEqual(a.created.token, b.created.token);
+    await Promise.all([a.customer.close(), b.customer.close()]);
+  });
+
+  it('join binds the agent; the customer hears its name', async () => {
+    const { customer, created } = await createSession(ctx.url, 'partial-control');
+    const agent = await connect(ctx.url);
+    agent.send({ t: 'join', v: V, code: created.code, name: 'Alice' });
+    assert.deepEqual(await agent.next(), { t: 'joined', code: created.code, mode: 'partial-control', online: true });
+    assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'online', name: 'Alice' });
+    await Promise.all([agent.close(), customer.close()]);
+  });
+
+  it('an agent without a name is called "Agent"', async () => {
+    const { customer, created } = await createSession(ctx.url);
+    const agent = await connect(ctx.url);
+    agent.send({ t: 'join', v: V, code: created.code });
+    assert.equal((await agent.next()).t, 'joined');
+    assert.equal((await customer.next()).name, 'Agent');
+    await Promise.all([agent.close(), customer.close()]);
+  });
+
+  it('forwards snapshot and patch to the agent and request-snapshot to the customer, byte for byte', async () => {
+    const { customer, agent } = await pair(ctx.url);
+    const snapshot = JSON.stringify(SNAPSHOT);
+    const patch = `{ "t" : "patch",\n "ops": [[3, 5, "h\u00e9llo \u2603"]] }`; // odd spacing survives only if not re-serialized
+    customer.send(snapshot);
+    customer.send(patch);
+    customer.send(PATCH);
+    assert.equal(await agent.nextText(), snapshot);
+    assert.equal(await agent.nextText(), patch);
+    assert.deepEqual(await agent.next(), PATCH);
+    agent.send('{"t":"request-snapshot"}');
+    assert.equal(await customer.nextText(), '{"t":"request-snapshot"}');
+    await Promise.all([agent.close(), customer.close()]);
+  });
+
+  it('drops frames while nobody is there to receive them', async () => {
+    const { customer, created } = await createSession(ctx.url);
+    customer.send(PATCH); // no agent yet
+    const agent = await connect(ctx.url);
+    agent.send({ t: 'join', v: V, code: created.code });
+    assert.equal((await agent.next()).t, 'joined');
+    customer.send(SNAPSHOT);
+    assert.equal((await agent.next()).t, 'snapshot'); // the early patch never arrives
+    await Promise.all([agent.close(), customer.close()]);
+  });
+
+  it('a wrong code gets session-not-found and 4004', async () => {
+    const { customer, created } = await createSession(ctx.url);
+    const wrong = String((Number(created.code) + 1) % 1e9).padStart(9, '0');
+    const agent = await connect(ctx.url);
+    agent.send({ t: 'join', v: V, code: wrong });
+    const frame = await agent.next();
+    assert.deepEqual(frame, { t: 'error', code: 'session-not-found', message: 'No session with this ID' });
+    assert.equal((await agent.closedWithin()).code, 4004);
+    await customer.close();
+  });
+
+  it('a second agent gets session-taken and 4009; the first stays', async () => {
+    const { customer, agent, created } = await pair(ctx.url);
+    const second = await connect(ctx.url);
+    second.send({ t: 'join', v: V, code: created.code, name: 'Bob' });
+    await expectRefused(second, 'session-taken', 4009);
+    customer.send(PATCH);
+    assert.equal((await agent.next()).t, 'patch');
+    await Promise.all([agent.close(), customer.close()]);
+  });
+
+  it('when the agent leaves, the customer is told and another agent may join', async () => {
+    const { customer, agent, created } = await pair(ctx.url);
+    await agent.close();
+    assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'offline' });
+    const next = await connect(ctx.url);
+    next.send({ t: 'join', v: V, code: created.code, name: 'Bob' });
+    assert.equal((await next.next()).t, 'joined');
+    assert.equal((await customer.next()).name, 'Bob');
+    await Promise.all([next.close(), customer.close()]);
+  });
+
+  for (const by of ['agent', 'customer']) {
+    it(`end from the ${by}: both hear ended by:'${by}' and close 1000; the code is gone`, async () => {
+      const { customer, agent, created } = await pair(ctx.url);
+      const parties = { customer, agent };
+      const before = ctx.server.relay.sessionCount;
+      parties[by].send({ t: 'end' });
+      for (const client of [customer, agent]) {
+        assert.deepEqual(await client.next(), { t: 'ended', by });
+        assert.equal((await client.closedWithin()).code, 1000);
+      }
+      assert.equal(ctx.server.relay.sessionCount, before - 1);
+      const late = await connect(ctx.url);
+      late.send({ t: 'join', v: V, code: created.code });
+      await expectRefused(late, 'session-not-found', 4004);
+    });
+  }
+
+  it('resume: after a drop the customer comes back with its token; the agent sees offline then online', async () => {
+    const { customer, agent, created } = await pair(ctx.url);
+    await customer.close();
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
+
+    const thief = await connect(ctx.url);
+    thief.send({ t: 'resume', v: V, code: created.code, token: created.token.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) });
+    await expectRefused(thief, 'session-not-found', 4004);
+
+    const back = await connect(ctx.url);
+    back.send({ t: 'resume', v: V, code: created.code, token: created.token });
+    assert.deepEqual(await back.next(), { t: 'resumed', code: created.code, mode: 'full-control', agent: 'Alice' });
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
+    back.send(PATCH);
+    assert.deepEqual(await agent.next(), PATCH);
+    await Promise.all([agent.close(), back.close()]);
+  });
+
+  it('resume while the old socket is still open replaces it quietly', async () => {
+    const { customer, agent, created } = await pair(ctx.url);
+    const second = await connect(ctx.url);
+    second.send({ t: 'resume', v: V, code: created.code, token: created.token });
+    assert.equal((await second.next()).t, 'resumed');
+    assert.deepEqual(await customer.closedWithin(), { code: 1000, reason: 'replaced' });
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' }); // never 'offline'
+    agent.send({ t: 'request-snapshot' });
+    assert.equal((await second.next()).t, 'request-snapshot');
+    await Promise.all([agent.close(), second.close()]);
+  });
+
+  it('resume of an unknown session gets 4004', async () => {
+    const client = await connect(ctx.url);
+    client.send({ t: 'resume', v: V, code: '000000000', token: 'x'.repeat(43) });
+    await expectRefused(client, 'session-not-found', 4004);
+  });
+
+  it('logs events without full codes or tokens', async () => {
+    const { customer, agent, created } = await pair(ctx.url);
+    customer.send(SNAPSHOT);
+    await agent.next();
+    await Promise.all([agent.close(), customer.close()]);
+    const text = JSON.stringify(ctx.logs);
+    assert.ok(ctx.logs.some((e) => e.event === 'session-created' && e.session === `${created.code.slice(0, 3)}******`));
+    assert.ok(!text.includes(created.code), 'a full session code was logged');
+    assert.ok(!text.includes(created.token), 'a resume token was logged');
+    assert.ok(!text.includes('shop.example'), 'a frame body was logged');
+  });
+});
+
+describe('bad input', () => {
+  const ctx = relaySuite({ maxPayload: 4096 });
+
+  it('malformed JSON gets bad-frame and 1008; the relay keeps serving', async () => {
+    const client = await connect(ctx.url);
+    client.send('{"t":"create",');
+    await expectRefused(client, 'bad-frame', 1008);
+    const { customer, agent } = await pair(ctx.url);
+    customer.send(PATCH);
+    assert.deepEqual(await agent.next(), PATCH);
+    await Promise.all([agent.close(), customer.close()]);
+  });
+
+  it('an unknown frame type gets bad-frame and 1008, first or later', async () => {
+    const first = await connect(ctx.url);
+    first.send({ t: 'hello' });
+    await expectRefused(first, 'bad-frame', 1008);
+    const { customer } = await createSession(ctx.url);
+    customer.send({ t: 'teleport', to: 'mars' });
+    await expectRefused(customer, 'bad-frame', 1008);
+  });
+
+  it('a first frame other than create/resume/join gets not-allowed and 1008', async () => {
+    const client = await connect(ctx.url);
+    client.send(PATCH);
+    await expectRefused(client, 'not-allowed', 1008);
+  });
+
+  it('a frame not allowed for the role gets not-allowed and 1008; the session survives', async () => {
+    const { customer, agent, created } = await pair(ctx.url);
+    agent.send(PATCH); // agents do not send patches
+    await expectRefused(agent, 'not-allowed', 1008);
+    assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'offline' });
+    customer.send({ t: 'request-snapshot' }); // nor customers this
+    await expectRefused(customer, 'not-allowed', 1008);
+    const back = await connect(ctx.url);
+    back.send({ t: 'resume', v: V, code: created.code, token: created.token });
+    assert.equal((await back.next()).t, 'resumed');
+    await back.close();
+  });
+
+  it('a second handshake on a bound socket gets not-allowed and 1008', async () => {
+    const { customer } = await createSession(ctx.url);
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    await expectRefused(customer, 'not-allowed', 1008);
+  });
+
+  it('a schema failure gets bad-frame and 1008', async () => {
+    const { customer, agent } = await pair(ctx.url);
+    customer.send({ t: 'patch', ops: [[2, -1, 'class', 'x']] });
+    await expectRefused(customer, 'bad-frame', 1008);
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' }); // nothing forwarded
+    await agent.close();
+  });
+
+  it('a wrong protocol version gets unsupported-version and 4000', async () => {
+    for (const frame of [{ t: 'create', v: 2, mode: 'full-control' }, { t: 'join', v: 0, code: '123456789' }]) {
+      const client = await connect(ctx.url);
+      client.send(frame);
+      await expectRefused(client, 'unsupported-version', 4000);
+    }
+  });
+
+  it('a binary frame closes with 1003', async () => {
+    const { customer, agent } = await pair(ctx.url);
+    customer.ws.send(Buffer.from(JSON.stringify(PATCH)), { binary: true });
+    assert.equal((await customer.closedWithin()).code, 1003);
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
+    await agent.close();
+  });
+
+  it('a frame over maxPayload closes with 1009; the relay stays up', async () => {
+    const { customer, agent } = await pair(ctx.url);
+    customer.send({ t: 'patch', ops: [[3, 5, 'x'.repeat(5000)]] });
+    assert.equal((await customer.closedWithin()).code, 1009);
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
+    await agent.close();
+    const again = await pair(ctx.url);
+    again.customer.send({ t: 'patch', ops: [[3, 5, 'x'.repeat(3000)]] }); // under the limit
+    assert.equal((await again.agent.next()).ops[0][2].length, 3000);
+    await Promise.all([again.agent.close(), again.customer.close()]);
+  });
+});
+
+describe('expiry and heartbeat', () => {
+  const ctx = relaySuite({ unjoinedTtlMs: 150, graceMs: 150, heartbeatMs: 100 });
+
+  it('a session nobody joins expires; the customer hears ended by:expired', async () => {
+    const { customer, created } = await createSession(ctx.url);
+    const started = Date.now();
+    assert.deepEqual(await customer.next(), { t: 'ended', by: 'expired' });
+    assert.ok(Date.now() - started >= 100);
+    assert.equal((await customer.closedWithin()).code, 1000);
+    const agent = await connect(ctx.url);
+    agent.send({ t: 'join', v: V, code: created.code });
+    await expectRefused(agent, 'session-not-found', 4004);
+  });
+
+  it('a joined session outlives the unjoined TTL', async () => {
+    const { customer, agent } = await pair(ctx.url);
+    await sleep(300);
+    customer.send(PATCH);
+    assert.deepEqual(await agent.next(), PATCH);
+    await Promise.all([agent.close(), customer.close()]);
+  });
+
+  it('a customer who does not come back within the grace period ends the session for the agent', async () => {
+    const { customer, agent, created } = await pair(ctx.url);
+    await customer.close();
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
+    assert.deepEqual(await agent.next(), { t: 'ended', by: 'expired' });
+    assert.equal((await agent.closedWithin()).code, 1000);
+    const late = await connect(ctx.url);
+    late.send({ t: 'resume', v: V, code: created.code, token: created.token });
+    await expectRefused(late, 'session-not-found', 4004);
+  });
+
+  it('a peer that answers no pings is terminated; one that does stays', async () => {
+    const { customer, created } = await createSession(ctx.url);
+    const deaf = await connect(ctx.url, { autoPong: false });
+    deaf.send({ t: 'join', v: V, code: created.code });
+    assert.equal((await deaf.next()).t, 'joined');
+    assert.equal((await customer.next()).status, 'online');
+    assert.equal((await deaf.closedWithin(1000)).code, 1006); // terminated: no close frame
+    // The customer lived through the same heartbeats and hears the agent is gone.
+    assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'offline' });
+    await sleep(250);
+    assert.equal(customer.ws.readyState, WebSocket.OPEN);
+    await customer.close();
+  });
+
+  it('a socket that never says who it is gets dropped', async () => {
+    const idle = await connect(ctx.url);
+    assert.equal((await idle.closedWithin(1000)).code, 1006);
+  });
+});
+
+describe('fuzz', () => {
+  const ctx = relaySuite({ graceMs: 100, unjoinedTtlMs: 300 });
+
+  // Deterministic, so a failure can be replayed (print the seed).
+  const seed = Number(process.env.FUZZ_SEED ?? 0x5eed);
+  let state = seed;
+  const rand = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = (list) => list[Math.floor(rand() * list.length)];
+  const junk = () => pick([null, true, -1, 1e308, NaN, '', 'x'.repeat(300), '123456789', [], {}, [[[]]], { t: 'patch' }, '\u0000', 2 ** 53]);
+
+  function mutate(value, depth = 0) {
+    if (depth > 4 || rand() < 0.2) return junk();
+    if (Array.isArray(value)) {
+      const copy = value.map((v) => (rand() < 0.3 ? mutate(v, depth + 1) : v));
+      if (rand() < 0.2) copy.push(junk());
+      if (rand() < 0.2) copy.splice(Math.floor(rand() * copy.length), 1);
+      return copy;
+    }
+    if (value && typeof value === 'object') {
+      const copy = { ...value };
+      for (const key of Object.keys(copy)) if (rand() < 0.3) copy[key] = mutate(copy[key], depth + 1);
+      if (rand() < 0.1) delete copy[pick(Object.keys(copy))];
+      if (rand() < 0.1) copy[pick(['t', 'v', 'code', '__proto__', 'constructor'])] = junk();
+      return copy;
+    }
+    return junk();
+  }
+
+  function randomFrame(goodCode) {
+    const valid = [
+      { t: 'create', v: V, mode: pick(['full-control', 'partial-control', 'no-control']) },
+      { t: 'join', v: V, code: goodCode, name: 'Mallory' },
+      { t: 'resume', v: V, code: goodCode, token: 'guess' },
+      { t: 'end' }, { t: 'request-snapshot' }, SNAPSHOT, PATCH,
+    ];
+    const r = rand();
+    if (r < 0.35) return JSON.stringify(pick(valid));
+    if (r < 0.8) return JSON.stringify(mutate(pick(valid)));
+    if (r < 0.9) { // truncated or corrupted text
+      const text = JSON.stringify(pick(valid));
+      return text.slice(0, Math.floor(rand() * text.length)) + pick(['', '}', '\\', '"', '\u00ff']);
+    }
+    if (r < 0.95) return '['.repeat(5000) + ']'.repeat(5000); // deep nesting
+    return Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 64) }, () => Math.floor(rand() * 256)));
+  }
+
+  it('~2,000 random and mutated frames from many sockets never crash it; a good session keeps working', async (t) => {
+    const good = await pair(ctx.url, 'Alice');
+    const goodCode = good.created.code;
+    let sent = 0;
+    let roundTrips = 0;
+    const fuzzSocket = async () => {
+      const client = await connect(ctx.url);
+      if (rand() < 0.5) client.send({ t: 'create', v: V, mode: 'full-control' }); // half go past the handshake
+      for (let i = 0; i < 5; i++, sent++) {
+        const frame = randomFrame(goodCode);
+        if (typeof frame === 'string') client.ws.send(frame);
+        else client.ws.send(frame, { binary: true });
+      }
+      await sleep(10);
+      await client.close();
+    };
+    try {
+      for (let batch = 0; sent < 2000; batch++) {
+        await Promise.all(Array.from({ length: 25 }, fuzzSocket));
+        good.customer.send(PATCH);
+        assert.deepEqual(await good.agent.next(), PATCH, `good session broke after batch ${batch}`);
+        roundTrips++;
+      }
+    } catch (err) {
+      t.diagnostic(`FUZZ_SEED=${seed}`);
+      throw err;
+    }
+    assert.ok(sent >= 2000 && roundTrips >= 16);
+    // Nothing leaked: once the fuzzers' sessions expire, only the good one remains.
+    await sleep(400);
+    assert.equal(ctx.server.relay.sessionCount, 1);
+    assert.equal(ctx.server.relay.socketCount, 2);
+    good.agent.send({ t: 'request-snapshot' });
+    assert.equal((await good.customer.next()).t, 'request-snapshot');
+    assert.equal(good.customer.pending(), 0, 'a fuzzer reached the good customer');
+    good.customer.send({ t: 'end' });
+    assert.deepEqual(await good.agent.next(), { t: 'ended', by: 'customer' });
+    await Promise.all([good.agent.closed, good.customer.closed]);
+  });
+});
+
+describe('standalone server', () => {
+  const ctx = relaySuite();
+  const http = () => ctx.url.replace(/^ws/, 'http').replace(/\/relay$/, '');
+
+  it('GET /healthz reports sessions and sockets', async () => {
+    const { customer } = await createSession(ctx.url);
+    const res = await fetch(`${http()}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true, sessions: 1, sockets: 1 });
+    await customer.close();
+    await sleep(20);
+    assert.deepEqual(await (await fetch(`${http()}/healthz`)).json(), { ok: true, sessions: 1, sockets: 0 });
+  });
+
+  it('other paths get 404, for http and for WebSocket upgrades', async () => {
+    assert.equal((await fetch(`${http()}/`)).status, 404);
+    await assert.rejects(connect(`${http().replace(/^http/, 'ws')}/other`), /404/);
+  });
+
+  it('close() closes sockets with 1001 and frees the port', async () => {
+    const own = await startRelay({ port: 0, log: () => {} });
+    const client = await connect(own.url);
+    client.send({ t: 'create', v: V, mode: 'full-control' });
+    await client.next();
+    await own.close();
+    assert.equal((await client.closedWithin()).code, 1001);
+    assert.equal(own.relay.socketCount, 0);
+    assert.equal(own.relay.sessionCount, 0);
+    assert.equal(own.server.listening, false);
+  });
+
+  it('rejects impossible options', async () => {
+    await assert.rejects(startRelay({ port: 0, heartbeatMs: 0 }), TypeError);
+    await assert.rejects(startRelay({ port: 0, path: 'relay' }), TypeError);
+  });
+});
+
+describe('cobrowse-relay CLI', () => {
+  const cli = fileURLToPath(new URL('../../dist/relay/cli.js', import.meta.url));
+
+  it('--help prints usage', async () => {
+    const child = spawn(process.execPath, [cli, '--help']);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0);
+    assert.match(out, /Usage: cobrowse-relay/);
+  });
+
+  it('starts, serves /healthz and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1']);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      const url = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 5000);
+        child.stdout.on('data', () => {
+          const match = out.match(/ws:\/\/127\.0\.0\.1:(\d+)\/relay/);
+          if (match) { clearTimeout(timer); resolve(match[0]); }
+        });
+      });
+      assert.doesNotMatch(out.split('\n')[0], /\{/, 'the first line is a plain summary');
+      const res = await fetch(url.replace(/^ws/, 'http').replace(/\/relay$/, '/healthz'));
+      assert.deepEqual(await res.json(), { ok: true, sessions: 0, sockets: 0 });
+      const client = await connect(url);
+      child.kill('SIGTERM');
+      assert.equal((await client.closedWithin()).code, 1001);
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses a bad port', async () => {
+    const child = spawn(process.execPath, [cli, '--port', 'eighty']);
+    assert.equal(await new Promise((resolve) => child.on('exit', resolve)), 2);
+  });
+});
