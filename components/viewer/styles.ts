@@ -12,7 +12,8 @@ export const viewerStyles = css`
   .stage {
     position: relative;
     flex: 1;
-    min-height: 0;
+    /* Room for the join form even when the page gives the viewer no height. */
+    min-height: 280px;
     overflow: hidden;
     display: grid;
     place-items: center;

@@ -6,10 +6,11 @@
 /** What the agent sees instead of a masked value: a fixed run that does not reveal the length. */
 export const MASK = '********';
 
-/** Fields masked whatever the configuration. */
-const ALWAYS_MASKED =
-  'input[type=password i],[autocomplete^=cc-],[autocomplete=one-time-code],' +
-  '[autocomplete=current-password],[autocomplete=new-password],input[type=hidden i]';
+/** Fields masked whatever the configuration (autocomplete tokens are checked separately). */
+const ALWAYS_MASKED = 'input[type=password i],input[type=hidden i]';
+
+/** Autocomplete tokens that name a secret; `section-*`, `billing` and other prefixes may precede them. */
+const SECRET_AUTOCOMPLETE = /(^|\s)(cc-|one-time-code(\s|$)|current-password(\s|$)|new-password(\s|$))/i;
 
 const MASK_MARK = '[data-cobrowse-mask]';
 
@@ -33,10 +34,14 @@ export class Masker {
     if (extra && typeof document !== 'undefined') document.createDocumentFragment().querySelector(this.marks);
   }
 
-  /** True when a form field's value must not leave the page. */
+  /** True when a form field's (or an option's) value must not leave the page. */
   isMaskedField(el: Element): boolean {
+    if (el.localName === 'option') {
+      const select = el.closest('select');
+      return select ? this.isMaskedField(select) : el.closest(this.marks) !== null;
+    }
     if (this.everSecret.has(el)) return true;
-    if (el.matches(ALWAYS_MASKED)) {
+    if (el.matches(ALWAYS_MASKED) || SECRET_AUTOCOMPLETE.test(el.getAttribute('autocomplete') ?? '')) {
       this.everSecret.add(el);
       return true;
     }
@@ -47,7 +52,7 @@ export class Masker {
   isMaskedText(text: CharacterData): boolean {
     const parent = text.parentElement;
     if (!parent) return false;
-    if (parent.localName === 'textarea') return this.isMaskedField(parent);
+    if (parent.localName === 'textarea' || parent.localName === 'option') return this.isMaskedField(parent);
     if (parent.localName === 'style') return false;
     return parent.closest(this.marks) !== null;
   }

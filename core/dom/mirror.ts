@@ -21,14 +21,19 @@ export const MIRROR_SANDBOX = 'allow-same-origin';
 const INERT = new Set(['script', 'noscript', 'base', 'object', 'embed', 'applet', 'frame', 'frameset', 'portal']);
 const URL_ATTRIBUTES = new Set(['src', 'href', 'action', 'formaction', 'poster', 'background', 'xlink:href', 'data', 'cite', 'ping', 'srcset', 'lowsrc', 'dynsrc']);
 const ACTIVE_URL = /^(javascript|vbscript|data:text\/html|data:application|data:image\/svg)/i;
+/** SVG animation attributes that can write a URL or a handler into another attribute. */
+const ANIMATION_VALUES = new Set(['to', 'from', 'values', 'by']);
 
 /** True when an attribute could run code or navigate; such attributes are never set. */
 export function isUnsafeAttribute(tag: string, name: string, value: string): boolean {
   const lower = name.toLowerCase();
   if (lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv') return true;
   if (tag === 'iframe' && lower === 'src') return true;
+  // <set attributeName="href" to="javascript:…"> would write the URL after we checked it.
+  if (lower === 'attributename' && /^\s*(on|href|xlink:href)/i.test(value)) return true;
   // Browsers ignore control characters and spaces inside a scheme, so must we.
-  return URL_ATTRIBUTES.has(lower) && ACTIVE_URL.test(value.replace(/[\u0000-\u0020]/g, ''));
+  const checked = URL_ATTRIBUTES.has(lower) || ANIMATION_VALUES.has(lower);
+  return checked && ACTIVE_URL.test(value.replace(/[\u0000-\u0020]/g, ''));
 }
 
 export interface MirrorOptions {
@@ -50,7 +55,11 @@ export class Mirror {
     readonly iframe: HTMLIFrameElement,
     private readonly options: MirrorOptions = {},
   ) {
-    if (!iframe.hasAttribute('sandbox')) iframe.setAttribute('sandbox', MIRROR_SANDBOX);
+    if (iframe.getAttribute('sandbox') !== MIRROR_SANDBOX) {
+      iframe.setAttribute('sandbox', MIRROR_SANDBOX);
+      // Sandbox flags apply to the next document only: re-inserting the iframe gives it one.
+      if (iframe.parentNode) iframe.parentNode.insertBefore(iframe, iframe.nextSibling);
+    }
   }
 
   /** The mirror's document; throws if the iframe could run scripts. */

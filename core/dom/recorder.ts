@@ -4,7 +4,7 @@
  */
 import { Op, type PatchFrame, type PatchOp, type SnapshotFrame } from '../protocol/index.js';
 import { MASK, Masker } from './mask.js';
-import { NodeIds, fieldValue, serializeAttribute, serializeNode, snapshotDocument, type SerializeContext } from './serializer.js';
+import { CONTENT_DROPPED, NodeIds, fieldValue, serializeAttribute, serializeNode, snapshotDocument, type SerializeContext } from './serializer.js';
 
 export interface RecordOptions {
   /** Receives every frame, in order. */
@@ -101,6 +101,7 @@ export function record(options: RecordOptions): Recording {
       const type = field.localName === 'input' ? (field as HTMLInputElement).type : '';
       if (type === 'checkbox' || type === 'radio') ops.push([Op.Checked, id, (field as HTMLInputElement).checked]);
       else if (field.localName === 'select') {
+        if (masker.isMaskedField(field)) continue;
         for (const option of Array.from((field as HTMLSelectElement).options)) {
           const optionId = ids.get(option);
           if (optionId !== undefined) ops.push([Op.Checked, optionId, option.selected]);
@@ -117,7 +118,9 @@ export function record(options: RecordOptions): Recording {
     const parents = new Set<Node>();
     for (const n of added) {
       const parent = n.parentNode;
-      if (parent && !ids.has(n) && ids.has(parent) && n.isConnected && n.ownerDocument === doc) parents.add(parent);
+      if (!parent || ids.has(n) || !ids.has(parent) || !n.isConnected || n.ownerDocument !== doc) continue;
+      // A script filled after insertion: its code stays in the page like any script's.
+      if (!CONTENT_DROPPED.has((parent as Element).localName)) parents.add(parent);
     }
     for (const parent of parents) {
       const parentId = ids.get(parent)!;

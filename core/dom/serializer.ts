@@ -39,7 +39,7 @@ const MATHML_NS = 'http://www.w3.org/1998/Math/MathML';
 const URL_ATTRIBUTES = new Set(['src', 'href', 'action', 'formaction', 'poster', 'background', 'xlink:href', 'data', 'cite']);
 
 /** Elements whose content is never sent: it is code, or it would render in a script-less mirror. */
-const CONTENT_DROPPED = new Set(['script', 'noscript']);
+export const CONTENT_DROPPED = new Set(['script', 'noscript']);
 
 export interface SerializeContext {
   ids: NodeIds;
@@ -69,8 +69,8 @@ function absoluteSrcset(srcset: string, base: string): string {
  * Inline event handlers never leave the page: they are code, and may carry data.
  */
 export function serializeAttribute(el: Element, name: string, value: string, masker: Masker): string | null {
-  if (name.length > 2 && name.charCodeAt(0) === 111 /* o */ && name.charCodeAt(1) === 110 /* n */) return null;
-  if (name === 'value' && isFormField(el) && masker.isMaskedField(el)) return MASK;
+  if (name.length > 2 && (name.charCodeAt(0) | 32) === 111 /* o */ && (name.charCodeAt(1) | 32) === 110 /* n */) return null;
+  if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el)) return MASK;
   if (URL_ATTRIBUTES.has(name) && value && !value.startsWith('#')) return absolute(value, el.baseURI);
   if (name === 'srcset') return absoluteSrcset(value, el.baseURI);
   return value;
@@ -96,7 +96,8 @@ function elementExtra(el: Element, masker: Masker): ElementExtra | undefined {
     const type = el.localName === 'input' ? (el as HTMLInputElement).type : '';
     if (type === 'checkbox' || type === 'radio') extra = { checked: (el as HTMLInputElement).checked };
     else if (el.localName !== 'select') extra = { value: fieldValue(el, masker) };
-  } else if (el.localName === 'option') {
+  } else if (el.localName === 'option' && !masker.isMaskedField(el)) {
+    // Which option of a masked select is chosen is itself the secret.
     extra = { selected: (el as HTMLOptionElement).selected };
   }
   return extra;

@@ -49,6 +49,15 @@ function isStringPairs(x: unknown): x is string[] {
   return Array.isArray(x) && x.length % 2 === 0 && x.every(isString);
 }
 
+function isElementExtra(x: unknown): boolean {
+  if (!isRecord(x)) return false;
+  const { ns, value, checked, selected } = x;
+  return (ns === undefined || ns === 's' || ns === 'm') &&
+    (value === undefined || isString(value)) &&
+    (checked === undefined || typeof checked === 'boolean') &&
+    (selected === undefined || typeof selected === 'boolean');
+}
+
 /** Checks a serialized subtree, iteratively so a deep tree cannot overflow the stack. */
 export function isSerializedNode(root: unknown): root is SerializedNode {
   const stack: Array<[unknown, number]> = [[root, 0]];
@@ -59,7 +68,7 @@ export function isSerializedNode(root: unknown): root is SerializedNode {
       case NodeKind.Element: {
         const [, , tag, attrs, children, extra] = node;
         if (!isString(tag) || !tag || !isStringPairs(attrs) || !Array.isArray(children)) return false;
-        if (extra !== undefined && !isRecord(extra)) return false;
+        if (extra !== undefined && !isElementExtra(extra)) return false;
         for (const child of children) stack.push([child, depth + 1]);
         break;
       }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Everything `npm test` runs, in order; stops at the first failure with a non-zero exit.
+#   1. find (or install) Chromium   2. build   3. typecheck
+#   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Never let a dependency download its own browser: we use the system's Chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1
+
+STARTED=$SECONDS
+STAGE=""
+stage() {
+  STAGE="$1"
+  printf '\n\033[1m==> %s\033[0m\n' "$1"
+}
+trap 'rc=$?; if [[ $rc -ne 0 ]]; then printf "\n\033[1;31mFAILED at: %s (exit %s)\033[0m\n" "$STAGE" "$rc" >&2; fi' EXIT
+
+stage "Chromium"
+CHROME_PATH="$(bash scripts/ensure-chromium.sh)"
+export CHROME_PATH
+
+# Chromium writes into ~/.config and ~/.cache; keep that out of the user's home.
+TEST_HOME="$(mktemp -d "${TMPDIR:-/tmp}/cobrowse-test.XXXXXX")"
+export XDG_CONFIG_HOME="$TEST_HOME/config" XDG_CACHE_HOME="$TEST_HOME/cache"
+mkdir -p "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+trap 'rc=$?; rm -rf "$TEST_HOME"; if [[ $rc -ne 0 ]]; then printf "\n\033[1;31mFAILED at: %s (exit %s)\033[0m\n" "$STAGE" "$rc" >&2; fi' EXIT
+
+stage "Build (tsc + rollup)"
+npm run build
+
+stage "Typecheck"
+npm run typecheck
+
+stage "Browser unit tests (web-test-runner, $CHROME_PATH)"
+npx web-test-runner
+
+stage "Node suites: relay and end-to-end (node --test)"
+node --test --test-concurrency=1 --test-reporter=spec test/relay/ test/e2e/
+
+STAGE=""
+printf '\n\033[1;32mAll tests passed in %ss.\033[0m\n' "$((SECONDS - STARTED))"
