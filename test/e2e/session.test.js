@@ -138,6 +138,7 @@ describe('co-browsing end to end', () => {
     await launcher.locator('[part=end]').click();
     await agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'ended');
     assert.match(await agent.page.locator('cobrowse-viewer').locator('[part=message]').textContent(), /The customer ended the session/);
+    await customer.page.waitForFunction(() => document.querySelector('cobrowse-launcher').state === 'ended');
     assert.match(await launcher.locator('[part=panel]').textContent(), /You ended the session/);
   });
 });
