@@ -13,7 +13,7 @@ import {
   type EndedBy,
   type Mode,
 } from './protocol/index.js';
-import { Transport } from './transport.js';
+import { SUBPROTOCOL, Transport, bearerProtocol } from './transport.js';
 
 export const AgentState = {
   Idle: 'idle',
@@ -39,8 +39,10 @@ export type AgentEvents = {
 
 export interface AgentSessionOptions {
   relay: string;
-  /** Shown to the customer. */
+  /** Shown to the customer (the relay prefers the name in the agent's token). */
   name?: string;
+  /** The agent's JWT from the contact center's backend. */
+  token?: string;
   mirror: Mirror;
 }
 
@@ -67,7 +69,8 @@ export class AgentSession {
     this.dispose();
     this.code = code;
     this.setState(AgentState.Joining);
-    const transport = new Transport(this.options.relay);
+    const { token } = this.options;
+    const transport = new Transport(this.options.relay, { protocols: token ? [SUBPROTOCOL, bearerProtocol(token)] : [SUBPROTOCOL] });
     this.transport = transport;
     transport.events.on('open', () => transport.send({ t: 'join', v: PROTOCOL_VERSION, code, name: this.options.name }));
     transport.events.on('message', (text) => this.receive(text));

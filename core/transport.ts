@@ -14,7 +14,15 @@ export type TransportEvents = {
   close: { code: number; reason: string; retrying: boolean };
 };
 
+/** The subprotocol every client offers; the relay answers with it. */
+export const SUBPROTOCOL = 'cobrowse.v1';
+
+/** Browsers cannot set headers on a WebSocket, so an agent's token rides in a second subprotocol. */
+export const bearerProtocol = (token: string): string => `cobrowse.bearer.${token}`;
+
 export interface TransportOptions {
+  /** WebSocket subprotocols to offer; `[SUBPROTOCOL]` by default. */
+  protocols?: string[];
   /** First retry delay in ms; doubles each attempt up to `maxDelay`. */
   minDelay?: number;
   maxDelay?: number;
@@ -39,6 +47,7 @@ export class Transport {
   private closedByUs = false;
   private readonly minDelay: number;
   private readonly maxDelay: number;
+  private readonly protocols: string[];
 
   constructor(
     readonly url: string,
@@ -46,6 +55,7 @@ export class Transport {
   ) {
     this.minDelay = options.minDelay ?? 500;
     this.maxDelay = options.maxDelay ?? 15_000;
+    this.protocols = options.protocols ?? [SUBPROTOCOL];
     const protocol = new URL(url, globalThis.location?.href).protocol;
     if (protocol !== 'ws:' && protocol !== 'wss:') throw new TypeError(`Relay URL must be ws: or wss:, got "${url}"`);
   }
@@ -58,7 +68,7 @@ export class Transport {
   connect(): void {
     this.closedByUs = false;
     clearTimeout(this.retryTimer);
-    const socket = new WebSocket(this.url);
+    const socket = new WebSocket(this.url, this.protocols);
     this.socket = socket;
     socket.onopen = () => {
       this.attempt = 0;

@@ -54,8 +54,11 @@ export class CobrowseViewer extends LitElement {
   /** The session ID to join; setting it joins (a chat's "Join" button can set it). */
   @property() accessor code = '';
 
-  /** The agent's display name, shown to the customer. */
+  /** The agent's display name, shown to the customer (a token's name wins at the relay). */
   @property() accessor name = 'Agent';
+
+  /** The agent's JWT, issued by the contact center's backend; sent to the relay when joining. */
+  @property() accessor token = '';
 
   @state() private accessor agentState: AgentState = AgentState.Idle;
   @state() private accessor mode: Mode | '' = '';
@@ -95,7 +98,7 @@ export class CobrowseViewer extends LitElement {
     this.message = '';
     this.endedBy = undefined;
     this.hasPage = false;
-    const session = new AgentSession({ relay: this.relay, name: this.name, mirror: this.mirror! });
+    const session = new AgentSession({ relay: this.relay, name: this.name, token: this.token || undefined, mirror: this.mirror! });
     this.session = session;
     session.events.on('state', (s) => {
       this.agentState = s;
