@@ -4,7 +4,14 @@
  * line of defence nothing active is ever created: no script, handler, javascript: URL,
  * meta refresh, base, nested document or plugin.
  */
-import { NodeKind, Op, type PatchFrame, type SerializedNode, type SnapshotFrame } from '../protocol/index.js';
+import {
+  NodeKind,
+  Op,
+  type PatchFrame,
+  type SerializedDocument,
+  type SerializedNode,
+  type SnapshotFrame,
+} from '../protocol/index.js';
 
 const NAMESPACES = { s: 'http://www.w3.org/2000/svg', m: 'http://www.w3.org/1998/Math/MathML' } as const;
 const ELEMENT = 1;
@@ -28,7 +35,8 @@ const ANIMATION_VALUES = new Set(['to', 'from', 'values', 'by']);
 export function isUnsafeAttribute(tag: string, name: string, value: string): boolean {
   const lower = name.toLowerCase();
   if (lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv') return true;
-  if (tag === 'iframe' && lower === 'src') return true;
+  // Our iframes get our content; they inherit the mirror's sandbox, and the page's own would lock us out.
+  if (tag === 'iframe' && (lower === 'src' || lower === 'sandbox')) return true;
   // <set attributeName="href" to="javascript:…"> would write the URL after we checked it.
   if (lower === 'attributename' && /^\s*(on|href|xlink:href)/i.test(value)) return true;
   // Browsers ignore control characters and spaces inside a scheme, so must we.
@@ -50,6 +58,11 @@ export class Mirror {
   title = '';
   private nodes = new Map<number, Node>();
   private readonly idOf = new WeakMap<Node, number>();
+  /** CSS of every constructed sheet by ID, and its CSSStyleSheet in each document's realm. */
+  private sheetTexts = new Map<number, string>();
+  private sheetsByRealm = new WeakMap<Window, Map<number, CSSStyleSheet>>();
+  /** Iframe contents wait until their iframe is in a document (only then does it have one). */
+  private pendingFrames: Array<[HTMLIFrameElement, SerializedDocument | null]> = [];
 
   constructor(
     readonly iframe: HTMLIFrameElement,
@@ -80,18 +93,12 @@ export class Mirror {
   /** Replaces the whole mirrored page. */
   applySnapshot(frame: SnapshotFrame): void {
     const doc = this.document;
-    const [, docId, children, quirks] = frame.doc;
-    // Writing (or not) a doctype is the only way to set a document's rendering mode.
-    doc.open();
-    doc.write(quirks ? '' : '<!DOCTYPE html>');
-    doc.close();
-    while (doc.firstChild) doc.firstChild.remove();
-    this.nodes = new Map([[docId, doc]]);
-    this.idOf.set(doc, docId);
-    for (const child of children) {
-      const node = this.build(child, doc);
-      if (node) doc.appendChild(node);
-    }
+    this.nodes = new Map();
+    this.sheetTexts = new Map(frame.sheets ?? []);
+    this.sheetsByRealm = new WeakMap();
+    this.pendingFrames = [];
+    this.renderDocument(doc, frame.doc);
+    this.fillFrames();
     this.url = frame.url;
     this.title = frame.title;
     this.setViewport(frame.viewport[0], frame.viewport[1]);
@@ -114,6 +121,7 @@ export class Mirror {
           }
           const node = this.build(op[3], parent.ownerDocument ?? (parent as Document));
           if (node) parent.insertBefore(node, next);
+          this.fillFrames();
           break;
         }
         case Op.Remove: {
@@ -158,9 +166,88 @@ export class Mirror {
         case Op.Viewport:
           this.setViewport(op[1], op[2]);
           break;
+        case Op.Sheet:
+          this.sheetTexts.set(op[1], op[2]);
+          // Every realm's copy of the sheet follows, so every root adopting it restyles.
+          for (const realm of this.realms()) realm.get(op[1])?.replaceSync(op[2]);
+          break;
+        case Op.Adopted: {
+          const owner = this.nodes.get(op[1]) as Document | ShadowRoot | undefined;
+          if (owner && 'adoptedStyleSheets' in owner) this.adopt(owner, op[2]);
+          else inStep = false;
+          break;
+        }
+        case Op.StyleText: {
+          const style = this.nodes.get(op[1]);
+          if (style?.nodeType === ELEMENT) style.textContent = op[2];
+          else inStep = false;
+          break;
+        }
       }
     }
     return inStep;
+  }
+
+  /** Rebuilds a document in place: the mirror's own, or a same-origin iframe's inside it. */
+  private renderDocument(doc: Document, tree: SerializedDocument): void {
+    const [, docId, children, quirks, adopted] = tree;
+    // Writing (or not) a doctype is the only way to set a document's rendering mode.
+    doc.open();
+    doc.write(quirks ? '' : '<!DOCTYPE html>');
+    doc.close();
+    while (doc.firstChild) doc.firstChild.remove();
+    this.remember(doc, docId);
+    for (const child of children) {
+      const node = this.build(child, doc);
+      if (node) doc.appendChild(node);
+    }
+    if (adopted) this.adopt(doc, adopted);
+  }
+
+  /** Renders the iframes built since the last call, now that they are attached. */
+  private fillFrames(): void {
+    while (this.pendingFrames.length) {
+      const [iframe, tree] = this.pendingFrames.shift()!;
+      const doc = iframe.contentDocument;
+      if (!doc) continue; // not attached after all (its parent is inert)
+      if (tree) this.renderDocument(doc, tree);
+      else {
+        // Another site's page is not ours to read: say so, at the same size.
+        doc.open();
+        doc.write('<!DOCTYPE html>');
+        doc.close();
+        doc.body.style.cssText = 'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
+        doc.body.textContent = 'Content from another website is not shared';
+      }
+    }
+  }
+
+  private *realms(): Iterable<Map<number, CSSStyleSheet>> {
+    for (const node of this.nodes.values()) {
+      if (node.nodeType === DOCUMENT) {
+        const realm = this.sheetsByRealm.get((node as Document).defaultView!);
+        if (realm) yield realm;
+      }
+    }
+  }
+
+  /** Adopts sheets by ID, as CSSStyleSheets of the owner's own realm (the only ones it accepts). */
+  private adopt(owner: Document | ShadowRoot, ids: number[]): void {
+    const win = (owner.nodeType === DOCUMENT ? (owner as Document) : owner.ownerDocument!).defaultView;
+    if (!win) return;
+    let realm = this.sheetsByRealm.get(win);
+    if (!realm) this.sheetsByRealm.set(win, (realm = new Map()));
+    const sheets: CSSStyleSheet[] = [];
+    for (const id of ids) {
+      let sheet = realm.get(id);
+      if (!sheet) {
+        sheet = new (win as Window & typeof globalThis).CSSStyleSheet();
+        sheet.replaceSync(this.sheetTexts.get(id) ?? '');
+        realm.set(id, sheet);
+      }
+      sheets.push(sheet);
+    }
+    owner.adoptedStyleSheets = sheets;
   }
 
   private setViewport(width: number, height: number): void {
@@ -173,11 +260,19 @@ export class Mirror {
     this.idOf.set(node, id);
   }
 
+  /** Drops the IDs of a removed subtree, shadow roots and iframe documents included. */
   private forget(root: Node): void {
-    const walker = root.ownerDocument!.createTreeWalker(root);
-    for (let n: Node | null = root; n; n = walker.nextNode()) {
-      const id = this.idOf.get(n);
+    const stack: Node[] = [root];
+    while (stack.length) {
+      const node = stack.pop()!;
+      const id = this.idOf.get(node);
       if (id !== undefined) this.nodes.delete(id);
+      for (let child = node.firstChild; child; child = child.nextSibling) stack.push(child);
+      if (node.nodeType !== ELEMENT) continue;
+      const el = node as Element;
+      if (el.shadowRoot) stack.push(el.shadowRoot);
+      if (el.localName === 'template') stack.push((el as HTMLTemplateElement).content);
+      if (el.localName === 'iframe' && (el as HTMLIFrameElement).contentDocument) stack.push((el as HTMLIFrameElement).contentDocument!);
     }
   }
 
@@ -198,9 +293,26 @@ export class Mirror {
           // The agent's browser must never autofill the agent's data into the mirror.
           el.setAttribute('autocomplete', 'off');
         }
-        if (extra?.value !== undefined && 'value' in el) (el as HTMLInputElement).value = extra.value;
-        if (extra?.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
-        if (extra?.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
+        if (!extra) return el;
+        if (extra.value !== undefined && 'value' in el) (el as HTMLInputElement).value = extra.value;
+        if (extra.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
+        if (extra.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
+        if (extra.css !== undefined && el.localName === 'style') el.textContent = extra.css;
+        if ((extra.doc || extra.xo) && el.localName === 'iframe') this.pendingFrames.push([el as HTMLIFrameElement, extra.doc ?? null]);
+        if (extra.shadow) {
+          const [, rootId, rootChildren, adopted] = extra.shadow;
+          try {
+            const root = el.attachShadow({ mode: 'open' });
+            this.remember(root, rootId);
+            for (const child of rootChildren) {
+              const built = this.build(child, doc);
+              if (built) root.appendChild(built);
+            }
+            if (adopted) this.adopt(root, adopted);
+          } catch {
+            // An element that cannot host a shadow root here; its light DOM still shows.
+          }
+        }
         return el;
       }
       case NodeKind.Text:

@@ -3,8 +3,21 @@
  * One sink in, one handle out: `const rec = record({ emit }); …; rec.stop()`.
  */
 import { Op, type PatchFrame, type PatchOp, type SnapshotFrame } from '../protocol/index.js';
+import { watchHooks } from './hooks.js';
 import { MASK, Masker } from './mask.js';
-import { CONTENT_DROPPED, NodeIds, fieldValue, serializeAttribute, serializeNode, snapshotDocument, type SerializeContext } from './serializer.js';
+import {
+  CONTENT_DROPPED,
+  NodeIds,
+  SheetIds,
+  cssomTouched,
+  fieldValue,
+  serializeAttribute,
+  serializeNode,
+  sheetText,
+  snapshotDocument,
+  styleText,
+  type SerializeContext,
+} from './serializer.js';
 
 export interface RecordOptions {
   /** Receives every frame, in order. */
@@ -26,26 +39,59 @@ export interface Recording {
 
 type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
 
+const OBSERVE: MutationObserverInit = { childList: true, subtree: true, attributes: true, characterData: true };
+
 /** Starts recording: emits a snapshot at once, then a patch per batch of changes. */
 export function record(options: RecordOptions): Recording {
   const doc = options.doc ?? document;
   const view = doc.defaultView!;
   const masker = options.masker ?? new Masker();
-  let ctx: SerializeContext = { ids: new NodeIds(), masker };
+  let sheetDefinitions: PatchOp[] = [];
+  let ctx = newContext();
   const changedFields = new Set<Field>();
   const scrolled = new Set<Node>();
+  /** Elements to send again whole: their shadow root, masking or iframe document changed. */
+  const resend = new Set<Element>();
+  const changedSheets = new Set<CSSStyleSheet>();
+  const changedStyles = new Set<Element>();
+  const changedAdoptions = new Set<Document | ShadowRoot>();
+  /** Each observed document's listeners, removed on stop. */
+  const documents = new Map<Document, () => void>();
   let viewportChanged = false;
   let frameRequest = 0;
+  let flushQueued = false;
   let stopped = false;
 
   const observer = new MutationObserver((records) => emitPatch(records));
+
+  function newContext(): SerializeContext {
+    return {
+      ids: new NodeIds(),
+      masker,
+      sheets: new SheetIds(),
+      defineSheet: (id, css) => sheetDefinitions.push([Op.Sheet, id, css]),
+      observeRoot,
+    };
+  }
+
+  /** Sheet definitions collected while serializing; they must reach the mirror before their users. */
+  function takeSheetDefinitions(): PatchOp[] {
+    const taken = sheetDefinitions;
+    sheetDefinitions = [];
+    return taken;
+  }
+
+  function observeRoot(root: ShadowRoot | Document): void {
+    observer.observe(root, OBSERVE);
+    if (root.nodeType === Node.DOCUMENT_NODE) listenTo(root as Document);
+  }
 
   function emitPatch(records: MutationRecord[]): void {
     const ops = diff(records);
     if (ops.length) options.emit({ t: 'patch', ops });
   }
 
-  /** Turns a batch of records (plus pending field, scroll and viewport changes) into ops. */
+  /** Turns a batch of records (plus changes seen through events and hooks) into ops. */
   function diff(records: MutationRecord[]): PatchOp[] {
     const { ids } = ctx;
     const ops: PatchOp[] = [];
@@ -55,24 +101,36 @@ export function record(options: RecordOptions): Recording {
     const texts = new Set<CharacterData>();
 
     for (const r of records) {
+      const target = r.target;
+      // A <style>'s children are not sent: any change inside it resends its CSS.
+      const style = target.nodeType === Node.ELEMENT_NODE ? target : target.parentNode;
+      if (style && (style as Element).localName === 'style' && r.type !== 'attributes') {
+        if (ids.has(style)) changedStyles.add(style as Element);
+        continue;
+      }
       if (r.type === 'childList') {
         for (const n of Array.from(r.removedNodes)) if (ids.has(n)) removed.add(n);
         for (const n of Array.from(r.addedNodes)) added.add(n);
       } else if (r.type === 'attributes') {
-        const el = r.target as Element;
+        const el = target as Element;
         if (!ids.has(el)) continue;
-        if (masker.affectsMasking(r.attributeName!)) {
-          removed.add(el); // re-sent whole below, masked by the new rules
-          added.add(el);
-        } else {
+        if (masker.affectsMasking(r.attributeName!)) resend.add(el);
+        else {
           let names = attributes.get(el);
           if (!names) attributes.set(el, (names = new Set()));
           names.add(r.attributeName!);
         }
-      } else if (ids.has(r.target)) {
-        texts.add(r.target as CharacterData);
+      } else if (ids.has(target)) {
+        texts.add(target as CharacterData);
       }
     }
+    for (const el of resend) {
+      if (ids.has(el)) {
+        removed.add(el);
+        added.add(el);
+      }
+    }
+    resend.clear();
 
     // Removed first: a node moved in this batch is removed here and re-added below with fresh IDs.
     // All IDs are read before any is forgotten: a removed node may sit inside another one now.
@@ -95,6 +153,51 @@ export function record(options: RecordOptions): Recording {
         ops.push([Op.Text, id, masker.isMaskedText(text) ? MASK : text.data]);
       }
     }
+    fieldOps(ops);
+    styleOps(ops);
+
+    // Added: each new node whose parent the mirror knows, inserted before a sibling it knows.
+    // Walking a parent's children from the end makes every `next` known by the time it is used.
+    const parents = new Set<Node>();
+    for (const n of added) {
+      const parent = n.parentNode;
+      if (!parent || ids.has(n) || !ids.has(parent) || !n.isConnected) continue;
+      // A script filled after insertion: its code stays in the page like any script's.
+      if (!CONTENT_DROPPED.has((parent as Element).localName)) parents.add(parent);
+    }
+    for (const parent of parents) {
+      const parentId = ids.get(parent)!;
+      let next: number | null = null;
+      for (let child = parent.lastChild; child; child = child.previousSibling) {
+        let id = ids.get(child);
+        if (id === undefined) {
+          const node = serializeNode(child, ctx);
+          if (!node) continue;
+          ops.push(...takeSheetDefinitions(), [Op.Add, parentId, next, node]);
+          id = node[1];
+        }
+        next = id;
+      }
+    }
+
+    for (const target of scrolled) {
+      const id = ids.get(target);
+      if (id === undefined) continue;
+      if (target.nodeType === Node.DOCUMENT_NODE) {
+        const win = (target as Document).defaultView;
+        if (win) ops.push([Op.Scroll, id, win.scrollX, win.scrollY]);
+      } else ops.push([Op.Scroll, id, (target as Element).scrollLeft, (target as Element).scrollTop]);
+    }
+    scrolled.clear();
+    if (viewportChanged) {
+      ops.push([Op.Viewport, view.innerWidth, view.innerHeight]);
+      viewportChanged = false;
+    }
+    return ops;
+  }
+
+  function fieldOps(ops: PatchOp[]): void {
+    const { ids } = ctx;
     for (const field of changedFields) {
       const id = ids.get(field);
       if (id === undefined) continue;
@@ -112,52 +215,47 @@ export function record(options: RecordOptions): Recording {
       }
     }
     changedFields.clear();
+  }
 
-    // Added: each new node whose parent the mirror knows, inserted before a sibling it knows.
-    // Walking a parent's children from the end makes every `next` known by the time it is used.
-    const parents = new Set<Node>();
-    for (const n of added) {
-      const parent = n.parentNode;
-      if (!parent || ids.has(n) || !ids.has(parent) || !n.isConnected || n.ownerDocument !== doc) continue;
-      // A script filled after insertion: its code stays in the page like any script's.
-      if (!CONTENT_DROPPED.has((parent as Element).localName)) parents.add(parent);
+  /** CSS that changed without a mutation record: CSSOM edits, adoptedStyleSheets; and <style> text. */
+  function styleOps(ops: PatchOp[]): void {
+    const { ids, sheets } = ctx;
+    for (const sheet of changedSheets) {
+      const sheetId = sheets.get(sheet);
+      if (sheetId !== undefined) ops.push([Op.Sheet, sheetId, sheetText(sheet)]);
+      else if (sheet.ownerNode && (sheet.ownerNode as Element).localName === 'style') changedStyles.add(sheet.ownerNode as Element);
     }
-    for (const parent of parents) {
-      const parentId = ids.get(parent)!;
-      let next: number | null = null;
-      for (let child = parent.lastChild; child; child = child.previousSibling) {
-        let id = ids.get(child);
-        if (id === undefined) {
-          const node = serializeNode(child, ctx);
-          if (!node) continue;
-          ops.push([Op.Add, parentId, next, node]);
-          id = node[1];
-        }
-        next = id;
-      }
+    changedSheets.clear();
+    for (const style of changedStyles) {
+      const id = ids.get(style);
+      if (id !== undefined) ops.push([Op.StyleText, id, styleText(style as HTMLStyleElement)]);
     }
-
-    for (const target of scrolled) {
-      const id = ids.get(target);
+    changedStyles.clear();
+    for (const owner of changedAdoptions) {
+      const id = ids.get(owner);
       if (id === undefined) continue;
-      if (target === doc) ops.push([Op.Scroll, id, view.scrollX, view.scrollY]);
-      else ops.push([Op.Scroll, id, (target as Element).scrollLeft, (target as Element).scrollTop]);
+      const adopted = Array.from(owner.adoptedStyleSheets, (sheet) => sheets.idOf(sheet, ctx.defineSheet));
+      ops.push(...takeSheetDefinitions(), [Op.Adopted, id, adopted]);
     }
-    scrolled.clear();
-    if (viewportChanged) {
-      ops.push([Op.Viewport, view.innerWidth, view.innerHeight]);
-      viewportChanged = false;
-    }
-    return ops;
+    changedAdoptions.clear();
   }
 
   function flush(): void {
+    flushQueued = false;
     if (stopped) return;
     emitPatch(observer.takeRecords());
   }
 
-  /** Input, scroll and resize are coalesced to one flush per animation frame. */
-  function scheduleFlush(): void {
+  /** Changes seen outside the MutationObserver are sent at the end of the task. */
+  function queueFlush(): void {
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flush);
+    }
+  }
+
+  /** Scroll and resize are coalesced to one flush per animation frame. */
+  function scheduleFrameFlush(): void {
     if (!frameRequest) {
       frameRequest = view.requestAnimationFrame(() => {
         frameRequest = 0;
@@ -167,42 +265,83 @@ export function record(options: RecordOptions): Recording {
   }
 
   const onInput = (event: Event): void => {
-    const target = event.composedPath()[0];
-    if (target instanceof view.HTMLElement && /^(input|textarea|select)$/.test(target.localName)) {
-      changedFields.add(target as Field);
-      // A radio's neighbours are unchecked without events of their own.
-      if ((target as HTMLInputElement).type === 'radio' && (target as HTMLInputElement).name) {
-        for (const radio of Array.from(doc.getElementsByName((target as HTMLInputElement).name))) {
-          changedFields.add(radio as HTMLInputElement);
-        }
-      }
-      queueMicrotask(flush); // typing shows at once; several fields changed in one task share a patch
+    const target = event.composedPath()[0] as Element;
+    if (!/^(input|textarea|select)$/.test(target?.localName ?? '')) return;
+    changedFields.add(target as Field);
+    // A radio's neighbours are unchecked without events of their own.
+    const radio = target as HTMLInputElement;
+    if (radio.type === 'radio' && radio.name) {
+      for (const other of Array.from(radio.ownerDocument.getElementsByName(radio.name))) changedFields.add(other as HTMLInputElement);
     }
+    queueFlush(); // typing shows at once; several fields changed in one task share a patch
   };
   const onScroll = (event: Event): void => {
-    scrolled.add(event.target === doc || event.target === view ? doc : (event.target as Node));
-    scheduleFlush();
+    const target = event.target as Node | Window;
+    scrolled.add('document' in target ? (target as Window).document : target.nodeType === Node.DOCUMENT_NODE ? target : (target as Node));
+    scheduleFrameFlush();
   };
   const onResize = (): void => {
     viewportChanged = true;
-    scheduleFlush();
+    scheduleFrameFlush();
   };
+  /** A same-origin iframe that (re)loads has a new document: send the iframe again. */
+  const onLoad = (event: Event): void => {
+    const target = event.target as Element;
+    if (target.localName === 'iframe' || target.localName === 'frame') {
+      resend.add(target);
+      queueFlush();
+    }
+  };
+
+  /** Events and hooks of one document (the page's or a same-origin iframe's). */
+  function listenTo(target: Document): void {
+    if (documents.has(target)) return;
+    const win = target.defaultView;
+    target.addEventListener('input', onInput, true);
+    target.addEventListener('change', onInput, true);
+    target.addEventListener('scroll', onScroll, { capture: true, passive: true });
+    target.addEventListener('load', onLoad, true);
+    const unwatch = win
+      ? watchHooks(win, {
+          sheetChanged(sheet) {
+            cssomTouched.add(sheet);
+            changedSheets.add(sheet);
+            queueFlush();
+          },
+          adoptedChanged(owner) {
+            changedAdoptions.add(owner);
+            queueFlush();
+          },
+          shadowAttached(host) {
+            if (host.shadowRoot) {
+              resend.add(host);
+              queueFlush();
+            }
+          },
+        })
+      : () => undefined;
+    documents.set(target, () => {
+      target.removeEventListener('input', onInput, true);
+      target.removeEventListener('change', onInput, true);
+      target.removeEventListener('scroll', onScroll, true);
+      target.removeEventListener('load', onLoad, true);
+      unwatch();
+    });
+  }
 
   function snapshot(): void {
     if (stopped) return;
     observer.takeRecords(); // the snapshot supersedes anything pending
-    changedFields.clear();
-    scrolled.clear();
-    ctx = { ids: new NodeIds(), masker };
-    options.emit(snapshotDocument(doc, ctx));
+    for (const set of [changedFields, scrolled, resend, changedSheets, changedStyles, changedAdoptions]) set.clear();
+    sheetDefinitions = [];
+    ctx = newContext();
+    const frame = snapshotDocument(doc, ctx);
+    const sheets = takeSheetDefinitions().map((op) => [op[1], op[2]] as [number, string]);
+    options.emit(sheets.length ? { ...frame, sheets } : frame);
     const docId = ctx.ids.get(doc)!;
     if (view.scrollX || view.scrollY) options.emit({ t: 'patch', ops: [[Op.Scroll, docId, view.scrollX, view.scrollY]] });
   }
 
-  observer.observe(doc, { childList: true, subtree: true, attributes: true, characterData: true });
-  doc.addEventListener('input', onInput, true);
-  doc.addEventListener('change', onInput, true);
-  doc.addEventListener('scroll', onScroll, { capture: true, passive: true });
   view.addEventListener('resize', onResize);
   snapshot();
 
@@ -213,9 +352,8 @@ export function record(options: RecordOptions): Recording {
       if (stopped) return;
       stopped = true;
       observer.disconnect();
-      doc.removeEventListener('input', onInput, true);
-      doc.removeEventListener('change', onInput, true);
-      doc.removeEventListener('scroll', onScroll, true);
+      for (const unlisten of documents.values()) unlisten();
+      documents.clear();
       view.removeEventListener('resize', onResize);
       if (frameRequest) view.cancelAnimationFrame(frameRequest);
     },

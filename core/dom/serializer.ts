@@ -2,7 +2,14 @@
  * Turns live DOM nodes into the protocol's tuples, assigning each node an integer ID.
  * Masking happens here, so nothing downstream ever holds a masked value.
  */
-import { NodeKind, type ElementExtra, type SerializedNode, type SnapshotFrame } from '../protocol/index.js';
+import {
+  NodeKind,
+  type ElementExtra,
+  type SerializedDocument,
+  type SerializedNode,
+  type SerializedShadowRoot,
+  type SnapshotFrame,
+} from '../protocol/index.js';
 import { MASK, type Masker } from './mask.js';
 
 /** Maps live nodes to the IDs the mirror knows them by. */
@@ -24,12 +31,79 @@ export class NodeIds {
     return id;
   }
 
-  /** Forgets a node and everything below it, so it is serialized afresh if it comes back. */
+  /** Forgets a node and everything below it (shadow roots included), so it is serialized afresh if it comes back. */
   forgetSubtree(root: Node): void {
-    this.ids.delete(root);
-    const walker = root.ownerDocument?.createTreeWalker(root) ?? null;
-    for (let n = walker?.nextNode(); n; n = walker!.nextNode()) this.ids.delete(n);
+    forEachInTree(root, (n) => this.ids.delete(n));
   }
+}
+
+/** Visits a node and all below it, entering open shadow roots, template contents and same-origin iframes. */
+export function forEachInTree(root: Node, visit: (node: Node) => void): void {
+  const stack: Node[] = [root];
+  while (stack.length) {
+    const node = stack.pop()!;
+    visit(node);
+    for (let child = node.lastChild; child; child = child.previousSibling) stack.push(child);
+    if (node.nodeType !== Node.ELEMENT_NODE) continue;
+    const el = node as Element;
+    if (el.shadowRoot) stack.push(el.shadowRoot);
+    if (el.localName === 'template') stack.push((el as HTMLTemplateElement).content);
+    const framed = sameOriginDocument(el);
+    if (framed) stack.push(framed);
+  }
+}
+
+/** A same-origin iframe's document, or null (cross-origin, not an iframe, or not loaded). */
+export function sameOriginDocument(el: Element): Document | null {
+  if (el.localName !== 'iframe' && el.localName !== 'frame') return null;
+  try {
+    return (el as HTMLIFrameElement).contentDocument;
+  } catch {
+    return null;
+  }
+}
+
+/** Gives each stylesheet an ID once, so a sheet adopted by many shadow roots is sent once. */
+export class SheetIds {
+  private next = 1;
+  private readonly ids = new WeakMap<CSSStyleSheet, number>();
+
+  get(sheet: CSSStyleSheet): number | undefined {
+    return this.ids.get(sheet);
+  }
+
+  /** The sheet's ID; `define` is called with its CSS the first time it is seen. */
+  idOf(sheet: CSSStyleSheet, define: (id: number, css: string) => void): number {
+    let id = this.ids.get(sheet);
+    if (id === undefined) {
+      this.ids.set(sheet, (id = this.next++));
+      define(id, sheetText(sheet));
+    }
+    return id;
+  }
+}
+
+/** A sheet's rules as CSS text ('' when the browser will not let us read them: cross-origin). */
+export function sheetText(sheet: CSSStyleSheet | null): string {
+  if (!sheet) return '';
+  try {
+    let css = '';
+    for (const rule of Array.from(sheet.cssRules)) css += rule.cssText + '\n';
+    return css;
+  } catch {
+    return '';
+  }
+}
+
+/** Sheets changed through insertRule & co. since the page loaded: their <style> text no longer tells the truth. */
+export const cssomTouched = new WeakSet<CSSStyleSheet>();
+
+/** What a <style> element applies: its text, unless the CSSOM changed it or it was filled by insertRule. */
+export function styleText(style: HTMLStyleElement): string {
+  const sheet = style.sheet;
+  const text = style.textContent ?? '';
+  if (sheet && (cssomTouched.has(sheet) || (!text.trim() && sheet.cssRules.length))) return sheetText(sheet);
+  return text;
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -44,6 +118,35 @@ export const CONTENT_DROPPED = new Set(['script', 'noscript']);
 export interface SerializeContext {
   ids: NodeIds;
   masker: Masker;
+  sheets: SheetIds;
+  /** Called with a sheet's CSS the first time a serialized tree adopts it. */
+  defineSheet(id: number, css: string): void;
+  /** Called for every shadow root and iframe document serialized, so the recorder can observe it. */
+  observeRoot(root: ShadowRoot | Document): void;
+}
+
+function adoptedIds(owner: Document | ShadowRoot, ctx: SerializeContext): number[] | undefined {
+  const sheets = owner.adoptedStyleSheets;
+  if (!sheets?.length) return undefined;
+  return Array.from(sheets, (sheet) => ctx.sheets.idOf(sheet, ctx.defineSheet));
+}
+
+function serializeChildren(parent: Node, ctx: SerializeContext): SerializedNode[] {
+  const children: SerializedNode[] = [];
+  for (let child = parent.firstChild; child; child = child.nextSibling) {
+    const serialized = serializeNode(child, ctx);
+    if (serialized) children.push(serialized);
+  }
+  return children;
+}
+
+/** Serializes an open shadow root and starts observing it. */
+export function serializeShadowRoot(root: ShadowRoot, ctx: SerializeContext): SerializedShadowRoot {
+  const id = ctx.ids.assign(root);
+  ctx.observeRoot(root);
+  const children = serializeChildren(root, ctx);
+  const adopted = adoptedIds(root, ctx);
+  return adopted ? [NodeKind.ShadowRoot, id, children, adopted] : [NodeKind.ShadowRoot, id, children];
 }
 
 function absolute(url: string, base: string): string {
@@ -87,7 +190,8 @@ export function fieldValue(el: HTMLInputElement | HTMLTextAreaElement | HTMLSele
   return masker.isMaskedField(el) ? MASK : el.value;
 }
 
-function elementExtra(el: Element, masker: Masker): ElementExtra | undefined {
+function elementExtra(el: Element, ctx: SerializeContext): ElementExtra | undefined {
+  const { masker } = ctx;
   let extra: ElementExtra | undefined;
   const ns = el.namespaceURI;
   if (ns === SVG_NS) extra = { ns: 's' };
@@ -99,7 +203,13 @@ function elementExtra(el: Element, masker: Masker): ElementExtra | undefined {
   } else if (el.localName === 'option' && !masker.isMaskedField(el)) {
     // Which option of a masked select is chosen is itself the secret.
     extra = { selected: (el as HTMLOptionElement).selected };
+  } else if (el.localName === 'style') {
+    extra = { css: styleText(el as HTMLStyleElement) };
+  } else if (el.localName === 'iframe' || el.localName === 'frame') {
+    const doc = sameOriginDocument(el);
+    extra = doc ? { doc: serializeDocument(doc, ctx) } : { xo: 1 };
   }
+  if (el.shadowRoot) (extra ??= {}).shadow = serializeShadowRoot(el.shadowRoot, ctx);
   return extra;
 }
 
@@ -114,16 +224,10 @@ export function serializeNode(node: Node, ctx: SerializeContext): SerializedNode
         const value = serializeAttribute(el, attr.name, attr.value, ctx.masker);
         if (value !== null) attrs.push(attr.name, value);
       }
-      const children: SerializedNode[] = [];
-      if (!CONTENT_DROPPED.has(el.localName)) {
-        // <template> keeps its content in a fragment, not in childNodes.
-        const source = el.localName === 'template' ? (el as HTMLTemplateElement).content : el;
-        for (let child = source.firstChild; child; child = child.nextSibling) {
-          const serialized = serializeNode(child, ctx);
-          if (serialized) children.push(serialized);
-        }
-      }
-      const extra = elementExtra(el, ctx.masker);
+      // <template> keeps its content in a fragment, not in childNodes; a <style>'s CSS travels in `css`.
+      const source = el.localName === 'template' ? (el as HTMLTemplateElement).content : el;
+      const children = CONTENT_DROPPED.has(el.localName) || el.localName === 'style' ? [] : serializeChildren(source, ctx);
+      const extra = elementExtra(el, ctx);
       return extra ? [NodeKind.Element, id, el.localName, attrs, children, extra] : [NodeKind.Element, id, el.localName, attrs, children];
     }
     case Node.TEXT_NODE: {
@@ -137,22 +241,25 @@ export function serializeNode(node: Node, ctx: SerializeContext): SerializedNode
       const doctype = node as DocumentType;
       return [NodeKind.Doctype, ctx.ids.assign(doctype), doctype.name, doctype.publicId, doctype.systemId];
     }
-    case Node.DOCUMENT_NODE: {
-      const doc = node as Document;
-      const id = ctx.ids.assign(doc);
-      const children: SerializedNode[] = [];
-      for (let child = doc.firstChild; child; child = child.nextSibling) {
-        const serialized = serializeNode(child, ctx);
-        if (serialized) children.push(serialized);
-      }
-      return doc.compatMode === 'BackCompat' ? [NodeKind.Document, id, children, true] : [NodeKind.Document, id, children];
-    }
+    case Node.DOCUMENT_NODE:
+      return serializeDocument(node as Document, ctx);
     default:
       return null; // CDATA, processing instructions: nothing to render.
   }
 }
 
-/** A full snapshot of the document, with fresh IDs. */
+/** Serializes a document (the page's, or a same-origin iframe's) and starts observing it. */
+export function serializeDocument(doc: Document, ctx: SerializeContext): SerializedDocument {
+  const id = ctx.ids.assign(doc);
+  ctx.observeRoot(doc);
+  const children = serializeChildren(doc, ctx);
+  const adopted = adoptedIds(doc, ctx);
+  const quirks = doc.compatMode === 'BackCompat';
+  if (adopted) return [NodeKind.Document, id, children, quirks, adopted];
+  return quirks ? [NodeKind.Document, id, children, true] : [NodeKind.Document, id, children];
+}
+
+/** A full snapshot of the document, with fresh IDs (the sheets it adopts go through `ctx.defineSheet`). */
 export function snapshotDocument(doc: Document, ctx: SerializeContext): SnapshotFrame {
   const view = doc.defaultView;
   return {
@@ -160,6 +267,6 @@ export function snapshotDocument(doc: Document, ctx: SerializeContext): Snapshot
     url: doc.URL,
     title: doc.title,
     viewport: [view?.innerWidth ?? 0, view?.innerHeight ?? 0],
-    doc: serializeNode(doc, ctx) as SnapshotFrame['doc'],
+    doc: serializeDocument(doc, ctx),
   };
 }

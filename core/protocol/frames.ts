@@ -65,6 +65,7 @@ export const NodeKind = {
   Comment: 8,
   Document: 9,
   Doctype: 10,
+  ShadowRoot: 11,
 } as const;
 
 /** State that lives in properties rather than attributes, and the element's namespace. */
@@ -75,6 +76,14 @@ export interface ElementExtra {
   value?: string;
   checked?: boolean;
   selected?: boolean;
+  /** An open shadow root attached to this element. */
+  shadow?: SerializedShadowRoot;
+  /** A `<style>` element's CSS, as its sheet holds it (children are not sent: CSSOM edits do not show in them). */
+  css?: string;
+  /** A same-origin iframe's document. */
+  doc?: SerializedDocument;
+  /** A cross-origin iframe: shown as a labelled placeholder of the same size. */
+  xo?: 1;
 }
 
 /** [kind, id, tag (lower case for HTML), attributes as [name, value, name, value…], children, extra] */
@@ -88,15 +97,17 @@ export type SerializedElement = [
 ];
 export type SerializedText = [kind: 3, id: number, text: string];
 export type SerializedComment = [kind: 8, id: number, text: string];
-/** `quirks` is true when the source document renders in quirks mode. */
-export type SerializedDocument = [kind: 9, id: number, children: SerializedNode[], quirks?: boolean];
+/** `quirks` is true when the source document renders in quirks mode; `adopted` lists its adopted sheets' IDs. */
+export type SerializedDocument = [kind: 9, id: number, children: SerializedNode[], quirks?: boolean, adopted?: number[]];
+export type SerializedShadowRoot = [kind: 11, id: number, children: SerializedNode[], adopted?: number[]];
 export type SerializedDoctype = [kind: 10, id: number, name: string, publicId: string, systemId: string];
 export type SerializedNode =
   | SerializedElement
   | SerializedText
   | SerializedComment
   | SerializedDocument
-  | SerializedDoctype;
+  | SerializedDoctype
+  | SerializedShadowRoot;
 
 // ─── Patches ──────────────────────────────────────────────────────────────────
 
@@ -117,6 +128,12 @@ export const Op = {
   Scroll: 6,
   /** The customer's viewport size in CSS pixels. */
   Viewport: 7,
+  /** Define or replace a constructed stylesheet (for adoptedStyleSheets) by sheet ID. */
+  Sheet: 8,
+  /** Set the adopted stylesheets (sheet IDs) of a document or shadow root. */
+  Adopted: 9,
+  /** Replace a `<style>` element's CSS (changed through the CSSOM or its text). */
+  StyleText: 10,
 } as const;
 
 export type PatchOp =
@@ -127,7 +144,10 @@ export type PatchOp =
   | [op: 4, id: number, value: string]
   | [op: 5, id: number, checked: boolean]
   | [op: 6, id: number, x: number, y: number]
-  | [op: 7, width: number, height: number];
+  | [op: 7, width: number, height: number]
+  | [op: 8, sheet: number, css: string]
+  | [op: 9, owner: number, sheets: number[]]
+  | [op: 10, id: number, css: string];
 
 // ─── Frames ───────────────────────────────────────────────────────────────────
 
@@ -160,6 +180,8 @@ export interface SnapshotFrame {
   title: string;
   /** Viewport size in CSS pixels. */
   viewport: [width: number, height: number];
+  /** Constructed stylesheets the tree adopts, by ID. */
+  sheets?: Array<[id: number, css: string]>;
   doc: SerializedDocument;
 }
 /** Customer → agent: one batch of changes, applied in order. */

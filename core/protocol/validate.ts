@@ -51,12 +51,18 @@ function isStringPairs(x: unknown): x is string[] {
 
 function isElementExtra(x: unknown): boolean {
   if (!isRecord(x)) return false;
-  const { ns, value, checked, selected } = x;
+  const { ns, value, checked, selected, shadow, css, doc, xo } = x;
   return (ns === undefined || ns === 's' || ns === 'm') &&
     (value === undefined || isString(value)) &&
     (checked === undefined || typeof checked === 'boolean') &&
-    (selected === undefined || typeof selected === 'boolean');
+    (selected === undefined || typeof selected === 'boolean') &&
+    (shadow === undefined || (Array.isArray(shadow) && shadow[0] === NodeKind.ShadowRoot)) &&
+    (css === undefined || isString(css)) &&
+    (doc === undefined || (Array.isArray(doc) && doc[0] === NodeKind.Document)) &&
+    (xo === undefined || xo === 1);
 }
+
+const isIdList = (x: unknown): boolean => x === undefined || (Array.isArray(x) && x.every(isId));
 
 /** Checks a serialized subtree, iteratively so a deep tree cannot overflow the stack. */
 export function isSerializedNode(root: unknown): root is SerializedNode {
@@ -70,14 +76,21 @@ export function isSerializedNode(root: unknown): root is SerializedNode {
         if (!isString(tag) || !tag || !isStringPairs(attrs) || !Array.isArray(children)) return false;
         if (extra !== undefined && !isElementExtra(extra)) return false;
         for (const child of children) stack.push([child, depth + 1]);
+        // Shadow roots and iframe documents are checked like any subtree (shape checked above).
+        if (extra?.shadow) stack.push([extra.shadow, depth + 1]);
+        if (extra?.doc) stack.push([extra.doc, depth + 1]);
         break;
       }
+      case NodeKind.ShadowRoot:
+        if (!Array.isArray(node[2]) || !isIdList(node[3])) return false;
+        for (const child of node[2]) stack.push([child, depth + 1]);
+        break;
       case NodeKind.Text:
       case NodeKind.Comment:
         if (!isString(node[2])) return false;
         break;
       case NodeKind.Document:
-        if (!Array.isArray(node[2])) return false;
+        if (!Array.isArray(node[2]) || !isIdList(node[4])) return false;
         for (const child of node[2]) stack.push([child, depth + 1]);
         break;
       case NodeKind.Doctype:
@@ -108,6 +121,11 @@ function isPatchOp(op: unknown): op is PatchOp {
       return isId(op[1]) && isFiniteNumber(op[2]) && isFiniteNumber(op[3]);
     case Op.Viewport:
       return isFiniteNumber(op[1]) && isFiniteNumber(op[2]);
+    case Op.Sheet:
+    case Op.StyleText:
+      return isId(op[1]) && isString(op[2]);
+    case Op.Adopted:
+      return isId(op[1]) && Array.isArray(op[2]) && op[2].every(isId);
     default:
       return false;
   }
@@ -129,7 +147,8 @@ const CHECKS: Record<Frame['t'], Check> = {
   snapshot: (f) =>
     isString(f.url) && isString(f.title) &&
     Array.isArray(f.viewport) && f.viewport.length === 2 && f.viewport.every(isFiniteNumber) &&
-    Array.isArray(f.doc) && f.doc[0] === NodeKind.Document && isSerializedNode(f.doc),
+    Array.isArray(f.doc) && f.doc[0] === NodeKind.Document && isSerializedNode(f.doc) &&
+    (f.sheets === undefined || (Array.isArray(f.sheets) && f.sheets.every((s) => Array.isArray(s) && isId(s[0]) && isString(s[1])))),
   patch: (f) => Array.isArray(f.ops) && f.ops.every(isPatchOp),
   'request-snapshot': () => true,
 };

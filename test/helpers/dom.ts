@@ -44,8 +44,11 @@ export function mirrorFrame(): { mirror: Mirror; frames: Array<SnapshotFrame | P
 export function canonical(node: Node, indent = ''): string {
   switch (node.nodeType) {
     case Node.DOCUMENT_NODE:
-    case Node.DOCUMENT_FRAGMENT_NODE:
-      return Array.from(node.childNodes, (c) => canonical(c, indent)).join('');
+    case Node.DOCUMENT_FRAGMENT_NODE: {
+      const owner = node as Document | ShadowRoot;
+      const adopted = owner.adoptedStyleSheets?.length ? `${indent}{adopted ${owner.adoptedStyleSheets.map(rulesOf).join(' | ')}}\n` : '';
+      return adopted + Array.from(node.childNodes, (c) => canonical(c, indent)).join('');
+    }
     case Node.DOCUMENT_TYPE_NODE:
       return `${indent}<!doctype ${(node as DocumentType).name}>\n`;
     case Node.TEXT_NODE:
@@ -64,12 +67,21 @@ export function canonical(node: Node, indent = ''): string {
       if (el.localName === 'textarea') state = ` {value=${(el as HTMLTextAreaElement).value}}`;
       if (el.localName === 'option') state = ` {selected=${(el as HTMLOptionElement).selected}}`;
       const ns = el.namespaceURI === 'http://www.w3.org/1999/xhtml' ? '' : ` ns=${el.namespaceURI}`;
+      // A <style> is compared by the rules it applies: CSSOM edits change those, not its text.
+      if (el.localName === 'style') return `${indent}<style ${attrs}> {css ${rulesOf((el as HTMLStyleElement).sheet)}}\n`;
       const children = el.localName === 'template' ? (el as HTMLTemplateElement).content : el;
-      return `${indent}<${el.localName}${ns} ${attrs}>${state}\n` + Array.from(children.childNodes, (c) => canonical(c, indent + '  ')).join('');
+      const shadow = el.shadowRoot ? `${indent}  #shadow-root\n${canonical(el.shadowRoot, indent + '    ')}` : '';
+      const frameDoc = el.localName === 'iframe' ? (el as HTMLIFrameElement).contentDocument : null;
+      const framed = frameDoc ? `${indent}  #document\n${canonical(frameDoc, indent + '    ')}` : '';
+      return `${indent}<${el.localName}${ns} ${attrs}>${state}\n` + shadow + framed + Array.from(children.childNodes, (c) => canonical(c, indent + '  ')).join('');
     }
     default:
       return '';
   }
+}
+
+function rulesOf(sheet: CSSStyleSheet | null): string {
+  return sheet ? Array.from(sheet.cssRules, (r) => r.cssText).join(' ') : '';
 }
 
 /** Resolves after the recorder's microtask and animation-frame flushes. */

@@ -1,0 +1,81 @@
+/**
+ * Some page changes fire no mutation record: CSSOM edits, adoptedStyleSheets, attachShadow.
+ * We wrap those methods once per window and tell every recorder watching that window,
+ * so two recorders can run side by side and stopping one leaves the others working.
+ */
+
+export interface HookListener {
+  /** A stylesheet's rules changed through the CSSOM. */
+  sheetChanged(sheet: CSSStyleSheet): void;
+  /** A document's or shadow root's adoptedStyleSheets was assigned. */
+  adoptedChanged(owner: Document | ShadowRoot): void;
+  /** An element got a shadow root. */
+  shadowAttached(host: Element): void;
+}
+
+const listenersByWindow = new WeakMap<Window, Set<HookListener>>();
+
+type Win = Window & typeof globalThis;
+
+function notify(win: Window, call: (listener: HookListener) => void): void {
+  for (const listener of listenersByWindow.get(win) ?? []) {
+    try {
+      call(listener);
+    } catch {
+      // A recorder's bug must never break the page's own call.
+    }
+  }
+}
+
+function wrapMethod<T extends object>(proto: T, name: string, after: (self: any) => void): void {
+  const original = (proto as Record<string, unknown>)[name];
+  if (typeof original !== 'function') return;
+  Object.defineProperty(proto, name, {
+    configurable: true,
+    writable: true,
+    value: function (this: unknown, ...args: unknown[]) {
+      const result = original.apply(this, args);
+      if (result instanceof Promise) void result.then(() => after(this), () => undefined);
+      else after(this);
+      return result;
+    },
+  });
+}
+
+function wrapSetter<T extends object>(proto: T, name: string, after: (self: any) => void): void {
+  const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+  if (!descriptor?.set) return;
+  const set = descriptor.set;
+  Object.defineProperty(proto, name, {
+    ...descriptor,
+    set(this: unknown, value: unknown) {
+      set.call(this, value);
+      after(this);
+    },
+  });
+}
+
+function install(win: Win): void {
+  const sheetChanged = (sheet: CSSStyleSheet | null) => sheet && notify(win, (l) => l.sheetChanged(sheet));
+  for (const name of ['insertRule', 'deleteRule', 'addRule', 'removeRule', 'replace', 'replaceSync']) {
+    wrapMethod(win.CSSStyleSheet.prototype, name, sheetChanged);
+  }
+  // Rules inside @media and @supports change their sheet too.
+  for (const name of ['insertRule', 'deleteRule']) {
+    wrapMethod(win.CSSGroupingRule.prototype, name, (rule: CSSGroupingRule) => sheetChanged(rule.parentStyleSheet));
+  }
+  wrapSetter(win.Document.prototype, 'adoptedStyleSheets', (doc: Document) => notify(win, (l) => l.adoptedChanged(doc)));
+  wrapSetter(win.ShadowRoot.prototype, 'adoptedStyleSheets', (root: ShadowRoot) => notify(win, (l) => l.adoptedChanged(root)));
+  wrapMethod(win.Element.prototype, 'attachShadow', (host: Element) => notify(win, (l) => l.shadowAttached(host)));
+}
+
+/** Starts telling `listener` about hooked changes in `win`; returns the function that stops it. */
+export function watchHooks(win: Window, listener: HookListener): () => void {
+  let listeners = listenersByWindow.get(win);
+  if (!listeners) {
+    listenersByWindow.set(win, (listeners = new Set()));
+    install(win as Win);
+  }
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}

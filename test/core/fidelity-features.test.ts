@@ -1,0 +1,145 @@
+import { expect } from '@open-wc/testing';
+import { record } from '../../core/dom/recorder.js';
+import { canonical, mirrorFrame, settle, sourceFrame } from '../helpers/dom.js';
+
+/** Records `html`, runs `change` on the source, and checks the mirror equals the source after each step. */
+async function roundTrip(html: string, ...changes: Array<(doc: Document) => void | Promise<void>>) {
+  const { doc } = await sourceFrame(html);
+  const { mirror, sink, frames } = mirrorFrame();
+  const rec = record({ emit: sink, doc });
+  expect(canonical(mirror.document), 'snapshot').to.equal(canonical(doc));
+  for (const [i, change] of changes.entries()) {
+    await change(doc);
+    await settle(doc.defaultView!);
+    expect(canonical(mirror.document), `after change ${i + 1}`).to.equal(canonical(doc));
+  }
+  return { doc, mirror, frames, rec };
+}
+
+describe('fidelity: shadow DOM, stylesheets, iframes', () => {
+  it('mirrors open shadow roots nested to any depth, and changes inside them', async () => {
+    const { mirror, rec } = await roundTrip(
+      '<!doctype html><body><div id="host"></div></body>',
+      (doc) => {
+        let host = doc.getElementById('host')!;
+        for (let depth = 0; depth < 4; depth++) {
+          const root = host.attachShadow({ mode: 'open' });
+          root.innerHTML = `<style>p{color:rgb(${depth}, 0, 0)}</style><p>level ${depth}</p><span class="next"></span>`;
+          host = root.querySelector('.next')!;
+        }
+      },
+      (doc) => {
+        const level2 = doc.getElementById('host')!.shadowRoot!.querySelector('.next')!.shadowRoot!.querySelector('.next')!.shadowRoot!;
+        level2.querySelector('p')!.textContent = 'changed deep inside';
+        level2.append(doc.createElement('em'));
+      },
+    );
+    const deep = mirror.document.getElementById('host')!.shadowRoot!.querySelector('.next')!.shadowRoot!.querySelector('.next')!.shadowRoot!;
+    expect(deep.querySelector('p')!.textContent).to.equal('changed deep inside');
+    expect(getComputedStyle(deep.querySelector('p')!).color).to.equal('rgb(2, 0, 0)');
+    rec.stop();
+  });
+
+  it('moves a subtree into a shadow root', async () => {
+    const { rec } = await roundTrip(
+      '<!doctype html><body><div id="host"></div><ul id="list"><li>a</li><li>b</li></ul></body>',
+      (doc) => {
+        doc.getElementById('host')!.attachShadow({ mode: 'open' }).append(doc.getElementById('list')!);
+      },
+    );
+    rec.stop();
+  });
+
+  it('shares one adopted sheet among many shadow roots, sent once, and follows replaceSync', async () => {
+    const { doc, frames, mirror, rec } = await roundTrip(
+      '<!doctype html><body><div id="box"></div></body>',
+      (doc) => {
+        const win = doc.defaultView as Window & typeof globalThis;
+        const sheet = new win.CSSStyleSheet();
+        sheet.replaceSync('b { color: rgb(0, 128, 0); }');
+        for (let i = 0; i < 20; i++) {
+          const host = doc.createElement('x-card');
+          const root = host.attachShadow({ mode: 'open' });
+          root.adoptedStyleSheets = [sheet];
+          root.innerHTML = `<b>card ${i}</b>`;
+          doc.getElementById('box')!.append(host);
+        }
+        (win as unknown as { sheet: CSSStyleSheet }).sheet = sheet;
+      },
+      (doc) => (doc.defaultView as unknown as { sheet: CSSStyleSheet }).sheet.replaceSync('b { color: rgb(0, 0, 255); }'),
+      (doc) => {
+        const win = doc.defaultView as Window & typeof globalThis;
+        const page = new win.CSSStyleSheet();
+        page.insertRule('body { margin: 3px; }');
+        doc.adoptedStyleSheets = [page];
+      },
+    );
+    const json = JSON.stringify(frames);
+    expect(json.split('color: rgb(0, 128, 0)').length - 1, 'the shared sheet is sent once').to.equal(1);
+    const card = mirror.document.querySelector('x-card')!.shadowRoot!.querySelector('b')!;
+    expect(getComputedStyle(card).color).to.equal('rgb(0, 0, 255)');
+    expect(getComputedStyle(mirror.document.body).margin).to.equal('3px');
+    expect(doc.querySelectorAll('x-card')).to.have.length(20);
+    rec.stop();
+  });
+
+  it('follows CSSOM edits of <style> elements, including CSS-in-JS style tags filled by insertRule', async () => {
+    const { mirror, rec } = await roundTrip(
+      '<!doctype html><head><style id="s">p { color: red; }</style><style id="empty"></style></head><body><p>x</p></body>',
+      (doc) => {
+        const sheet = (doc.getElementById('s') as HTMLStyleElement).sheet!;
+        sheet.insertRule('p { font-size: 31px; }', 1);
+        sheet.deleteRule(0);
+        (doc.getElementById('empty') as HTMLStyleElement).sheet!.insertRule('p { letter-spacing: 2px; }');
+      },
+      (doc) => {
+        doc.getElementById('s')!.textContent = 'p { color: rgb(1, 2, 3); }';
+      },
+      (doc) => {
+        const media = doc.createElement('style');
+        media.textContent = '@media screen { p { text-indent: 4px; } }';
+        doc.head.append(media);
+      },
+      (doc) => {
+        ((doc.head.lastElementChild as HTMLStyleElement).sheet!.cssRules[0] as CSSMediaRule).insertRule('p { word-spacing: 5px; }');
+      },
+    );
+    const p = mirror.document.querySelector('p')!;
+    expect(getComputedStyle(p).letterSpacing).to.equal('2px');
+    expect(getComputedStyle(p).color).to.equal('rgb(1, 2, 3)');
+    expect(getComputedStyle(p).wordSpacing).to.equal('5px');
+    rec.stop();
+  });
+
+  it('mirrors same-origin iframes recursively, and their changes', async () => {
+    const { mirror, rec } = await roundTrip(
+      '<!doctype html><body><iframe id="f" style="width:300px;height:200px"></iframe></body>',
+      async (doc) => {
+        const inner = (doc.getElementById('f') as HTMLIFrameElement).contentDocument!;
+        inner.body.innerHTML = '<h2>inside</h2><iframe id="g"></iframe>';
+        (inner.getElementById('g') as HTMLIFrameElement).contentDocument!.body.innerHTML = '<i>deeper</i>';
+        // The iframe's content was written after it was recorded: a load or a resend brings it.
+        (doc.getElementById('f') as HTMLIFrameElement).dispatchEvent(new Event('load'));
+      },
+      (doc) => {
+        const inner = (doc.getElementById('f') as HTMLIFrameElement).contentDocument!;
+        inner.querySelector('h2')!.textContent = 'changed inside';
+      },
+    );
+    const inner = (mirror.document.getElementById('f') as HTMLIFrameElement).contentDocument!;
+    expect(inner.querySelector('h2')!.textContent).to.equal('changed inside');
+    expect((inner.getElementById('g') as HTMLIFrameElement).contentDocument!.body.textContent).to.equal('deeper');
+    rec.stop();
+  });
+
+  it('shows a cross-origin iframe as a labelled placeholder of the same size', async () => {
+    const { doc } = await sourceFrame('<!doctype html><body><iframe id="x" sandbox style="width:320px;height:140px"></iframe></body>');
+    const { mirror, sink } = mirrorFrame();
+    // A sandboxed iframe without allow-same-origin is cross-origin to its parent.
+    const rec = record({ emit: sink, doc });
+    const placeholder = mirror.document.getElementById('x') as HTMLIFrameElement;
+    expect(placeholder.getBoundingClientRect().width).to.equal(doc.getElementById('x')!.getBoundingClientRect().width);
+    expect(placeholder.contentDocument!.body.textContent).to.contain('not shared');
+    rec.stop();
+  });
+});
