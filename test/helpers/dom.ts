@@ -63,7 +63,7 @@ export function canonical(node: Node, indent = ''): string {
         .sort()
         .join(' ');
       let state = '';
-      if (el instanceof el.ownerDocument.defaultView!.HTMLInputElement) state = ` {value=${el.value} checked=${el.checked}}`;
+      if (el.localName === 'input') state = ` {value=${(el as HTMLInputElement).value} checked=${(el as HTMLInputElement).checked}}`;
       if (el.localName === 'textarea') state = ` {value=${(el as HTMLTextAreaElement).value}}`;
       if (el.localName === 'option') state = ` {selected=${(el as HTMLOptionElement).selected}}`;
       const ns = el.namespaceURI === 'http://www.w3.org/1999/xhtml' ? '' : ` ns=${el.namespaceURI}`;
@@ -82,6 +82,17 @@ export function canonical(node: Node, indent = ''): string {
 
 function rulesOf(sheet: CSSStyleSheet | null): string {
   return sheet ? Array.from(sheet.cssRules, (r) => r.cssText).join(' ') : '';
+}
+
+/** Throws with the first differing line of two trees and a little context, instead of two whole trees. */
+export function assertSameTree(actual: string, expected: string, message: string): void {
+  if (actual === expected) return;
+  const a = actual.split('\n');
+  const e = expected.split('\n');
+  let line = 0;
+  while (line < a.length && a[line] === e[line]) line++;
+  const context = (lines: string[]) => lines.slice(Math.max(0, line - 3), line + 3).join('\n');
+  throw new Error(`${message}: trees differ at line ${line + 1}\n--- mirror ---\n${context(a)}\n--- source ---\n${context(e)}`);
 }
 
 /** Resolves after the recorder's microtask and animation-frame flushes. */
