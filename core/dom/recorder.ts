@@ -9,6 +9,7 @@ import {
   CONTENT_DROPPED,
   NodeIds,
   SheetIds,
+  absoluteCss,
   cssomTouched,
   fieldValue,
   serializeAttribute,
@@ -69,7 +70,8 @@ export function record(options: RecordOptions): Recording {
       ids: new NodeIds(),
       masker,
       sheets: new SheetIds(),
-      defineSheet: (id, css) => sheetDefinitions.push([Op.Sheet, id, css]),
+      // Constructed sheets resolve relative URLs against their document's base; the mirror has another.
+      defineSheet: (id, css) => sheetDefinitions.push([Op.Sheet, id, absoluteCss(css, doc.baseURI)]),
       observeRoot,
     };
   }
@@ -222,7 +224,7 @@ export function record(options: RecordOptions): Recording {
     const { ids, sheets } = ctx;
     for (const sheet of changedSheets) {
       const sheetId = sheets.get(sheet);
-      if (sheetId !== undefined) ops.push([Op.Sheet, sheetId, sheetText(sheet)]);
+      if (sheetId !== undefined) ops.push([Op.Sheet, sheetId, absoluteCss(sheetText(sheet), doc.baseURI)]);
       else if (sheet.ownerNode && (sheet.ownerNode as Element).localName === 'style') changedStyles.add(sheet.ownerNode as Element);
     }
     changedSheets.clear();

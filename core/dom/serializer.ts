@@ -102,8 +102,8 @@ export const cssomTouched = new WeakSet<CSSStyleSheet>();
 export function styleText(style: HTMLStyleElement): string {
   const sheet = style.sheet;
   const text = style.textContent ?? '';
-  if (sheet && (cssomTouched.has(sheet) || (!text.trim() && sheet.cssRules.length))) return sheetText(sheet);
-  return text;
+  const css = sheet && (cssomTouched.has(sheet) || (!text.trim() && sheet.cssRules.length)) ? sheetText(sheet) : text;
+  return absoluteCss(css, style.baseURI);
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -167,6 +167,18 @@ function absoluteSrcset(srcset: string, base: string): string {
     .join(', ');
 }
 
+const CSS_URL = /url\(\s*(['"]?)([^'")]*)\1\s*\)|@import\s+(['"])([^'"]+)\3/gi;
+
+/** CSS with every url() and @import made absolute: the mirror's document has another base. */
+export function absoluteCss(css: string, base: string): string {
+  if (!css.includes('url(') && !css.includes('@import')) return css;
+  return css.replace(CSS_URL, (match, quote: string, url: string, importQuote: string, imported: string) => {
+    if (imported !== undefined) return `@import ${importQuote}${absolute(imported, base)}${importQuote}`;
+    if (!url || url.startsWith('data:') || url.startsWith('#')) return match;
+    return `url(${quote}${absolute(url, base)}${quote})`;
+  });
+}
+
 /**
  * The value an attribute is sent with, or null to leave it out.
  * Inline event handlers never leave the page: they are code, and may carry data.
@@ -176,6 +188,7 @@ export function serializeAttribute(el: Element, name: string, value: string, mas
   if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el)) return MASK;
   if (URL_ATTRIBUTES.has(name) && value && !value.startsWith('#')) return absolute(value, el.baseURI);
   if (name === 'srcset') return absoluteSrcset(value, el.baseURI);
+  if (name === 'style') return absoluteCss(value, el.baseURI);
   return value;
 }
 

@@ -40,10 +40,14 @@ export const CloseCode = {
   TooBig: 1009,
   /** The peer speaks a protocol version this relay does not. */
   UnsupportedVersion: 4000,
+  /** A join without a valid agent token. */
+  Unauthorized: 4001,
   /** No live session has this ID (or the resume token is wrong). */
   SessionNotFound: 4004,
   /** Another agent is already bound to this session. */
   SessionTaken: 4009,
+  /** Too many failed joins, or too many sessions from one address; try again later. */
+  RateLimited: 4029,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -54,6 +58,10 @@ export const ErrorCode = {
   NotFound: 'session-not-found',
   Taken: 'session-taken',
   UnsupportedVersion: 'unsupported-version',
+  Unauthorized: 'unauthorized',
+  RateLimited: 'rate-limited',
+  /** Not fatal: the relay dropped frames to a slow agent; a fresh snapshot follows. */
+  ResyncRequired: 'resync-required',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

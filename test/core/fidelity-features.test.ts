@@ -143,3 +143,26 @@ describe('fidelity: shadow DOM, stylesheets, iframes', () => {
     rec.stop();
   });
 });
+
+describe('fidelity: resources', () => {
+  it('makes relative URLs absolute in attributes, srcset, inline styles, <style> and adopted sheets', async () => {
+    const { doc } = await sourceFrame(`<!doctype html><head><base href="https://bank.example/app/">
+      <style>.hero { background: url("img/hero.png"); } @import 'theme.css';</style></head>
+      <body><img src="a.png" srcset="b.png 2x, /c.png 3x"><a href="../help">help</a>
+      <div style="background-image: url(bg.png)"></div><form action="submit"></form></body>`);
+    const win = doc.defaultView as Window & typeof globalThis;
+    const sheet = new win.CSSStyleSheet();
+    sheet.replaceSync('p { background: url(dot.svg); }');
+    doc.adoptedStyleSheets = [sheet];
+    const frames: string[] = [];
+    const rec = record({ emit: (f) => frames.push(JSON.stringify(f)), doc });
+    const wire = frames.join('');
+    for (const url of ['https://bank.example/app/a.png', 'https://bank.example/app/b.png 2x', 'https://bank.example/c.png 3x',
+      'https://bank.example/help', 'url(bg.png)'.replace('bg.png', 'https://bank.example/app/bg.png'),
+      'https://bank.example/app/img/hero.png', 'https://bank.example/app/theme.css', 'https://bank.example/app/submit',
+      'https://bank.example/app/dot.svg']) {
+      expect(wire, url).to.contain(url);
+    }
+    rec.stop();
+  });
+});
