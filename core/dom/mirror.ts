@@ -61,8 +61,8 @@ export class Mirror {
   /** CSS of every constructed sheet by ID, and its CSSStyleSheet in each document's realm. */
   private sheetTexts = new Map<number, string>();
   private sheetsByRealm = new WeakMap<Window, Map<number, CSSStyleSheet>>();
-  /** Iframe contents wait until their iframe is in a document (only then does it have one). */
-  private pendingFrames: Array<[HTMLIFrameElement, SerializedDocument | null]> = [];
+  /** Work that needs the built nodes in a document: iframe contents (only then do they have one), modal dialogs. */
+  private afterAttach: Array<() => void> = [];
 
   constructor(
     readonly iframe: HTMLIFrameElement,
@@ -96,9 +96,9 @@ export class Mirror {
     this.nodes = new Map();
     this.sheetTexts = new Map(frame.sheets ?? []);
     this.sheetsByRealm = new WeakMap();
-    this.pendingFrames = [];
+    this.afterAttach = [];
     this.renderDocument(doc, frame.doc);
-    this.fillFrames();
+    this.runAfterAttach();
     this.url = frame.url;
     this.title = frame.title;
     this.setViewport(frame.viewport[0], frame.viewport[1]);
@@ -121,7 +121,7 @@ export class Mirror {
           }
           const node = this.build(op[3], parent.ownerDocument ?? (parent as Document));
           if (node) parent.insertBefore(node, next);
-          this.fillFrames();
+          this.runAfterAttach();
           break;
         }
         case Op.Remove: {
@@ -177,6 +177,18 @@ export class Mirror {
           else inStep = false;
           break;
         }
+        case Op.Media: {
+          const media = this.nodes.get(op[1]) as HTMLMediaElement | undefined;
+          if (media && 'paused' in media) this.setMedia(media, op[2], op[3]);
+          else inStep = false;
+          break;
+        }
+        case Op.Canvas: {
+          const canvas = this.nodes.get(op[1]) as HTMLCanvasElement | undefined;
+          if (canvas?.localName === 'canvas') this.paintCanvas(canvas, op[2]);
+          else inStep = false;
+          break;
+        }
         case Op.StyleText: {
           const style = this.nodes.get(op[1]);
           if (style?.nodeType === ELEMENT) style.textContent = op[2];
@@ -204,23 +216,44 @@ export class Mirror {
     if (adopted) this.adopt(doc, adopted);
   }
 
-  /** Renders the iframes built since the last call, now that they are attached. */
-  private fillFrames(): void {
-    while (this.pendingFrames.length) {
-      const [iframe, tree] = this.pendingFrames.shift()!;
-      const doc = iframe.contentDocument;
-      if (!doc) continue; // not attached after all (its parent is inert)
-      if (tree) this.renderDocument(doc, tree);
-      else {
-        // Another site's page is not ours to read: say so, at the same size.
-        doc.open();
-        doc.write('<!DOCTYPE html>');
-        doc.close();
-        doc.body.style.cssText = 'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
-        doc.body.textContent = 'Content from another website is not shared';
-      }
-    }
+  private runAfterAttach(): void {
+    while (this.afterAttach.length) this.afterAttach.shift()!();
   }
+
+  /** Plays or pauses at the customer's time; muted, since the agent's speakers are not the customer's. */
+  private setMedia(media: HTMLMediaElement, paused: boolean, time: number): void {
+    media.muted = true;
+    if (Math.abs(media.currentTime - time) > 0.5) media.currentTime = time;
+    if (paused) media.pause();
+    else void media.play().catch(() => undefined);
+  }
+
+  private paintCanvas(canvas: HTMLCanvasElement, dataUrl: string): void {
+    const image = new (canvas.ownerDocument.defaultView as Window & typeof globalThis).Image();
+    image.onload = () => {
+      const context = canvas.getContext('2d');
+      context?.clearRect(0, 0, canvas.width, canvas.height);
+      context?.drawImage(image, 0, 0);
+    };
+    image.src = dataUrl;
+  }
+
+  /** Renders an iframe's content, now that the iframe is attached. */
+  private fillFrame(iframe: HTMLIFrameElement, tree: SerializedDocument | null): void {
+    const doc = iframe.contentDocument;
+    if (!doc) return; // not attached after all (its parent is inert)
+    if (tree) {
+      this.renderDocument(doc, tree);
+      return;
+    }
+    // Another site's page is not ours to read: say so, at the same size.
+    doc.open();
+    doc.write('<!DOCTYPE html>');
+    doc.close();
+    doc.body.style.cssText = 'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
+    doc.body.textContent = 'Content from another website is not shared';
+  }
+
 
   private *realms(): Iterable<Map<number, CSSStyleSheet>> {
     for (const node of this.nodes.values()) {
@@ -298,7 +331,20 @@ export class Mirror {
         if (extra.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
         if (extra.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
         if (extra.css !== undefined && el.localName === 'style') el.textContent = extra.css;
-        if ((extra.doc || extra.xo) && el.localName === 'iframe') this.pendingFrames.push([el as HTMLIFrameElement, extra.doc ?? null]);
+        if ((extra.doc || extra.xo) && el.localName === 'iframe') this.afterAttach.push(() => this.fillFrame(el as HTMLIFrameElement, extra.doc ?? null));
+        if (extra.media && 'paused' in el) this.setMedia(el as HTMLMediaElement, extra.media[0], extra.media[1]);
+        if (extra.modal && el.localName === 'dialog') {
+          this.afterAttach.push(() => {
+            const dialog = el as HTMLDialogElement;
+            if (!dialog.isConnected) return;
+            dialog.removeAttribute('open'); // showModal() refuses a dialog that is already open
+            try {
+              dialog.showModal();
+            } catch {
+              dialog.setAttribute('open', '');
+            }
+          });
+        }
         if (extra.shadow) {
           const [, rootId, rootChildren, adopted] = extra.shadow;
           try {

@@ -27,6 +27,8 @@ export interface RecordOptions {
   doc?: Document;
   /** Masking rules; the defaults mask passwords, payment fields and `[data-cobrowse-mask]`. */
   masker?: Masker;
+  /** Send `<canvas>` content as images at most this many times a second (off when absent: it costs CPU and bytes). */
+  canvasFps?: number;
 }
 
 export interface Recording {
@@ -39,6 +41,8 @@ export interface Recording {
 }
 
 type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+
+const MEDIA_EVENTS = ['play', 'pause', 'seeked', 'ratechange'];
 
 const OBSERVE: MutationObserverInit = { childList: true, subtree: true, attributes: true, characterData: true };
 
@@ -56,6 +60,8 @@ export function record(options: RecordOptions): Recording {
   const changedSheets = new Set<CSSStyleSheet>();
   const changedStyles = new Set<Element>();
   const changedAdoptions = new Set<Document | ShadowRoot>();
+  const changedMedia = new Set<HTMLMediaElement>();
+  const canvasImages = new WeakMap<HTMLCanvasElement, string>();
   /** Each observed document's listeners, removed on stop. */
   const documents = new Map<Document, () => void>();
   let viewportChanged = false;
@@ -116,7 +122,8 @@ export function record(options: RecordOptions): Recording {
       } else if (r.type === 'attributes') {
         const el = target as Element;
         if (!ids.has(el)) continue;
-        if (masker.affectsMasking(r.attributeName!)) resend.add(el);
+        // A dialog opened with showModal() and one opened with show() differ only in state: send it whole.
+        if (masker.affectsMasking(r.attributeName!) || (el.localName === 'dialog' && r.attributeName === 'open')) resend.add(el);
         else {
           let names = attributes.get(el);
           if (!names) attributes.set(el, (names = new Set()));
@@ -157,6 +164,11 @@ export function record(options: RecordOptions): Recording {
     }
     fieldOps(ops);
     styleOps(ops);
+    for (const media of changedMedia) {
+      const id = ids.get(media);
+      if (id !== undefined) ops.push([Op.Media, id, media.paused, Math.round(media.currentTime * 10) / 10]);
+    }
+    changedMedia.clear();
 
     // Added: each new node whose parent the mirror knows, inserted before a sibling it knows.
     // Walking a parent's children from the end makes every `next` known by the time it is used.
@@ -286,6 +298,28 @@ export function record(options: RecordOptions): Recording {
     viewportChanged = true;
     scheduleFrameFlush();
   };
+  const onMedia = (event: Event): void => {
+    changedMedia.add(event.target as HTMLMediaElement);
+    queueFlush();
+  };
+  /** Canvas pixels change without any event: sample them, and send only what changed. */
+  function captureCanvases(): void {
+    const ops: PatchOp[] = [];
+    for (const canvas of Array.from(doc.querySelectorAll('canvas'))) {
+      const id = ctx.ids.get(canvas);
+      if (id === undefined || !canvas.width || !canvas.height) continue;
+      try {
+        const image = canvas.toDataURL('image/webp', 0.7);
+        if (canvasImages.get(canvas) !== image) ops.push([Op.Canvas, id, image]);
+        canvasImages.set(canvas, image);
+      } catch {
+        // A canvas tainted by another origin's image cannot be read.
+      }
+    }
+    if (ops.length) options.emit({ t: 'patch', ops });
+  }
+  const canvasTimer = options.canvasFps ? setInterval(captureCanvases, 1000 / Math.min(options.canvasFps, 10)) : undefined;
+
   /** A same-origin iframe that (re)loads has a new document: send the iframe again. */
   const onLoad = (event: Event): void => {
     const target = event.target as Element;
@@ -303,6 +337,7 @@ export function record(options: RecordOptions): Recording {
     target.addEventListener('change', onInput, true);
     target.addEventListener('scroll', onScroll, { capture: true, passive: true });
     target.addEventListener('load', onLoad, true);
+    for (const type of MEDIA_EVENTS) target.addEventListener(type, onMedia, true);
     const unwatch = win
       ? watchHooks(win, {
           sheetChanged(sheet) {
@@ -327,6 +362,7 @@ export function record(options: RecordOptions): Recording {
       target.removeEventListener('change', onInput, true);
       target.removeEventListener('scroll', onScroll, true);
       target.removeEventListener('load', onLoad, true);
+      for (const type of MEDIA_EVENTS) target.removeEventListener(type, onMedia, true);
       unwatch();
     });
   }
@@ -358,6 +394,7 @@ export function record(options: RecordOptions): Recording {
       documents.clear();
       view.removeEventListener('resize', onResize);
       if (frameRequest) view.cancelAnimationFrame(frameRequest);
+      clearInterval(canvasTimer);
     },
   };
 }

@@ -186,10 +186,26 @@ export function absoluteCss(css: string, base: string): string {
 export function serializeAttribute(el: Element, name: string, value: string, masker: Masker): string | null {
   if (name.length > 2 && (name.charCodeAt(0) | 32) === 111 /* o */ && (name.charCodeAt(1) | 32) === 110 /* n */) return null;
   if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el)) return MASK;
+  if (name === 'src' && value.startsWith('blob:') && el.localName === 'img') return inlineBlobImage(el as HTMLImageElement) ?? value;
   if (URL_ATTRIBUTES.has(name) && value && !value.startsWith('#')) return absolute(value, el.baseURI);
   if (name === 'srcset') return absoluteSrcset(value, el.baseURI);
   if (name === 'style') return absoluteCss(value, el.baseURI);
   return value;
+}
+
+/** A blob: URL means nothing outside the customer's page: a small loaded image is sent as a data URL instead. */
+function inlineBlobImage(img: HTMLImageElement): string | null {
+  const { naturalWidth: w, naturalHeight: h } = img;
+  if (!img.complete || !w || !h || w * h > 512 * 512) return null;
+  try {
+    const canvas = img.ownerDocument.createElement('canvas');
+    canvas.width = w;
+    canvas.height = h;
+    canvas.getContext('2d')!.drawImage(img, 0, 0);
+    return canvas.toDataURL('image/png');
+  } catch {
+    return null;
+  }
 }
 
 function isFormField(el: Element): el is HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement {
@@ -216,6 +232,11 @@ function elementExtra(el: Element, ctx: SerializeContext): ElementExtra | undefi
   } else if (el.localName === 'option' && !masker.isMaskedField(el)) {
     // Which option of a masked select is chosen is itself the secret.
     extra = { selected: (el as HTMLOptionElement).selected };
+  } else if (el.localName === 'video' || el.localName === 'audio') {
+    const media = el as HTMLMediaElement;
+    extra = { media: [media.paused, Math.round(media.currentTime * 10) / 10] };
+  } else if (el.localName === 'dialog' && el.matches(':modal')) {
+    extra = { modal: 1 };
   } else if (el.localName === 'style') {
     extra = { css: styleText(el as HTMLStyleElement) };
   } else if (el.localName === 'iframe' || el.localName === 'frame') {

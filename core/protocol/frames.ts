@@ -92,6 +92,10 @@ export interface ElementExtra {
   doc?: SerializedDocument;
   /** A cross-origin iframe: shown as a labelled placeholder of the same size. */
   xo?: 1;
+  /** A `<dialog>` shown with showModal() (in the top layer, page behind it inert). */
+  modal?: 1;
+  /** An `<audio>`/`<video>`'s state: paused or not, and current time in seconds (coarse). */
+  media?: [paused: boolean, time: number];
 }
 
 /** [kind, id, tag (lower case for HTML), attributes as [name, value, name, value…], children, extra] */
@@ -142,6 +146,10 @@ export const Op = {
   Adopted: 9,
   /** Replace a `<style>` element's CSS (changed through the CSSOM or its text). */
   StyleText: 10,
+  /** A media element was played, paused or seeked. */
+  Media: 11,
+  /** A `<canvas>`'s content as an image data URL (opt-in, at a bounded rate). */
+  Canvas: 12,
 } as const;
 
 export type PatchOp =
@@ -155,7 +163,9 @@ export type PatchOp =
   | [op: 7, width: number, height: number]
   | [op: 8, sheet: number, css: string]
   | [op: 9, owner: number, sheets: number[]]
-  | [op: 10, id: number, css: string];
+  | [op: 10, id: number, css: string]
+  | [op: 11, id: number, paused: boolean, time: number]
+  | [op: 12, id: number, image: string];
 
 // ─── Frames ───────────────────────────────────────────────────────────────────
 

@@ -51,7 +51,7 @@ function isStringPairs(x: unknown): x is string[] {
 
 function isElementExtra(x: unknown): boolean {
   if (!isRecord(x)) return false;
-  const { ns, value, checked, selected, shadow, css, doc, xo } = x;
+  const { ns, value, checked, selected, shadow, css, doc, xo, modal, media } = x;
   return (ns === undefined || ns === 's' || ns === 'm') &&
     (value === undefined || isString(value)) &&
     (checked === undefined || typeof checked === 'boolean') &&
@@ -59,7 +59,9 @@ function isElementExtra(x: unknown): boolean {
     (shadow === undefined || (Array.isArray(shadow) && shadow[0] === NodeKind.ShadowRoot)) &&
     (css === undefined || isString(css)) &&
     (doc === undefined || (Array.isArray(doc) && doc[0] === NodeKind.Document)) &&
-    (xo === undefined || xo === 1);
+    (xo === undefined || xo === 1) &&
+    (modal === undefined || modal === 1) &&
+    (media === undefined || (Array.isArray(media) && typeof media[0] === 'boolean' && isFiniteNumber(media[1])));
 }
 
 const isIdList = (x: unknown): boolean => x === undefined || (Array.isArray(x) && x.every(isId));
@@ -126,6 +128,10 @@ function isPatchOp(op: unknown): op is PatchOp {
       return isId(op[1]) && isString(op[2]);
     case Op.Adopted:
       return isId(op[1]) && Array.isArray(op[2]) && op[2].every(isId);
+    case Op.Media:
+      return isId(op[1]) && typeof op[2] === 'boolean' && isFiniteNumber(op[3]);
+    case Op.Canvas:
+      return isId(op[1]) && isString(op[2]) && op[2].startsWith('data:image/');
     default:
       return false;
   }

@@ -166,3 +166,60 @@ describe('fidelity: resources', () => {
     rec.stop();
   });
 });
+
+describe('fidelity: state that is not in attributes', () => {
+  it('shows a modal dialog as modal, and a plain one as plain', async () => {
+    const { mirror, rec } = await roundTrip(
+      '<!doctype html><body><dialog id="m"><p>modal</p></dialog><dialog id="p"><p>plain</p></dialog></body>',
+      (doc) => {
+        (doc.getElementById('m') as HTMLDialogElement).showModal();
+        (doc.getElementById('p') as HTMLDialogElement).show();
+      },
+    );
+    expect(mirror.document.getElementById('m')!.matches(':modal')).to.equal(true);
+    expect(mirror.document.getElementById('p')!.matches(':modal')).to.equal(false);
+    expect((mirror.document.getElementById('p') as HTMLDialogElement).open).to.equal(true);
+    rec.stop();
+  });
+
+  it('follows media play state and time, muted', async () => {
+    const { doc } = await sourceFrame('<!doctype html><body><video id="v" muted></video></body>');
+    const { mirror, sink, frames } = mirrorFrame();
+    const rec = record({ emit: sink, doc });
+    const video = doc.getElementById('v') as HTMLVideoElement;
+    video.dispatchEvent(new Event('play')); // no media to load here: the event alone carries the state
+    await settle(doc.defaultView!);
+    const mediaOps = frames.flatMap((f) => (f.t === 'patch' ? f.ops : [])).filter((op) => op[0] === 11);
+    expect(mediaOps).to.have.length(1);
+    expect((mirror.document.getElementById('v') as HTMLVideoElement).muted).to.equal(true);
+    rec.stop();
+  });
+
+  it('sends canvas pixels only when asked to, at a bounded rate', async () => {
+    const { doc } = await sourceFrame('<!doctype html><body><canvas id="c" width="40" height="20"></canvas></body>');
+    const canvas = doc.getElementById('c') as HTMLCanvasElement;
+    const paint = (color: string) => {
+      const context = canvas.getContext('2d')!;
+      context.fillStyle = color;
+      context.fillRect(0, 0, 40, 20);
+    };
+    paint('rgb(255, 0, 0)');
+    const off = mirrorFrame();
+    const quiet = record({ emit: off.sink, doc });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(JSON.stringify(off.frames)).not.to.contain('data:image/');
+    quiet.stop();
+
+    const on = mirrorFrame();
+    const rec = record({ emit: on.sink, doc, canvasFps: 10 });
+    await new Promise((r) => setTimeout(r, 250));
+    const mirrored = on.mirror.document.getElementById('c') as HTMLCanvasElement;
+    await new Promise((r) => setTimeout(r, 50));
+    const [r, g, b] = Array.from(mirrored.getContext('2d')!.getImageData(5, 5, 1, 1).data);
+    expect([r! > 245, g! < 10, b! < 10], 'red, within lossy WebP error').to.deep.equal([true, true, true]);
+    const before = on.frames.length;
+    await new Promise((r) => setTimeout(r, 300)); // unchanged pixels send nothing more
+    expect(on.frames.length).to.equal(before);
+    rec.stop();
+  });
+});
