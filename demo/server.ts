@@ -44,7 +44,10 @@ export interface DemoOptions {
   port?: number;
   /** Default: `HOST` env, else 127.0.0.1. */
   host?: string;
-  /** Passed to `attachRelay` (e.g. `log: () => {}` to silence it in tests); the path is always '/relay'. */
+  /**
+   * Passed to `attachRelay` (e.g. `log: () => {}` to silence it in tests, `agentAuth: 'dev'` to have the
+   * relay issue agent tokens at /dev/agent-token); the path is always '/relay'.
+   */
   relay?: Omit<RelayOptions, 'path'>;
 }
 
@@ -133,6 +136,11 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, relay
   }
   if (pathname === '/agent/' || pathname === '/agent/index.html') {
     return serveFile(req, res, path.join(DEMO_DIR, 'agent', 'index.html'));
+  }
+  // In dev mode the relay hands out agent tokens here (agent/index.html fetches one); a 404 otherwise.
+  if (pathname === '/dev/agent-token') {
+    if (req.method === 'GET' && relay?.handleHttp(req, res)) return;
+    return send(res, 404, 'Not found');
   }
   if (pathname === '/healthz') {
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });

@@ -1,18 +1,57 @@
 #!/usr/bin/env node
-/** `cobrowse-relay`: runs a standalone relay until SIGINT/SIGTERM. */
+/** `cobrowse-relay`: runs a standalone relay until SIGINT/SIGTERM. Every flag also reads COBROWSE_<FLAG> from the environment. */
 import { parseArgs } from 'node:util';
-import { startRelay } from './index.js';
-import { RELAY_DEFAULTS } from './relay.js';
+import { collectDefaultMetrics } from 'prom-client';
+import type { AgentAuthOptions } from './auth.js';
+import { RELAY_DEFAULTS, startRelay, type RelayLimits, type RelayOptions } from './index.js';
 
-const USAGE = `Usage: cobrowse-relay [--port N] [--host H]
+const L = RELAY_DEFAULTS.limits;
+const USAGE = `Usage: cobrowse-relay [options]
 
-Runs the co-browsing relay: peers connect to ws://HOST:PORT${RELAY_DEFAULTS.path},
-health checks GET http://HOST:PORT/healthz. Sessions live in memory only.
+Runs the co-browsing relay: peers connect to ws://HOST:PORT${RELAY_DEFAULTS.path}; GET /healthz and
+GET /metrics (Prometheus) on the same port. Sessions live in memory only.
+Every option can also come from the environment: --agent-secret is COBROWSE_AGENT_SECRET, and so on
+(prefer that for secrets: command lines are visible to every user of the machine).
 
-Options:
-  --port N     port to listen on (default 8090, or $PORT; 0 picks a free one)
-  --host H     interface to bind (default 127.0.0.1, or $HOST; 0.0.0.0 for all)
-  -h, --help   show this help
+Listening:
+  --port N                 port (default 8090, or $PORT; 0 picks a free one)
+  --host H                 interface (default 127.0.0.1, or $HOST; 0.0.0.0 for all)
+  --trust-proxy            take the client IP from X-Forwarded-For (only behind your own proxy)
+
+Agents (pick one; without any, agents are NOT authenticated):
+  --agent-secret S         HS256 shared secret (at least 32 bytes)
+  --agent-public-key FILE  PEM public key: RS256 (RSA) or ES256 (P-256)
+  --agent-jwks FILE|URL    JWKS file, or https URL of your identity provider's JWKS
+  --agent-issuer ISS       required "iss" claim
+  --agent-audience AUD     required "aud" claim
+  --dev                    development only: the relay issues agent tokens itself at
+                           GET /dev/agent-token?name=…, and accepts any localhost origin
+
+Origins (exact, comma-separated, e.g. https://shop.example,https://www.shop.example):
+  --origins LIST           for customer pages and agent consoles
+  --customer-origins LIST  for customer pages (overrides --origins)
+  --agent-origins LIST     for agent consoles (overrides --origins)
+
+Limits ("unlimited" switches one off):
+  --frames-per-second N    per socket, throttled past it (default ${L.framesPerSecond})
+  --bytes-per-second N     per socket, throttled past it (default ${L.bytesPerSecond})
+  --sockets-per-ip N       default ${L.socketsPerIp}
+  --sessions-per-ip N      default ${L.sessionsPerIp}
+  --join-failures N        failed joins per agent and per IP per window (default ${L.joinFailures})
+  --join-window SECONDS    default ${L.joinFailureWindowMs / 1000}
+  --high-water BYTES       queued to an agent before its patches are dropped (default ${L.highWaterBytes})
+  --hard-cap BYTES         queued to an agent before nothing more is sent (default ${L.hardCapBytes})
+  --max-payload BYTES      largest frame, at most ${RELAY_DEFAULTS.maxPayload} (default)
+  --unjoined-ttl SECONDS   a session nobody joins ends after this (default ${RELAY_DEFAULTS.unjoinedTtlMs / 1000})
+  --grace SECONDS          a dropped customer may resume within this (default ${RELAY_DEFAULTS.graceMs / 1000})
+  --heartbeat SECONDS      ping interval (default ${RELAY_DEFAULTS.heartbeatMs / 1000})
+  --drain-timeout SECONDS  on SIGTERM, wait this long for peers to close (default ${RELAY_DEFAULTS.drainTimeoutMs / 1000})
+
+Webhook:
+  --webhook-url URL        POST JSON on session.created, agent.joined, session.ended
+  --webhook-secret S       sign each POST: X-Cobrowse-Signature: sha256=<HMAC of the body>
+
+  -h, --help               show this help
 `;
 
 function fail(message: string): never {
@@ -20,39 +59,135 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-let values: { port?: string; host?: string; help?: boolean };
+const STRINGS = [
+  'port', 'host', 'agent-secret', 'agent-public-key', 'agent-jwks', 'agent-issuer', 'agent-audience',
+  'origins', 'customer-origins', 'agent-origins', 'frames-per-second', 'bytes-per-second', 'sockets-per-ip',
+  'sessions-per-ip', 'join-failures', 'join-window', 'high-water', 'hard-cap', 'max-payload', 'unjoined-ttl',
+  'grace', 'heartbeat', 'drain-timeout', 'webhook-url', 'webhook-secret',
+] as const;
+const FLAGS = ['dev', 'trust-proxy'] as const;
+
+let parsed: Record<string, string | boolean | undefined>;
 try {
-  ({ values } = parseArgs({
-    options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  ({ values: parsed } = parseArgs({
+    options: {
+      ...Object.fromEntries(STRINGS.map((name) => [name, { type: 'string' as const }])),
+      ...Object.fromEntries(FLAGS.map((name) => [name, { type: 'boolean' as const }])),
+      help: { type: 'boolean', short: 'h' },
+    },
   }));
 } catch (err) {
   fail((err as Error).message);
 }
-if (values.help) {
+if (parsed.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
 
-const portText = values.port ?? process.env.PORT ?? '8090';
+/** A flag, else COBROWSE_<FLAG>, else (for port and host) the conventional PORT/HOST. */
+function option(name: string): string | undefined {
+  const value = parsed[name] ?? process.env[`COBROWSE_${name.toUpperCase().replace(/-/g, '_')}`];
+  if (value === undefined && (name === 'port' || name === 'host')) return process.env[name.toUpperCase()];
+  return value === undefined ? undefined : String(value);
+}
+const flag = (name: string) => parsed[name] === true || /^(1|true|yes)$/i.test(option(name) ?? '');
+const list = (name: string) => option(name)?.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** A positive number ("unlimited" allowed where a limit can be switched off), times `scale`. */
+function number(name: string, scale = 1, unlimited = false): number | undefined {
+  const text = option(name);
+  if (text === undefined) return undefined;
+  if (unlimited && text === 'unlimited') return Infinity;
+  const n = Number(text);
+  if (!(n > 0 && Number.isFinite(n))) fail(`invalid --${name} "${text}"`);
+  return n * scale;
+}
+
+const portText = option('port') ?? '8090';
 const port = Number(portText);
 if (!/^\d{1,5}$/.test(portText) || port > 65535) fail(`invalid port "${portText}"`);
-const host = values.host ?? process.env.HOST ?? '127.0.0.1';
+const host = option('host') ?? '127.0.0.1';
 
-const relay = await startRelay({ port, host }).catch((err: Error) => {
-  process.stderr.write(`cobrowse-relay: cannot listen on ${host}:${port}: ${err.message}\n`);
+let agentAuth: RelayOptions['agentAuth'];
+const keySources = ['agent-secret', 'agent-public-key', 'agent-jwks'].filter((name) => option(name) !== undefined);
+if (flag('dev')) {
+  if (keySources.length) fail('--dev issues its own tokens; drop --agent-secret/--agent-public-key/--agent-jwks');
+  agentAuth = 'dev';
+} else if (keySources.length > 1) {
+  fail('give one of --agent-secret, --agent-public-key, --agent-jwks');
+} else if (keySources.length === 1) {
+  const jwks = option('agent-jwks');
+  const auth: AgentAuthOptions = { issuer: option('agent-issuer'), audience: option('agent-audience') };
+  if (option('agent-secret') !== undefined) auth.secret = option('agent-secret');
+  else if (option('agent-public-key') !== undefined) auth.publicKeyFile = option('agent-public-key');
+  else if (jwks && /^https?:\/\//.test(jwks)) auth.jwksUrl = jwks;
+  else auth.jwksFile = jwks;
+  agentAuth = auth;
+}
+
+const limits: Partial<RelayLimits> = {
+  framesPerSecond: number('frames-per-second', 1, true),
+  bytesPerSecond: number('bytes-per-second', 1, true),
+  socketsPerIp: number('sockets-per-ip', 1, true),
+  sessionsPerIp: number('sessions-per-ip', 1, true),
+  joinFailures: number('join-failures', 1, true),
+  joinFailureWindowMs: number('join-window', 1000),
+  highWaterBytes: number('high-water'),
+  hardCapBytes: number('hard-cap'),
+};
+const webhookUrl = option('webhook-url');
+
+// Warnings the relay logs while starting wait until the summary is printed, so it comes first.
+const early: Record<string, unknown>[] = [];
+let started = false;
+const log = (event: Record<string, unknown>) => {
+  if (!started) return void early.push(event);
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+};
+
+const options: RelayOptions & { port: number; host: string } = {
+  port, host, log, agentAuth, limits,
+  origins: list('origins'),
+  customerOrigins: list('customer-origins'),
+  agentOrigins: list('agent-origins'),
+  trustProxy: flag('trust-proxy'),
+  maxPayload: number('max-payload'),
+  unjoinedTtlMs: number('unjoined-ttl', 1000),
+  graceMs: number('grace', 1000),
+  heartbeatMs: number('heartbeat', 1000),
+  drainTimeoutMs: number('drain-timeout', 1000),
+  webhook: webhookUrl ? { url: webhookUrl, secret: option('webhook-secret') } : undefined,
+};
+
+let relay: Awaited<ReturnType<typeof startRelay>>;
+try {
+  relay = await startRelay(options);
+} catch (err) {
+  if (err instanceof TypeError) fail(err.message); // an impossible configuration
+  process.stderr.write(`cobrowse-relay: cannot listen on ${host}:${port}: ${(err as Error).message}\n`);
   process.exit(1);
-});
-const d = RELAY_DEFAULTS;
-console.log(
-  `cobrowse-relay listening on ${relay.url} (max frame ${d.maxPayload} B, unjoined TTL ${d.unjoinedTtlMs / 1000} s, ` +
-    `grace ${d.graceMs / 1000} s, heartbeat ${d.heartbeatMs / 1000} s, health http://${relay.url.slice(5).split('/')[0]}/healthz)`,
-);
+}
+collectDefaultMetrics({ register: relay.relay.registry }); // process memory, CPU, event-loop lag
+
+const httpBase = relay.url.replace(/^ws/, 'http').slice(0, -RELAY_DEFAULTS.path.length);
+console.log(`cobrowse-relay listening on ${relay.url} (health ${httpBase}/healthz, metrics ${httpBase}/metrics)`);
+for (const line of relay.relay.summary) console.log(`  ${line}`);
+if (agentAuth === 'dev') {
+  process.stderr.write(
+    '\n  ***************************************************************\n' +
+      '  *  DEV MODE: anyone can get an agent token at /dev/agent-token  *\n' +
+      '  *  and join any session. Never run --dev where others reach it. *\n' +
+      '  ***************************************************************\n\n',
+  );
+}
+started = true;
+early.forEach(log);
 
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) process.exit(1); // a second signal: stop waiting
   stopping = true;
-  console.log(JSON.stringify({ time: new Date().toISOString(), event: 'shutdown', signal }));
+  log({ event: 'shutdown', signal });
   await relay.close();
   process.exit(0);
 };

@@ -3,9 +3,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RELAY_DEFAULTS, attachRelay, type Relay, type RelayOptions } from './relay.js';
+import { attachRelay, type Relay } from './relay.js';
+import { RELAY_DEFAULTS, type RelayOptions } from './options.js';
 
-export { attachRelay, type Relay, type RelayOptions } from './relay.js';
+export { attachRelay, type Relay } from './relay.js';
+export { RELAY_DEFAULTS, type RelayLimits, type RelayOptions } from './options.js';
+export type { AgentAuthOptions, AgentIdentity } from './auth.js';
+export type { WebhookOptions, WebhookEvent } from './webhook.js';
 
 export interface StandaloneRelay {
   relay: Relay;
@@ -14,20 +18,23 @@ export interface StandaloneRelay {
   port: number;
   /** Where peers connect, e.g. ws://127.0.0.1:8090/relay. */
   url: string;
-  /** Closes the relay's sockets, then the http server. */
+  /** Stops accepting connections, closes the relay's sockets with 1001 and waits for them, then the http server. */
   close(): Promise<void>;
 }
 
-/** Starts a standalone relay: an http server with GET /healthz (200 JSON {ok, sessions, sockets}), 404 elsewhere. */
+/**
+ * Starts a standalone relay: an http server with GET /healthz (JSON {ok, sessions, sockets}),
+ * GET /metrics (Prometheus text), in dev mode GET /dev/agent-token, and 404 elsewhere.
+ */
 export async function startRelay(
   options: RelayOptions & { port?: number; host?: string } = {},
 ): Promise<StandaloneRelay> {
   const { port = 8090, host = '127.0.0.1', ...relayOptions } = options;
   const path = relayOptions.path ?? RELAY_DEFAULTS.path;
   const server = createServer((req, res) => {
-    const health = req.method === 'GET' && req.url?.split('?')[0] === '/healthz';
-    res.writeHead(health ? 200 : 404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(health ? { ok: true, sessions: relay.sessionCount, sockets: relay.socketCount } : { ok: false }));
+    if (relay.handleHttp(req, res)) return;
+    res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ ok: false }));
   });
   const relay = attachRelay(server, relayOptions);
   // The server is ours alone, so an upgrade for any other path is answered, not left hanging.
@@ -47,14 +54,22 @@ export async function startRelay(
     throw err;
   }
   const bound = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
   return {
     relay,
     server,
     port: bound,
     url: `ws://${host.includes(':') ? `[${host}]` : host}:${bound}${path}`,
-    async close() {
-      await relay.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    close() {
+      closing ??= (async () => {
+        // Stop accepting first, so no new peer arrives while the others are told to go.
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await relay.close();
+        server.closeAllConnections();
+        await serverClosed;
+      })();
+      return closing;
     },
   };
 }

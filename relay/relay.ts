@@ -1,107 +1,168 @@
 /**
- * The relay's routing: a socket says who it is with its first frame, then the relay
- * checks every frame against the protocol and forwards the allowed ones, untouched, to
- * the other party of the same session.
+ * The relay's routing. The HTTP upgrade checks origin, per-IP limits and the agent's token
+ * before a WebSocket exists; then a socket says who it is with its first frame, and the
+ * relay checks every frame against the protocol and forwards the allowed ones, untouched,
+ * to the other party of the same session — within rate limits and, towards a slow agent,
+ * within a memory budget.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
-  CloseCode, ErrorCode, FORWARDED, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, Role,
+  CloseCode, ErrorCode, FORWARDED, PROTOCOL_VERSION, ProtocolError, Role,
   parseAgentFrame, parseCustomerFrame, parseFrame,
   type CreateFrame, type EndedBy, type Frame, type JoinFrame, type RelayFrame, type ResumeFrame,
 } from '../core/protocol/index.js';
+import { AuthError, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
+import { FailureLimiter, KeyCounter, TokenBucket, clientIp } from './limits.js';
+import { RelayMetrics, type DropReason, type Party } from './metrics.js';
+import { resolveOptions, type RelayOptions } from './options.js';
+import { OriginPolicy } from './origins.js';
 import { Deadline, SessionStore, maskCode, type Session } from './sessions.js';
+import { Webhook } from './webhook.js';
 
-export interface RelayOptions {
-  /** WebSocket path; default '/relay'. */
-  path?: string;
-  /** Largest accepted frame in bytes (larger ones close with 1009); default MAX_FRAME_BYTES. */
-  maxPayload?: number;
-  /** A session no agent ever joined expires after this; default 10 min. */
-  unjoinedTtlMs?: number;
-  /** A customer whose socket dropped may resume within this, then the session expires; default 60 s. */
-  graceMs?: number;
-  /** Ping interval; a peer silent for two intervals is terminated; default 30 s. */
-  heartbeatMs?: number;
-  /** Receives one JSON-able object per event; default: one JSON line on stdout. Never given frame bodies, tokens or full session IDs. */
-  log?: (event: Record<string, unknown>) => void;
-}
+export { RELAY_DEFAULTS, type RelayLimits, type RelayOptions } from './options.js';
 
 export interface Relay {
   /** Live sessions, joined or not. */
   readonly sessionCount: number;
   /** Open WebSockets, including those that have not sent their first frame yet. */
   readonly socketCount: number;
-  /** Closes every socket with 1001 and stops all timers; leaves the http server running. */
+  /** This relay's own Prometheus registry (add process metrics to it if you like). */
+  readonly registry: Registry;
+  /** The configuration in a few secret-free lines, for a start-up summary. */
+  readonly summary: readonly string[];
+  /**
+   * Answers the relay's HTTP endpoints — GET /healthz, GET /metrics, and in dev mode
+   * GET /dev/agent-token?name=… — and returns true; returns false for anything else.
+   */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Stops accepting, closes every socket with 1001, waits for them (up to drainTimeoutMs); leaves the http server running. */
   close(): Promise<void>;
 }
 
-/** What RelayOptions fall back to. */
-export const RELAY_DEFAULTS = {
-  path: '/relay',
-  maxPayload: MAX_FRAME_BYTES,
-  unjoinedTtlMs: 10 * 60_000,
-  graceMs: 60_000,
-  heartbeatMs: 30_000,
-} as const;
-
-const writeJsonLine = (event: Record<string, unknown>) =>
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
-
 /** The only frames a socket may open with; they decide its role. */
 const HANDSHAKE = new Set(['create', 'resume', 'join']);
+/** Sent to a customer on a lagging agent's behalf. */
+const REQUEST_SNAPSHOT = '{"t":"request-snapshot"}';
+/** How often a lagging agent's buffer is checked, and how long before asking the customer again. */
+const RESYNC_POLL_MS = 100;
+const RESYNC_RETRY_MS = 5_000;
 
 interface Conn {
   readonly ws: WebSocket;
+  /** The client's IP key (IPv4, or IPv6 /64). */
+  readonly ip: string;
+  readonly origin: string | undefined;
+  /** The agent its token proved, checked at the upgrade; null without a valid token. */
+  readonly agent: AgentIdentity | null;
+  /** Why an offered token was refused (sent with `unauthorized` if it tries to join). */
+  readonly authError: string | null;
   role: Role | null;
   session: Session<Conn> | null;
   /** Answered the last ping (or sent anything) since the previous heartbeat. */
   alive: boolean;
   /** Has lived through at least one heartbeat. */
   seen: boolean;
+  pingAt: number;
+  readonly frameRate: TokenBucket | null;
+  readonly byteRate: TokenBucket | null;
+  /** Reading is paused until its rate buckets refill. */
+  throttled: boolean;
+  /** An agent whose frames were dropped: nothing but a fresh snapshot may reach it now. */
+  behind: boolean;
+  resyncAskedAt: number;
 }
 
 const pathOf = (req: IncomingMessage) => req.url?.split('?')[0];
+const partyOf = (conn: Conn): Party => conn.role ?? 'unknown';
+const ignore = () => {};
 
-function resolveOptions(options: RelayOptions) {
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const o: Required<RelayOptions> = { ...RELAY_DEFAULTS, log: writeJsonLine, ...given };
-  for (const key of ['maxPayload', 'unjoinedTtlMs', 'graceMs', 'heartbeatMs'] as const) {
-    if (!(Number.isFinite(o[key]) && o[key] > 0)) throw new TypeError(`${key} must be a positive number`);
-  }
-  if (!o.path.startsWith('/')) throw new TypeError('path must start with "/"');
-  return o;
+const mib = (bytes: number) => (Number.isFinite(bytes) ? `${+(bytes / 1048576).toFixed(2)} MiB` : 'unlimited');
+const perS = (n: number, unit: string) => (Number.isFinite(n) ? `${n} ${unit}/s` : `unlimited ${unit}`);
+function duration(ms: number): string {
+  if (ms < 90_000) return `${Math.ceil(ms / 1000)} s`;
+  return `${Math.ceil(ms / 60_000)} min`;
 }
 
 /** Attaches to an existing http.Server: handles its 'upgrade' for `path`, leaves other paths alone. */
 export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const o = resolveOptions(options);
-  const log = o.log;
+  const { log, limits } = o;
+  const auth = o.agentAuth ? createAgentAuth(o.agentAuth) : null;
+  const dev = auth?.mode === 'dev';
+  const customerOrigins = new OriginPolicy(o.customerOrigins ?? o.origins, dev);
+  const agentOrigins = new OriginPolicy(o.agentOrigins ?? o.origins, dev);
+  const joinLimiter = new FailureLimiter(limits.joinFailures, limits.joinFailureWindowMs);
+  const socketsPerIp = new KeyCounter(limits.socketsPerIp);
+  const sessionsPerIp = new KeyCounter(limits.sessionsPerIp);
   const conns = new Set<Conn>();
+  /** Agents that fell behind and wait for a snapshot. */
+  const lagging = new Set<Conn>();
   const store = new SessionStore<Conn>((session, why) => {
     log({ event: 'session-expired', session: maskCode(session.code), why });
     endSession(session, 'expired');
   });
+  const metrics = new RelayMetrics({
+    sessions: () => store.size,
+    sockets: () => {
+      const counts = { pending: 0, customer: 0, agent: 0 };
+      for (const conn of conns) counts[conn.role ?? 'pending']++;
+      return counts;
+    },
+  });
+  const webhook = o.webhook
+    ? new Webhook(o.webhook, (result, detail) => {
+        metrics.webhook(result);
+        if (result !== 'ok') log({ event: 'webhook-failed', result, detail });
+      })
+    : null;
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false, // `conns` tracks them, with their state
     maxPayload: o.maxPayload,
     perMessageDeflate: false, // compression costs CPU per frame and invites zip bombs
+    handleProtocols: chooseProtocol,
   });
+  let shuttingDown = false;
 
-  const send = (conn: Conn | null, frame: RelayFrame) => {
-    if (conn?.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify(frame));
-  };
+  const summary = [
+    `agents: ${auth ? auth.summary : 'NOT AUTHENTICATED: anyone with a session ID may join'}`,
+    `customer origins: ${customerOrigins.describe()}; agent origins: ${agentOrigins.describe()}`,
+    `per socket: ${perS(limits.framesPerSecond, 'frames')}, ${mib(limits.bytesPerSecond)}/s, frames up to ${o.maxPayload} B; ` +
+      `per IP: ${limits.socketsPerIp} sockets, ${limits.sessionsPerIp} sessions, ` +
+      `${limits.joinFailures} failed joins per ${duration(limits.joinFailureWindowMs)} (also per agent)`,
+    `slow agents: drop patches past ${mib(limits.highWaterBytes)} queued, nothing past ${mib(limits.hardCapBytes)}`,
+    `sessions: unjoined TTL ${duration(o.unjoinedTtlMs)}, resume grace ${duration(o.graceMs)}, heartbeat ${duration(o.heartbeatMs)}`,
+    `client IP from: ${o.trustProxy ? 'X-Forwarded-For (last entry)' : 'the socket'}; ` +
+      `metrics: ${o.metrics ? 'GET /metrics' : 'off'}; webhook: ${webhook ? `${new URL(webhook.url).origin}/…${o.webhook?.secret ? ' (signed)' : ''}` : 'off'}`,
+  ];
+  if (dev) log({ event: 'warning', message: 'DEV MODE: anyone can get an agent token at GET /dev/agent-token. Never expose this relay.' });
+  else if (!auth) log({ event: 'warning', message: 'Agents are not authenticated: anyone with a session ID can join. Configure agentAuth.' });
+  if (customerOrigins.open || agentOrigins.open) {
+    log({ event: 'warning', message: 'No origin allowlist: pages on any site may use this relay. Configure origins.' });
+  }
+
+  const send = (conn: Conn | null, frame: RelayFrame) => sendText(conn, JSON.stringify(frame));
+
+  function sendText(conn: Conn | null, text: string) {
+    if (conn?.ws.readyState !== WebSocket.OPEN) return;
+    conn.ws.send(text);
+    metrics.frame('out', partyOf(conn), Buffer.byteLength(text));
+  }
 
   function refuse(conn: Conn, code: ErrorCode, message: string, close: CloseCode) {
     log({ event: 'refused', role: conn.role, error: code, close });
+    metrics.refused(code);
     send(conn, { t: 'error', code, message });
     conn.ws.close(close, code);
   }
 
   function endSession(session: Session<Conn>, by: EndedBy) {
     store.delete(session);
+    sessionsPerIp.remove(session.ip);
     for (const conn of [session.customer, session.agent]) {
       if (!conn) continue;
       conn.session = null; // its close is then no news to anyone
@@ -110,6 +171,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }
     session.customer = session.agent = null;
     log({ event: 'session-ended', session: maskCode(session.code), by });
+    webhook?.post({ event: 'session.ended', session: session.code, by });
   }
 
   function bind(conn: Conn, role: Role, session: Session<Conn>) {
@@ -122,36 +184,74 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       const message = `This relay speaks protocol version ${PROTOCOL_VERSION}`;
       return refuse(conn, ErrorCode.UnsupportedVersion, message, CloseCode.UnsupportedVersion);
     }
-    if (frame.t === 'create') {
-      const { session, token } = store.create(frame.mode, conn);
-      bind(conn, Role.Customer, session);
-      store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
-      send(conn, { t: 'created', code: session.code, token, mode: session.mode });
-      return log({ event: 'session-created', session: maskCode(session.code), mode: session.mode });
+    if (frame.t === 'join') return join(conn, frame);
+    if (!customerOrigins.allows(conn.origin)) {
+      return refuse(conn, ErrorCode.NotAllowed, 'Pages on this origin may not share through this relay', CloseCode.PolicyViolation);
+    }
+    return frame.t === 'create' ? create(conn, frame) : resume(conn, frame);
+  }
+
+  function create(conn: Conn, frame: CreateFrame) {
+    if (!sessionsPerIp.tryAdd(conn.ip)) {
+      return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
+    }
+    const { session, token } = store.create(frame.mode, conn, conn.ip);
+    bind(conn, Role.Customer, session);
+    store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
+    send(conn, { t: 'created', code: session.code, token, mode: session.mode });
+    log({ event: 'session-created', session: maskCode(session.code), mode: session.mode });
+    webhook?.post({ event: 'session.created', session: session.code, mode: session.mode });
+  }
+
+  function resume(conn: Conn, frame: ResumeFrame) {
+    const session = store.find(frame.code);
+    if (!session || !store.verify(session, frame.token)) {
+      const message = 'No session with this ID, or the resume token is wrong';
+      return refuse(conn, ErrorCode.NotFound, message, CloseCode.SessionNotFound);
+    }
+    const previous = session.customer;
+    if (previous) {
+      previous.session = null; // replaced, not gone: the agent hears nothing
+      previous.ws.close(CloseCode.Ended, 'replaced');
+    }
+    session.customer = conn;
+    bind(conn, Role.Customer, session);
+    store.disarm(session, Deadline.Grace);
+    send(conn, { t: 'resumed', code: session.code, mode: session.mode, agent: session.agentName });
+    send(session.agent, { t: 'peer', role: Role.Customer, status: 'online' });
+    log({ event: 'session-resumed', session: maskCode(session.code) });
+  }
+
+  function join(conn: Conn, frame: JoinFrame) {
+    const fail = (reason: string, code: ErrorCode, message: string, close: CloseCode) => {
+      metrics.joinFailed(reason);
+      refuse(conn, code, message, close);
+    };
+    if (!agentOrigins.allows(conn.origin)) {
+      return fail('origin', ErrorCode.NotAllowed, 'Consoles on this origin may not join through this relay', CloseCode.PolicyViolation);
+    }
+    if (auth && !conn.agent) {
+      return fail('unauthorized', ErrorCode.Unauthorized, conn.authError ?? 'Joining needs an agent token', CloseCode.Unauthorized);
+    }
+    // Guessing is limited per address and per agent, so neither many agents on one
+    // address nor one agent on many addresses gets more than `joinFailures` tries.
+    const now = Date.now();
+    const keys = [`ip:${conn.ip}`, ...(conn.agent ? [`agent:${conn.agent.id}`] : [])];
+    const wait = Math.max(...keys.map((key) => joinLimiter.retryAfter(key, now)));
+    if (wait > 0) {
+      const message = `Too many failed attempts to join; try again in ${duration(wait)}`;
+      return fail('rate-limited', ErrorCode.RateLimited, message, CloseCode.RateLimited);
     }
     const session = store.find(frame.code);
-    if (frame.t === 'resume') {
-      if (!session || !store.verify(session, frame.token)) {
-        const message = 'No session with this ID, or the resume token is wrong';
-        return refuse(conn, ErrorCode.NotFound, message, CloseCode.SessionNotFound);
-      }
-      const previous = session.customer;
-      if (previous) {
-        previous.session = null; // replaced, not gone: the agent hears nothing
-        previous.ws.close(CloseCode.Ended, 'replaced');
-      }
-      session.customer = conn;
-      bind(conn, Role.Customer, session);
-      store.disarm(session, Deadline.Grace);
-      send(conn, { t: 'resumed', code: session.code, mode: session.mode, agent: session.agentName });
-      send(session.agent, { t: 'peer', role: Role.Customer, status: 'online' });
-      return log({ event: 'session-resumed', session: maskCode(session.code) });
+    if (!session) {
+      for (const key of keys) joinLimiter.fail(key, now);
+      return fail('not-found', ErrorCode.NotFound, 'No session with this ID', CloseCode.SessionNotFound);
     }
-    if (!session) return refuse(conn, ErrorCode.NotFound, 'No session with this ID', CloseCode.SessionNotFound);
     if (session.agent) {
-      return refuse(conn, ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken);
+      return fail('taken', ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken);
     }
-    const name = frame.name?.trim() || 'Agent';
+    // With authentication on, the customer sees the name the contact center vouched for.
+    const name = conn.agent?.name ?? (frame.name?.trim() || 'Agent');
     session.agent = conn;
     session.agentName = name;
     bind(conn, Role.Agent, session);
@@ -159,17 +259,65 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const online = session.customer?.ws.readyState === WebSocket.OPEN;
     send(conn, { t: 'joined', code: session.code, mode: session.mode, online });
     send(session.customer, { t: 'peer', role: Role.Agent, status: 'online', name });
-    log({ event: 'agent-joined', session: maskCode(session.code), customerOnline: online });
+    log({ event: 'agent-joined', session: maskCode(session.code), agent: conn.agent?.id ?? null, customerOnline: online });
+    webhook?.post({ event: 'agent.joined', session: session.code, agent: { id: conn.agent?.id ?? null, name } });
+  }
+
+  /** Pauses reading a socket that passed its frame or byte rate until its buckets refill: slower, but nothing is lost. */
+  function throttle(conn: Conn, bytes: number, now: number) {
+    const wait = Math.max(conn.frameRate?.take(1, now) ?? 0, conn.byteRate?.take(bytes, now) ?? 0);
+    if (wait === 0 || conn.throttled) return;
+    conn.throttled = true;
+    metrics.throttled(partyOf(conn));
+    conn.ws.pause();
+    setTimeout(() => {
+      conn.throttled = false;
+      conn.ws.resume();
+    }, Math.ceil(wait)).unref();
+  }
+
+  /** Whether a frame may be queued for an agent, or why not. Keeps a stalled agent's queue under hardCapBytes. */
+  function admitToAgent(agent: Conn, type: string, size: number): DropReason | null {
+    const queued = agent.ws.bufferedAmount;
+    // A snapshot replaces everything before it: the one frame that brings a lagging agent back.
+    if (type === 'snapshot' && queued + size <= limits.hardCapBytes) {
+      agent.behind = false;
+      return null;
+    }
+    if (agent.behind) return 'behind'; // a patch on a mirror that missed patches would corrupt it
+    if (type !== 'snapshot' && queued <= limits.highWaterBytes) return null;
+    agent.behind = true;
+    agent.resyncAskedAt = -Infinity;
+    lagging.add(agent);
+    send(agent, { t: 'error', code: ErrorCode.ResyncRequired, message: 'This connection fell behind; a fresh snapshot will follow' });
+    log({ event: 'agent-behind', session: agent.session ? maskCode(agent.session.code) : null, queued });
+    return 'backpressure';
+  }
+
+  function forward(from: Conn, session: Session<Conn>, type: string, raw: Buffer) {
+    const to = from.role === Role.Customer ? session.agent : session.customer;
+    if (to?.ws.readyState !== WebSocket.OPEN) return metrics.dropped('no-peer');
+    const drop =
+      to.role === Role.Agent ? admitToAgent(to, type, raw.length)
+      : to.ws.bufferedAmount > limits.highWaterBytes ? 'backpressure' : null;
+    if (drop) return metrics.dropped(drop);
+    // The original bytes, as text: no re-serialization on the hot path.
+    to.ws.send(raw, { binary: false });
+    metrics.frame('out', partyOf(to), raw.length);
   }
 
   function onMessage(conn: Conn, data: RawData, isBinary: boolean) {
     if (conn.ws.readyState !== WebSocket.OPEN) return; // already refused or ended
+    const started = performance.now();
     conn.alive = true;
+    const raw = data as Buffer; // default binaryType 'nodebuffer': one Buffer per message
+    metrics.frame('in', partyOf(conn), raw.length);
+    throttle(conn, raw.length, started);
     if (isBinary) {
       log({ event: 'refused', role: conn.role, error: 'binary', close: CloseCode.UnsupportedData });
+      metrics.refused('binary');
       return conn.ws.close(CloseCode.UnsupportedData, 'text frames only');
     }
-    const raw = data as Buffer; // default binaryType 'nodebuffer': one Buffer per message
     let frame: Frame;
     try {
       const text = raw.toString();
@@ -183,10 +331,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const session = conn.session;
     if (!session) return;
     if (FORWARDED[conn.role].has(frame.t)) {
-      const other = conn.role === Role.Customer ? session.agent : session.customer;
-      // The original bytes, as text: no re-serialization on the hot path.
-      if (other?.ws.readyState === WebSocket.OPEN) other.ws.send(raw, { binary: false });
-      return;
+      forward(conn, session, frame.t, raw);
+      return metrics.forwarded((performance.now() - started) / 1000);
     }
     if (frame.t === 'end') return endSession(session, conn.role);
     refuse(conn, ErrorCode.NotAllowed, `"${frame.t}" is only allowed as the first frame`, CloseCode.PolicyViolation);
@@ -194,6 +340,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
 
   function onClose(conn: Conn) {
     conns.delete(conn);
+    lagging.delete(conn);
     const session = conn.session;
     conn.session = null;
     if (!session) return;
@@ -208,11 +355,21 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     log({ event: 'peer-offline', role: conn.role, session: maskCode(session.code) });
   }
 
-  function onConnection(ws: WebSocket) {
-    const conn: Conn = { ws, role: null, session: null, alive: true, seen: false };
+  function onConnection(ws: WebSocket, peer: Pick<Conn, 'ip' | 'origin' | 'agent' | 'authError'>) {
+    const now = performance.now();
+    const { framesPerSecond: fps, bytesPerSecond: bps } = limits;
+    const conn: Conn = {
+      ws, ...peer, role: null, session: null, alive: true, seen: false, pingAt: 0,
+      frameRate: Number.isFinite(fps) ? new TokenBucket(fps, fps, now) : null,
+      byteRate: Number.isFinite(bps) ? new TokenBucket(bps, bps, now) : null,
+      throttled: false, behind: false, resyncAskedAt: 0,
+    };
     conns.add(conn);
     ws.on('error', (err: NodeJS.ErrnoException) => log({ event: 'socket-error', role: conn.role, error: err.code ?? err.message }));
-    ws.on('pong', () => (conn.alive = true));
+    ws.on('pong', () => {
+      conn.alive = true;
+      if (conn.role && conn.pingAt) metrics.rtt(conn.role, (performance.now() - conn.pingAt) / 1000);
+    });
     ws.on('close', () => onClose(conn));
     ws.on('message', (data, isBinary) => {
       try {
@@ -225,9 +382,44 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     });
   }
 
+  function rejectUpgrade(socket: Duplex, status: number, reason: string) {
+    metrics.refused(reason);
+    log({ event: 'upgrade-refused', status, reason });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  /** Everything that can be decided before a WebSocket exists is decided here. */
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    if (shuttingDown) return rejectUpgrade(socket, 503, 'shutting-down');
+    const origin = req.headers.origin;
+    if (!customerOrigins.allows(origin) && !agentOrigins.allows(origin)) return rejectUpgrade(socket, 403, 'origin');
+    const ip = clientIp(req, o.trustProxy);
+    if (!socketsPerIp.tryAdd(ip)) return rejectUpgrade(socket, 429, 'ip-limit');
+    socket.once('close', () => socketsPerIp.remove(ip));
+    socket.on('error', ignore); // a reset while the token is checked must not crash the process
+    let agent: AgentIdentity | null = null;
+    let authError: string | null = null;
+    const token = auth ? bearerToken(req) : undefined;
+    if (token !== undefined) {
+      try {
+        agent = await auth!.verify(token);
+      } catch (err) {
+        if (!(err instanceof AuthError)) throw err;
+        authError = err.message; // told to the socket if it tries to join; it may still act as a customer
+      }
+    }
+    socket.off('error', ignore);
+    if (socket.destroyed) return;
+    if (shuttingDown) return rejectUpgrade(socket, 503, 'shutting-down');
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, { ip, origin, agent, authError }));
+  }
+
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathOf(req) !== o.path) return; // someone else's, e.g. the demo server's
-    wss.handleUpgrade(req, socket, head, onConnection);
+    upgrade(req, socket, head).catch((err: unknown) => {
+      log({ event: 'internal-error', error: String(err) });
+      socket.destroy();
+    });
   };
   server.on('upgrade', onUpgrade);
 
@@ -238,11 +430,35 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       else {
         conn.alive = false;
         conn.seen = true;
+        conn.pingAt = performance.now();
         conn.ws.ping();
       }
     }
   }, o.heartbeatMs);
   heartbeat.unref();
+
+  // Once a lagging agent has drained enough to take a snapshot, ask its customer for one
+  // (and again if none came, e.g. the customer was away).
+  const resync = setInterval(() => {
+    const now = performance.now();
+    for (const agent of lagging) {
+      const customer = agent.session?.customer ?? null;
+      if (!agent.behind || agent.ws.readyState !== WebSocket.OPEN) lagging.delete(agent);
+      else if (agent.ws.bufferedAmount <= limits.highWaterBytes / 2 && now - agent.resyncAskedAt >= RESYNC_RETRY_MS && customer) {
+        agent.resyncAskedAt = now;
+        sendText(customer, REQUEST_SNAPSHOT);
+      }
+    }
+  }, RESYNC_POLL_MS);
+  resync.unref();
+
+  const sweep = setInterval(() => joinLimiter.sweep(Date.now()), Math.min(limits.joinFailureWindowMs, 60_000));
+  sweep.unref();
+
+  function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+    res.end(JSON.stringify(body));
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -252,20 +468,58 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     get socketCount() {
       return conns.size;
     },
+    registry: metrics.registry,
+    summary,
+    handleHttp(req, res) {
+      if (req.method !== 'GET') return false;
+      const url = new URL(req.url ?? '/', 'http://relay.invalid');
+      if (url.pathname === '/healthz') {
+        json(res, shuttingDown ? 503 : 200, { ok: !shuttingDown, sessions: store.size, sockets: conns.size });
+        return true;
+      }
+      if (url.pathname === '/metrics' && o.metrics) {
+        metrics.text().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+            res.end(text);
+          },
+          (err: unknown) => {
+            log({ event: 'internal-error', error: String(err) });
+            json(res, 500, { ok: false });
+          },
+        );
+        return true;
+      }
+      if (url.pathname === '/dev/agent-token' && auth?.issueDevToken) {
+        // Dev consoles on other localhost ports may fetch a token too.
+        const origin = req.headers.origin;
+        const cors: Record<string, string> = origin && agentOrigins.allows(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
+        auth.issueDevToken(url.searchParams.get('name') ?? '').then((token) => {
+          log({ event: 'dev-token-issued' });
+          json(res, 200, { token }, cors);
+        });
+        return true;
+      }
+      return false;
+    },
     close() {
       closing ??= (async () => {
-        server.off('upgrade', onUpgrade);
+        shuttingDown = true;
         clearInterval(heartbeat);
+        clearInterval(resync);
+        clearInterval(sweep);
         store.clear();
         const closed = [...conns].map((conn) => new Promise((resolve) => conn.ws.once('close', resolve)));
         for (const conn of conns) {
           conn.session = null; // shutting down is not a peer going offline
           conn.ws.close(CloseCode.GoingAway, 'relay shutting down');
         }
-        const force = setTimeout(() => conns.forEach((conn) => conn.ws.terminate()), 2000);
+        const force = setTimeout(() => conns.forEach((conn) => conn.ws.terminate()), o.drainTimeoutMs);
         await Promise.all(closed);
         clearTimeout(force);
+        server.off('upgrade', onUpgrade);
         wss.close();
+        await webhook?.settle();
         log({ event: 'relay-closed' });
       })();
       return closing;

@@ -15,6 +15,8 @@ export interface Session<S> {
   readonly mode: Mode;
   /** SHA-256 of the resume token; the token itself is never kept. */
   readonly tokenHash: Buffer;
+  /** The creating client's IP key, for the sessions-per-IP limit. */
+  readonly ip: string;
   customer: S | null;
   agent: S | null;
   agentName: string | null;
@@ -37,13 +39,13 @@ export class SessionStore<S> {
   }
 
   /** Opens a session with a fresh 9-digit ID and returns the resume token once. */
-  create(mode: Mode, customer: S): { session: Session<S>; token: string } {
+  create(mode: Mode, customer: S, ip: string): { session: Session<S>; token: string } {
     let code: string;
     do code = String(randomInt(0, 1_000_000_000)).padStart(9, '0');
     while (this.#sessions.has(code));
     const token = randomBytes(32).toString('base64url');
     const session: Session<S> = {
-      code, mode, tokenHash: sha256(token), customer, agent: null, agentName: null, timers: new Map(),
+      code, mode, tokenHash: sha256(token), ip, customer, agent: null, agentName: null, timers: new Map(),
     };
     this.#sessions.set(code, session);
     return { session, token };
@@ -78,6 +80,10 @@ export class SessionStore<S> {
     for (const timer of session.timers.values()) clearTimeout(timer);
     session.timers.clear();
     if (this.#sessions.get(session.code) === session) this.#sessions.delete(session.code);
+  }
+
+  values(): IterableIterator<Session<S>> {
+    return this.#sessions.values();
   }
 
   clear(): void {

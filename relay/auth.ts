@@ -1,0 +1,166 @@
+/**
+ * Agent authentication: the contact center's backend signs a short-lived JWT for each
+ * agent; the relay checks it with `jose` during the HTTP upgrade, before the WebSocket
+ * exists. Browsers cannot set headers on a WebSocket, so the token rides in a second
+ * subprotocol (`cobrowse.bearer.<jwt>`) beside `cobrowse.v1`.
+ */
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { SignJWT, createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+
+/** The subprotocol every client offers and the relay answers with (the token one is never echoed). */
+export const SUBPROTOCOL = 'cobrowse.v1';
+const BEARER_PREFIX = 'cobrowse.bearer.';
+
+export interface AgentAuthOptions {
+  /** HS256 shared secret, at least 32 bytes (RFC 7518 §3.2). */
+  secret?: string;
+  /** A PEM public key (SPKI) file: RS256 for an RSA key, ES256 for a P-256 key. */
+  publicKeyFile?: string;
+  /** A JWKS file (`{"keys": [...]}`); the token's `kid` picks the key. RS256 or ES256. */
+  jwksFile?: string;
+  /** A JWKS URL, fetched and cached (e.g. your identity provider's `/.well-known/jwks.json`). */
+  jwksUrl?: string;
+  /** Required `iss` claim, if set. */
+  issuer?: string;
+  /** Required `aud` claim, if set. */
+  audience?: string;
+}
+
+/** Who an authenticated agent is, from its token. */
+export interface AgentIdentity {
+  /** The token's `sub`: the agent's id at the contact center; join limits count per id. */
+  id: string;
+  /** The token's `name` (shown to the customer); "Agent" when absent. */
+  name: string;
+}
+
+/** A refusal whose message is safe to send to the client and to log (it never contains the token). */
+export class AuthError extends Error {
+  override name = 'AuthError';
+}
+
+export interface AgentAuth {
+  readonly mode: 'jwt' | 'dev';
+  /** One line for the start-up summary; never contains a secret. */
+  readonly summary: string;
+  /** Resolves with the agent, or rejects with an AuthError. */
+  verify(token: string): Promise<AgentIdentity>;
+  /** Dev mode only: a token for `name`, valid for DEV_TOKEN_TTL. */
+  issueDevToken?(name: string): Promise<string>;
+}
+
+const DEV_ISSUER = 'cobrowse-relay-dev';
+const DEV_TOKEN_TTL = '12h';
+/** Clock skew tolerated on exp/nbf between the token issuer and the relay. */
+const CLOCK_TOLERANCE_S = 30;
+const MAX_NAME = 100;
+
+/** The agent's token: from the `cobrowse.bearer.` subprotocol (browsers) or an `Authorization: Bearer` header (servers). */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const offered = req.headers['sec-websocket-protocol'];
+  if (offered) {
+    for (const protocol of offered.split(',')) {
+      const p = protocol.trim();
+      if (p.startsWith(BEARER_PREFIX)) return p.slice(BEARER_PREFIX.length);
+    }
+  }
+  const header = req.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+}
+
+/** ws's `handleProtocols`: answer `cobrowse.v1` when offered; never echo the token. */
+export const chooseProtocol = (offered: Set<string>): string | false => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false);
+
+function keyAlgorithm(key: KeyObject, file: string): 'RS256' | 'ES256' {
+  if (key.asymmetricKeyType === 'rsa') return 'RS256';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  throw new TypeError(`agentAuth.publicKeyFile ${file}: expected an RSA or P-256 public key`);
+}
+
+function explain(err: unknown): AuthError {
+  if (err instanceof errors.JWTExpired) return new AuthError('The agent token has expired');
+  if (err instanceof errors.JWTClaimValidationFailed) return new AuthError(`The agent token's "${err.claim}" claim is not valid`);
+  return new AuthError('The agent token is not valid');
+}
+
+/** Builds the verifier for `options`, reading key files once at start (a TypeError if they are missing or wrong). */
+export function createAgentAuth(options: AgentAuthOptions | 'dev'): AgentAuth {
+  if (options === 'dev') return devAuth();
+  const { secret, publicKeyFile, jwksFile, jwksUrl, issuer, audience } = options;
+  const sources = [secret, publicKeyFile, jwksFile, jwksUrl].filter((x) => x !== undefined);
+  if (sources.length !== 1) {
+    throw new TypeError('agentAuth needs exactly one of secret, publicKeyFile, jwksFile, jwksUrl');
+  }
+  let key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  let algorithms: string[];
+  let summary: string;
+  if (secret !== undefined) {
+    key = new TextEncoder().encode(secret);
+    if (key.length < 32) throw new TypeError('agentAuth.secret must be at least 32 bytes for HS256');
+    algorithms = ['HS256'];
+    summary = 'JWT, HS256 shared secret';
+  } else if (publicKeyFile !== undefined) {
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey(readFileSync(publicKeyFile));
+    } catch (err) {
+      throw new TypeError(`agentAuth.publicKeyFile ${publicKeyFile}: ${(err as Error).message}`);
+    }
+    key = publicKey;
+    algorithms = [keyAlgorithm(publicKey, publicKeyFile)];
+    summary = `JWT, ${algorithms[0]} public key ${publicKeyFile}`;
+  } else if (jwksFile !== undefined) {
+    try {
+      key = createLocalJWKSet(JSON.parse(readFileSync(jwksFile, 'utf8')));
+    } catch (err) {
+      throw new TypeError(`agentAuth.jwksFile ${jwksFile}: ${(err as Error).message}`);
+    }
+    algorithms = ['RS256', 'ES256'];
+    summary = `JWT, JWKS file ${jwksFile}`;
+  } else {
+    key = createRemoteJWKSet(new URL(jwksUrl!));
+    algorithms = ['RS256', 'ES256'];
+    summary = `JWT, JWKS ${jwksUrl}`;
+  }
+  if (issuer) summary += `, issuer ${issuer}`;
+  if (audience) summary += `, audience ${audience}`;
+  return { mode: 'jwt', summary, verify: verifier(key, { algorithms, issuer, audience }) };
+}
+
+function verifier(key: Uint8Array | KeyObject | JWTVerifyGetKey, options: { algorithms: string[]; issuer?: string; audience?: string }) {
+  return async (token: string): Promise<AgentIdentity> => {
+    let payload;
+    try {
+      // A pinned algorithm list stops "alg: none" and HS256-with-the-public-key confusion.
+      ({ payload } = await jwtVerify(token, key as Uint8Array, {
+        ...options,
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['sub', 'exp'], // a token that never expires is a standing credential
+      }));
+    } catch (err) {
+      throw explain(err);
+    }
+    const name = typeof payload.name === 'string' && payload.name.trim() ? payload.name.trim().slice(0, MAX_NAME) : 'Agent';
+    return { id: payload.sub!, name };
+  };
+}
+
+/** Dev mode: a random secret per process, so a dev token is worthless against any other relay or restart. */
+function devAuth(): AgentAuth {
+  const secret = randomBytes(32);
+  return {
+    mode: 'dev',
+    summary: 'DEV MODE: the relay issues agent tokens to anyone at GET /dev/agent-token',
+    verify: verifier(secret, { algorithms: ['HS256'], issuer: DEV_ISSUER }),
+    issueDevToken: (name: string) =>
+      new SignJWT({ name: name.trim().slice(0, MAX_NAME) || 'Dev agent' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(`dev-${randomBytes(6).toString('hex')}`)
+        .setIssuer(DEV_ISSUER)
+        .setIssuedAt()
+        .setExpirationTime(DEV_TOKEN_TTL)
+        .sign(secret),
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The relay's abuse limits as small, clock-injected pieces: a token bucket for per-socket
+ * rates, a sliding-window failure counter for join guessing, and per-key counts for
+ * sockets and sessions per client IP.
+ */
+import type { IncomingMessage } from 'node:http';
+import { isIPv6 } from 'node:net';
+
+/** `rate` units per second, at most `capacity` saved up. The balance may go negative: the caller waits it off. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly rate: number,
+    private readonly capacity: number,
+    now: number,
+  ) {
+    this.tokens = capacity;
+    this.last = now;
+  }
+
+  /** Takes `n` units; returns how many ms until the balance is back to zero (0: go on). */
+  take(n: number, now: number): number {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.rate) / 1000);
+    this.last = now;
+    this.tokens -= n;
+    return this.tokens >= 0 ? 0 : (-this.tokens / this.rate) * 1000;
+  }
+}
+
+/**
+ * At most `max` failures per key within a sliding `windowMs`. Successes are not recorded,
+ * so they cannot wash out failures; a locked key stays locked until its oldest failure ages out.
+ */
+export class FailureLimiter {
+  readonly #failures = new Map<string, number[]>();
+
+  constructor(
+    readonly max: number,
+    readonly windowMs: number,
+  ) {}
+
+  /** Ms until `key` may try again; 0 when it may now. */
+  retryAfter(key: string, now: number): number {
+    const recent = this.#recent(key, now);
+    return recent.length >= this.max ? recent[0]! + this.windowMs - now : 0;
+  }
+
+  fail(key: string, now: number): void {
+    const recent = this.#recent(key, now);
+    recent.push(now);
+    if (recent.length > this.max) recent.shift(); // only the oldest of the last `max` matters
+    this.#failures.set(key, recent);
+  }
+
+  /** Forgets keys with no failure in the window, so a spray of addresses cannot grow memory for ever. */
+  sweep(now: number): void {
+    for (const key of this.#failures.keys()) this.#recent(key, now);
+  }
+
+  get size(): number {
+    return this.#failures.size;
+  }
+
+  #recent(key: string, now: number): number[] {
+    const list = this.#failures.get(key);
+    if (!list) return [];
+    while (list.length && list[0]! <= now - this.windowMs) list.shift();
+    if (!list.length) this.#failures.delete(key);
+    return list;
+  }
+}
+
+/** Live things per key (sockets per IP, sessions per IP), refusing past `max`. */
+export class KeyCounter {
+  readonly #counts = new Map<string, number>();
+
+  constructor(readonly max: number) {}
+
+  /** Counts one more for `key`, unless that would pass `max`. */
+  tryAdd(key: string): boolean {
+    const n = this.#counts.get(key) ?? 0;
+    if (n >= this.max) return false;
+    this.#counts.set(key, n + 1);
+    return true;
+  }
+
+  remove(key: string): void {
+    const n = (this.#counts.get(key) ?? 0) - 1;
+    if (n > 0) this.#counts.set(key, n);
+    else this.#counts.delete(key);
+  }
+}
+
+/** Expands an IPv6 address to its eight 16-bit groups. */
+function ipv6Groups(ip: string): string[] {
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const missing = tail === undefined ? 0 : 8 - left.length - right.length;
+  return [...left, ...Array<string>(missing).fill('0'), ...right].map((g) => g.padStart(4, '0'));
+}
+
+/**
+ * The key limits count a client under: its IPv4 address, or its IPv6 /64 — one household
+ * or one cloud VM usually gets a whole /64, so per-address limits would mean nothing.
+ */
+export function ipKey(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const ip = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  if (!isIPv6(ip)) return ip;
+  return `${ipv6Groups(ip.split('%')[0]!).slice(0, 4).join(':')}::/64`;
+}
+
+/** The client's address: the socket peer, or behind a trusted proxy the last X-Forwarded-For entry (the one it added). */
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
+    if (last) return ipKey(last);
+  }
+  return ipKey(req.socket.remoteAddress);
+}

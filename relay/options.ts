@@ -1,0 +1,123 @@
+/**
+ * Everything an operator can tune, its defaults, and the checks that turn impossible
+ * combinations into a TypeError at start rather than a surprise in production.
+ */
+import { MAX_FRAME_BYTES } from '../core/protocol/index.js';
+import type { AgentAuthOptions } from './auth.js';
+import type { WebhookOptions } from './webhook.js';
+
+/** Abuse limits. `Infinity` switches one off. */
+export interface RelayLimits {
+  /** Frames a socket may send per second, with one second of burst; past it the relay stops reading the socket for a while (nothing is lost). Default 200. */
+  framesPerSecond: number;
+  /** Bytes a socket may send per second, with one second of burst; same throttling. Default 5 MiB. */
+  bytesPerSecond: number;
+  /** Open WebSockets per client IP (per /64 for IPv6); more get HTTP 429 at the upgrade. Default 256. */
+  socketsPerIp: number;
+  /** Live sessions created from one client IP; more get `rate-limited`/4029. Default 64. */
+  sessionsPerIp: number;
+  /** Failed joins (unknown session ID) allowed per agent and per IP within `joinFailureWindowMs`; then `rate-limited`/4029. Default 5. */
+  joinFailures: number;
+  /** The sliding window for `joinFailures`; a success does not reset it. Default 15 min. */
+  joinFailureWindowMs: number;
+  /** Past this many bytes queued to an agent, the relay drops its patches and tells it `resync-required`. Default 2 MiB. */
+  highWaterBytes: number;
+  /** Past this many bytes queued to an agent, nothing more is queued, not even a snapshot. Default 8 MiB. */
+  hardCapBytes: number;
+}
+
+export interface RelayOptions {
+  /** WebSocket path; default '/relay'. */
+  path?: string;
+  /** Largest accepted frame in bytes, at most MAX_FRAME_BYTES (larger ones close with 1009); default MAX_FRAME_BYTES. */
+  maxPayload?: number;
+  /** A session no agent ever joined expires after this; default 10 min. */
+  unjoinedTtlMs?: number;
+  /** A customer whose socket dropped may resume within this, then the session expires; default 60 s. */
+  graceMs?: number;
+  /** Ping interval; a peer silent for two intervals is terminated; default 30 s. */
+  heartbeatMs?: number;
+  /** How long close() waits for peers to finish their close handshake before cutting them off; default 5 s. */
+  drainTimeoutMs?: number;
+  /**
+   * Agent authentication. A JWT verifier (`secret`, `publicKeyFile`, `jwksFile` or `jwksUrl`),
+   * or `'dev'`: the relay issues its own tokens at GET /dev/agent-token. Absent: agents are
+   * not authenticated and anyone with a session ID may join (a warning is logged).
+   */
+  agentAuth?: AgentAuthOptions | 'dev';
+  /** Exact origins (e.g. 'https://shop.example') allowed for customer pages and agent consoles alike. */
+  origins?: readonly string[];
+  /** Exact origins allowed to create/resume sessions; overrides `origins` for customers. */
+  customerOrigins?: readonly string[];
+  /** Exact origins allowed to join sessions; overrides `origins` for agents. */
+  agentOrigins?: readonly string[];
+  /** Take the client IP from the last X-Forwarded-For entry (the one your own proxy appends). Only behind a proxy. */
+  trustProxy?: boolean;
+  /** Abuse limits; each falls back to RELAY_DEFAULTS.limits. */
+  limits?: Partial<RelayLimits>;
+  /** POST JSON to this URL on session created / agent joined / session ended. */
+  webhook?: WebhookOptions;
+  /** Serve GET /metrics (Prometheus text) from handleHttp; default true. */
+  metrics?: boolean;
+  /** Receives one JSON-able object per event; default: one JSON line on stdout. Never given frame bodies, tokens or full session IDs. */
+  log?: (event: Record<string, unknown>) => void;
+}
+
+/** What RelayOptions fall back to. */
+export const RELAY_DEFAULTS = {
+  path: '/relay',
+  maxPayload: MAX_FRAME_BYTES,
+  unjoinedTtlMs: 10 * 60_000,
+  graceMs: 60_000,
+  heartbeatMs: 30_000,
+  drainTimeoutMs: 5_000,
+  limits: {
+    framesPerSecond: 200,
+    bytesPerSecond: 5 * 1024 * 1024,
+    socketsPerIp: 256,
+    sessionsPerIp: 64,
+    joinFailures: 5,
+    joinFailureWindowMs: 15 * 60_000,
+    highWaterBytes: 2 * 1024 * 1024,
+    hardCapBytes: 8 * 1024 * 1024,
+  } satisfies RelayLimits as Readonly<RelayLimits>,
+} as const;
+
+export type ResolvedOptions = Required<Omit<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'limits'>> &
+  Pick<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook'> & { limits: RelayLimits };
+
+const writeJsonLine = (event: Record<string, unknown>) =>
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+
+const defined = <T extends object>(value: T) =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+const positive = (x: number) => typeof x === 'number' && x > 0 && !Number.isNaN(x);
+
+export function resolveOptions(options: RelayOptions): ResolvedOptions {
+  const { limits, ...rest } = options;
+  const o: ResolvedOptions = {
+    path: RELAY_DEFAULTS.path,
+    maxPayload: RELAY_DEFAULTS.maxPayload,
+    unjoinedTtlMs: RELAY_DEFAULTS.unjoinedTtlMs,
+    graceMs: RELAY_DEFAULTS.graceMs,
+    heartbeatMs: RELAY_DEFAULTS.heartbeatMs,
+    drainTimeoutMs: RELAY_DEFAULTS.drainTimeoutMs,
+    trustProxy: false,
+    metrics: true,
+    log: writeJsonLine,
+    ...defined(rest),
+    limits: { ...RELAY_DEFAULTS.limits, ...defined(limits ?? {}) },
+  };
+  for (const key of ['maxPayload', 'unjoinedTtlMs', 'graceMs', 'heartbeatMs', 'drainTimeoutMs'] as const) {
+    if (!(Number.isFinite(o[key]) && o[key] > 0)) throw new TypeError(`${key} must be a positive number`);
+  }
+  // Bigger frames would let one peer pin megabytes per message; large snapshots are chunked instead.
+  if (o.maxPayload > MAX_FRAME_BYTES) throw new TypeError(`maxPayload must be at most ${MAX_FRAME_BYTES}`);
+  for (const [key, value] of Object.entries(o.limits)) {
+    if (!positive(value)) throw new TypeError(`limits.${key} must be a positive number (or Infinity)`);
+  }
+  if (o.limits.hardCapBytes < o.limits.highWaterBytes) throw new TypeError('limits.hardCapBytes must be at least limits.highWaterBytes');
+  if (!o.path.startsWith('/')) throw new TypeError('path must start with "/"');
+  return o;
+}
