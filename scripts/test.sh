@@ -2,6 +2,7 @@
 # Everything `npm test` runs, in order; stops at the first failure with a non-zero exit.
 #   1. find (or install) Chromium   2. build   3. typecheck
 #   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
+#   6. Storybook: typecheck the stories, build it, open every story
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,6 +39,11 @@ npx web-test-runner
 
 stage "Node suites: relay and end-to-end (node --test)"
 node --test --test-concurrency=1 --test-reporter=spec test/relay/ test/e2e/
+
+stage "Storybook build + smoke test (every story in $CHROME_PATH)"
+npx tsc -p storybook
+npm run build-storybook
+node --test --test-reporter=spec test/storybook/
 
 STAGE=""
 printf '\n\033[1;32mAll tests passed in %ss.\033[0m\n' "$((SECONDS - STARTED))"
