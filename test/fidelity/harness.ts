@@ -1,0 +1,64 @@
+/**
+ * The fidelity test's in-browser half, bundled by fidelity.test.js with esbuild from the core sources.
+ * The same bundle runs in both pages: `recordPage()` in the customer's (source) page, `mirrorFrames()`
+ * in the agent's page, which holds a mirror iframe of the source's viewport size at (0, 0).
+ */
+import { record } from '../../core/dom/recorder.js';
+import { Mirror } from '../../core/dom/mirror.js';
+import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
+import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
+
+const nextFrame = (): Promise<void> =>
+  new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+/** Records the current page: the snapshot plus whatever patches follow within two frames, as JSON text. */
+async function recordPage(): Promise<{ frames: string[]; error?: string }> {
+  const frames: string[] = [];
+  try {
+    const recording = record({ emit: (frame) => frames.push(JSON.stringify(frame)) });
+    await nextFrame();
+    await nextFrame();
+    recording.flush();
+    recording.stop();
+    return { frames };
+  } catch (error) {
+    return { frames, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+}
+
+/** Resolves when an image or stylesheet link has loaded or failed (at once if it already has). */
+function settled(el: HTMLImageElement | HTMLLinkElement): Promise<void> {
+  if (el.localName === 'img' && (el as HTMLImageElement).complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    el.addEventListener('load', () => resolve(), { once: true });
+    el.addEventListener('error', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * Feeds frames, as received from the wire (JSON, validated like the relay does), into a Mirror on
+ * the page's `#mirror` iframe, then waits for the mirror's images, stylesheets and fonts.
+ */
+async function mirrorFrames(texts: string[]): Promise<{ outOfStep: number; error?: string }> {
+  const iframe = document.getElementById('mirror') as HTMLIFrameElement;
+  let outOfStep = 0;
+  try {
+    const mirror = new Mirror(iframe);
+    for (const text of texts) {
+      const frame = checkFrame(JSON.parse(text), FORWARDED.customer) as SnapshotFrame | PatchFrame;
+      if (frame.t === 'snapshot') mirror.applySnapshot(frame);
+      else if (!mirror.applyPatch(frame)) outOfStep++;
+    }
+    // Listeners go on in the same task as the apply, before any load event can fire.
+    const doc = mirror.document;
+    const pending = Array.from(doc.querySelectorAll<HTMLImageElement | HTMLLinkElement>('img, link[rel~="stylesheet" i]'), settled);
+    await Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 3000))]);
+    await doc.fonts.ready;
+    await nextFrame();
+    return { outOfStep };
+  } catch (error) {
+    return { outOfStep, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+}
+
+(window as unknown as { __fidelity: unknown }).__fidelity = { recordPage, mirrorFrames };
