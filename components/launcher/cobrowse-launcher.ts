@@ -56,6 +56,15 @@ export class CobrowseLauncher extends LitElement {
   /** Extra CSS selectors whose fields and text are masked before anything leaves the page. */
   @property() accessor mask = '';
 
+  /** CSS selectors of elements replaced by an empty placeholder of the same size: nothing inside them is sent. */
+  @property() accessor block = '';
+
+  /** Privacy-first: mask every field unless it or an ancestor carries `data-cobrowse-unmask`. */
+  @property({ type: Boolean, attribute: 'mask-all-inputs' }) accessor maskAllInputs = false;
+
+  /** Show the agent the page URL's query string and fragment (hidden by default: they often hold tokens). */
+  @property({ type: Boolean, attribute: 'share-url-query' }) accessor shareUrlQuery = false;
+
   /** Where the floating button sits: `bottom-right` (default) or `bottom-left`. */
   @property({ reflect: true }) accessor position: 'bottom-right' | 'bottom-left' = 'bottom-right';
 

@@ -6,6 +6,9 @@ export interface SessionHost extends ReactiveControllerHost, HTMLElement {
   relay: string;
   mode: Mode;
   mask: string;
+  block: string;
+  maskAllInputs: boolean;
+  shareUrlQuery: boolean;
 }
 
 /**
@@ -53,7 +56,12 @@ export class CustomerSessionController implements ReactiveController {
     const session = new CustomerSession({
       relay: this.host.relay,
       mode: this.host.mode,
-      masker: new Masker({ mask: this.host.mask }),
+      masker: new Masker({
+        mask: this.host.mask,
+        block: this.host.block,
+        maskAllInputs: this.host.maskAllInputs,
+        shareUrlQuery: this.host.shareUrlQuery,
+      }),
     });
     const forward = (type: keyof CustomerEvents, event: unknown) => {
       this.onEvent(type, event as never);

@@ -1,6 +1,6 @@
 /**
- * Masking rules, applied in the customer's page before anything is serialized.
- * A masked value never leaves the page: the serializer and recorder only ever see MASK.
+ * Masking and blocking rules, applied in the customer's page before anything is serialized.
+ * A masked value never leaves the page: the serializer and recorder only ever see the mask.
  */
 
 /** What the agent sees instead of a masked value: a fixed run that does not reveal the length. */
@@ -13,25 +13,64 @@ const ALWAYS_MASKED = 'input[type=password i],input[type=hidden i]';
 const SECRET_AUTOCOMPLETE = /(^|\s)(cc-|one-time-code(\s|$)|current-password(\s|$)|new-password(\s|$))/i;
 
 const MASK_MARK = '[data-cobrowse-mask]';
+const BLOCK_MARK = '[data-cobrowse-block]';
+const UNMASK_MARK = '[data-cobrowse-unmask]';
+const FIELDS = new Set(['input', 'textarea', 'select']);
+
+/** Attributes that carry page text; under a masked element they are masked like its text. */
+const TEXT_ATTRIBUTES = new Set(['value', 'placeholder', 'title', 'alt', 'label', 'content']);
 
 export interface MaskOptions {
   /** Extra CSS selectors whose fields and text are masked (the launcher's `mask` attribute). */
   mask?: string;
+  /** Extra CSS selectors replaced by an empty placeholder of the same size (the launcher's `block`). */
+  block?: string;
+  /** Privacy-first: mask every field unless it or an ancestor has `data-cobrowse-unmask`. */
+  maskAllInputs?: boolean;
+  /** Show masked values as one asterisk per character instead of a fixed run. */
+  preserveLength?: boolean;
+  /** Send the page URL's query string and fragment (they often carry tokens and personal data). */
+  shareUrlQuery?: boolean;
 }
 
-/** Decides what is masked in one page; remembers fields that were ever password inputs. */
+function selectorList(base: string, extra: string | undefined): string {
+  const trimmed = extra?.trim();
+  if (!trimmed) return base;
+  const list = `${base},${trimmed}`;
+  // Fail at once on a bad selector rather than silently mask nothing.
+  if (typeof document !== 'undefined') document.createDocumentFragment().querySelector(list);
+  return list;
+}
+
+/** Decides what is masked and blocked in one page; remembers fields that were ever password inputs. */
 export class Masker {
   private readonly marks: string;
+  private readonly blocks: string;
   private readonly hasExtraSelectors: boolean;
   /** A "show password" toggle must not unmask: once a password, always masked. */
   private readonly everSecret = new WeakSet<Element>();
 
-  constructor(options: MaskOptions = {}) {
-    const extra = options.mask?.trim();
-    this.marks = extra ? `${MASK_MARK},${extra}` : MASK_MARK;
-    this.hasExtraSelectors = Boolean(extra);
-    // Fail early on a bad selector rather than silently mask nothing.
-    if (extra && typeof document !== 'undefined') document.createDocumentFragment().querySelector(this.marks);
+  constructor(private readonly options: MaskOptions = {}) {
+    this.marks = selectorList(MASK_MARK, options.mask);
+    this.blocks = selectorList(BLOCK_MARK, options.block);
+    this.hasExtraSelectors = Boolean(options.mask?.trim() || options.block?.trim());
+  }
+
+  /** What the agent sees instead of `value`. */
+  mask(value: string): string {
+    return this.options.preserveLength ? '*'.repeat(value.length) : MASK;
+  }
+
+  /** A text node's data as it may be sent: masked unless it is only white space (which says nothing). */
+  text(text: CharacterData): string {
+    return text.data.trim() && this.isMaskedText(text) ? this.mask(text.data) : text.data;
+  }
+
+  /** The page's URL as the agent is shown it: without query and fragment unless the site opts in. */
+  displayUrl(url: string): string {
+    if (this.options.shareUrlQuery) return url;
+    const cut = url.search(/[?#]/);
+    return cut < 0 ? url : url.slice(0, cut);
   }
 
   /** True when a form field's (or an option's) value must not leave the page. */
@@ -45,7 +84,13 @@ export class Masker {
       this.everSecret.add(el);
       return true;
     }
+    if (this.options.maskAllInputs && FIELDS.has(el.localName) && !el.closest(UNMASK_MARK)) return true;
     return el.closest(this.marks) !== null;
+  }
+
+  /** True when an element's text and text-bearing attributes must not leave the page. */
+  isMaskedContent(el: Element): boolean {
+    return el.closest(this.marks) !== null || (FIELDS.has(el.localName) && this.isMaskedField(el));
   }
 
   /** True when a text node's content must not leave the page. */
@@ -57,7 +102,18 @@ export class Masker {
     return parent.closest(this.marks) !== null;
   }
 
-  /** True when an attribute change can change what is masked below an element. */
+  /** True when an attribute's value is page text that masking covers here. */
+  isMaskedAttribute(el: Element, name: string): boolean {
+    const textual = TEXT_ATTRIBUTES.has(name) || name.startsWith('aria-') || (name.startsWith('data-') && !name.startsWith('data-cobrowse'));
+    return textual && this.isMaskedContent(el);
+  }
+
+  /** True when an element is replaced by a placeholder: nothing in or on it leaves the page. */
+  isBlocked(el: Element): boolean {
+    return el.matches(this.blocks);
+  }
+
+  /** True when an attribute change can change what is masked or blocked below an element. */
   affectsMasking(attribute: string): boolean {
     if (attribute === 'type' || attribute === 'autocomplete' || attribute.startsWith('data-cobrowse')) return true;
     // Site selectors may match on anything; class and id are what they match on in practice.

@@ -4,7 +4,7 @@
  */
 import { Op, type PatchFrame, type PatchOp, type SnapshotFrame } from '../protocol/index.js';
 import { watchHooks } from './hooks.js';
-import { MASK, Masker } from './mask.js';
+import { Masker } from './mask.js';
 import {
   CONTENT_DROPPED,
   NodeIds,
@@ -122,6 +122,8 @@ export function record(options: RecordOptions): Recording {
       } else if (r.type === 'attributes') {
         const el = target as Element;
         if (!ids.has(el)) continue;
+        // A blocked placeholder shows nothing of its element; only a change of the block itself matters.
+        if (masker.isBlocked(el) && !masker.affectsMasking(r.attributeName!)) continue;
         // A dialog opened with showModal() and one opened with show() differ only in state: send it whole.
         if (masker.affectsMasking(r.attributeName!) || (el.localName === 'dialog' && r.attributeName === 'open')) resend.add(el);
         else {
@@ -159,7 +161,7 @@ export function record(options: RecordOptions): Recording {
     for (const text of texts) {
       const id = ids.get(text);
       if (id !== undefined && text.nodeType === Node.TEXT_NODE) {
-        ops.push([Op.Text, id, masker.isMaskedText(text) ? MASK : text.data]);
+        ops.push([Op.Text, id, masker.text(text)]);
       }
     }
     fieldOps(ops);
@@ -177,7 +179,10 @@ export function record(options: RecordOptions): Recording {
       const parent = n.parentNode;
       if (!parent || ids.has(n) || !ids.has(parent) || !n.isConnected) continue;
       // A script filled after insertion: its code stays in the page like any script's.
-      if (!CONTENT_DROPPED.has((parent as Element).localName)) parents.add(parent);
+      if (CONTENT_DROPPED.has((parent as Element).localName)) continue;
+      // Nothing goes into a blocked element's placeholder.
+      if (parent.nodeType === Node.ELEMENT_NODE && masker.isBlocked(parent as Element)) continue;
+      parents.add(parent);
     }
     for (const parent of parents) {
       const parentId = ids.get(parent)!;

@@ -10,7 +10,7 @@ import {
   type SerializedShadowRoot,
   type SnapshotFrame,
 } from '../protocol/index.js';
-import { MASK, type Masker } from './mask.js';
+import type { Masker } from './mask.js';
 
 /** Maps live nodes to the IDs the mirror knows them by. */
 export class NodeIds {
@@ -185,12 +185,21 @@ export function absoluteCss(css: string, base: string): string {
  */
 export function serializeAttribute(el: Element, name: string, value: string, masker: Masker): string | null {
   if (name.length > 2 && (name.charCodeAt(0) | 32) === 111 /* o */ && (name.charCodeAt(1) | 32) === 110 /* n */) return null;
-  if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el)) return MASK;
+  if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el)) return masker.mask(value);
+  if (masker.isMaskedAttribute(el, name)) return masker.mask(value);
   if (name === 'src' && value.startsWith('blob:') && el.localName === 'img') return inlineBlobImage(el as HTMLImageElement) ?? value;
   if (URL_ATTRIBUTES.has(name) && value && !value.startsWith('#')) return absolute(value, el.baseURI);
   if (name === 'srcset') return absoluteSrcset(value, el.baseURI);
   if (name === 'style') return absoluteCss(value, el.baseURI);
   return value;
+}
+
+/** A blocked element: same tag and size, nothing else — no text, attribute, URL or child. */
+function blockedPlaceholder(el: Element, id: number): SerializedNode {
+  const { width, height } = el.getBoundingClientRect();
+  const inline = el.ownerDocument.defaultView?.getComputedStyle(el).display === 'inline' ? 'display:inline-block;' : '';
+  const style = `${inline}width:${Math.round(width)}px;height:${Math.round(height)}px;background:#e5e7eb`;
+  return [NodeKind.Element, id, el.localName, ['data-cobrowse-blocked', '', 'style', style], []];
 }
 
 /** A blob: URL means nothing outside the customer's page: a small loaded image is sent as a data URL instead. */
@@ -216,7 +225,7 @@ function isFormField(el: Element): el is HTMLInputElement | HTMLTextAreaElement 
 /** The field's current value as it may be sent (masked, or undefined for file inputs). */
 export function fieldValue(el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, masker: Masker): string | undefined {
   if (el.localName === 'input' && (el as HTMLInputElement).type === 'file') return undefined;
-  return masker.isMaskedField(el) ? MASK : el.value;
+  return masker.isMaskedField(el) ? masker.mask(el.value) : el.value;
 }
 
 function elementExtra(el: Element, ctx: SerializeContext): ElementExtra | undefined {
@@ -253,6 +262,7 @@ export function serializeNode(node: Node, ctx: SerializeContext): SerializedNode
     case Node.ELEMENT_NODE: {
       const el = node as Element;
       const id = ctx.ids.assign(el);
+      if (ctx.masker.isBlocked(el)) return blockedPlaceholder(el, id);
       const attrs: string[] = [];
       for (const attr of Array.from(el.attributes)) {
         const value = serializeAttribute(el, attr.name, attr.value, ctx.masker);
@@ -266,7 +276,7 @@ export function serializeNode(node: Node, ctx: SerializeContext): SerializedNode
     }
     case Node.TEXT_NODE: {
       const text = node as Text;
-      return [NodeKind.Text, ctx.ids.assign(text), ctx.masker.isMaskedText(text) ? MASK : text.data];
+      return [NodeKind.Text, ctx.ids.assign(text), ctx.masker.text(text)];
     }
     case Node.COMMENT_NODE:
       // Comments can carry anything a template left behind; the mirror needs only their place.
@@ -298,7 +308,7 @@ export function snapshotDocument(doc: Document, ctx: SerializeContext): Snapshot
   const view = doc.defaultView;
   return {
     t: 'snapshot',
-    url: doc.URL,
+    url: ctx.masker.displayUrl(doc.URL),
     title: doc.title,
     viewport: [view?.innerWidth ?? 0, view?.innerHeight ?? 0],
     doc: serializeDocument(doc, ctx),
