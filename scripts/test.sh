@@ -37,8 +37,8 @@ npm run typecheck
 stage "Browser unit tests (web-test-runner, $CHROME_PATH)"
 npx web-test-runner
 
-stage "Node suites: relay and end-to-end (node --test)"
-node --test --test-concurrency=1 --test-reporter=spec test/relay/ test/e2e/
+stage "Node suites: relay, end-to-end and fidelity (node --test)"
+node --test --test-concurrency=1 --test-reporter=spec test/relay/ test/e2e/ test/fidelity/
 
 stage "Storybook build + smoke test (every story in $CHROME_PATH)"
 npx tsc -p storybook

@@ -37,6 +37,8 @@ export function isUnsafeAttribute(tag: string, name: string, value: string): boo
   if (lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv') return true;
   // Our iframes get our content; they inherit the mirror's sandbox, and the page's own would lock us out.
   if (tag === 'iframe' && (lower === 'src' || lower === 'sandbox')) return true;
+  // Preload, prefetch and modulepreload would make the agent's browser fetch the customer's scripts.
+  if (tag === 'link' && lower === 'rel' && !/^\s*(alternate\s+)?stylesheet(\s+alternate)?\s*$/i.test(value)) return true;
   // <set attributeName="href" to="javascript:…"> would write the URL after we checked it.
   if (lower === 'attributename' && /^\s*(on|href|xlink:href)/i.test(value)) return true;
   // Browsers ignore control characters and spaces inside a scheme, so must we.

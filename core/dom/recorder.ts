@@ -46,6 +46,21 @@ const MEDIA_EVENTS = ['play', 'pause', 'seeked', 'ratechange'];
 
 const OBSERVE: MutationObserverInit = { childList: true, subtree: true, attributes: true, characterData: true };
 
+/**
+ * The page's MutationObserver, or, when the page replaced it (some do, to watch their own DOM),
+ * a clean one borrowed from a blank iframe: it keeps working after the iframe is gone.
+ */
+function nativeMutationObserver(doc: Document): typeof MutationObserver {
+  const own = (doc.defaultView as (Window & typeof globalThis) | null)?.MutationObserver ?? MutationObserver;
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(own))) return own;
+  const iframe = doc.createElement('iframe');
+  iframe.style.display = 'none';
+  doc.documentElement.append(iframe);
+  const clean = (iframe.contentWindow as Window & typeof globalThis).MutationObserver;
+  iframe.remove();
+  return clean;
+}
+
 /** Starts recording: emits a snapshot at once, then a patch per batch of changes. */
 export function record(options: RecordOptions): Recording {
   const doc = options.doc ?? document;
@@ -69,7 +84,7 @@ export function record(options: RecordOptions): Recording {
   let flushQueued = false;
   let stopped = false;
 
-  const observer = new MutationObserver((records) => emitPatch(records));
+  const observer = new (nativeMutationObserver(doc))((records) => emitPatch(records));
 
   function newContext(): SerializeContext {
     return {

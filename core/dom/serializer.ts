@@ -157,14 +157,26 @@ function absolute(url: string, base: string): string {
   }
 }
 
+/** Per the HTML srcset rules: a URL runs to white space (commas inside it are its own), descriptors run to a comma. */
 function absoluteSrcset(srcset: string, base: string): string {
-  return srcset
-    .split(',')
-    .map((candidate) => {
-      const [url, ...descriptor] = candidate.trim().split(/\s+/);
-      return url ? [absolute(url, base), ...descriptor].join(' ') : '';
-    })
-    .join(', ');
+  const candidates: string[] = [];
+  let i = 0;
+  while (i < srcset.length) {
+    while (i < srcset.length && /[\s,]/.test(srcset[i]!)) i++;
+    if (i >= srcset.length) break;
+    const start = i;
+    while (i < srcset.length && !/\s/.test(srcset[i]!)) i++;
+    let url = srcset.slice(start, i);
+    let descriptor = '';
+    if (url.endsWith(',')) url = url.replace(/,+$/, '');
+    else {
+      const end = srcset.indexOf(',', i);
+      descriptor = srcset.slice(i, end < 0 ? srcset.length : end).trim();
+      i = end < 0 ? srcset.length : end + 1;
+    }
+    candidates.push(descriptor ? `${absolute(url, base)} ${descriptor}` : absolute(url, base));
+  }
+  return candidates.join(', ');
 }
 
 const CSS_URL = /url\(\s*(['"]?)([^'")]*)\1\s*\)|@import\s+(['"])([^'"]+)\3/gi;
