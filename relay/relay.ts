@@ -294,16 +294,21 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     return 'backpressure';
   }
 
-  function forward(from: Conn, session: Session<Conn>, type: string, raw: Buffer) {
+  /** Sends a frame on to the session's other party; false if it was dropped (and counted). */
+  function forward(from: Conn, session: Session<Conn>, type: string, raw: Buffer): boolean {
     const to = from.role === Role.Customer ? session.agent : session.customer;
-    if (to?.ws.readyState !== WebSocket.OPEN) return metrics.dropped('no-peer');
-    const drop =
-      to.role === Role.Agent ? admitToAgent(to, type, raw.length)
+    const drop: DropReason | null =
+      to?.ws.readyState !== WebSocket.OPEN ? 'no-peer'
+      : to.role === Role.Agent ? admitToAgent(to, type, raw.length)
       : to.ws.bufferedAmount > limits.highWaterBytes ? 'backpressure' : null;
-    if (drop) return metrics.dropped(drop);
+    if (drop) {
+      metrics.dropped(drop);
+      return false;
+    }
     // The original bytes, as text: no re-serialization on the hot path.
-    to.ws.send(raw, { binary: false });
-    metrics.frame('out', partyOf(to), raw.length);
+    to!.ws.send(raw, { binary: false });
+    metrics.frame('out', partyOf(to!), raw.length);
+    return true;
   }
 
   function onMessage(conn: Conn, data: RawData, isBinary: boolean) {
@@ -331,8 +336,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const session = conn.session;
     if (!session) return;
     if (FORWARDED[conn.role].has(frame.t)) {
-      forward(conn, session, frame.t, raw);
-      return metrics.forwarded((performance.now() - started) / 1000);
+      if (forward(conn, session, frame.t, raw)) metrics.forwarded((performance.now() - started) / 1000);
+      return;
     }
     if (frame.t === 'end') return endSession(session, conn.role);
     refuse(conn, ErrorCode.NotAllowed, `"${frame.t}" is only allowed as the first frame`, CloseCode.PolicyViolation);
