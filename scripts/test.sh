@@ -2,7 +2,7 @@
 # Everything `npm test` runs, in order; stops at the first failure with a non-zero exit.
 #   1. find (or install) Chromium   2. build   3. typecheck
 #   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
-#   6. Storybook: typecheck the stories, build it, open every story
+#   6. Storybook: build it, typecheck the stories, open every story
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -41,8 +41,8 @@ stage "Node suites: relay, end-to-end and fidelity (node --test)"
 node --test --test-concurrency=1 --test-reporter=spec test/relay/ test/e2e/ test/fidelity/
 
 stage "Storybook build + smoke test (every story in $CHROME_PATH)"
+npm run build-storybook   # generates custom-elements.json first, which the stories' typecheck reads
 npx tsc -p storybook
-npm run build-storybook
 node --test --test-reporter=spec test/storybook/
 
 STAGE=""
