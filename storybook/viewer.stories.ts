@@ -20,7 +20,7 @@ const meta = {
   title: 'Agent/Viewer',
   component: 'cobrowse-viewer',
   tags: ['autodocs'],
-  render: (args) => html`<cobrowse-viewer style="display:block; height:420px" .relay=${args.relay} .name=${args.name}
+  render: (args) => html`<cobrowse-viewer style="height:420px" .relay=${args.relay} .name=${args.name}
     @cobrowse-joined=${args.onCobrowseJoined}
     @cobrowse-state-change=${args.onCobrowseStateChange}
     @cobrowse-ended=${args.onCobrowseEnded}></cobrowse-viewer>`,
