@@ -17,6 +17,14 @@ export interface JoinedDetail {
   code: string;
   mode: Mode;
 }
+export interface ControlRequestDetail {
+  /** The agent's display name. */
+  name: string;
+  /** Grants control (when the host page decides, having called preventDefault()). */
+  allow(): void;
+  /** Refuses control. */
+  deny(): void;
+}
 export interface EndedDetail {
   /** Who ended the session: 'customer', 'agent', 'expired' or 'relay'. */
   by: EndedBy;
@@ -29,6 +37,7 @@ declare global {
     'cobrowse-agent-joined': CustomEvent<AgentJoinedDetail>;
     'cobrowse-joined': CustomEvent<JoinedDetail>;
     'cobrowse-ended': CustomEvent<EndedDetail>;
+    'cobrowse-control-request': CustomEvent<ControlRequestDetail>;
     'cobrowse-close': CustomEvent<Record<string, never>>;
   }
   // emit() reads HTMLElementEventMap, which extends GlobalEventHandlersEventMap.

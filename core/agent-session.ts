@@ -10,9 +10,18 @@ import {
   ProtocolError,
   normalizeSessionCode,
   parseFrameForAgent,
+  type Action,
+  type ControlFrame,
   type EndedBy,
   type Mode,
 } from './protocol/index.js';
+
+/** A command as the agent sends it (the session numbers it). */
+export type Command = Omit<ControlFrame, 't' | 'n'> & { a: Action };
+export type CommandResult = { ok: true } | { ok: false; reason: string };
+
+/** How long a command may wait for its result: the customer may be asked for consent (30 s). */
+const COMMAND_TIMEOUT_MS = 35_000;
 import { SUBPROTOCOL, Transport, bearerProtocol } from './transport.js';
 
 export const AgentState = {
@@ -24,6 +33,8 @@ export const AgentState = {
   Live: 'live',
   /** Joined, but the customer's connection is gone for now. */
   CustomerAway: 'customer-away',
+  /** The customer stopped sharing; the session lives on. */
+  Paused: 'paused',
   Reconnecting: 'reconnecting',
   Ended: 'ended',
   Error: 'error',
@@ -32,6 +43,8 @@ export type AgentState = (typeof AgentState)[keyof typeof AgentState];
 
 export type AgentEvents = {
   state: AgentState;
+  /** The customer's pointer moved (or clicked) at this point of their viewport. */
+  'customer-pointer': { x: number; y: number; click: boolean };
   joined: { code: string; mode: Mode };
   ended: { by: EndedBy };
   error: { code: string; message: string };
@@ -59,8 +72,30 @@ export class AgentSession {
   /** The session's mode, known once joined. */
   mode: Mode | undefined;
   private transport: Transport | undefined;
+  private commandCount = 0;
+  private readonly pending = new Map<number, (result: CommandResult) => void>();
 
   constructor(private readonly options: AgentSessionOptions) {}
+
+  /** Sends a command to the customer's page; resolves with what the page did (it may refuse). */
+  command(command: Command): Promise<CommandResult> {
+    const n = ++this.commandCount;
+    if (!this.transport?.send({ ...command, t: 'control', n })) return Promise.resolve({ ok: false, reason: 'Not connected' });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle({ ok: false, reason: 'The customer did not answer' }), COMMAND_TIMEOUT_MS);
+      const settle = (result: CommandResult) => {
+        clearTimeout(timer);
+        this.pending.delete(n);
+        resolve(result);
+      };
+      this.pending.set(n, settle);
+    });
+  }
+
+  /** Shows the agent's pointer on the customer's page (coordinates in the customer's viewport). */
+  pointer(x: number, y: number, click = false): void {
+    this.transport?.send(click ? { t: 'pointer', x, y, click } : { t: 'pointer', x, y });
+  }
 
   /** Joins the session with this ID (spaces and dashes allowed); throws on a malformed ID. */
   join(input: string): void {
@@ -126,6 +161,16 @@ export class AgentSession {
       case 'peer':
         if (frame.role === 'customer') this.setState(frame.status === 'online' ? AgentState.Waiting : AgentState.CustomerAway);
         break;
+      case 'sharing':
+        // Resumed sharing sends a fresh snapshot, which makes the view live again.
+        this.setState(frame.paused ? AgentState.Paused : AgentState.Waiting);
+        break;
+      case 'pointer':
+        this.events.emit('customer-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });
+        break;
+      case 'control-result':
+        this.pending.get(frame.n)?.(frame.ok ? { ok: true } : { ok: false, reason: frame.reason ?? 'Refused' });
+        break;
       case 'ended':
         this.finish(frame.by);
         break;
@@ -137,6 +182,7 @@ export class AgentSession {
 
   private finish(by: EndedBy): void {
     this.dispose();
+    for (const settle of this.pending.values()) settle({ ok: false, reason: 'The session ended' });
     this.setState(AgentState.Ended);
     this.events.emit('ended', { by });
   }

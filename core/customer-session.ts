@@ -1,13 +1,24 @@
 /**
  * The customer's side of a session: create or resume it at the relay, record the page
- * while an agent is there, and end it. Knows nothing about how it is shown.
+ * while an agent is there, pause and resume sharing, and apply the agent's commands —
+ * checked against the mode and the customer's consent. Knows nothing about how it is shown.
  */
 import mitt, { type Emitter } from 'mitt';
 import type { UseStore } from 'idb-keyval';
+import { applyControl } from './dom/control.js';
 import { Masker } from './dom/mask.js';
 import { record, type Recording } from './dom/recorder.js';
 import { clearSession, loadSession, saveSession } from './persistence.js';
-import { ErrorCode, Mode, PROTOCOL_VERSION, ProtocolError, parseFrameForCustomer, type EndedBy } from './protocol/index.js';
+import {
+  ErrorCode,
+  MODE_ACTIONS,
+  Mode,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  parseFrameForCustomer,
+  type ControlFrame,
+  type EndedBy,
+} from './protocol/index.js';
 import { Transport } from './transport.js';
 
 export const CustomerState = {
@@ -17,6 +28,8 @@ export const CustomerState = {
   Waiting: 'waiting',
   /** An agent is viewing the page. */
   Connected: 'connected',
+  /** The customer stopped sharing; the session (and its ID) lives on. */
+  Paused: 'paused',
   /** The connection dropped; resuming. */
   Reconnecting: 'reconnecting',
   Ended: 'ended',
@@ -24,11 +37,19 @@ export const CustomerState = {
 } as const;
 export type CustomerState = (typeof CustomerState)[keyof typeof CustomerState];
 
+/** Whether the agent may control the page now. */
+export type Consent = 'none' | 'asking' | 'granted';
+
 export type CustomerEvents = {
   state: CustomerState;
   created: { code: string };
   'agent-joined': { name: string };
   'agent-left': void;
+  /** The agent's pointer moved (or clicked) at this point of the viewport. */
+  'agent-pointer': { x: number; y: number; click: boolean };
+  consent: Consent;
+  /** A command was applied or refused. */
+  control: { action: string; ok: boolean; reason?: string };
   ended: { by: EndedBy };
   error: { code: string; message: string };
 };
@@ -40,6 +61,13 @@ export interface CustomerSessionOptions {
   masker?: Masker;
   doc?: Document;
   store?: UseStore;
+  /** Host names the agent may navigate to (`*.bank.example` for sub-domains); this page's own host always. */
+  domains?: string[];
+  /**
+   * Asked before the agent's first command; resolves true to allow. Without it, control is
+   * refused: a page never hands control over silently.
+   */
+  askConsent?(agentName: string): Promise<boolean>;
 }
 
 export class CustomerSession {
@@ -50,12 +78,20 @@ export class CustomerSession {
   /** The display name of the agent viewing the page, if any. */
   agentName = '';
   readonly mode: Mode;
+  consent: Consent = 'none';
   private token = '';
+  private paused = false;
   private transport: Transport | undefined;
   private recording: Recording | undefined;
+  private readonly masker: Masker;
+  private readonly doc: Document;
+  private pointerFrame = 0;
+  private readonly detach: Array<() => void> = [];
 
   constructor(private readonly options: CustomerSessionOptions) {
     this.mode = options.mode ?? Mode.Full;
+    this.masker = options.masker ?? new Masker();
+    this.doc = options.doc ?? document;
   }
 
   /** Starts a session, resuming the one this site already has if it is still alive. */
@@ -71,8 +107,35 @@ export class CustomerSession {
     if (!stored || stored.relay !== this.options.relay) return false;
     this.code = stored.code;
     this.token = stored.token;
+    this.paused = stored.paused; // a paused session stays paused across a reload
     this.connect();
     return true;
+  }
+
+  /** Stops sharing: nothing more leaves the page until startSharing(); the session and its ID live on. */
+  stopSharing(): void {
+    if (this.paused || !this.transport) return;
+    this.paused = true;
+    this.stopRecording();
+    this.revokeConsent();
+    this.transport.send({ t: 'sharing', paused: true });
+    void this.persist();
+    this.setState(CustomerState.Paused);
+  }
+
+  /** Shares again under the same ID, starting with a fresh snapshot. */
+  startSharing(): void {
+    if (!this.paused || !this.transport) return;
+    this.paused = false;
+    this.transport.send({ t: 'sharing', paused: false });
+    void this.persist();
+    if (this.agentName) this.agentArrived(this.agentName);
+    else this.setState(CustomerState.Waiting);
+  }
+
+  /** Takes back control from the agent; the next command asks again. */
+  revokeConsent(): void {
+    this.setConsent('none');
   }
 
   /** Ends the session for both sides. */
@@ -85,6 +148,10 @@ export class CustomerSession {
     this.stopRecording();
     this.transport?.close();
     this.transport = undefined;
+  }
+
+  private persist(): Promise<void> {
+    return saveSession({ code: this.code, token: this.token, mode: this.mode, relay: this.options.relay, paused: this.paused }, this.options.store);
   }
 
   private connect(): void {
@@ -121,26 +188,42 @@ export class CustomerSession {
       case 'created':
         this.code = frame.code;
         this.token = frame.token;
-        void saveSession({ code: frame.code, token: frame.token, mode: frame.mode, relay: this.options.relay, paused: false }, this.options.store);
+        void this.persist();
         this.setState(CustomerState.Waiting);
         this.events.emit('created', { code: frame.code });
         break;
       case 'resumed':
-        if (frame.agent === null) this.setState(CustomerState.Waiting);
+        this.agentName = frame.agent ?? '';
+        if (this.paused) {
+          this.transport?.send({ t: 'sharing', paused: true });
+          this.setState(CustomerState.Paused);
+        } else if (frame.agent === null) this.setState(CustomerState.Waiting);
         else this.agentArrived(frame.agent);
         break;
       case 'peer':
         if (frame.role !== 'agent') break;
-        if (frame.status === 'online') this.agentArrived(frame.name ?? 'Agent');
-        else {
+        if (frame.status === 'online') {
+          if (this.paused) {
+            this.agentName = frame.name ?? 'Agent';
+            this.transport?.send({ t: 'sharing', paused: true });
+            this.events.emit('agent-joined', { name: this.agentName });
+          } else this.agentArrived(frame.name ?? 'Agent');
+        } else {
           this.stopRecording();
+          this.revokeConsent();
           this.agentName = '';
-          this.setState(CustomerState.Waiting);
+          if (!this.paused) this.setState(CustomerState.Waiting);
           this.events.emit('agent-left');
         }
         break;
       case 'request-snapshot':
         this.recording?.snapshot();
+        break;
+      case 'pointer':
+        if (!this.paused) this.events.emit('agent-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });
+        break;
+      case 'control':
+        void this.control(frame);
         break;
       case 'ended':
         this.finish(frame.by);
@@ -152,27 +235,108 @@ export class CustomerSession {
     }
   }
 
-  /** An agent is (still) there: it gets a fresh snapshot, then live patches. */
+  /** Applies one agent command after the mode, sharing and consent checks, and reports the outcome. */
+  private async control(frame: ControlFrame): Promise<void> {
+    const reply = (ok: boolean, reason?: string) => {
+      this.transport?.send(reason ? { t: 'control-result', n: frame.n, ok, reason } : { t: 'control-result', n: frame.n, ok });
+      this.events.emit('control', reason ? { action: frame.a, ok, reason } : { action: frame.a, ok });
+    };
+    // The mode first: a command the mode forbids never even reaches the consent prompt.
+    if (!MODE_ACTIONS[this.mode].has(frame.a)) return reply(false, `Not allowed in ${this.mode} mode`);
+    if (this.paused || !this.recording) return reply(false, 'The customer is not sharing the page');
+    if (!(await this.ensureConsent())) return reply(false, 'The customer did not allow control');
+    const recording = this.recording;
+    if (!recording) return reply(false, 'The customer is not sharing the page');
+    const result = applyControl(frame, {
+      doc: this.doc,
+      mode: this.mode,
+      masker: this.masker,
+      nodeById: (id) => recording.nodeById(id),
+      allowsUrl: (url) => this.allowsUrl(url),
+    });
+    reply(result.ok, result.ok ? undefined : result.reason);
+  }
+
+  private pendingConsent: Promise<boolean> | undefined;
+
+  private ensureConsent(): Promise<boolean> {
+    if (this.consent === 'granted') return Promise.resolve(true);
+    if (!this.options.askConsent) return Promise.resolve(false);
+    this.pendingConsent ??= (async () => {
+      this.setConsent('asking');
+      const granted = await this.options.askConsent!(this.agentName || 'Agent').catch(() => false);
+      this.setConsent(granted ? 'granted' : 'none');
+      this.pendingConsent = undefined;
+      return granted;
+    })();
+    return this.pendingConsent;
+  }
+
+  private setConsent(consent: Consent): void {
+    if (consent === this.consent) return;
+    this.consent = consent;
+    this.events.emit('consent', consent);
+  }
+
+  /** This page's host, and the session's listed domains (`*.example.com` covers its sub-domains). */
+  private allowsUrl(url: URL): boolean {
+    const host = url.hostname;
+    if (host === this.doc.location.hostname) return true;
+    return (this.options.domains ?? []).some((domain) =>
+      domain.startsWith('*.') ? host.endsWith(domain.slice(1)) || host === domain.slice(2) : host === domain,
+    );
+  }
+
+  /** An agent is (still) there: it gets a fresh snapshot, then live patches and the customer's pointer. */
   private agentArrived(name: string): void {
     this.agentName = name;
     this.stopRecording();
-    this.recording = record({
-      emit: (frame) => this.transport?.send(frame),
-      doc: this.options.doc,
-      masker: this.options.masker,
-    });
+    this.recording = record({ emit: (frame) => this.transport?.send(frame), doc: this.doc, masker: this.masker });
+    this.listen();
     this.setState(CustomerState.Connected);
     this.events.emit('agent-joined', { name });
+  }
+
+  /** The customer's pointer (coalesced per animation frame), and a hidden tab ending the control grant. */
+  private listen(): void {
+    const view = this.doc.defaultView!;
+    let last: MouseEvent | undefined;
+    const onMove = (event: MouseEvent) => {
+      last = event;
+      this.pointerFrame ||= view.requestAnimationFrame(() => {
+        this.pointerFrame = 0;
+        if (last) this.transport?.send({ t: 'pointer', x: last.clientX, y: last.clientY });
+      });
+    };
+    const onClick = (event: MouseEvent) => {
+      if (event.isTrusted) this.transport?.send({ t: 'pointer', x: event.clientX, y: event.clientY, click: true });
+    };
+    const onVisibility = () => {
+      if (this.doc.visibilityState === 'hidden') this.revokeConsent();
+    };
+    this.doc.addEventListener('mousemove', onMove, { passive: true, capture: true });
+    this.doc.addEventListener('click', onClick, { passive: true, capture: true });
+    this.doc.addEventListener('visibilitychange', onVisibility);
+    this.detach.push(() => {
+      this.doc.removeEventListener('mousemove', onMove, true);
+      this.doc.removeEventListener('click', onClick, true);
+      this.doc.removeEventListener('visibilitychange', onVisibility);
+      view.cancelAnimationFrame(this.pointerFrame);
+      this.pointerFrame = 0;
+    });
   }
 
   private stopRecording(): void {
     this.recording?.stop();
     this.recording = undefined;
+    for (const undo of this.detach.splice(0)) undo();
   }
 
   private finish(by: EndedBy): void {
     this.dispose();
     this.token = '';
+    this.paused = false;
+    this.revokeConsent();
     void clearSession(this.options.store);
     this.setState(CustomerState.Ended);
     this.events.emit('ended', { by });

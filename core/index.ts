@@ -5,6 +5,6 @@ export { NodeIds, serializeNode, snapshotDocument } from './dom/serializer.js';
 export { record, type RecordOptions, type Recording } from './dom/recorder.js';
 export { Mirror, MIRROR_SANDBOX, isUnsafeAttribute, type MirrorOptions } from './dom/mirror.js';
 export { Transport, SUBPROTOCOL, bearerProtocol, type TransportEvents, type TransportOptions } from './transport.js';
-export { CustomerSession, CustomerState, type CustomerEvents, type CustomerSessionOptions } from './customer-session.js';
-export { AgentSession, AgentState, type AgentEvents, type AgentSessionOptions } from './agent-session.js';
+export { CustomerSession, CustomerState, type Consent, type CustomerEvents, type CustomerSessionOptions } from './customer-session.js';
+export { AgentSession, AgentState, type AgentEvents, type AgentSessionOptions, type Command, type CommandResult } from './agent-session.js';
 export { loadSession, saveSession, clearSession, type StoredSession } from './persistence.js';

@@ -1,5 +1,6 @@
 import { LitElement, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { keyed } from 'lit/directives/keyed.js';
 import { CustomerState } from '../../core/index.js';
 import { Mode, type EndedBy } from '../../core/protocol/index.js';
 import '../events.js';
@@ -26,6 +27,8 @@ const ENDED_BY: Record<EndedBy, string> = {
  * @fires cobrowse-state-change - The session's state changed; `detail.state` is the new one.
  * @fires cobrowse-agent-joined - An agent is now viewing the page; `detail.name` is their display name.
  * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
+ * @fires cobrowse-control-request - The agent asks to control the page (cancelable): call `preventDefault()` to decide
+ *   yourself with `detail.allow()` / `detail.deny()` instead of the built-in prompt. No answer in 30 s means no.
  *
  * @csspart trigger - The floating button.
  * @csspart panel - The panel with the session ID and actions.
@@ -33,6 +36,9 @@ const ENDED_BY: Record<EndedBy, string> = {
  * @csspart start - The "Start co-browsing" button.
  * @csspart end - The "End session" button.
  * @csspart shared-frame - The border drawn around the page while it is shared.
+ * @csspart consent - The "wants to control this page" prompt.
+ * @csspart agent-pointer - The agent's pointer drawn over the page.
+ * @csspart pause - The "Stop sharing" / "Start sharing" button.
  *
  * @cssprop --cobrowse-accent - Brand color of buttons.
  * @cssprop --cobrowse-surface - Panel background.
@@ -65,6 +71,15 @@ export class CobrowseLauncher extends LitElement {
   /** Show the agent the page URL's query string and fragment (hidden by default: they often hold tokens). */
   @property({ type: Boolean, attribute: 'share-url-query' }) accessor shareUrlQuery = false;
 
+  /** Space-separated host names the agent may navigate to besides this page's own (`*.bank.example` for sub-domains). */
+  @property() accessor domains = '';
+
+  /** How long the customer has to answer a control request before it counts as Deny, in ms. */
+  @property({ type: Number, attribute: 'consent-timeout' }) accessor consentTimeout = 30_000;
+
+  @state() private accessor consentRequest: { name: string; answer: (allowed: boolean) => void } | null = null;
+  @state() private accessor agentPointer: { x: number; y: number; click: number } | null = null;
+
   /** Where the floating button sits: `bottom-right` (default) or `bottom-left`. */
   @property({ reflect: true }) accessor position: 'bottom-right' | 'bottom-left' = 'bottom-right';
 
@@ -94,8 +109,49 @@ export class CobrowseLauncher extends LitElement {
       case 'error':
         this.errorMessage = (event as { message: string }).message;
         break;
+      case 'agent-pointer': {
+        const { x, y, click } = event as { x: number; y: number; click: boolean };
+        this.agentPointer = { x, y, click: click ? Date.now() : (this.agentPointer?.click ?? 0) };
+        break;
+      }
+      case 'agent-left':
+        this.agentPointer = null;
+        break;
     }
   });
+
+  /**
+   * Asks whether the agent may control the page: the host page decides when it cancels
+   * `cobrowse-control-request`, the customer otherwise. Silence is a no.
+   */
+  askConsent(name: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const answer = (allowed: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.consentRequest = null;
+        resolve(allowed);
+      };
+      const timer = setTimeout(() => answer(false), this.consentTimeout);
+      const hostDecides = !emit(this, 'cobrowse-control-request', { name, allow: () => answer(true), deny: () => answer(false) }, { cancelable: true });
+      if (!hostDecides && !settled) {
+        this.consentRequest = { name, answer };
+        this.open = true;
+      }
+    });
+  }
+
+  /** Pauses sharing: nothing leaves the page until startSharing(); the session ID stays the same. */
+  stopSharing(): void {
+    this.controller.stopSharing();
+  }
+
+  /** Shares the page again under the same session ID. */
+  startSharing(): void {
+    this.controller.startSharing();
+  }
 
   /** The session ID (9 digits), or '' before one exists. */
   get code(): string {
@@ -123,8 +179,13 @@ export class CobrowseLauncher extends LitElement {
 
   override render() {
     const shared = this.state === CustomerState.Connected;
+    const pointer = shared ? this.agentPointer : null;
     return html`
       ${shared ? html`<div class="frame" part="shared-frame" aria-hidden="true"></div>` : nothing}
+      ${pointer ? html`<div class="agent-pointer" part="agent-pointer" aria-hidden="true" style="left:${pointer.x}px;top:${pointer.y}px">
+          <span class="arrow"></span><span class="name">${this.controller.session?.agentName || 'Agent'}</span>
+          ${pointer.click ? keyed(pointer.click, html`<span class="ripple"></span>`) : nothing}
+        </div>` : nothing}
       <div class="visually-hidden" role="status" aria-live="polite">${this.statusText()}</div>
       ${this.open ? html`<section class="panel" part="panel" aria-label="Co-browsing">${this.renderPanel()}</section>` : nothing}
       <button class="trigger" part="trigger" ?data-shared=${shared} aria-expanded=${this.open} @click=${() => (this.open = !this.open)}>
@@ -154,11 +215,35 @@ export class CobrowseLauncher extends LitElement {
             <button class="secondary" @click=${this.copy}>${this.copied ? 'Copied' : 'Copy'}</button>
             ${this.endButton()}
           </div>`;
-      case CustomerState.Connected:
-        return html`<h2>${this.controller.session?.agentName || 'Your agent'} is viewing this page</h2>
+      case CustomerState.Connected: {
+        const name = this.controller.session?.agentName || 'Your agent';
+        if (this.consentRequest) {
+          return html`<div part="consent" role="alertdialog" aria-labelledby="consent-title">
+            <h2 id="consent-title">${this.consentRequest.name} wants to control this page</h2>
+            <p>They could click, scroll and fill in forms for you. You can take control back at any time.</p>
+            <div class="actions">
+              <button class="primary" @click=${() => this.consentRequest?.answer(true)}>Allow</button>
+              <button class="secondary" @click=${() => this.consentRequest?.answer(false)}>Deny</button>
+            </div></div>`;
+        }
+        const controlling = this.controller.session?.consent === 'granted';
+        return html`<h2>${name} is viewing this page</h2>
           ${codeBlock}
-          <p>Fields with passwords and other sensitive data are hidden from the agent.</p>
-          <div class="actions">${this.endButton()}</div>`;
+          <p>${controlling ? `${name} can control this page.` : 'Fields with passwords and other sensitive data are hidden from the agent.'}</p>
+          <div class="actions">
+            ${controlling ? html`<button class="secondary" @click=${() => this.controller.revokeControl()}>Take back control</button>` : nothing}
+            <button class="secondary" part="pause" @click=${() => this.stopSharing()}>Stop sharing</button>
+            ${this.endButton()}
+          </div>`;
+      }
+      case CustomerState.Paused:
+        return html`<h2>Sharing paused</h2>
+          ${codeBlock}
+          <p>The agent cannot see this page until you share it again.</p>
+          <div class="actions">
+            <button class="primary" part="pause" @click=${() => this.startSharing()}>Start sharing</button>
+            ${this.endButton()}
+          </div>`;
       case CustomerState.Ended:
         return html`<h2>Co-browsing ended</h2>
           <p>${ENDED_BY[this.endedBy ?? 'customer']}</p>
@@ -182,6 +267,8 @@ export class CobrowseLauncher extends LitElement {
         return `${this.controller.session?.agentName || 'Your agent'} is viewing this page.`;
       case CustomerState.Reconnecting:
         return 'Reconnecting.';
+      case CustomerState.Paused:
+        return 'Sharing paused.';
       case CustomerState.Ended:
         return ENDED_BY[this.endedBy ?? 'customer'];
       case CustomerState.Error:

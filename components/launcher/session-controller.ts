@@ -9,6 +9,10 @@ export interface SessionHost extends ReactiveControllerHost, HTMLElement {
   block: string;
   maskAllInputs: boolean;
   shareUrlQuery: boolean;
+  /** Space-separated host names the agent may navigate to. */
+  domains: string;
+  /** Asks the customer (or the host page) whether the agent may control the page. */
+  askConsent(agentName: string): Promise<boolean>;
 }
 
 /**
@@ -51,6 +55,18 @@ export class CustomerSessionController implements ReactiveController {
     this.session?.end();
   }
 
+  stopSharing(): void {
+    this.session?.stopSharing();
+  }
+
+  startSharing(): void {
+    this.session?.startSharing();
+  }
+
+  revokeControl(): void {
+    this.session?.revokeConsent();
+  }
+
   private create(): CustomerSession {
     this.release();
     const session = new CustomerSession({
@@ -62,6 +78,8 @@ export class CustomerSessionController implements ReactiveController {
         maskAllInputs: this.host.maskAllInputs,
         shareUrlQuery: this.host.shareUrlQuery,
       }),
+      domains: this.host.domains.split(/\s+/).filter(Boolean),
+      askConsent: (name) => this.host.askConsent(name),
     });
     const forward = (type: keyof CustomerEvents, event: unknown) => {
       this.onEvent(type, event as never);

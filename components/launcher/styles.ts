@@ -94,6 +94,43 @@ export const launcherStyles = css`
     border: 4px solid var(--_shared);
     pointer-events: none;
   }
+  .agent-pointer {
+    position: fixed;
+    pointer-events: none;
+    transition: left 60ms linear, top 60ms linear;
+  }
+  .agent-pointer .arrow {
+    position: absolute;
+    width: 20px;
+    height: 20px;
+    clip-path: polygon(0 0, 100% 60%, 55% 62%, 35% 100%);
+    background: var(--_accent);
+    filter: drop-shadow(0 1px 1px rgb(0 0 0 / 0.4));
+  }
+  .agent-pointer .name {
+    position: absolute;
+    left: 16px;
+    top: 18px;
+    padding: 1px 6px;
+    border-radius: 4px;
+    background: var(--_accent);
+    color: #fff;
+    font-size: 12px;
+    white-space: nowrap;
+  }
+  .agent-pointer .ripple {
+    position: absolute;
+    width: 30px;
+    height: 30px;
+    margin: -15px 0 0 -15px;
+    border-radius: 50%;
+    border: 2px solid var(--_accent);
+    animation: ripple 0.6s ease-out forwards;
+  }
+  @keyframes ripple {
+    from { transform: scale(0.3); opacity: 1; }
+    to { transform: scale(1.6); opacity: 0; }
+  }
   .visually-hidden {
     position: absolute;
     width: 1px;

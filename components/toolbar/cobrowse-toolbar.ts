@@ -17,6 +17,7 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
   [AgentState.Waiting]: 'Waiting for page',
   [AgentState.Live]: 'Live',
   [AgentState.CustomerAway]: 'Customer offline',
+  [AgentState.Paused]: 'Customer paused sharing',
   [AgentState.Reconnecting]: 'Reconnecting',
   [AgentState.Ended]: 'Ended',
 };
@@ -80,6 +81,7 @@ export class CobrowseToolbar extends LitElement {
       background: #1f9d55;
     }
     .status[data-state='customer-away']::before,
+    .status[data-state='paused']::before,
     .status[data-state='reconnecting']::before {
       background: #d97706;
     }

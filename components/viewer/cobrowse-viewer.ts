@@ -1,11 +1,22 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
+import { keyed } from 'lit/directives/keyed.js';
 import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX } from '../../core/index.js';
-import { normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
+import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
 import '../events.js';
 import { emit } from '../internal/emit.js';
 import '../toolbar/cobrowse-toolbar.js';
+import { RemoteControl, type Target } from './remote-control.js';
 import { viewerStyles } from './styles.js';
+
+/** A field the agent is co-filling: an editor of the agent's own sits over the mirrored field. */
+interface Editing {
+  id: number;
+  select: boolean;
+  value: string;
+  options: Array<[value: string, label: string]>;
+  rect: DOMRect;
+}
 
 const ENDED_BY: Record<EndedBy, string> = {
   customer: 'The customer ended the session.',
@@ -19,7 +30,10 @@ const WAITING: Partial<Record<AgentState, string>> = {
   [AgentState.Waiting]: "Waiting for the customer's page…",
   [AgentState.CustomerAway]: 'The customer is offline. Waiting for them to come back…',
   [AgentState.Reconnecting]: 'Connection lost. Reconnecting…',
+  [AgentState.Paused]: 'The customer paused sharing.',
 };
+
+const FORMS_LOCKED = 'Forms cannot be edited on the agent side';
 
 /**
  * The agent's view of a customer's tab: join a session by its ID, then see the page live,
@@ -67,6 +81,11 @@ export class CobrowseViewer extends LitElement {
   @state() private accessor viewport: [number, number] = [0, 0];
   @state() private accessor scale = 1;
   @state() private accessor hasPage = false;
+  @state() private accessor customerPointer: { x: number; y: number } | null = null;
+  @state() private accessor ripple: { x: number; y: number; key: number } | null = null;
+  @state() private accessor editing: Editing | null = null;
+  @state() private accessor notice = '';
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
 
   @query('iframe') private accessor iframe!: HTMLIFrameElement;
   @query('.stage') private accessor stage!: HTMLElement;
@@ -74,6 +93,7 @@ export class CobrowseViewer extends LitElement {
   private session: AgentSession | undefined;
   private mirror: Mirror | undefined;
   private readonly resizeObserver = new ResizeObserver(() => this.fit());
+  private readonly remote = new RemoteControl(() => this.session, () => this.mirror, () => this.mode);
 
   /** The session's state: idle, joining, waiting, live, customer-away, reconnecting, ended or error. */
   get state(): AgentState {
@@ -114,6 +134,10 @@ export class CobrowseViewer extends LitElement {
       emit(this, 'cobrowse-ended', detail);
     });
     session.events.on('error', (detail) => (this.message = detail.message));
+    session.events.on('customer-pointer', ({ x, y, click }) => {
+      this.customerPointer = { x, y };
+      if (click) this.showRipple(x, y);
+    });
     session.join(code);
   }
 
@@ -132,6 +156,7 @@ export class CobrowseViewer extends LitElement {
     this.resizeObserver.disconnect();
     this.session?.dispose();
     this.session = undefined;
+    this.remote.dispose();
     this.agentState = AgentState.Idle;
   }
 
@@ -167,10 +192,105 @@ export class CobrowseViewer extends LitElement {
         <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">
           <iframe part="mirror" title="Customer's page" sandbox=${MIRROR_SANDBOX} tabindex="-1"
             style="width:${width}px;height:${height}px;transform:scale(${s})"></iframe>
+          <div class="input-layer" part="input-layer" @mousemove=${this.onMove} @click=${this.onClick}
+            @wheel=${this.onWheel} @mouseleave=${() => (this.style.cursor = '')}></div>
+          ${this.customerPointer ? html`<div class="pointer customer" part="customer-pointer" aria-hidden="true"
+            style="left:${this.customerPointer.x * s}px;top:${this.customerPointer.y * s}px"></div>` : nothing}
+          ${this.ripple ? keyed(this.ripple.key, html`<div class="ripple" aria-hidden="true"
+            style="left:${this.ripple.x * s}px;top:${this.ripple.y * s}px"></div>`) : nothing}
+          ${this.renderEditor()}
         </div>
+        ${this.notice ? html`<div class="notice" part="notice" role="status">${this.notice}</div>` : nothing}
         ${this.renderOverlay()}
       </div>
     `;
+  }
+
+  /** The agent's own field over the mirrored one: the agent's keystrokes never enter the mirror. */
+  private renderEditor() {
+    const edit = this.editing;
+    if (!edit) return nothing;
+    const s = this.scale;
+    const style = `left:${edit.rect.left * s}px;top:${edit.rect.top * s}px;width:${edit.rect.width * s}px;height:${edit.rect.height * s}px;font-size:${Math.max(11, 14 * s)}px`;
+    if (edit.select) {
+      return html`<select class="editor" part="editor" aria-label="Choose for the customer" style=${style}
+        @change=${(e: Event) => this.cofill((e.target as HTMLSelectElement).value)} @blur=${() => (this.editing = null)}>
+        ${edit.options.map(([value, label]) => html`<option .value=${value} ?selected=${value === edit.value}>${label}</option>`)}
+      </select>`;
+    }
+    return html`<input class="editor" part="editor" aria-label="Type for the customer" autocomplete="off" style=${style}
+      .value=${edit.value} @input=${(e: Event) => this.cofill((e.target as HTMLInputElement).value)}
+      @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === 'Escape') && (this.editing = null)}
+      @blur=${() => (this.editing = null)} />`;
+  }
+
+  private point(event: MouseEvent): [number, number] {
+    return [event.offsetX / this.scale, event.offsetY / this.scale];
+  }
+
+  private onMove = (event: MouseEvent): void => {
+    if (this.agentState === AgentState.Live) this.remote.move(...this.point(event));
+  };
+
+  private onWheel = (event: WheelEvent): void => {
+    if (this.agentState !== AgentState.Live || !this.remote.allows(Action.Scroll)) return;
+    event.preventDefault();
+    this.remote.wheel(...this.point(event), event.deltaX, event.deltaY);
+  };
+
+  private onClick = async (event: MouseEvent): Promise<void> => {
+    if (this.agentState !== AgentState.Live) return;
+    const [x, y] = this.point(event);
+    this.showRipple(x, y);
+    const target = this.remote.targetAt(x, y);
+    if (!target || !this.remote.allows(Action.Click)) {
+      this.session?.pointer(x, y, true); // pointing is allowed in every mode
+      return;
+    }
+    if (target.kind !== 'element' && !this.remote.allows(Action.Input)) {
+      this.session?.pointer(x, y, true);
+      this.showNotice(FORMS_LOCKED);
+      return;
+    }
+    this.report(await this.act(target, x, y));
+  };
+
+  private async act(target: Target, x: number, y: number) {
+    switch (target.kind) {
+      case 'toggle':
+        return this.remote.send({ a: Action.Check, id: target.id, checked: !target.checked });
+      case 'field': {
+        const select = target.el.localName === 'select';
+        const options = select ? Array.from((target.el as HTMLSelectElement).options, (o) => [o.value, o.text] as [string, string]) : [];
+        this.editing = { id: target.id, select, value: target.el.value, options, rect: target.rect };
+        await this.updateComplete;
+        (this.renderRoot.querySelector('.editor') as HTMLElement | null)?.focus();
+        return this.remote.click(x, y, target.id);
+      }
+      default:
+        return this.remote.click(x, y, target.id);
+    }
+  }
+
+  private async cofill(value: string): Promise<void> {
+    const edit = this.editing;
+    if (!edit) return;
+    edit.value = value;
+    this.report(await this.remote.send({ a: edit.select ? Action.Select : Action.Input, id: edit.id, value }));
+  }
+
+  private report(result: { ok: boolean; reason?: string }): void {
+    if (!result.ok) this.showNotice(result.reason ?? 'The customer\'s page refused');
+  }
+
+  private showNotice(text: string): void {
+    this.notice = text;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => (this.notice = ''), 4000);
+  }
+
+  private showRipple(x: number, y: number): void {
+    this.ripple = { x, y, key: Date.now() };
   }
 
   private renderOverlay() {

@@ -37,6 +37,56 @@ export const viewerStyles = css`
     /* The agent's input never reaches the customer's page through the mirror itself. */
     pointer-events: none;
   }
+  .input-layer {
+    position: absolute;
+    inset: 0;
+    cursor: default;
+  }
+  .pointer {
+    position: absolute;
+    width: 18px;
+    height: 18px;
+    margin: -2px 0 0 -2px;
+    pointer-events: none;
+    clip-path: polygon(0 0, 100% 60%, 55% 62%, 35% 100%);
+    background: var(--cobrowse-customer-pointer, #e5484d);
+    filter: drop-shadow(0 1px 1px rgb(0 0 0 / 0.4));
+  }
+  .ripple {
+    position: absolute;
+    width: 28px;
+    height: 28px;
+    margin: -14px 0 0 -14px;
+    border-radius: 50%;
+    border: 2px solid var(--cobrowse-accent, #0b5fff);
+    pointer-events: none;
+    animation: ripple 0.6s ease-out forwards;
+  }
+  @keyframes ripple {
+    from { transform: scale(0.3); opacity: 1; }
+    to { transform: scale(1.6); opacity: 0; }
+  }
+  .editor {
+    position: absolute;
+    box-sizing: border-box;
+    margin: 0;
+    padding: 2px 6px;
+    border: 2px solid var(--cobrowse-accent, #0b5fff);
+    border-radius: 4px;
+    background: #fff;
+    font-family: inherit;
+  }
+  .notice {
+    position: absolute;
+    left: 50%;
+    bottom: 16px;
+    transform: translateX(-50%);
+    padding: 8px 14px;
+    border-radius: 8px;
+    background: #14213d;
+    color: #fff;
+    box-shadow: 0 6px 20px rgb(0 0 0 / 0.2);
+  }
   .overlay {
     position: absolute;
     inset: 0;

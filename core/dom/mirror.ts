@@ -92,6 +92,11 @@ export class Mirror {
     return this.nodes.get(id);
   }
 
+  /** The ID the customer's page knows a mirror node by (what agent commands name). */
+  idOfNode(node: Node): number | undefined {
+    return this.idOf.get(node);
+  }
+
   /** Replaces the whole mirrored page. */
   applySnapshot(frame: SnapshotFrame): void {
     const doc = this.document;

@@ -38,6 +38,8 @@ export interface Recording {
   flush(): void;
   /** Stops observing; nothing more is emitted. */
   stop(): void;
+  /** The live node the mirror knows by this ID (for the agent's commands). */
+  nodeById(id: number): Node | undefined;
 }
 
 type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
@@ -406,6 +408,7 @@ export function record(options: RecordOptions): Recording {
   return {
     snapshot,
     flush,
+    nodeById: (id) => ctx.ids.find(doc, id),
     stop() {
       if (stopped) return;
       stopped = true;

@@ -31,18 +31,33 @@ export class NodeIds {
     return id;
   }
 
+  /**
+   * The live node with this ID under `root`, found by walking the tree: agent commands are rare,
+   * and a reverse map would cost every recorded node memory.
+   */
+  find(root: Node, id: number): Node | undefined {
+    let found: Node | undefined;
+    forEachInTree(root, (n) => {
+      if (this.ids.get(n) === id) found = n;
+      return found !== undefined;
+    });
+    return found;
+  }
+
   /** Forgets a node and everything below it (shadow roots included), so it is serialized afresh if it comes back. */
   forgetSubtree(root: Node): void {
-    forEachInTree(root, (n) => this.ids.delete(n));
+    forEachInTree(root, (n) => {
+      this.ids.delete(n);
+    });
   }
 }
 
-/** Visits a node and all below it, entering open shadow roots, template contents and same-origin iframes. */
-export function forEachInTree(root: Node, visit: (node: Node) => void): void {
+/** Visits a node and all below it, entering open shadow roots, template contents and same-origin iframes; `visit` returns true to stop. */
+export function forEachInTree(root: Node, visit: (node: Node) => boolean | void): void {
   const stack: Node[] = [root];
   while (stack.length) {
     const node = stack.pop()!;
-    visit(node);
+    if (visit(node)) return;
     for (let child = node.lastChild; child; child = child.previousSibling) stack.push(child);
     if (node.nodeType !== Node.ELEMENT_NODE) continue;
     const el = node as Element;

@@ -207,13 +207,66 @@ export interface PatchFrame { t: 'patch'; ops: PatchOp[] }
 /** Agent → customer: please send a fresh snapshot. */
 export interface RequestSnapshotFrame { t: 'request-snapshot' }
 
-export type CustomerFrame = CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame;
-export type AgentFrame = JoinFrame | EndFrame | RequestSnapshotFrame;
+/** Either way: where that party's pointer is, in the customer's viewport (CSS px); `click` shows a ripple. */
+export interface PointerFrame { t: 'pointer'; x: number; y: number; click?: boolean }
+/** Customer → agent: sharing paused (nothing more is sent) or resumed (a snapshot follows). */
+export interface SharingFrame { t: 'sharing'; paused: boolean }
+
+/** What an agent may ask the customer's page to do. */
+export const Action = {
+  /** Click the element `id` at viewport point (x, y). */
+  Click: 'click',
+  /** Set field `id`'s value (co-fill), as if typed. */
+  Input: 'input',
+  /** Check or uncheck checkbox/radio `id`. */
+  Check: 'check',
+  /** Choose option `value` of select `id`. */
+  Select: 'select',
+  /** Scroll element `id` (or the document, when `id` is the document's) to (x, y). */
+  Scroll: 'scroll',
+  /** Go to `url` (within the session's domains). */
+  Navigate: 'navigate',
+  /** Go back (-1) or forward (1) in history. */
+  History: 'history',
+  Reload: 'reload',
+} as const;
+export type Action = (typeof Action)[keyof typeof Action];
+
+/** Agent → customer: one command; `n` numbers it so the result can name it. */
+export interface ControlFrame {
+  t: 'control';
+  n: number;
+  a: Action;
+  id?: number;
+  x?: number;
+  y?: number;
+  value?: string;
+  checked?: boolean;
+  url?: string;
+  delta?: -1 | 1;
+}
+/** Customer → agent: what became of control command `n`; `reason` says why it was refused. */
+export interface ControlResultFrame { t: 'control-result'; n: number; ok: boolean; reason?: string }
+
+export type CustomerFrame = CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | PointerFrame | SharingFrame | ControlResultFrame;
+export type AgentFrame = JoinFrame | EndFrame | RequestSnapshotFrame | PointerFrame | ControlFrame;
 export type RelayFrame = CreatedFrame | ResumedFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
 export type Frame = CustomerFrame | AgentFrame | RelayFrame;
 
 /** Frames the relay forwards untouched from one role to the other. */
 export const FORWARDED: Record<Role, ReadonlySet<string>> = {
-  customer: new Set(['snapshot', 'patch']),
-  agent: new Set(['request-snapshot']),
+  customer: new Set(['snapshot', 'patch', 'pointer', 'sharing', 'control-result']),
+  agent: new Set(['request-snapshot', 'pointer', 'control']),
 };
+
+/** Actions each mode allows; pointer and highlight are allowed in every mode. */
+export const MODE_ACTIONS: Record<Mode, ReadonlySet<Action>> = {
+  'full-control': new Set(Object.values(Action)),
+  'partial-control': new Set([Action.Click, Action.Scroll, Action.Navigate, Action.History, Action.Reload]),
+  'no-control': new Set(),
+};
+
+/** Whether a session in `mode` lets an agent send this frame (the relay and the customer's page both ask). */
+export function allowedInMode(mode: Mode, frame: { t: string; a?: string }): boolean {
+  return frame.t !== 'control' || MODE_ACTIONS[mode].has(frame.a as Action);
+}

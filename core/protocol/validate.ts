@@ -3,6 +3,7 @@
  * rather than a schema library: it ships in the customer's bundle, so every byte counts.
  */
 import {
+  Action,
   ErrorCode,
   Mode,
   NodeKind,
@@ -157,12 +158,40 @@ const CHECKS: Record<Frame['t'], Check> = {
     (f.sheets === undefined || (Array.isArray(f.sheets) && f.sheets.every((s) => Array.isArray(s) && isId(s[0]) && isString(s[1])))),
   patch: (f) => Array.isArray(f.ops) && f.ops.every(isPatchOp),
   'request-snapshot': () => true,
+  pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),
+  sharing: (f) => typeof f.paused === 'boolean',
+  control: (f) => isId(f.n) && isControl(f),
+  'control-result': (f) => isId(f.n) && typeof f.ok === 'boolean' && (f.reason === undefined || (isString(f.reason) && f.reason.length <= 200)),
 };
 
-const FROM_CUSTOMER = new Set(['create', 'resume', 'end', 'snapshot', 'patch']);
-const FROM_AGENT = new Set(['join', 'end', 'request-snapshot']);
-const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', 'request-snapshot']);
-const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', 'snapshot', 'patch']);
+const ACTIONS = new Set<string>(Object.values(Action));
+
+/** Each action carries exactly what it needs. */
+function isControl(f: Record<string, unknown>): boolean {
+  if (!ACTIONS.has(f.a as string)) return false;
+  switch (f.a) {
+    case Action.Click:
+      return isId(f.id) && isFiniteNumber(f.x) && isFiniteNumber(f.y);
+    case Action.Input:
+    case Action.Select:
+      return isId(f.id) && isString(f.value) && f.value.length <= 100_000;
+    case Action.Check:
+      return isId(f.id) && typeof f.checked === 'boolean';
+    case Action.Scroll:
+      return isId(f.id) && isFiniteNumber(f.x) && isFiniteNumber(f.y);
+    case Action.Navigate:
+      return isString(f.url) && f.url.length <= 4096;
+    case Action.History:
+      return f.delta === -1 || f.delta === 1;
+    default:
+      return true; // reload
+  }
+}
+
+const FROM_CUSTOMER = new Set(['create', 'resume', 'end', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result']);
+const FROM_AGENT = new Set(['join', 'end', 'request-snapshot', 'pointer', 'control']);
+const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', 'request-snapshot', 'pointer', 'control']);
+const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result']);
 
 /** Parses and checks one frame whose type must be in `allowed`; throws ProtocolError. */
 export function parseFrame(text: string, allowed: ReadonlySet<string>): Frame {

@@ -65,7 +65,7 @@ describe('<cobrowse-launcher>', () => {
     expect((await agent.next('joined')).mode).to.equal('no-control');
     expect((await joined).detail.name).to.equal('Dana');
     const snapshot = await agent.next('snapshot');
-    expect(snapshot.url).to.equal(location.href);
+    expect(snapshot.url, 'sent without its query string').to.equal(location.origin + location.pathname);
     await el.updateComplete;
     expect(el.shadowRoot!.querySelector('[part=panel] h2')!.textContent).to.contain('Dana is viewing this page');
     expect(el.shadowRoot!.querySelector('[part=shared-frame]')).to.exist;
