@@ -87,6 +87,7 @@ export class CustomerSession {
   private readonly doc: Document;
   private pointerFrame = 0;
   private readonly detach: Array<() => void> = [];
+  private disposed = false;
 
   constructor(private readonly options: CustomerSessionOptions) {
     this.mode = options.mode ?? Mode.Full;
@@ -104,6 +105,7 @@ export class CustomerSession {
   async resume(): Promise<boolean> {
     if (this.transport) return true;
     const stored = await loadSession(this.options.store);
+    if (this.disposed) return false; // let go while IndexedDB answered
     if (!stored || stored.relay !== this.options.relay) return false;
     this.code = stored.code;
     this.token = stored.token;
@@ -145,6 +147,7 @@ export class CustomerSession {
 
   /** Lets go of the connection without ending the session (the page is going away). */
   dispose(): void {
+    this.disposed = true;
     this.stopRecording();
     this.transport?.close();
     this.transport = undefined;

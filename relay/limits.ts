@@ -1,31 +1,45 @@
 /**
- * The relay's abuse limits as small, clock-injected pieces: a token bucket for per-socket
+ * The relay's abuse limits as small, clock-injected pieces: token buckets for per-socket
  * rates, a sliding-window failure counter for join guessing, and per-key counts for
  * sockets and sessions per client IP.
  */
 import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
 
-/** `rate` units per second, at most `capacity` saved up. The balance may go negative: the caller waits it off. */
-export class TokenBucket {
-  private tokens: number;
+/**
+ * A socket's frame and byte budgets: two token buckets on one clock, each holding at most
+ * one second's worth. The balance may go negative (a read already in hand is processed);
+ * the caller pauses the socket until it is paid back. An infinite rate is no limit.
+ */
+export class RateBudget {
+  private frames: number;
+  private bytes: number;
   private last: number;
 
   constructor(
-    private readonly rate: number,
-    private readonly capacity: number,
+    private readonly rates: { readonly framesPerSecond: number; readonly bytesPerSecond: number },
     now: number,
   ) {
-    this.tokens = capacity;
+    this.frames = rates.framesPerSecond;
+    this.bytes = rates.bytesPerSecond;
     this.last = now;
   }
 
-  /** Takes `n` units; returns how many ms until the balance is back to zero (0: go on). */
-  take(n: number, now: number): number {
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.rate) / 1000);
+  /** Spends one frame of `size` bytes; returns how many ms until both balances are back to zero (0: go on). */
+  take(size: number, now: number): number {
+    const { framesPerSecond: fps, bytesPerSecond: bps } = this.rates;
+    const seconds = (now - this.last) / 1000;
     this.last = now;
-    this.tokens -= n;
-    return this.tokens >= 0 ? 0 : (-this.tokens / this.rate) * 1000;
+    let wait = 0;
+    if (fps !== Infinity) {
+      this.frames = Math.min(fps, this.frames + seconds * fps) - 1;
+      if (this.frames < 0) wait = (-this.frames / fps) * 1000;
+    }
+    if (bps !== Infinity) {
+      this.bytes = Math.min(bps, this.bytes + seconds * bps) - size;
+      if (this.bytes < 0) wait = Math.max(wait, (-this.bytes / bps) * 1000);
+    }
+    return wait;
   }
 }
 

@@ -11,6 +11,11 @@ export type Direction = 'in' | 'out';
 export type Party = 'customer' | 'agent' | 'unknown';
 export type DropReason = 'no-peer' | 'backpressure' | 'behind';
 
+const PARTIES = ['customer', 'agent', 'unknown'] as const;
+const PARTY_INDEX: Record<Party, number> = { customer: 0, agent: 1, unknown: 2 };
+/** Where one (direction, party) pair's [frames, bytes] live in the traffic array. */
+const slot = (direction: Direction, party: Party) => (direction === 'in' ? 0 : 6) + PARTY_INDEX[party] * 2;
+
 /** Counts by a label tuple, joined with '|'. */
 class Tally {
   readonly counts = new Map<string, number>();
@@ -42,8 +47,8 @@ export interface RelayState {
 
 export class RelayMetrics {
   readonly registry = new Registry();
-  readonly #frames = new Tally();
-  readonly #bytes = new Tally();
+  /** [frames, bytes] per (direction, party): bumped for every frame, so a typed array, not a Map. */
+  readonly #traffic = new Float64Array(12);
   readonly #dropped = new Tally();
   readonly #joinFailures = new Tally();
   readonly #refusals = new Tally();
@@ -61,8 +66,21 @@ export class RelayMetrics {
         for (const [s, n] of Object.entries(state.sockets())) this.set({ state: s }, n);
       },
     });
-    tallyCounter(registry, 'cobrowse_frames_total', 'Frames received (in) and sent (out), by the role of the peer.', ['direction', 'role'], this.#frames);
-    tallyCounter(registry, 'cobrowse_bytes_total', 'Frame bytes received (in) and sent (out), by the role of the peer.', ['direction', 'role'], this.#bytes);
+    const traffic = this.#traffic;
+    for (const [name, help, offset] of [
+      ['cobrowse_frames_total', 'Frames received (in) and sent (out), by the role of the peer.', 0],
+      ['cobrowse_bytes_total', 'Frame bytes received (in) and sent (out), by the role of the peer.', 1],
+    ] as const) {
+      new Counter({
+        name, help, labelNames: ['direction', 'role'], registers: [registry],
+        collect() {
+          this.reset();
+          for (const direction of ['in', 'out'] as const) {
+            for (const role of PARTIES) this.inc({ direction, role }, traffic[slot(direction, role) + offset]!);
+          }
+        },
+      });
+    }
     tallyCounter(registry, 'cobrowse_dropped_frames_total', 'Frames not forwarded: no-peer (other party absent), backpressure (slow agent), behind (agent awaiting a fresh snapshot).', ['reason'], this.#dropped);
     tallyCounter(registry, 'cobrowse_join_failures_total', 'Refused joins by reason.', ['reason'], this.#joinFailures);
     tallyCounter(registry, 'cobrowse_refusals_total', 'Refused upgrades (origin, ip-limit, shutting-down) and error frames sent, by reason.', ['reason'], this.#refusals);
@@ -84,9 +102,9 @@ export class RelayMetrics {
   }
 
   frame(direction: Direction, party: Party, bytes: number): void {
-    const key = `${direction}|${party}`;
-    this.#frames.add(key);
-    this.#bytes.add(key, bytes);
+    const i = slot(direction, party);
+    this.#traffic[i]!++;
+    this.#traffic[i + 1]! += bytes;
   }
 
   dropped(reason: DropReason): void {

@@ -11,12 +11,12 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
-  CloseCode, ErrorCode, FORWARDED, PROTOCOL_VERSION, ProtocolError, Role,
+  CloseCode, ErrorCode, FORWARDED, PROTOCOL_VERSION, ProtocolError, Role, allowedInMode,
   parseAgentFrame, parseCustomerFrame, parseFrame,
   type CreateFrame, type EndedBy, type Frame, type JoinFrame, type RelayFrame, type ResumeFrame,
 } from '../core/protocol/index.js';
 import { AuthError, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
-import { FailureLimiter, KeyCounter, TokenBucket, clientIp } from './limits.js';
+import { FailureLimiter, KeyCounter, RateBudget, clientIp } from './limits.js';
 import { RelayMetrics, type DropReason, type Party } from './metrics.js';
 import { resolveOptions, type RelayOptions } from './options.js';
 import { OriginPolicy } from './origins.js';
@@ -67,8 +67,8 @@ interface Conn {
   /** Has lived through at least one heartbeat. */
   seen: boolean;
   pingAt: number;
-  readonly frameRate: TokenBucket | null;
-  readonly byteRate: TokenBucket | null;
+  /** Null when both rates are unlimited. */
+  readonly rate: RateBudget | null;
   /** Reading is paused until its rate buckets refill. */
   throttled: boolean;
   /** An agent whose frames were dropped: nothing but a fresh snapshot may reach it now. */
@@ -98,7 +98,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const joinLimiter = new FailureLimiter(limits.joinFailures, limits.joinFailureWindowMs);
   const socketsPerIp = new KeyCounter(limits.socketsPerIp);
   const sessionsPerIp = new KeyCounter(limits.sessionsPerIp);
-  const conns = new Set<Conn>();
+  /** Every open socket's state, by socket: the socket handlers below are shared, not per-socket closures. */
+  const conns = new Map<WebSocket, Conn>();
   /** Agents that fell behind and wait for a snapshot. */
   const lagging = new Set<Conn>();
   const store = new SessionStore<Conn>((session, why) => {
@@ -109,7 +110,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     sessions: () => store.size,
     sockets: () => {
       const counts = { pending: 0, customer: 0, agent: 0 };
-      for (const conn of conns) counts[conn.role ?? 'pending']++;
+      for (const conn of conns.values()) counts[conn.role ?? 'pending']++;
       return counts;
     },
   });
@@ -265,7 +266,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
 
   /** Pauses reading a socket that passed its frame or byte rate until its buckets refill: slower, but nothing is lost. */
   function throttle(conn: Conn, bytes: number, now: number) {
-    const wait = Math.max(conn.frameRate?.take(1, now) ?? 0, conn.byteRate?.take(bytes, now) ?? 0);
+    const wait = conn.rate?.take(bytes, now) ?? 0;
     if (wait === 0 || conn.throttled) return;
     conn.throttled = true;
     metrics.throttled(partyOf(conn));
@@ -335,6 +336,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if (conn.role === null) return handshake(conn, frame as CreateFrame | ResumeFrame | JoinFrame);
     const session = conn.session;
     if (!session) return;
+    // The mode is fixed at creation: a command it forbids never reaches the customer (whose page checks too).
+    if (conn.role === Role.Agent && frame.t === 'control' && !allowedInMode(session.mode, frame)) {
+      metrics.refused('mode');
+      return sendText(conn, JSON.stringify({ t: 'control-result', n: frame.n, ok: false, reason: `Not allowed in ${session.mode} mode` }));
+    }
     if (FORWARDED[conn.role].has(frame.t)) {
       if (forward(conn, session, frame.t, raw)) metrics.forwarded((performance.now() - started) / 1000);
       return;
@@ -344,7 +350,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   }
 
   function onClose(conn: Conn) {
-    conns.delete(conn);
+    conns.delete(conn.ws);
+    socketsPerIp.remove(conn.ip);
     lagging.delete(conn);
     const session = conn.session;
     conn.session = null;
@@ -360,31 +367,44 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     log({ event: 'peer-offline', role: conn.role, session: maskCode(session.code) });
   }
 
-  function onConnection(ws: WebSocket, peer: Pick<Conn, 'ip' | 'origin' | 'agent' | 'authError'>) {
-    const now = performance.now();
+  // Socket handlers, shared by every socket (`this` is the socket): at 20,000 sockets,
+  // four closures each would cost more memory than the relay's own state.
+  function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean) {
+    const conn = conns.get(this);
+    if (!conn) return;
+    try {
+      onMessage(conn, data, isBinary);
+    } catch (err) {
+      // A bug must cost one socket, not the process and every other session.
+      log({ event: 'internal-error', error: String(err) });
+      this.terminate();
+    }
+  }
+  function onSocketPong(this: WebSocket) {
+    const conn = conns.get(this);
+    if (!conn) return;
+    conn.alive = true;
+    if (conn.role && conn.pingAt) metrics.rtt(conn.role, (performance.now() - conn.pingAt) / 1000);
+  }
+  function onSocketClose(this: WebSocket) {
+    const conn = conns.get(this);
+    if (conn) onClose(conn);
+  }
+  function onSocketError(this: WebSocket, err: NodeJS.ErrnoException) {
+    log({ event: 'socket-error', role: conns.get(this)?.role ?? null, error: err.code ?? err.message });
+  }
+
+  function onConnection(ws: WebSocket, ip: string, origin: string | undefined, agent: AgentIdentity | null, authError: string | null) {
     const { framesPerSecond: fps, bytesPerSecond: bps } = limits;
-    const conn: Conn = {
-      ws, ...peer, role: null, session: null, alive: true, seen: false, pingAt: 0,
-      frameRate: Number.isFinite(fps) ? new TokenBucket(fps, fps, now) : null,
-      byteRate: Number.isFinite(bps) ? new TokenBucket(bps, bps, now) : null,
+    conns.set(ws, {
+      ws, ip, origin, agent, authError, role: null, session: null, alive: true, seen: false, pingAt: 0,
+      rate: fps === Infinity && bps === Infinity ? null : new RateBudget(limits, performance.now()),
       throttled: false, behind: false, resyncAskedAt: 0,
-    };
-    conns.add(conn);
-    ws.on('error', (err: NodeJS.ErrnoException) => log({ event: 'socket-error', role: conn.role, error: err.code ?? err.message }));
-    ws.on('pong', () => {
-      conn.alive = true;
-      if (conn.role && conn.pingAt) metrics.rtt(conn.role, (performance.now() - conn.pingAt) / 1000);
     });
-    ws.on('close', () => onClose(conn));
-    ws.on('message', (data, isBinary) => {
-      try {
-        onMessage(conn, data, isBinary);
-      } catch (err) {
-        // A bug must cost one socket, not the process and every other session.
-        log({ event: 'internal-error', error: String(err) });
-        ws.terminate();
-      }
-    });
+    ws.on('error', onSocketError);
+    ws.on('pong', onSocketPong);
+    ws.on('close', onSocketClose);
+    ws.on('message', onSocketMessage);
   }
 
   function rejectUpgrade(socket: Duplex, status: number, reason: string) {
@@ -400,7 +420,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if (!customerOrigins.allows(origin) && !agentOrigins.allows(origin)) return rejectUpgrade(socket, 403, 'origin');
     const ip = clientIp(req, o.trustProxy);
     if (!socketsPerIp.tryAdd(ip)) return rejectUpgrade(socket, 429, 'ip-limit');
-    socket.once('close', () => socketsPerIp.remove(ip));
+    // Until a WebSocket owns the socket (and onClose releases the slot), a socket that dies releases it here.
+    const release = () => socketsPerIp.remove(ip);
+    socket.once('close', release);
     socket.on('error', ignore); // a reset while the token is checked must not crash the process
     let agent: AgentIdentity | null = null;
     let authError: string | null = null;
@@ -416,7 +438,10 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     socket.off('error', ignore);
     if (socket.destroyed) return;
     if (shuttingDown) return rejectUpgrade(socket, 503, 'shutting-down');
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, { ip, origin, agent, authError }));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('close', release);
+      onConnection(ws, ip, origin, agent, authError);
+    });
   }
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -429,7 +454,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   server.on('upgrade', onUpgrade);
 
   const heartbeat = setInterval(() => {
-    for (const conn of conns) {
+    for (const conn of conns.values()) {
       // Silent since the last ping, or still anonymous a whole interval later: drop it.
       if (!conn.alive || (conn.role === null && conn.seen)) conn.ws.terminate();
       else {
@@ -514,8 +539,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         clearInterval(resync);
         clearInterval(sweep);
         store.clear();
-        const closed = [...conns].map((conn) => new Promise((resolve) => conn.ws.once('close', resolve)));
-        for (const conn of conns) {
+        const closed = [...conns.keys()].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
+        for (const conn of conns.values()) {
           conn.session = null; // shutting down is not a peer going offline
           conn.ws.close(CloseCode.GoingAway, 'relay shutting down');
         }

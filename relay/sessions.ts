@@ -13,17 +13,19 @@ export type Deadline = (typeof Deadline)[keyof typeof Deadline];
 export interface Session<S> {
   readonly code: string;
   readonly mode: Mode;
-  /** SHA-256 of the resume token; the token itself is never kept. */
-  readonly tokenHash: Buffer;
+  /** SHA-256 of the resume token (base64); the token itself is never kept. */
+  readonly tokenHash: string;
   /** The creating client's IP key, for the sessions-per-IP limit. */
   readonly ip: string;
   customer: S | null;
   agent: S | null;
   agentName: string | null;
-  readonly timers: Map<Deadline, NodeJS.Timeout>;
+  /** One slot per deadline (a plain object: a Map would cost ~250 B per session). */
+  readonly timers: Record<Deadline, NodeJS.Timeout | undefined>;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
+const noTimers = (): Record<Deadline, undefined> => ({ unjoined: undefined, grace: undefined });
 
 /** Shows enough of a session ID to correlate log lines, not enough to join: "123******". */
 export const maskCode = (code: string) => `${code.slice(0, 3)}******`;
@@ -45,7 +47,7 @@ export class SessionStore<S> {
     while (this.#sessions.has(code));
     const token = randomBytes(32).toString('base64url');
     const session: Session<S> = {
-      code, mode, tokenHash: sha256(token), ip, customer, agent: null, agentName: null, timers: new Map(),
+      code, mode, tokenHash: sha256(token).toString('base64'), ip, customer, agent: null, agentName: null, timers: noTimers(),
     };
     this.#sessions.set(code, session);
     return { session, token };
@@ -57,28 +59,27 @@ export class SessionStore<S> {
 
   /** Constant-time check of a resume token (hashing first makes the lengths equal). */
   verify(session: Session<S>, token: string): boolean {
-    return timingSafeEqual(session.tokenHash, sha256(token));
+    return timingSafeEqual(Buffer.from(session.tokenHash, 'base64'), sha256(token));
   }
 
   /** (Re)starts one of the session's deadlines. */
   arm(session: Session<S>, why: Deadline, ms: number): void {
     this.disarm(session, why);
     const timer = setTimeout(() => {
-      session.timers.delete(why);
+      session.timers[why] = undefined;
       this.onExpire(session, why);
     }, ms);
     timer.unref(); // a pending expiry alone should not keep the process alive
-    session.timers.set(why, timer);
+    session.timers[why] = timer;
   }
 
   disarm(session: Session<S>, why: Deadline): void {
-    clearTimeout(session.timers.get(why));
-    session.timers.delete(why);
+    clearTimeout(session.timers[why]);
+    session.timers[why] = undefined;
   }
 
   delete(session: Session<S>): void {
-    for (const timer of session.timers.values()) clearTimeout(timer);
-    session.timers.clear();
+    for (const why of Object.values(Deadline)) this.disarm(session, why);
     if (this.#sessions.get(session.code) === session) this.#sessions.delete(session.code);
   }
 

@@ -45,9 +45,9 @@ export class CustomerSessionController implements ReactiveController {
 
   /** Starts (or resumes) sharing. */
   async start(): Promise<void> {
-    const session = this.session && this.session.state !== CustomerState.Ended && this.session.state !== CustomerState.Error
-      ? this.session
-      : this.create();
+    // A session that never connected is made afresh, so attributes set since (mode, mask…) apply.
+    const live = this.session && !([CustomerState.Idle, CustomerState.Ended, CustomerState.Error] as string[]).includes(this.session.state);
+    const session = live ? this.session! : this.create();
     await session.start();
   }
 

@@ -96,6 +96,8 @@ export const launcherStyles = css`
   }
   .agent-pointer {
     position: fixed;
+    width: 20px;
+    height: 20px;
     pointer-events: none;
     transition: left 60ms linear, top 60ms linear;
   }

@@ -58,7 +58,8 @@ describe('co-browsing end to end', () => {
   let demo, browser, customer, agent;
 
   before(async () => {
-    demo = await startDemo({ port: 0, host: '127.0.0.1' });
+    // Dev mode, as `npm start`: the agent console fetches a token the relay signed, and must use it.
+    demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
     browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
     customer = await openParty(browser, `${demo.url}/`);
     agent = await openParty(browser, `${demo.url}/agent/`);

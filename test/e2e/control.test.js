@@ -1,0 +1,243 @@
+// Remote control end to end, by mode: a real customer page and agent console through the real relay.
+// What a mode allows takes effect on the customer's page; what it forbids is refused — by the
+// customer's page and by the relay — even when a hand-written client sends it raw.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
+import { startDemo } from '../../dist/demo/server.js';
+
+const CHROME = process.env.CHROME_PATH || '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-renderer-backgrounding',
+  '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'];
+
+let demo, browser;
+
+async function party(url) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const frames = [];
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.webSocketFrameSent', (e) => frames.push(e.response.payloadData));
+  page.on('pageerror', (error) => console.error(`page error on ${url}:`, error));
+  await page.goto(url);
+  return { context, page, frames };
+}
+
+/** A customer page sharing in `mode`, and an agent console watching it live. */
+async function session(mode, { hostAllows = true, consentTimeout } = {}) {
+  const customer = await party(`${demo.url}/`);
+  const agent = await party(`${demo.url}/agent/`);
+  await customer.page.evaluate(({ mode, hostAllows, consentTimeout }) => {
+    const launcher = document.querySelector('cobrowse-launcher');
+    launcher.mode = mode;
+    if (consentTimeout) launcher.consentTimeout = consentTimeout;
+    // The host page may decide on control itself instead of the built-in prompt.
+    if (hostAllows) launcher.addEventListener('cobrowse-control-request', (e) => { e.preventDefault(); e.detail.allow(); });
+  }, { mode, hostAllows, consentTimeout });
+  const launcher = customer.page.locator('cobrowse-launcher');
+  await launcher.locator('[part=trigger]').click();
+  await launcher.locator('[part=start]').click();
+  const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+  const viewer = agent.page.locator('cobrowse-viewer');
+  await viewer.locator('input#code').fill(code);
+  await viewer.locator('button[type=submit]').click();
+  await agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
+  return { customer, agent, code, close: () => Promise.all([customer.context.close(), agent.context.close()]) };
+}
+
+/** Where a customer element shows in the agent's console (the mirror is scaled to fit). */
+async function mirrorPoint(agent, selector) {
+  return agent.page.evaluate((selector) => {
+    const viewer = document.querySelector('cobrowse-viewer');
+    const iframe = viewer.shadowRoot.querySelector('iframe');
+    const layer = viewer.shadowRoot.querySelector('.input-layer').getBoundingClientRect();
+    const scale = layer.width / iframe.offsetWidth;
+    const r = iframe.contentDocument.querySelector(selector).getBoundingClientRect();
+    return { x: layer.left + (r.left + r.width / 2) * scale, y: layer.top + (r.top + r.height / 2) * scale };
+  }, selector);
+}
+
+/** Scrolls a customer element into view and waits for the mirror to follow. */
+async function showOnBoth(s, selector) {
+  await s.customer.page.locator(selector).scrollIntoViewIfNeeded();
+  const y = await s.customer.page.evaluate(() => scrollY);
+  await s.agent.page.waitForFunction((y) =>
+    document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentWindow.scrollY === y, y);
+}
+
+async function clickInMirror(s, selector) {
+  await showOnBoth(s, selector);
+  const { x, y } = await mirrorPoint(s.agent, selector);
+  await s.agent.page.mouse.click(x, y);
+}
+
+const notice = (s) => s.agent.page.locator('cobrowse-viewer').locator('[part=notice]');
+const value = (s, selector) => s.customer.page.locator(selector).inputValue();
+
+/** A hand-written agent client: joins with a dev token, reads the snapshot, sends what it likes. */
+async function rawAgent(code) {
+  const { token } = await (await fetch(`${demo.url}/dev/agent-token?name=Raw`)).json();
+  const ws = new WebSocket(`${demo.url.replace('http', 'ws')}/relay`, ['cobrowse.v1', `cobrowse.bearer.${token}`]);
+  const frames = [];
+  ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send(JSON.stringify({ t: 'join', v: 1, code }));
+  const next = async (test) => {
+    for (let i = 0; i < 500; i++) {
+      const found = frames.find(test);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no such frame; got ${frames.map((f) => f.t).join(', ')}`);
+  };
+  const snapshot = await next((f) => f.t === 'snapshot');
+  /** The node ID of the element with this id attribute, from the snapshot. */
+  const idOf = (elementId) => {
+    const stack = [snapshot.doc];
+    while (stack.length) {
+      const node = stack.pop();
+      if (node[0] === 1) {
+        const attrs = node[3];
+        for (let i = 0; i < attrs.length; i += 2) if (attrs[i] === 'id' && attrs[i + 1] === elementId) return node[1];
+        stack.push(...node[4]);
+      } else if (node[0] === 9) stack.push(...node[2]);
+    }
+    throw new Error(`#${elementId} not in the snapshot`);
+  };
+  return { ws, next, idOf, send: (frame) => ws.send(JSON.stringify(frame)) };
+}
+
+describe('remote control by mode', () => {
+  before(async () => {
+    demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
+    browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
+  });
+  after(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  it('full control: the agent co-fills a field, ticks a box, clicks a button and scrolls; both pointers show', async () => {
+    const s = await session('full-control');
+    await clickInMirror(s, '#name');
+    const editor = s.agent.page.locator('cobrowse-viewer').locator('[part=editor]');
+    await editor.waitFor();
+    await s.agent.page.keyboard.type('Grace Hopper', { delay: 10 });
+    await s.customer.page.waitForFunction(() => document.getElementById('name').value === 'Grace Hopper');
+    await s.agent.page.keyboard.press('Enter');
+
+    await clickInMirror(s, '#consent');
+    await s.customer.page.waitForFunction(() => document.getElementById('consent').checked);
+
+    await clickInMirror(s, '#submit');
+    await s.customer.page.locator('#thanks').waitFor({ state: 'visible' });
+    assert.match(await s.customer.page.locator("#thanks").textContent(), /Thanks, Grace/);
+
+    // The agent's pointer is drawn on the customer's page, named; the customer's in the console.
+    const { x, y } = await mirrorPoint(s.agent, '#submit');
+    await s.agent.page.mouse.move(x + 5, y + 5);
+    await s.customer.page.locator('cobrowse-launcher').locator('[part=agent-pointer]').waitFor();
+    assert.match(await s.customer.page.locator('cobrowse-launcher').locator('[part=agent-pointer]').textContent(), /Demo agent/);
+    await s.customer.page.mouse.move(200, 200);
+    await s.agent.page.locator('cobrowse-viewer').locator('[part=customer-pointer]').waitFor();
+
+    // Wheel over the mirror scrolls the customer's page.
+    const before = await s.customer.page.evaluate(() => scrollY);
+    await s.agent.page.mouse.wheel(0, -300);
+    await s.customer.page.waitForFunction((before) => scrollY < before, before);
+    await s.close();
+  });
+
+  it('partial control: buttons and links work, forms are locked on the agent side', async () => {
+    const s = await session('partial-control');
+    await s.customer.page.locator('#name').fill('Ada');
+    await clickInMirror(s, '#name');
+    await notice(s).waitFor();
+    assert.equal(await notice(s).textContent(), 'Forms cannot be edited on the agent side');
+    assert.equal(await s.agent.page.locator('cobrowse-viewer').locator('[part=editor]').count(), 0);
+    await clickInMirror(s, '#submit');
+    await s.customer.page.locator('#thanks').waitFor({ state: 'visible' });
+
+    assert.equal(await value(s, '#name'), 'Ada', 'the field keeps the customer\'s value');
+    await s.close();
+  });
+
+  it('no control: clicks only point; raw commands are refused and change nothing', async () => {
+    const s = await session('no-control');
+    await clickInMirror(s, '#submit');
+    await s.customer.page.locator('cobrowse-launcher').locator('[part=agent-pointer]').waitFor();
+    assert.equal(await s.customer.page.locator('#thanks').isVisible(), false);
+
+    // Free the session for a hand-written client, which bypasses the viewer entirely.
+    await s.agent.context.close();
+    const raw = await rawAgent(s.code);
+    for (const [n, frame] of [
+      { a: 'input', id: raw.idOf('name'), value: 'hijacked' },
+      { a: 'click', id: raw.idOf('submit'), x: 1, y: 1 },
+      { a: 'navigate', url: 'https://evil.example/' },
+    ].entries()) {
+      raw.send({ t: 'control', n: n + 1, ...frame });
+      const result = await raw.next((f) => f.t === 'control-result' && f.n === n + 1);
+      assert.equal(result.ok, false);
+      assert.match(result.reason, /no-control/);
+    }
+    assert.equal(await value(s, '#name'), '');
+    assert.equal(await s.customer.page.locator('#thanks').isVisible(), false);
+    assert.equal(new URL(s.customer.page.url()).host, new URL(demo.url).host);
+    raw.ws.close();
+    await s.customer.context.close();
+  });
+
+  it('asks the customer before the first command: Deny refuses, Allow grants, silence is a no', async () => {
+    const s = await session('full-control', { hostAllows: false, consentTimeout: 1500 });
+    const launcher = s.customer.page.locator('cobrowse-launcher');
+    await clickInMirror(s, '#consent');
+    await launcher.locator('[part=consent]').waitFor();
+    assert.match(await launcher.locator('[part=consent]').textContent(), /Demo agent wants to control this page/);
+    await launcher.locator('[part=consent]').getByText('Deny').click();
+    await notice(s).waitFor();
+    assert.equal(await notice(s).textContent(), 'The customer did not allow control');
+    assert.equal(await s.customer.page.locator('#consent').isChecked(), false);
+
+    await clickInMirror(s, '#consent');
+    await launcher.locator('[part=consent]').waitFor();
+    await launcher.locator('[part=consent]').getByText('Allow').click();
+    await s.customer.page.waitForFunction(() => document.getElementById('consent').checked);
+
+    // Taking control back: the next command asks again, and unanswered it is refused.
+    await launcher.getByText('Take back control').click();
+    await clickInMirror(s, '#consent');
+    await launcher.locator('[part=consent]').waitFor();
+    await s.agent.page.waitForFunction(() =>
+      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('[part=notice]')?.textContent === 'The customer did not allow control');
+    assert.equal(await s.customer.page.locator('#consent').isChecked(), true);
+    await s.close();
+  });
+
+  it('stop sharing pauses (nothing sent, agent told), start sharing resumes under the same ID', async () => {
+    const s = await session('full-control');
+    const launcher = s.customer.page.locator('cobrowse-launcher');
+    await launcher.locator('[part=pause]').click(); // Stop sharing
+    await s.agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'paused');
+    assert.match(await s.agent.page.locator('cobrowse-viewer').locator('[part=message]').textContent(), /paused sharing/);
+
+    const sentBefore = s.customer.frames.length;
+    const secret = `while-paused-${Date.now()}`;
+    await s.customer.page.evaluate((secret) => document.body.append(Object.assign(document.createElement('p'), { textContent: secret })), secret);
+    await s.customer.page.locator('#name').fill(secret);
+    await s.customer.page.mouse.move(300, 300);
+    await new Promise((r) => setTimeout(r, 500));
+    const sentWhilePaused = s.customer.frames.slice(sentBefore);
+    assert.deepEqual(sentWhilePaused.filter((f) => !f.includes('"t":"ping"')), [], 'nothing leaves the page while paused');
+
+    await launcher.locator('[part=pause]').click(); // Start sharing
+    await s.agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
+    assert.equal(await launcher.locator('[part=code]').textContent().then((t) => t.replace(/\s/g, '')), s.code);
+    await s.agent.page.waitForFunction((secret) =>
+      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.body.textContent.includes(secret), secret);
+    await s.close();
+  });
+});
