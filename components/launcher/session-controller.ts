@@ -1,5 +1,6 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { CustomerSession, CustomerState, Masker, type CustomerEvents } from '../../core/index.js';
+import { watchPasswords } from '../../core/dom/mask.js';
 import type { Mode } from '../../core/protocol/index.js';
 
 export interface SessionHost extends ReactiveControllerHost, HTMLElement {
@@ -35,6 +36,8 @@ export class CustomerSessionController implements ReactiveController {
   }
 
   hostConnected(): void {
+    // From page load on, not from when sharing starts: a password shown before sharing stays masked.
+    watchPasswords(document);
     // A reload or a navigation inside the site picks the session up again without a new ID.
     if (this.host.relay) void this.create().resume();
   }

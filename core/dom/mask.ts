@@ -33,6 +33,48 @@ export interface MaskOptions {
   shareUrlQuery?: boolean;
 }
 
+/**
+ * Like Element.closest, but carries on past a shadow root to its host and past a same-origin
+ * iframe's document to the iframe: a mark on an ancestor covers everything inside it.
+ */
+export function closestAcross(el: Element, selector: string): Element | null {
+  for (let n: Element | null = el; n; ) {
+    const hit = n.closest(selector);
+    if (hit) return hit;
+    const root = n.getRootNode() as ShadowRoot | Document;
+    if ('host' in root && root.host) n = root.host;
+    else {
+      try {
+        n = (root as Document).defaultView?.frameElement ?? null;
+      } catch {
+        n = null;
+      }
+    }
+  }
+  return null;
+}
+
+/** Fields that were ever password inputs in this page, wherever a Masker is made: a fact about the page, not one recorder's state. */
+const everPasswords = new WeakSet<Element>();
+const watchedDocuments = new WeakSet<Document>();
+
+/**
+ * Remembers every password field of a document from now on, so a "show password" toggle
+ * used before sharing starts still cannot reveal it. Idempotent; the launcher calls it on load.
+ */
+export function watchPasswords(doc: Document): void {
+  if (watchedDocuments.has(doc) || !doc.defaultView) return;
+  watchedDocuments.add(doc);
+  for (const input of Array.from(doc.querySelectorAll('input[type=password i]'))) everPasswords.add(input);
+  new doc.defaultView.MutationObserver((records) => {
+    for (const r of records) {
+      const el = r.target as Element;
+      if (r.oldValue?.toLowerCase() === 'password' || el.getAttribute('type')?.toLowerCase() === 'password') everPasswords.add(el);
+    }
+  }).observe(doc, { subtree: true, attributes: true, attributeFilter: ['type'], attributeOldValue: true });
+  // A password field added later and toggled before any record is read still reports its old type above.
+}
+
 function selectorList(base: string, extra: string | undefined): string {
   const trimmed = extra?.trim();
   if (!trimmed) return base;
@@ -47,8 +89,6 @@ export class Masker {
   private readonly marks: string;
   private readonly blocks: string;
   private readonly hasExtraSelectors: boolean;
-  /** A "show password" toggle must not unmask: once a password, always masked. */
-  private readonly everSecret = new WeakSet<Element>();
 
   constructor(private readonly options: MaskOptions = {}) {
     this.marks = selectorList(MASK_MARK, options.mask);
@@ -77,20 +117,22 @@ export class Masker {
   isMaskedField(el: Element): boolean {
     if (el.localName === 'option') {
       const select = el.closest('select');
-      return select ? this.isMaskedField(select) : el.closest(this.marks) !== null;
+      return select ? this.isMaskedField(select) : closestAcross(el, this.marks) !== null;
     }
-    if (this.everSecret.has(el)) return true;
+    // A "show password" toggle must not unmask: once a password, always masked.
+    if (everPasswords.has(el)) return true;
     if (el.matches(ALWAYS_MASKED) || SECRET_AUTOCOMPLETE.test(el.getAttribute('autocomplete') ?? '')) {
-      this.everSecret.add(el);
+      if (el.matches('input[type=password i]')) everPasswords.add(el);
       return true;
     }
-    if (this.options.maskAllInputs && FIELDS.has(el.localName) && !el.closest(UNMASK_MARK)) return true;
-    return el.closest(this.marks) !== null;
+    if (this.options.maskAllInputs && FIELDS.has(el.localName) && !closestAcross(el, UNMASK_MARK)) return true;
+    return closestAcross(el, this.marks) !== null;
   }
 
   /** True when an element's text and text-bearing attributes must not leave the page. */
   isMaskedContent(el: Element): boolean {
-    return el.closest(this.marks) !== null || (FIELDS.has(el.localName) && this.isMaskedField(el));
+    if (closestAcross(el, this.marks)) return true;
+    return (FIELDS.has(el.localName) || el.localName === 'option') && this.isMaskedField(el);
   }
 
   /** True when a text node's content must not leave the page. */
@@ -99,7 +141,7 @@ export class Masker {
     if (!parent) return false;
     if (parent.localName === 'textarea' || parent.localName === 'option') return this.isMaskedField(parent);
     if (parent.localName === 'style') return false;
-    return parent.closest(this.marks) !== null;
+    return closestAcross(parent, this.marks) !== null;
   }
 
   /** True when an attribute's value is page text that masking covers here. */

@@ -4,7 +4,7 @@
  */
 import { Op, type PatchFrame, type PatchOp, type SnapshotFrame } from '../protocol/index.js';
 import { watchHooks } from './hooks.js';
-import { Masker } from './mask.js';
+import { Masker, watchPasswords } from './mask.js';
 import {
   CONTENT_DROPPED,
   NodeIds,
@@ -68,6 +68,7 @@ export function record(options: RecordOptions): Recording {
   const doc = options.doc ?? document;
   const view = doc.defaultView!;
   const masker = options.masker ?? new Masker();
+  watchPasswords(doc);
   let sheetDefinitions: PatchOp[] = [];
   let ctx = newContext();
   const changedFields = new Set<Field>();

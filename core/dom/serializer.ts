@@ -215,7 +215,13 @@ export function serializeAttribute(el: Element, name: string, value: string, mas
   if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el)) return masker.mask(value);
   if (masker.isMaskedAttribute(el, name)) return masker.mask(value);
   if (name === 'src' && value.startsWith('blob:') && el.localName === 'img') return inlineBlobImage(el as HTMLImageElement) ?? value;
-  if (URL_ATTRIBUTES.has(name) && value && !value.startsWith('#')) return absolute(value, el.baseURI);
+  if (URL_ATTRIBUTES.has(name) && value.trim() && !value.trim().startsWith('#')) {
+    const url = absolute(value, el.baseURI);
+    // A link to this very page would carry its query string (tokens, personal data): send the fragment only.
+    const page = el.ownerDocument.URL.split('#')[0];
+    if (url.split('#')[0] === page) return url.includes('#') ? url.slice(url.indexOf('#')) : '#';
+    return url;
+  }
   if (name === 'srcset') return absoluteSrcset(value, el.baseURI);
   if (name === 'style') return absoluteCss(value, el.baseURI);
   return value;

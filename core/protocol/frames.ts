@@ -209,6 +209,19 @@ export interface RequestSnapshotFrame { t: 'request-snapshot' }
 
 /** Either way: where that party's pointer is, in the customer's viewport (CSS px); `click` shows a ripple. */
 export interface PointerFrame { t: 'pointer'; x: number; y: number; click?: boolean }
+/** Customer → agent: the customer's browser and device, for the agent's toolbar. */
+export interface PlatformFrame {
+  t: 'platform';
+  /** The User-Agent string (the agent parses it; the customer's bundle stays small). */
+  ua: string;
+  /** User-Agent Client Hints, where the browser has them: brands with full versions, OS and its version, mobile. */
+  hints?: { brands: Array<[brand: string, version: string]>; platform: string; platformVersion: string; mobile: boolean };
+  screen: [width: number, height: number];
+  viewport: [width: number, height: number];
+  dpr: number;
+  language: string;
+  timeZone: string;
+}
 /** Customer → agent: sharing paused (nothing more is sent) or resumed (a snapshot follows). */
 export interface SharingFrame { t: 'sharing'; paused: boolean }
 
@@ -248,14 +261,15 @@ export interface ControlFrame {
 /** Customer → agent: what became of control command `n`; `reason` says why it was refused. */
 export interface ControlResultFrame { t: 'control-result'; n: number; ok: boolean; reason?: string }
 
-export type CustomerFrame = CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | PointerFrame | SharingFrame | ControlResultFrame;
+export type CustomerFrame =
+  | CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame;
 export type AgentFrame = JoinFrame | EndFrame | RequestSnapshotFrame | PointerFrame | ControlFrame;
 export type RelayFrame = CreatedFrame | ResumedFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
 export type Frame = CustomerFrame | AgentFrame | RelayFrame;
 
 /** Frames the relay forwards untouched from one role to the other. */
 export const FORWARDED: Record<Role, ReadonlySet<string>> = {
-  customer: new Set(['snapshot', 'patch', 'pointer', 'sharing', 'control-result']),
+  customer: new Set(['snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']),
   agent: new Set(['request-snapshot', 'pointer', 'control']),
 };
 

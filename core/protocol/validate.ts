@@ -160,11 +160,24 @@ const CHECKS: Record<Frame['t'], Check> = {
   'request-snapshot': () => true,
   pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),
   sharing: (f) => typeof f.paused === 'boolean',
+  platform: (f) =>
+    isShortString(f.ua, 1024) && isPair(f.screen) && isPair(f.viewport) && isFiniteNumber(f.dpr) &&
+    isShortString(f.language, 64) && isShortString(f.timeZone, 64) && (f.hints === undefined || isHints(f.hints)),
   control: (f) => isId(f.n) && isControl(f),
   'control-result': (f) => isId(f.n) && typeof f.ok === 'boolean' && (f.reason === undefined || (isString(f.reason) && f.reason.length <= 200)),
 };
 
 const ACTIONS = new Set<string>(Object.values(Action));
+const isShortString = (x: unknown, max: number): x is string => isString(x) && x.length <= max;
+const isPair = (x: unknown): boolean => Array.isArray(x) && x.length === 2 && x.every(isFiniteNumber);
+
+function isHints(x: unknown): boolean {
+  if (!isRecord(x)) return false;
+  const { brands, platform, platformVersion, mobile } = x;
+  return Array.isArray(brands) && brands.length <= 16 &&
+    brands.every((b) => Array.isArray(b) && b.length === 2 && isShortString(b[0], 64) && isShortString(b[1], 64)) &&
+    isShortString(platform, 64) && isShortString(platformVersion, 64) && typeof mobile === 'boolean';
+}
 
 /** Each action carries exactly what it needs. */
 function isControl(f: Record<string, unknown>): boolean {
@@ -188,10 +201,10 @@ function isControl(f: Record<string, unknown>): boolean {
   }
 }
 
-const FROM_CUSTOMER = new Set(['create', 'resume', 'end', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result']);
+const FROM_CUSTOMER = new Set(['create', 'resume', 'end', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']);
 const FROM_AGENT = new Set(['join', 'end', 'request-snapshot', 'pointer', 'control']);
 const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', 'request-snapshot', 'pointer', 'control']);
-const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result']);
+const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']);
 
 /** Parses and checks one frame whose type must be in `allowed`; throws ProtocolError. */
 export function parseFrame(text: string, allowed: ReadonlySet<string>): Frame {

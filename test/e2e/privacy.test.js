@@ -47,34 +47,7 @@ const WAIT = { timeout: 15_000 };
  * Cases that leak today, by case ID, with the cause. They are printed and do not fail the run;
  * a leak in any other case fails it. When a fix lands, the run says so: remove the entry then.
  */
-const KNOWN_LEAKS = new Map([
-  ['pw-toggle-before-share',
-    'core/dom/mask.ts:82-85 — a field is remembered as "ever a password" (everSecret) only when isMaskedField() sees it while ' +
-    'it is one, i.e. once recording has started; a password shown (type=text) before the customer starts sharing is sent ' +
-    'in clear in the first snapshot. Fix: watch `type` from page load (a module-level MutationObserver on the document, ' +
-    'attributeFilter ["type"] + attributeOldValue, plus a capture "input" listener that marks password fields typed into), ' +
-    'feeding an everSecret set shared by every Masker.'],
-  ['shadow-field',
-    'core/dom/mask.ts:87-88, 93, 102 — isMaskedField/isMaskedContent/isMaskedText use Element.closest(), which stops at a ' +
-    'shadow root: a field or text inside an open shadow root of a custom element under [data-cobrowse-mask] (or a mask ' +
-    'selector) is not masked. Fix: a composed closest() that continues from (getRootNode() as ShadowRoot).host (and the ' +
-    'same for data-cobrowse-unmask).'],
-  ['iframe-editor',
-    'core/dom/mask.ts:102 (and 88, 93) — the same closest() stops at a same-origin iframe\'s document: text (and fields) ' +
-    'in an iframe inside [data-cobrowse-mask], e.g. a TinyMCE/CKEditor 4 editing frame, are sent in clear. Fix: the composed ' +
-    'closest() continues from doc.defaultView.frameElement as well.'],
-  ['url-link',
-    'core/dom/serializer.ts:218 with absolute() at :167 — a URL attribute is resolved against el.baseURI unless it starts with ' +
-    '"#"; " #top" (or any whitespace-led fragment, or whitespace only) is resolved by the URL parser, which strips the ' +
-    'spaces, into the page URL with its query: the query that displayUrl() hides is sent in the href. Fix: trim before the ' +
-    '"#" test, and pass any resolved URL that points at the page itself (same URL up to the fragment) through ' +
-    'masker.displayUrl().'],
-  ['ma-opt-label',
-    'core/dom/mask.ts:93 — isMaskedContent() masks text attributes of masked fields only for input/textarea/select ' +
-    '(FIELDS), not <option>: under mask-all-inputs an option\'s `label` attribute (shown instead of its text) is sent ' +
-    'while its text and value are masked. Fix: treat `option` (and `optgroup`) like FIELDS there: ' +
-    '`(FIELDS.has(tag) || tag === "option") && this.isMaskedField(el)`.'],
-]);
+const KNOWN_LEAKS = new Map([]);
 
 // ---------------------------------------------------------------------------------------------
 // Canaries: the case's number, a random run prefix shared by all, a random tail. Searching for
