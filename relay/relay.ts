@@ -81,7 +81,7 @@ const partyOf = (conn: Conn): Party => conn.role ?? 'unknown';
 const ignore = () => {};
 
 const mib = (bytes: number) => (Number.isFinite(bytes) ? `${+(bytes / 1048576).toFixed(2)} MiB` : 'unlimited');
-const perS = (n: number, unit: string) => (Number.isFinite(n) ? `${n} ${unit}/s` : `unlimited ${unit}`);
+const count = (n: number, unit: string) => `${Number.isFinite(n) ? n : 'unlimited'} ${unit}`;
 function duration(ms: number): string {
   if (ms < 90_000) return `${Math.ceil(ms / 1000)} s`;
   return `${Math.ceil(ms / 60_000)} min`;
@@ -132,9 +132,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const summary = [
     `agents: ${auth ? auth.summary : 'NOT AUTHENTICATED: anyone with a session ID may join'}`,
     `customer origins: ${customerOrigins.describe()}; agent origins: ${agentOrigins.describe()}`,
-    `per socket: ${perS(limits.framesPerSecond, 'frames')}, ${mib(limits.bytesPerSecond)}/s, frames up to ${o.maxPayload} B; ` +
-      `per IP: ${limits.socketsPerIp} sockets, ${limits.sessionsPerIp} sessions, ` +
-      `${limits.joinFailures} failed joins per ${duration(limits.joinFailureWindowMs)} (also per agent)`,
+    `per socket: ${count(limits.framesPerSecond, 'frames/s')}, ${mib(limits.bytesPerSecond)}/s, frames up to ${o.maxPayload} B; ` +
+      `per IP: ${count(limits.socketsPerIp, 'sockets')}, ${count(limits.sessionsPerIp, 'sessions')}, ` +
+      `${count(limits.joinFailures, 'failed joins')} per ${duration(limits.joinFailureWindowMs)} (also per agent)`,
     `slow agents: drop patches past ${mib(limits.highWaterBytes)} queued, nothing past ${mib(limits.hardCapBytes)}`,
     `sessions: unjoined TTL ${duration(o.unjoinedTtlMs)}, resume grace ${duration(o.graceMs)}, heartbeat ${duration(o.heartbeatMs)}`,
     `client IP from: ${o.trustProxy ? 'X-Forwarded-For (last entry)' : 'the socket'}; ` +
@@ -277,22 +277,39 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }, Math.ceil(wait)).unref();
   }
 
-  /** Whether a frame may be queued for an agent, or why not. Keeps a stalled agent's queue under hardCapBytes. */
+  /**
+   * Whether a frame may be queued for an agent, or why not. Keeps a stalled agent's queue
+   * under hardCapBytes, and never lets a patch through whose base the agent missed.
+   */
   function admitToAgent(agent: Conn, type: string, size: number): DropReason | null {
     const queued = agent.ws.bufferedAmount;
-    // A snapshot replaces everything before it: the one frame that brings a lagging agent back.
-    if (type === 'snapshot' && queued + size <= limits.hardCapBytes) {
-      agent.behind = false;
-      return null;
+    switch (type) {
+      case 'snapshot': // replaces everything before it: the one frame that brings a lagging agent back
+        if (queued + size <= limits.hardCapBytes) {
+          agent.behind = false;
+          return null;
+        }
+        fallBehind(agent, queued);
+        return 'backpressure';
+      case 'patch':
+        if (agent.behind) return 'behind'; // a patch on a mirror that missed patches would corrupt it
+        if (queued <= limits.highWaterBytes) return null;
+        fallBehind(agent, queued);
+        return 'backpressure';
+      case 'pointer': // the next one supersedes it: dropping is coalescing
+        return queued <= limits.highWaterBytes ? null : 'backpressure';
+      default: // small state frames (sharing, control results, platform) do not depend on the mirror: keep them, in order
+        return queued + size <= limits.hardCapBytes ? null : 'backpressure';
     }
-    if (agent.behind) return 'behind'; // a patch on a mirror that missed patches would corrupt it
-    if (type !== 'snapshot' && queued <= limits.highWaterBytes) return null;
+  }
+
+  function fallBehind(agent: Conn, queued: number) {
+    if (agent.behind) return;
     agent.behind = true;
     agent.resyncAskedAt = -Infinity;
     lagging.add(agent);
     send(agent, { t: 'error', code: ErrorCode.ResyncRequired, message: 'This connection fell behind; a fresh snapshot will follow' });
     log({ event: 'agent-behind', session: agent.session ? maskCode(agent.session.code) : null, queued });
-    return 'backpressure';
   }
 
   /** Sends a frame on to the session's other party; false if it was dropped (and counted). */

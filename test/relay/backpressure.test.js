@@ -56,8 +56,13 @@ describe('backpressure towards a stalled agent', () => {
       if (n % 8 === 0) peak = Math.max(peak, rssMiB(relay.child.pid));
     }
     for (let i = 0; i < 20; i++, n++) await send(patch(n)); // end behind, so a resync is due
-    // Wait until the relay has read every frame.
-    for (let text = ''; metric(text, 'cobrowse_frames_total{direction="in",role="customer"}') !== n; await sleep(50)) {
+    // State frames still reach a lagging agent, in order; pointer moves past the high-water mark are dropped (the next one supersedes them).
+    await send(JSON.stringify({ t: 'sharing', paused: true }));
+    await send(JSON.stringify({ t: 'pointer', x: 10, y: 20 }));
+    const received = n + 2;
+    // Wait until the relay has read every frame (bounded: a mistake here must fail, not hang).
+    for (let text = '', tries = 0; metric(text, 'cobrowse_frames_total{direction="in",role="customer"}') !== received; await sleep(50)) {
+      assert.ok(tries++ < 200, `the relay read ${metric(text, 'cobrowse_frames_total{direction="in",role="customer"}')} of ${received} frames`);
       text = await metricsOf(relay.url);
     }
     peak = Math.max(peak, rssMiB(relay.child.pid));
@@ -79,9 +84,14 @@ describe('backpressure towards a stalled agent', () => {
     // What the agent got: runs of consecutive numbers; a gap only ever right before a snapshot,
     // and each gap announced by resync-required. So its mirror never applied a patch out of step.
     const got = [];
+    const state = [];
     let resyncs = 0;
     for (;;) {
       const frame = await agent.next(10_000);
+      if (frame.t === 'sharing' || frame.t === 'pointer') {
+        state.push(frame.t);
+        continue;
+      }
       if (frame.t === 'error') {
         assert.equal(frame.code, 'resync-required');
         resyncs++;
@@ -107,6 +117,7 @@ describe('backpressure towards a stalled agent', () => {
       previous = number;
     }
     assert.ok(resyncs >= 1);
+    assert.deepEqual(state, ['sharing'], 'the sharing state arrives; the stale pointer move does not');
     assert.equal(got.at(-2).t, 'snapshot');
     assert.equal(numberOf(got.at(-2)), last);
     assert.equal(agent.ws.readyState, 1, 'resync-required does not close the socket');

@@ -221,7 +221,7 @@ describe('cobrowse-relay CLI', () => {
       const out = relay.out() + relay.err();
       assert.match(out, /agents: JWT, HS256/);
       assert.match(out, /customer origins: https:\/\/shop\.example; agent origins: https:\/\/console\.example/);
-      assert.match(out, /unlimited frames, .* 3 sessions/);
+      assert.match(out, /unlimited frames\/s, .* 3 sessions/);
       assert.match(out, /webhook: https:\/\/hooks\.example\/… \(signed\)/);
       for (const secretText of [secret, 'hidden', 'hook-secret-value']) assert.ok(!out.includes(secretText), `printed ${secretText}`);
       const token = await new SignJWT({ name: 'CLI' }).setProtectedHeader({ alg: 'HS256' }).setSubject('a1').setExpirationTime('1m')
