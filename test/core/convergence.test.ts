@@ -28,7 +28,7 @@ describe('convergence under random mutations', () => {
         '<body><div id="root" style="height:300px;overflow:auto"></div></body></html>',
     );
     const win = doc.defaultView as Window & typeof globalThis;
-    const { mirror, sink } = mirrorFrame();
+    const { mirror, sink, frames } = mirrorFrame();
     const rec = record({ emit: sink, doc });
     const root = doc.getElementById('root')!;
     const sheet = (doc.getElementById('sheet') as HTMLStyleElement).sheet!;
@@ -52,6 +52,7 @@ describe('convergence under random mutations', () => {
     const elements = (scopes: Array<Element | ShadowRoot>) => scopes.filter((s): s is Element => s.nodeType === 1);
 
     let done = 0;
+    let lastSeen = 0;
     for (let batch = 0; done < OPERATIONS; batch++) {
       const size = 1 + Math.floor(rand() * 16);
       for (let i = 0; i < size; i++, done++) {
@@ -109,7 +110,14 @@ describe('convergence under random mutations', () => {
       if (rand() < 0.5) await Promise.resolve();
       await Promise.resolve();
       rec.flush();
-      assertSameTree(canonical(mirror.document), canonical(doc), `seed ${seed}, batch ${batch}, after ${done} operations`);
+      const seen = frames.length;
+      try {
+        assertSameTree(canonical(mirror.document), canonical(doc), `seed ${seed}, batch ${batch}, after ${done} operations`);
+      } catch (error) {
+        console.log('last frames', JSON.stringify(frames.slice(Math.max(0, lastSeen - 1))).slice(0, 6000));
+        throw error;
+      }
+      lastSeen = seen;
       if (root.scrollTop !== (mirror.document.getElementById('root') as HTMLElement).scrollTop) {
         expect.fail(`seed ${seed}, batch ${batch}: scroll ${root.scrollTop} mirrored as ${(mirror.document.getElementById('root') as HTMLElement).scrollTop}`);
       }

@@ -72,7 +72,7 @@ describe('privacy rules', () => {
 
   it('leaves the query string and fragment out of the page URL unless the site opts in', async () => {
     const frames: Array<{ url?: string }> = [];
-    const { doc } = await sourceFrame('<!doctype html><body></body>');
+    const { doc } = await sourceFrame('<!doctype html><body></body>', { written: true }); // a URL that can take a query
     doc.defaultView!.history.replaceState(null, '', '?token=abc#frag');
     record({ emit: (f) => frames.push(f as never), doc }).stop();
     expect(frames[0]!.url).not.to.contain('token');

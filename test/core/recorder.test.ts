@@ -21,7 +21,7 @@ describe('recorder → mirror round trip', () => {
   });
 
   it('keeps quirks mode when the page has no doctype', async () => {
-    const { doc } = await sourceFrame('<html><body><p>quirky</p></body></html>');
+    const { doc } = await sourceFrame('<html><body><p>quirky</p></body></html>', { written: true });
     const { mirror, sink } = mirrorFrame();
     record({ emit: sink, doc }).stop();
     expect(doc.compatMode).to.equal('BackCompat');

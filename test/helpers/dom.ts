@@ -3,18 +3,29 @@ import { Mirror } from '../../core/dom/mirror.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
 import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
 
-/** An iframe holding `html` as its own document, ready to be recorded. */
-export async function sourceFrame(html: string): Promise<{ frame: HTMLIFrameElement; doc: Document }> {
+/**
+ * An iframe holding `html` as its own document, ready to be recorded. `written` writes the page
+ * with document.open() instead of srcdoc (a srcdoc document is never in quirks mode, and its URL is
+ * about:srcdoc); only tests that need that use it, because Chromium may then give some nodes wrappers from
+ * another realm, which page-level hooks (attachShadow, CSSOM) cannot see.
+ */
+export async function sourceFrame(html: string, options: { written?: boolean } = {}): Promise<{ frame: HTMLIFrameElement; doc: Document }> {
   const frame = document.createElement('iframe');
   frame.style.cssText = 'width:800px;height:600px;border:0';
+  if (options.written) {
+    document.body.append(frame);
+    const doc = frame.contentDocument!;
+    doc.open();
+    doc.write(html);
+    doc.close();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return { frame, doc };
+  }
+  const loaded = new Promise((resolve) => (frame.onload = resolve));
+  frame.srcdoc = html;
   document.body.append(frame);
-  // Written rather than srcdoc: a srcdoc document is never in quirks mode.
-  const doc = frame.contentDocument!;
-  doc.open();
-  doc.write(html);
-  doc.close();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  return { frame, doc };
+  await loaded;
+  return { frame, doc: frame.contentDocument! };
 }
 
 /** A mirror in a fresh iframe, and a sink that sends frames through JSON and validation first, as the wire would. */
