@@ -14,6 +14,7 @@ import {
   type ControlFrame,
   type EndedBy,
   type Mode,
+  type PlatformFrame,
 } from './protocol/index.js';
 
 /** A command as the agent sends it (the session numbers it). */
@@ -45,6 +46,8 @@ export type AgentEvents = {
   state: AgentState;
   /** The customer's pointer moved (or clicked) at this point of their viewport. */
   'customer-pointer': { x: number; y: number; click: boolean };
+  /** The customer's browser, system and device (raw; see describePlatform). */
+  platform: PlatformFrame;
   joined: { code: string; mode: Mode };
   ended: { by: EndedBy };
   error: { code: string; message: string };
@@ -164,6 +167,9 @@ export class AgentSession {
       case 'sharing':
         // Resumed sharing sends a fresh snapshot, which makes the view live again.
         this.setState(frame.paused ? AgentState.Paused : AgentState.Waiting);
+        break;
+      case 'platform':
+        this.events.emit('platform', frame);
         break;
       case 'pointer':
         this.events.emit('customer-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });

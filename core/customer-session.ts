@@ -9,6 +9,7 @@ import { applyControl } from './dom/control.js';
 import { Masker } from './dom/mask.js';
 import { record, type Recording } from './dom/recorder.js';
 import { clearSession, loadSession, saveSession } from './persistence.js';
+import { collectPlatform } from './platform.js';
 import {
   ErrorCode,
   MODE_ACTIONS,
@@ -296,6 +297,7 @@ export class CustomerSession {
     this.stopRecording();
     this.recording = record({ emit: (frame) => this.transport?.send(frame), doc: this.doc, masker: this.masker });
     this.listen();
+    void collectPlatform(this.doc.defaultView ?? window).then((frame) => this.recording && this.transport?.send(frame));
     this.setState(CustomerState.Connected);
     this.events.emit('agent-joined', { name });
   }

@@ -1,5 +1,5 @@
 /** The agent's reading of a customer's platform frame: browser, system, device, in words. */
-import { UAParser } from 'ua-parser-js';
+import { parse } from 'bowser';
 import type { PlatformFrame } from './protocol/index.js';
 
 export interface PlatformDescription {
@@ -16,11 +16,11 @@ export interface PlatformDescription {
 const GREASE = /not.?a.?brand|chromium/i;
 
 export function describePlatform(frame: PlatformFrame): PlatformDescription {
-  const parsed = new UAParser(frame.ua).getResult();
+  const parsed = parse(frame.ua);
   let browser = parsed.browser.name ?? 'Unknown browser';
   let browserVersion = parsed.browser.version ?? '';
   let os = parsed.os.name ?? 'Unknown system';
-  let osVersion = parsed.os.version ?? '';
+  let osVersion = parsed.os.versionName ?? parsed.os.version ?? '';
   const hints = frame.hints;
   if (hints) {
     // Client Hints beat the frozen UA string: full versions, and Windows 11 (which the UA calls 10).
@@ -29,7 +29,7 @@ export function describePlatform(frame: PlatformFrame): PlatformDescription {
     if (hints.platform) os = hints.platform;
     if (hints.platformVersion) osVersion = os === 'Windows' ? windowsVersion(hints.platformVersion) : hints.platformVersion;
   }
-  const device = parsed.device.type ?? (hints?.mobile ? 'mobile' : 'desktop');
+  const device = parsed.platform.type ?? (hints?.mobile ? 'mobile' : 'desktop');
   const major = browserVersion.split('.')[0] ?? '';
   const summary = [
     `${browser} ${major}`.trim() + ` on ${`${os} ${osVersion}`.trim()}`,

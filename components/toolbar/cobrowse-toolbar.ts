@@ -85,6 +85,14 @@ export class CobrowseToolbar extends LitElement {
     .status[data-state='reconnecting']::before {
       background: #d97706;
     }
+    .platform {
+      overflow: hidden;
+      max-width: 28ch;
+      color: #5b6474;
+      font-size: 12px;
+      white-space: nowrap;
+      text-overflow: ellipsis;
+    }
     .spacer {
       flex: 1;
     }
@@ -116,11 +124,15 @@ export class CobrowseToolbar extends LitElement {
   /** The session ID being viewed. */
   @property() accessor code = '';
 
+  /** The customer's browser, system and device in one line (the label's tooltip). */
+  @property() accessor platform = '';
+
   override render() {
     const open = this.state !== AgentState.Idle && this.state !== AgentState.Ended && this.state !== AgentState.Error;
     const status = STATUS_LABEL[this.state];
     return html`<div class="bar" part="bar" role="toolbar" aria-label="Co-browsing session">
-      <span class="label" part="label">Co-browsing${this.code ? html` · <span>${groupCode(this.code)}</span>` : nothing}</span>
+      <span class="label" part="label" title=${this.platform || nothing} aria-describedby="platform">Co-browsing${this.code ? html` · <span>${groupCode(this.code)}</span>` : nothing}</span>
+      ${this.platform ? html`<span id="platform" class="platform" part="platform">${this.platform}</span>` : nothing}
       ${this.mode ? html`<span class="badge" part="mode">${MODE_LABEL[this.mode]}</span>` : nothing}
       ${status ? html`<span class="status" part="status" data-state=${this.state}>${status}</span>` : nothing}
       <span class="spacer"></span>

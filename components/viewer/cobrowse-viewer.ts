@@ -2,6 +2,7 @@ import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
 import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX } from '../../core/index.js';
+import { describePlatform, type PlatformDescription } from '../../core/platform-description.js';
 import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
 import '../events.js';
 import { emit } from '../internal/emit.js';
@@ -85,6 +86,7 @@ export class CobrowseViewer extends LitElement {
   @state() private accessor ripple: { x: number; y: number; key: number } | null = null;
   @state() private accessor editing: Editing | null = null;
   @state() private accessor notice = '';
+  @state() private accessor platform: PlatformDescription | null = null;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
 
   @query('iframe') private accessor iframe!: HTMLIFrameElement;
@@ -134,6 +136,7 @@ export class CobrowseViewer extends LitElement {
       emit(this, 'cobrowse-ended', detail);
     });
     session.events.on('error', (detail) => (this.message = detail.message));
+    session.events.on('platform', (frame) => (this.platform = describePlatform(frame)));
     session.events.on('customer-pointer', ({ x, y, click }) => {
       this.customerPointer = { x, y };
       if (click) this.showRipple(x, y);
@@ -187,6 +190,7 @@ export class CobrowseViewer extends LitElement {
     const s = this.scale;
     return html`
       <cobrowse-toolbar part="toolbar" .mode=${this.mode} .state=${this.agentState} .code=${this.session ? this.code : ''}
+        .platform=${this.platform?.summary ?? ''}
         @cobrowse-close=${() => this.end()}></cobrowse-toolbar>
       <div class="stage" part="stage">
         <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">

@@ -61,6 +61,10 @@ describe('<cobrowse-viewer>', () => {
     const toolbar = el.shadowRoot!.querySelector('cobrowse-toolbar')!;
     await toolbar.updateComplete;
     expect(toolbar.shadowRoot!.querySelector('[part=mode]')!.textContent).to.equal('Full control');
+    // The customer's platform reaches the toolbar: browser, system, viewport.
+    await waitUntil(() => toolbar.platform, 'platform details arrive');
+    expect(toolbar.platform).to.match(/^Chrom\S* \d+ on .+ · .+ · 800×600 @/);
+    expect(toolbar.shadowRoot!.querySelector('[part=label]')!.getAttribute('title')).to.equal(toolbar.platform);
     await expect(el).to.be.accessible();
 
     const customerEnded = new Promise((resolve) => session.events.on('ended', resolve));
