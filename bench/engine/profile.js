@@ -38,8 +38,10 @@ function describe(frame, maps) {
 /** Maps a bundle line (1-based) to "file:line" and that source line's text. */
 async function sourceLine(maps, lib, bundleLines, line) {
   const text = bundleLines[lib][line - 1] ?? '';
-  const column = Math.max(0, text.search(/\S/));
-  const entry = maps[lib].findEntry(line - 1, column);
+  // The last mapping on the line: the first may be missing (`else` is not mapped), and then
+  // findEntry would answer with the line above.
+  let entry = maps[lib].findEntry(line - 1, Math.max(0, text.length - 1));
+  if (entry?.generatedLine !== line - 1) entry = maps[lib].findEntry(line - 1, Math.max(0, text.search(/\S/)));
   if (!entry?.originalSource) return { where: `${lib}.js:${line}`, code: text.trim() };
   const file = relative(ROOT, resolve(BUILD_DIR, entry.originalSource.replace(/^file:\/\//, '')));
   let code = '';
