@@ -1,7 +1,11 @@
 /**
  * Some page changes fire no mutation record: CSSOM edits, adoptedStyleSheets, attachShadow.
- * We wrap those methods once per window and tell every recorder watching that window,
- * so two recorders can run side by side and stopping one leaves the others working.
+ * We wrap those methods once per realm and tell every recorder; each keeps only what is its
+ * own, so two recorders can run side by side and stopping one leaves the others working.
+ *
+ * Both the recorded window's realm and the recorder's own are wrapped: a page's node can
+ * carry a wrapper from the realm that touched it (Chromium re-creates collected wrappers),
+ * and its methods are then that realm's.
  */
 
 export interface HookListener {
@@ -13,12 +17,13 @@ export interface HookListener {
   shadowAttached(host: Element): void;
 }
 
-const listenersByWindow = new WeakMap<Window, Set<HookListener>>();
+const listeners = new Set<HookListener>();
+const installed = new WeakSet<object>();
 
 type Win = Window & typeof globalThis;
 
-function notify(win: Window, call: (listener: HookListener) => void): void {
-  for (const listener of listenersByWindow.get(win) ?? []) {
+function notify(call: (listener: HookListener) => void): void {
+  for (const listener of listeners) {
     try {
       call(listener);
     } catch {
@@ -56,7 +61,9 @@ function wrapSetter<T extends object>(proto: T, name: string, after: (self: any)
 }
 
 function install(win: Win): void {
-  const sheetChanged = (sheet: CSSStyleSheet | null) => sheet && notify(win, (l) => l.sheetChanged(sheet));
+  if (installed.has(win) || !win.CSSStyleSheet) return;
+  installed.add(win);
+  const sheetChanged = (sheet: CSSStyleSheet | null) => sheet && notify((l) => l.sheetChanged(sheet));
   for (const name of ['insertRule', 'deleteRule', 'addRule', 'removeRule', 'replace', 'replaceSync']) {
     wrapMethod(win.CSSStyleSheet.prototype, name, sheetChanged);
   }
@@ -64,18 +71,15 @@ function install(win: Win): void {
   for (const name of ['insertRule', 'deleteRule']) {
     wrapMethod(win.CSSGroupingRule.prototype, name, (rule: CSSGroupingRule) => sheetChanged(rule.parentStyleSheet));
   }
-  wrapSetter(win.Document.prototype, 'adoptedStyleSheets', (doc: Document) => notify(win, (l) => l.adoptedChanged(doc)));
-  wrapSetter(win.ShadowRoot.prototype, 'adoptedStyleSheets', (root: ShadowRoot) => notify(win, (l) => l.adoptedChanged(root)));
-  wrapMethod(win.Element.prototype, 'attachShadow', (host: Element) => notify(win, (l) => l.shadowAttached(host)));
+  wrapSetter(win.Document.prototype, 'adoptedStyleSheets', (doc: Document) => notify((l) => l.adoptedChanged(doc)));
+  wrapSetter(win.ShadowRoot.prototype, 'adoptedStyleSheets', (root: ShadowRoot) => notify((l) => l.adoptedChanged(root)));
+  wrapMethod(win.Element.prototype, 'attachShadow', (host: Element) => notify((l) => l.shadowAttached(host)));
 }
 
-/** Starts telling `listener` about hooked changes in `win`; returns the function that stops it. */
+/** Starts telling `listener` about hooked changes (in `win`, and wherever our code runs); returns the function that stops it. */
 export function watchHooks(win: Window, listener: HookListener): () => void {
-  let listeners = listenersByWindow.get(win);
-  if (!listeners) {
-    listenersByWindow.set(win, (listeners = new Set()));
-    install(win as Win);
-  }
+  install(win as Win);
+  install(globalThis as unknown as Win);
   listeners.add(listener);
   return () => listeners.delete(listener);
 }

@@ -3,7 +3,7 @@
  * One sink in, one handle out: `const rec = record({ emit }); …; rec.stop()`.
  */
 import { Op, type PatchFrame, type PatchOp, type SnapshotFrame } from '../protocol/index.js';
-import { watchHooks } from './hooks.js';
+import { watchHooks, type HookListener } from './hooks.js';
 import { Masker, watchPasswords } from './mask.js';
 import {
   CONTENT_DROPPED,
@@ -352,6 +352,26 @@ export function record(options: RecordOptions): Recording {
     }
   };
 
+  /** Changes no mutation record shows; the hooks tell every recorder, each keeps what it knows. */
+  const hooks: HookListener = {
+    sheetChanged(sheet) {
+      cssomTouched.add(sheet);
+      changedSheets.add(sheet);
+      queueFlush();
+    },
+    adoptedChanged(owner) {
+      changedAdoptions.add(owner);
+      queueFlush();
+    },
+    shadowAttached(host) {
+      if (host.shadowRoot) {
+        resend.add(host);
+        queueFlush();
+      }
+    },
+  };
+  let unwatchHooks = () => {};
+
   /** Events and hooks of one document (the page's or a same-origin iframe's). */
   function listenTo(target: Document): void {
     if (documents.has(target)) return;
@@ -361,32 +381,13 @@ export function record(options: RecordOptions): Recording {
     target.addEventListener('scroll', onScroll, { capture: true, passive: true });
     target.addEventListener('load', onLoad, true);
     for (const type of MEDIA_EVENTS) target.addEventListener(type, onMedia, true);
-    const unwatch = win
-      ? watchHooks(win, {
-          sheetChanged(sheet) {
-            cssomTouched.add(sheet);
-            changedSheets.add(sheet);
-            queueFlush();
-          },
-          adoptedChanged(owner) {
-            changedAdoptions.add(owner);
-            queueFlush();
-          },
-          shadowAttached(host) {
-            if (host.shadowRoot) {
-              resend.add(host);
-              queueFlush();
-            }
-          },
-        })
-      : () => undefined;
+    if (win) unwatchHooks = watchHooks(win, hooks);
     documents.set(target, () => {
       target.removeEventListener('input', onInput, true);
       target.removeEventListener('change', onInput, true);
       target.removeEventListener('scroll', onScroll, true);
       target.removeEventListener('load', onLoad, true);
       for (const type of MEDIA_EVENTS) target.removeEventListener(type, onMedia, true);
-      unwatch();
     });
   }
 
@@ -416,6 +417,7 @@ export function record(options: RecordOptions): Recording {
       observer.disconnect();
       for (const unlisten of documents.values()) unlisten();
       documents.clear();
+      unwatchHooks();
       view.removeEventListener('resize', onResize);
       if (frameRequest) view.cancelAnimationFrame(frameRequest);
       clearInterval(canvasTimer);
