@@ -4,10 +4,10 @@
  * exists. Browsers cannot set headers on a WebSocket, so the token rides in a second
  * subprotocol (`cobrowse.bearer.<jwt>`) beside `cobrowse.v1`.
  */
-import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { SignJWT, createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, createLocalJWKSet, createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
 
 /** The subprotocol every client offers and the relay answers with (the token one is never echoed). */
 export const SUBPROTOCOL = 'cobrowse.v1';
@@ -79,6 +79,15 @@ function keyAlgorithm(key: KeyObject, file: string): 'RS256' | 'ES256' {
   throw new TypeError(`agentAuth.publicKeyFile ${file}: expected an RSA or P-256 public key`);
 }
 
+/** Imports a key once, on first use: jose would otherwise import raw bytes or PEM again on every verify (2–3× slower). */
+function importedOnce(make: () => Promise<webcrypto.CryptoKey>): JWTVerifyGetKey {
+  let key: Promise<webcrypto.CryptoKey> | undefined;
+  return () => (key ??= make());
+}
+
+const hmacKey = (secret: Uint8Array) =>
+  importedOnce(() => webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']));
+
 function explain(err: unknown): AuthError {
   if (err instanceof errors.JWTExpired) return new AuthError('The agent token has expired');
   if (err instanceof errors.JWTClaimValidationFailed) return new AuthError(`The agent token's "${err.claim}" claim is not valid`);
@@ -93,12 +102,13 @@ export function createAgentAuth(options: AgentAuthOptions | 'dev'): AgentAuth {
   if (sources.length !== 1) {
     throw new TypeError('agentAuth needs exactly one of secret, publicKeyFile, jwksFile, jwksUrl');
   }
-  let key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  let key: JWTVerifyGetKey;
   let algorithms: string[];
   let summary: string;
   if (secret !== undefined) {
-    key = new TextEncoder().encode(secret);
-    if (key.length < 32) throw new TypeError('agentAuth.secret must be at least 32 bytes for HS256');
+    const bytes = new TextEncoder().encode(secret);
+    if (bytes.length < 32) throw new TypeError('agentAuth.secret must be at least 32 bytes for HS256');
+    key = hmacKey(bytes);
     algorithms = ['HS256'];
     summary = 'JWT, HS256 shared secret';
   } else if (publicKeyFile !== undefined) {
@@ -108,8 +118,10 @@ export function createAgentAuth(options: AgentAuthOptions | 'dev'): AgentAuth {
     } catch (err) {
       throw new TypeError(`agentAuth.publicKeyFile ${publicKeyFile}: ${(err as Error).message}`);
     }
-    key = publicKey;
-    algorithms = [keyAlgorithm(publicKey, publicKeyFile)];
+    const alg = keyAlgorithm(publicKey, publicKeyFile);
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    key = importedOnce(() => importSPKI(pem, alg));
+    algorithms = [alg];
     summary = `JWT, ${algorithms[0]} public key ${publicKeyFile}`;
   } else if (jwksFile !== undefined) {
     try {
@@ -129,12 +141,12 @@ export function createAgentAuth(options: AgentAuthOptions | 'dev'): AgentAuth {
   return { mode: 'jwt', summary, verify: verifier(key, { algorithms, issuer, audience }) };
 }
 
-function verifier(key: Uint8Array | KeyObject | JWTVerifyGetKey, options: { algorithms: string[]; issuer?: string; audience?: string }) {
+function verifier(key: JWTVerifyGetKey, options: { algorithms: string[]; issuer?: string; audience?: string }) {
   return async (token: string): Promise<AgentIdentity> => {
     let payload;
     try {
       // A pinned algorithm list stops "alg: none" and HS256-with-the-public-key confusion.
-      ({ payload } = await jwtVerify(token, key as Uint8Array, {
+      ({ payload } = await jwtVerify(token, key, {
         ...options,
         clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ['sub', 'exp'], // a token that never expires is a standing credential
@@ -153,7 +165,7 @@ function devAuth(): AgentAuth {
   return {
     mode: 'dev',
     summary: 'DEV MODE: the relay issues agent tokens to anyone at GET /dev/agent-token',
-    verify: verifier(secret, { algorithms: ['HS256'], issuer: DEV_ISSUER }),
+    verify: verifier(hmacKey(secret), { algorithms: ['HS256'], issuer: DEV_ISSUER }),
     issueDevToken: (name: string) =>
       new SignJWT({ name: name.trim().slice(0, MAX_NAME) || 'Dev agent' })
         .setProtectedHeader({ alg: 'HS256' })
