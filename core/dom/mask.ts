@@ -2,6 +2,7 @@
  * Masking and blocking rules, applied in the customer's page before anything is serialized.
  * A masked value never leaves the page: the serializer and recorder only ever see the mask.
  */
+import { nativeMutationObserver } from './native.js';
 
 /** What the agent sees instead of a masked value: a fixed run that does not reveal the length. */
 export const MASK = '********';
@@ -66,7 +67,7 @@ export function watchPasswords(doc: Document): void {
   if (watchedDocuments.has(doc) || !doc.defaultView) return;
   watchedDocuments.add(doc);
   for (const input of Array.from(doc.querySelectorAll('input[type=password i]'))) everPasswords.add(input);
-  new doc.defaultView.MutationObserver((records) => {
+  new (nativeMutationObserver(doc))((records) => {
     for (const r of records) {
       const el = r.target as Element;
       if (r.oldValue?.toLowerCase() === 'password' || el.getAttribute('type')?.toLowerCase() === 'password') everPasswords.add(el);
@@ -102,8 +103,9 @@ export class Masker {
   }
 
   /** A text node's data as it may be sent: masked unless it is only white space (which says nothing). */
-  text(text: CharacterData): string {
-    return text.data.trim() && this.isMaskedText(text) ? this.mask(text.data) : text.data;
+  text(text: CharacterData, marked?: boolean): string {
+    const data = text.data;
+    return /\S/.test(data) && this.isMaskedText(text, marked) ? this.mask(data) : data;
   }
 
   /** The page's URL as the agent is shown it: without query and fragment unless the site opts in. */
@@ -113,11 +115,25 @@ export class Masker {
     return cut < 0 ? url : url.slice(0, cut);
   }
 
+  /**
+   * True when `el` or an ancestor carries a mask mark. The serializer already knows this for
+   * the ancestors it came through and passes it down as `marked` to the methods below, so a
+   * deep tree is not walked up once per node.
+   */
+  isMarked(el: Element): boolean {
+    return closestAcross(el, this.marks) !== null;
+  }
+
+  /** True when `el` itself carries a mask mark (its ancestors are the caller's business). */
+  marksItself(el: Element): boolean {
+    return el.matches(this.marks);
+  }
+
   /** True when a form field's (or an option's) value must not leave the page. */
-  isMaskedField(el: Element): boolean {
+  isMaskedField(el: Element, marked?: boolean): boolean {
     if (el.localName === 'option') {
       const select = el.closest('select');
-      return select ? this.isMaskedField(select) : closestAcross(el, this.marks) !== null;
+      return select ? this.isMaskedField(select, marked) : (marked ?? this.isMarked(el));
     }
     // A "show password" toggle must not unmask: once a password, always masked.
     if (everPasswords.has(el)) return true;
@@ -126,28 +142,28 @@ export class Masker {
       return true;
     }
     if (this.options.maskAllInputs && FIELDS.has(el.localName) && !closestAcross(el, UNMASK_MARK)) return true;
-    return closestAcross(el, this.marks) !== null;
+    return marked ?? this.isMarked(el);
   }
 
   /** True when an element's text and text-bearing attributes must not leave the page. */
-  isMaskedContent(el: Element): boolean {
-    if (closestAcross(el, this.marks)) return true;
-    return (FIELDS.has(el.localName) || el.localName === 'option') && this.isMaskedField(el);
+  isMaskedContent(el: Element, marked?: boolean): boolean {
+    if (marked ?? this.isMarked(el)) return true;
+    return (FIELDS.has(el.localName) || el.localName === 'option') && this.isMaskedField(el, false);
   }
 
-  /** True when a text node's content must not leave the page. */
-  isMaskedText(text: CharacterData): boolean {
+  /** True when a text node's content must not leave the page; `marked` is its parent's state. */
+  isMaskedText(text: CharacterData, marked?: boolean): boolean {
     const parent = text.parentElement;
     if (!parent) return false;
-    if (parent.localName === 'textarea' || parent.localName === 'option') return this.isMaskedField(parent);
+    if (parent.localName === 'textarea' || parent.localName === 'option') return this.isMaskedField(parent, marked);
     if (parent.localName === 'style') return false;
-    return closestAcross(parent, this.marks) !== null;
+    return marked ?? this.isMarked(parent);
   }
 
   /** True when an attribute's value is page text that masking covers here. */
-  isMaskedAttribute(el: Element, name: string): boolean {
+  isMaskedAttribute(el: Element, name: string, marked?: boolean): boolean {
     const textual = TEXT_ATTRIBUTES.has(name) || name.startsWith('aria-') || (name.startsWith('data-') && !name.startsWith('data-cobrowse'));
-    return textual && this.isMaskedContent(el);
+    return textual && this.isMaskedContent(el, marked);
   }
 
   /** True when an element is replaced by a placeholder: nothing in or on it leaves the page. */

@@ -46,6 +46,25 @@ export function isUnsafeAttribute(tag: string, name: string, value: string): boo
   return checked && ACTIVE_URL.test(value.replace(/[\u0000-\u0020]/g, ''));
 }
 
+/** Per attribute name, whether it is always safe, needs its value checked, or is never set. */
+const Policy = { Safe: 0, Check: 1, Drop: 2 } as const;
+type Policy = (typeof Policy)[keyof typeof Policy];
+const policies = new Map<string, Policy>();
+const NEEDS_VALUE_CHECK = new Set([...URL_ATTRIBUTES, ...ANIMATION_VALUES, 'src', 'sandbox', 'rel', 'attributename']);
+
+/** The same answer as isUnsafeAttribute, decided once per name for the names that never depend on the value. */
+function policyOf(name: string): Policy {
+  let policy = policies.get(name);
+  if (policy === undefined) {
+    const lower = name.toLowerCase();
+    policy = lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv'
+      ? Policy.Drop
+      : NEEDS_VALUE_CHECK.has(lower) ? Policy.Check : Policy.Safe;
+    if (policies.size < 10_000) policies.set(name, policy); // a hostile page cannot grow it without bound
+  }
+  return policy;
+}
+
 export interface MirrorOptions {
   /** Called when the customer's viewport size is known or changes. */
   onViewport?(width: number, height: number): void;
@@ -126,7 +145,7 @@ export class Mirror {
             inStep = false;
             break;
           }
-          const node = this.build(op[3], parent.ownerDocument ?? (parent as Document));
+          const node = this.build(op[3], parent.ownerDocument ?? (parent as Document), null);
           if (node) parent.insertBefore(node, next);
           this.runAfterAttach();
           break;
@@ -217,7 +236,7 @@ export class Mirror {
     while (doc.firstChild) doc.firstChild.remove();
     this.remember(doc, docId);
     for (const child of children) {
-      const node = this.build(child, doc);
+      const node = this.build(child, doc, null);
       if (node) doc.appendChild(node);
     }
     if (adopted) this.adopt(doc, adopted);
@@ -316,20 +335,24 @@ export class Mirror {
     }
   }
 
-  private build(node: SerializedNode, doc: Document): Node | null {
+  /**
+   * Builds a serialized subtree. Each node goes into `parent` as soon as it exists, before its
+   * own children: built top-down inside a detached root, a deep tree costs linear time, where
+   * bottom-up insertion re-walks ever larger subtrees.
+   */
+  private build(node: SerializedNode, doc: Document, parent: Node | null): Node | null {
     switch (node[0]) {
       case NodeKind.Element: {
         const [, id, tag, attrs, children, extra] = node;
         const el = this.createElement(doc, tag, extra?.ns);
         this.remember(el, id);
-        for (let i = 0; i < attrs.length; i += 2) this.setAttribute(el, attrs[i]!, attrs[i + 1]!);
+        const localName = el.localName;
+        for (let i = 0; i < attrs.length; i += 2) this.setAttribute(el, attrs[i]!, attrs[i + 1]!, localName);
+        parent?.appendChild(el);
         // Content of inert stand-ins is kept (for IDs) but lives in a template, so it never renders.
-        const parent = el.localName === 'template' ? (el as HTMLTemplateElement).content : el;
-        for (const child of children) {
-          const built = this.build(child, doc);
-          if (built) parent.appendChild(built);
-        }
-        if (el.localName === 'input' || el.localName === 'textarea' || el.localName === 'select') {
+        const container = localName === 'template' ? (el as HTMLTemplateElement).content : el;
+        for (const child of children) this.build(child, doc, container);
+        if (localName === 'input' || localName === 'textarea' || localName === 'select') {
           // The agent's browser must never autofill the agent's data into the mirror.
           el.setAttribute('autocomplete', 'off');
         }
@@ -357,10 +380,7 @@ export class Mirror {
           try {
             const root = el.attachShadow({ mode: 'open' });
             this.remember(root, rootId);
-            for (const child of rootChildren) {
-              const built = this.build(child, doc);
-              if (built) root.appendChild(built);
-            }
+            for (const child of rootChildren) this.build(child, doc, root);
             if (adopted) this.adopt(root, adopted);
           } catch {
             // An element that cannot host a shadow root here; its light DOM still shows.
@@ -369,23 +389,24 @@ export class Mirror {
         return el;
       }
       case NodeKind.Text:
-        return this.rememberNew(doc.createTextNode(node[2]), node[1]);
+        return this.place(doc.createTextNode(node[2]), node[1], parent);
       case NodeKind.Comment:
-        return this.rememberNew(doc.createComment(node[2]), node[1]);
+        return this.place(doc.createComment(node[2]), node[1], parent);
       case NodeKind.Doctype:
-        return this.rememberNew(doc.implementation.createDocumentType(node[2] || 'html', node[3], node[4]), node[1]);
+        return this.place(doc.implementation.createDocumentType(node[2] || 'html', node[3], node[4]), node[1], parent);
       default:
         return null; // a document inside a document is not a thing
     }
   }
 
-  private rememberNew<T extends Node>(node: T, id: number): T {
+  private place<T extends Node>(node: T, id: number, parent: Node | null): T {
     this.remember(node, id);
+    parent?.appendChild(node);
     return node;
   }
 
   private createElement(doc: Document, tag: string, ns: 's' | 'm' | undefined): Element {
-    const inert = INERT.has(tag.toLowerCase());
+    const inert = INERT.has(tag) || INERT.has(tag.toLowerCase());
     try {
       if (inert) return doc.createElement('template');
       return ns ? doc.createElementNS(NAMESPACES[ns], tag) : doc.createElement(tag);
@@ -394,12 +415,13 @@ export class Mirror {
     }
   }
 
-  private setAttribute(el: Element, name: string, value: string | null): void {
+  private setAttribute(el: Element, name: string, value: string | null, localName = el.localName): void {
     if (value === null) {
       el.removeAttribute(name);
       return;
     }
-    if (isUnsafeAttribute(el.localName, name, value)) return;
+    const policy = policyOf(name);
+    if (policy === Policy.Drop || (policy === Policy.Check && isUnsafeAttribute(localName, name, value))) return;
     try {
       if (name.startsWith('xlink:')) el.setAttributeNS(XLINK_NS, name, value);
       else if (name.startsWith('xml:')) el.setAttributeNS(XML_NS, name, value);

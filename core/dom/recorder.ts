@@ -5,6 +5,7 @@
 import { Op, type PatchFrame, type PatchOp, type SnapshotFrame } from '../protocol/index.js';
 import { watchHooks, type HookListener } from './hooks.js';
 import { Masker, watchPasswords } from './mask.js';
+import { nativeMutationObserver } from './native.js';
 import {
   CONTENT_DROPPED,
   NodeIds,
@@ -47,21 +48,6 @@ type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
 const MEDIA_EVENTS = ['play', 'pause', 'seeked', 'ratechange'];
 
 const OBSERVE: MutationObserverInit = { childList: true, subtree: true, attributes: true, characterData: true };
-
-/**
- * The page's MutationObserver, or, when the page replaced it (some do, to watch their own DOM),
- * a clean one borrowed from a blank iframe: it keeps working after the iframe is gone.
- */
-function nativeMutationObserver(doc: Document): typeof MutationObserver {
-  const own = (doc.defaultView as (Window & typeof globalThis) | null)?.MutationObserver ?? MutationObserver;
-  if (/\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(own))) return own;
-  const iframe = doc.createElement('iframe');
-  iframe.style.display = 'none';
-  doc.documentElement.append(iframe);
-  const clean = (iframe.contentWindow as Window & typeof globalThis).MutationObserver;
-  iframe.remove();
-  return clean;
-}
 
 /** Starts recording: emits a snapshot at once, then a patch per batch of changes. */
 export function record(options: RecordOptions): Recording {
@@ -123,7 +109,8 @@ export function record(options: RecordOptions): Recording {
     const ops: PatchOp[] = [];
     const added = new Set<Node>();
     const removed = new Set<Node>();
-    const attributes = new Map<Element, Set<string>>();
+    // One name per element is the common case; a Set only when a second name shows up.
+    const attributes = new Map<Element, string | Set<string>>();
     const texts = new Set<CharacterData>();
 
     for (const r of records) {
@@ -135,8 +122,9 @@ export function record(options: RecordOptions): Recording {
         continue;
       }
       if (r.type === 'childList') {
-        for (const n of Array.from(r.removedNodes)) if (ids.has(n)) removed.add(n);
-        for (const n of Array.from(r.addedNodes)) added.add(n);
+        const { removedNodes, addedNodes } = r;
+        for (let i = 0; i < removedNodes.length; i++) if (ids.has(removedNodes[i]!)) removed.add(removedNodes[i]!);
+        for (let i = 0; i < addedNodes.length; i++) added.add(addedNodes[i]!);
       } else if (r.type === 'attributes') {
         const el = target as Element;
         if (!ids.has(el)) continue;
@@ -145,9 +133,12 @@ export function record(options: RecordOptions): Recording {
         // A dialog opened with showModal() and one opened with show() differ only in state: send it whole.
         if (masker.affectsMasking(r.attributeName!) || (el.localName === 'dialog' && r.attributeName === 'open')) resend.add(el);
         else {
-          let names = attributes.get(el);
-          if (!names) attributes.set(el, (names = new Set()));
-          names.add(r.attributeName!);
+          const names = attributes.get(el);
+          const name = r.attributeName!;
+          if (names === undefined) attributes.set(el, name);
+          else if (typeof names === 'string') {
+            if (names !== name) attributes.set(el, new Set([names, name]));
+          } else names.add(name);
         }
       } else if (ids.has(target)) {
         texts.add(target as CharacterData);
@@ -170,7 +161,7 @@ export function record(options: RecordOptions): Recording {
     for (const [el, names] of attributes) {
       const id = ids.get(el);
       if (id === undefined) continue;
-      for (const name of names) {
+      for (const name of typeof names === 'string' ? [names] : names) {
         const raw = el.getAttribute(name);
         const value = raw === null ? null : serializeAttribute(el, name, raw, masker);
         if (raw === null || value !== null) ops.push([Op.Attr, id, name, value]);
@@ -210,7 +201,8 @@ export function record(options: RecordOptions): Recording {
         if (id === undefined) {
           const node = serializeNode(child, ctx);
           if (!node) continue;
-          ops.push(...takeSheetDefinitions(), [Op.Add, parentId, next, node]);
+          if (sheetDefinitions.length) ops.push(...takeSheetDefinitions());
+          ops.push([Op.Add, parentId, next, node]);
           id = node[1];
         }
         next = id;
@@ -281,6 +273,17 @@ export function record(options: RecordOptions): Recording {
     flushQueued = false;
     if (stopped) return;
     emitPatch(observer.takeRecords());
+    if (documents.size > 1) forgetGoneDocuments();
+  }
+
+  /** An iframe removed or reloaded leaves its old document behind: stop listening to it, so it can go. */
+  function forgetGoneDocuments(): void {
+    for (const [target, unlisten] of documents) {
+      if (target !== doc && !target.defaultView) {
+        unlisten();
+        documents.delete(target);
+      }
+    }
   }
 
   /** Changes seen outside the MutationObserver are sent at the end of the task. */

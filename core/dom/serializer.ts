@@ -146,25 +146,27 @@ function adoptedIds(owner: Document | ShadowRoot, ctx: SerializeContext): number
   return Array.from(sheets, (sheet) => ctx.sheets.idOf(sheet, ctx.defineSheet));
 }
 
-function serializeChildren(parent: Node, ctx: SerializeContext): SerializedNode[] {
+function serializeChildren(parent: Node, ctx: SerializeContext, marked: boolean): SerializedNode[] {
   const children: SerializedNode[] = [];
   for (let child = parent.firstChild; child; child = child.nextSibling) {
-    const serialized = serializeNode(child, ctx);
+    const serialized = serializeNode(child, ctx, marked);
     if (serialized) children.push(serialized);
   }
   return children;
 }
 
-/** Serializes an open shadow root and starts observing it. */
-export function serializeShadowRoot(root: ShadowRoot, ctx: SerializeContext): SerializedShadowRoot {
+/** Serializes an open shadow root and starts observing it; `marked`: its host is under a mask mark. */
+export function serializeShadowRoot(root: ShadowRoot, ctx: SerializeContext, marked = ctx.masker.isMarked(root.host)): SerializedShadowRoot {
   const id = ctx.ids.assign(root);
   ctx.observeRoot(root);
-  const children = serializeChildren(root, ctx);
+  const children = serializeChildren(root, ctx, marked);
   const adopted = adoptedIds(root, ctx);
   return adopted ? [NodeKind.ShadowRoot, id, children, adopted] : [NodeKind.ShadowRoot, id, children];
 }
 
 function absolute(url: string, base: string): string {
+  // Already absolute web URLs are most of them; the URL parser costs a microsecond each.
+  if (/^https?:\/\/[^\s]*$/i.test(url)) return url;
   try {
     return new URL(url, base).href;
   } catch {
@@ -210,10 +212,10 @@ export function absoluteCss(css: string, base: string): string {
  * The value an attribute is sent with, or null to leave it out.
  * Inline event handlers never leave the page: they are code, and may carry data.
  */
-export function serializeAttribute(el: Element, name: string, value: string, masker: Masker): string | null {
+export function serializeAttribute(el: Element, name: string, value: string, masker: Masker, marked?: boolean): string | null {
   if (name.length > 2 && (name.charCodeAt(0) | 32) === 111 /* o */ && (name.charCodeAt(1) | 32) === 110 /* n */) return null;
-  if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el)) return masker.mask(value);
-  if (masker.isMaskedAttribute(el, name)) return masker.mask(value);
+  if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el, marked)) return masker.mask(value);
+  if (masker.isMaskedAttribute(el, name, marked)) return masker.mask(value);
   if (name === 'src' && value.startsWith('blob:') && el.localName === 'img') return inlineBlobImage(el as HTMLImageElement) ?? value;
   if (URL_ATTRIBUTES.has(name) && value.trim() && !value.trim().startsWith('#')) {
     const url = absolute(value, el.baseURI);
@@ -256,12 +258,12 @@ function isFormField(el: Element): el is HTMLInputElement | HTMLTextAreaElement 
 }
 
 /** The field's current value as it may be sent (masked, or undefined for file inputs). */
-export function fieldValue(el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, masker: Masker): string | undefined {
+export function fieldValue(el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, masker: Masker, marked?: boolean): string | undefined {
   if (el.localName === 'input' && (el as HTMLInputElement).type === 'file') return undefined;
-  return masker.isMaskedField(el) ? masker.mask(el.value) : el.value;
+  return masker.isMaskedField(el, marked) ? masker.mask(el.value) : el.value;
 }
 
-function elementExtra(el: Element, ctx: SerializeContext): ElementExtra | undefined {
+function elementExtra(el: Element, ctx: SerializeContext, marked: boolean): ElementExtra | undefined {
   const { masker } = ctx;
   let extra: ElementExtra | undefined;
   const ns = el.namespaceURI;
@@ -270,8 +272,8 @@ function elementExtra(el: Element, ctx: SerializeContext): ElementExtra | undefi
   else if (isFormField(el)) {
     const type = el.localName === 'input' ? (el as HTMLInputElement).type : '';
     if (type === 'checkbox' || type === 'radio') extra = { checked: (el as HTMLInputElement).checked };
-    else if (el.localName !== 'select') extra = { value: fieldValue(el, masker) };
-  } else if (el.localName === 'option' && !masker.isMaskedField(el)) {
+    else if (el.localName !== 'select') extra = { value: fieldValue(el, masker, marked) };
+  } else if (el.localName === 'option' && !masker.isMaskedField(el, marked)) {
     // Which option of a masked select is chosen is itself the secret.
     extra = { selected: (el as HTMLOptionElement).selected };
   } else if (el.localName === 'video' || el.localName === 'audio') {
@@ -283,33 +285,40 @@ function elementExtra(el: Element, ctx: SerializeContext): ElementExtra | undefi
     extra = { css: styleText(el as HTMLStyleElement) };
   } else if (el.localName === 'iframe' || el.localName === 'frame') {
     const doc = sameOriginDocument(el);
-    extra = doc ? { doc: serializeDocument(doc, ctx) } : { xo: 1 };
+    extra = doc ? { doc: serializeDocument(doc, ctx, marked) } : { xo: 1 };
   }
-  if (el.shadowRoot) (extra ??= {}).shadow = serializeShadowRoot(el.shadowRoot, ctx);
+  if (el.shadowRoot) (extra ??= {}).shadow = serializeShadowRoot(el.shadowRoot, ctx, marked);
   return extra;
 }
 
-/** Serializes a node and its subtree, assigning IDs; null for node types that are not sent. */
-export function serializeNode(node: Node, ctx: SerializeContext): SerializedNode | null {
+/**
+ * Serializes a node and its subtree, assigning IDs; null for node types that are not sent.
+ * `marked` says whether an ancestor carries a mask mark; when absent it is looked up once,
+ * then handed down the recursion.
+ */
+export function serializeNode(node: Node, ctx: SerializeContext, inherited?: boolean): SerializedNode | null {
   switch (node.nodeType) {
     case Node.ELEMENT_NODE: {
       const el = node as Element;
       const id = ctx.ids.assign(el);
       if (ctx.masker.isBlocked(el)) return blockedPlaceholder(el, id);
+      const marked = inherited === undefined ? ctx.masker.isMarked(el) : inherited || ctx.masker.marksItself(el);
       const attrs: string[] = [];
-      for (const attr of Array.from(el.attributes)) {
-        const value = serializeAttribute(el, attr.name, attr.value, ctx.masker);
+      const attributes = el.attributes;
+      for (let i = 0; i < attributes.length; i++) {
+        const attr = attributes[i]!;
+        const value = serializeAttribute(el, attr.name, attr.value, ctx.masker, marked);
         if (value !== null) attrs.push(attr.name, value);
       }
       // <template> keeps its content in a fragment, not in childNodes; a <style>'s CSS travels in `css`.
       const source = el.localName === 'template' ? (el as HTMLTemplateElement).content : el;
-      const children = CONTENT_DROPPED.has(el.localName) || el.localName === 'style' ? [] : serializeChildren(source, ctx);
-      const extra = elementExtra(el, ctx);
+      const children = CONTENT_DROPPED.has(el.localName) || el.localName === 'style' ? [] : serializeChildren(source, ctx, marked);
+      const extra = elementExtra(el, ctx, marked);
       return extra ? [NodeKind.Element, id, el.localName, attrs, children, extra] : [NodeKind.Element, id, el.localName, attrs, children];
     }
     case Node.TEXT_NODE: {
       const text = node as Text;
-      return [NodeKind.Text, ctx.ids.assign(text), ctx.masker.text(text)];
+      return [NodeKind.Text, ctx.ids.assign(text), ctx.masker.text(text, inherited)];
     }
     case Node.COMMENT_NODE:
       // Comments can carry anything a template left behind; the mirror needs only their place.
@@ -319,17 +328,19 @@ export function serializeNode(node: Node, ctx: SerializeContext): SerializedNode
       return [NodeKind.Doctype, ctx.ids.assign(doctype), doctype.name, doctype.publicId, doctype.systemId];
     }
     case Node.DOCUMENT_NODE:
-      return serializeDocument(node as Document, ctx);
+      return serializeDocument(node as Document, ctx, inherited);
     default:
       return null; // CDATA, processing instructions: nothing to render.
   }
 }
 
 /** Serializes a document (the page's, or a same-origin iframe's) and starts observing it. */
-export function serializeDocument(doc: Document, ctx: SerializeContext): SerializedDocument {
+export function serializeDocument(doc: Document, ctx: SerializeContext, marked?: boolean): SerializedDocument {
   const id = ctx.ids.assign(doc);
   ctx.observeRoot(doc);
-  const children = serializeChildren(doc, ctx);
+  // A same-origin iframe's document inherits its iframe's marks.
+  const frame = doc.defaultView?.frameElement;
+  const children = serializeChildren(doc, ctx, marked ?? (frame ? ctx.masker.isMarked(frame) : false));
   const adopted = adoptedIds(doc, ctx);
   const quirks = doc.compatMode === 'BackCompat';
   if (adopted) return [NodeKind.Document, id, children, quirks, adopted];
