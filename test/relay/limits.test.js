@@ -61,7 +61,7 @@ describe('join brute force', () => {
 });
 
 describe('join failures per agent and per address', () => {
-  const ctx = relaySuite({ agentAuth: { secret: SECRET }, limits: { joinFailureWindowMs: 1500 } });
+  const ctx = relaySuite({ agentAuth: { secret: SECRET }, limits: { joinFailureWindowMs: 2500 } });
 
   it('one agent is locked out on every address after 5 failures; the error says when to retry', async () => {
     const token = await tokenFor('roaming');
@@ -94,7 +94,7 @@ describe('join failures per agent and per address', () => {
     assert.equal(await attempt(ctx.url, { token, ip, code: created.code }), 'joined');
     assert.equal(await attempt(ctx.url, { token, ip, code: randomCode() }), 'session-not-found'); // the 5th
     assert.equal(await attempt(ctx.url, { token, ip, code: created.code }), 'rate-limited');
-    await sleep(1600); // the 1.5 s window passes
+    await sleep(2600); // the 2.5 s window passes
     assert.equal(await attempt(ctx.url, { token, ip, code: created.code }), 'joined');
     await customer.close();
   });
