@@ -158,9 +158,11 @@ export class Mirror {
           break;
         }
         case Op.Attr: {
-          const el = this.nodes.get(op[1]);
-          if (el?.nodeType === ELEMENT) this.setAttribute(el as Element, op[2], op[3]);
-          else inStep = false;
+          for (const id of typeof op[1] === 'number' ? [op[1]] : op[1]) {
+            const el = this.nodes.get(id);
+            if (el?.nodeType === ELEMENT) this.setAttribute(el as Element, op[2], op[3]);
+            else inStep = false;
+          }
           break;
         }
         case Op.Text: {

@@ -80,6 +80,7 @@ export function record(options: RecordOptions): Recording {
       ids: new NodeIds(),
       masker,
       sheets: new SheetIds(),
+      blocked: new WeakSet(),
       // Constructed sheets resolve relative URLs against their document's base; the mirror has another.
       defineSheet: (id, css) => sheetDefinitions.push([Op.Sheet, id, absoluteCss(css, doc.baseURI)]),
       observeRoot,
@@ -129,7 +130,7 @@ export function record(options: RecordOptions): Recording {
         const el = target as Element;
         if (!ids.has(el)) continue;
         // A blocked placeholder shows nothing of its element; only a change of the block itself matters.
-        if (masker.isBlocked(el) && !masker.affectsMasking(r.attributeName!)) continue;
+        if (ctx.blocked.has(el) && !masker.affectsMasking(r.attributeName!)) continue;
         // A dialog opened with showModal() and one opened with show() differ only in state: send it whole.
         if (masker.affectsMasking(r.attributeName!) || (el.localName === 'dialog' && r.attributeName === 'open')) resend.add(el);
         else {
@@ -158,15 +159,22 @@ export function record(options: RecordOptions): Recording {
     for (const n of removed) ids.forgetSubtree(n);
 
     // Nodes still known were already in the mirror, so these ops reach existing nodes only.
+    // The same change on many elements (a class added to every row) travels as one op with their IDs.
+    const changes = new Map<string, [name: string, value: string | null, ids: number[]]>();
     for (const [el, names] of attributes) {
       const id = ids.get(el);
       if (id === undefined) continue;
       for (const name of typeof names === 'string' ? [names] : names) {
         const raw = el.getAttribute(name);
         const value = raw === null ? null : serializeAttribute(el, name, raw, masker);
-        if (raw === null || value !== null) ops.push([Op.Attr, id, name, value]);
+        if (raw !== null && value === null) continue;
+        const key = value === null ? `${name}\u0000` : `${name}\u0000${value}\u0001`;
+        const change = changes.get(key);
+        if (change) change[2].push(id);
+        else changes.set(key, [name, value, [id]]);
       }
     }
+    for (const [name, value, changed] of changes.values()) ops.push([Op.Attr, changed.length === 1 ? changed[0]! : changed, name, value]);
     for (const text of texts) {
       const id = ids.get(text);
       if (id !== undefined && text.nodeType === Node.TEXT_NODE) {
@@ -190,7 +198,7 @@ export function record(options: RecordOptions): Recording {
       // A script filled after insertion: its code stays in the page like any script's.
       if (CONTENT_DROPPED.has((parent as Element).localName)) continue;
       // Nothing goes into a blocked element's placeholder.
-      if (parent.nodeType === Node.ELEMENT_NODE && masker.isBlocked(parent as Element)) continue;
+      if (ctx.blocked.has(parent as Element)) continue;
       parents.add(parent);
     }
     for (const parent of parents) {

@@ -134,6 +134,8 @@ export interface SerializeContext {
   ids: NodeIds;
   masker: Masker;
   sheets: SheetIds;
+  /** Elements sent as blocked placeholders: nothing more of them, or in them, is ever sent. */
+  blocked: WeakSet<Element>;
   /** Called with a sheet's CSS the first time a serialized tree adopts it. */
   defineSheet(id: number, css: string): void;
   /** Called for every shadow root and iframe document serialized, so the recorder can observe it. */
@@ -301,7 +303,11 @@ export function serializeNode(node: Node, ctx: SerializeContext, inherited?: boo
     case Node.ELEMENT_NODE: {
       const el = node as Element;
       const id = ctx.ids.assign(el);
-      if (ctx.masker.isBlocked(el)) return blockedPlaceholder(el, id);
+      if (ctx.masker.isBlocked(el)) {
+        ctx.blocked.add(el);
+        return blockedPlaceholder(el, id);
+      }
+      ctx.blocked.delete(el); // unblocked since it was last sent
       const marked = inherited === undefined ? ctx.masker.isMarked(el) : inherited || ctx.masker.marksItself(el);
       const attrs: string[] = [];
       const attributes = el.attributes;

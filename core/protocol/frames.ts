@@ -128,7 +128,7 @@ export const Op = {
   Add: 0,
   /** Remove a node and its subtree. */
   Remove: 1,
-  /** Set (string) or remove (null) an attribute. */
+  /** Set (string) or remove (null) an attribute, on one node or on a list of nodes (the same change). */
   Attr: 2,
   /** Replace a text or comment node's data. */
   Text: 3,
@@ -155,7 +155,7 @@ export const Op = {
 export type PatchOp =
   | [op: 0, parent: number, next: number | null, node: SerializedNode]
   | [op: 1, id: number]
-  | [op: 2, id: number, name: string, value: string | null]
+  | [op: 2, id: number | number[], name: string, value: string | null]
   | [op: 3, id: number, text: string]
   | [op: 4, id: number, value: string]
   | [op: 5, id: number, checked: boolean]

@@ -114,7 +114,7 @@ function isPatchOp(op: unknown): op is PatchOp {
     case Op.Remove:
       return isId(op[1]);
     case Op.Attr:
-      return isId(op[1]) && isString(op[2]) && (op[3] === null || isString(op[3]));
+      return (isId(op[1]) || (Array.isArray(op[1]) && op[1].every(isId))) && isString(op[2]) && (op[3] === null || isString(op[3]));
     case Op.Text:
     case Op.Value:
       return isId(op[1]) && isString(op[2]);
