@@ -68,6 +68,9 @@ export class CobrowseLauncher extends LitElement {
   /** Privacy-first: mask every field unless it or an ancestor carries `data-cobrowse-unmask`. */
   @property({ type: Boolean, attribute: 'mask-all-inputs' }) accessor maskAllInputs = false;
 
+  /** Show masked values as one asterisk per character instead of a fixed run that hides the length. */
+  @property({ type: Boolean, attribute: 'preserve-mask-length' }) accessor preserveMaskLength = false;
+
   /** Show the agent the page URL's query string and fragment (hidden by default: they often hold tokens). */
   @property({ type: Boolean, attribute: 'share-url-query' }) accessor shareUrlQuery = false;
 

@@ -9,6 +9,7 @@ export interface SessionHost extends ReactiveControllerHost, HTMLElement {
   mask: string;
   block: string;
   maskAllInputs: boolean;
+  preserveMaskLength: boolean;
   shareUrlQuery: boolean;
   /** Space-separated host names the agent may navigate to. */
   domains: string;
@@ -79,6 +80,7 @@ export class CustomerSessionController implements ReactiveController {
         mask: this.host.mask,
         block: this.host.block,
         maskAllInputs: this.host.maskAllInputs,
+        preserveLength: this.host.preserveMaskLength,
         shareUrlQuery: this.host.shareUrlQuery,
       }),
       domains: this.host.domains.split(/\s+/).filter(Boolean),

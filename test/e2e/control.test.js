@@ -173,6 +173,7 @@ describe('remote control by mode', () => {
 
     // Free the session for a hand-written client, which bypasses the viewer entirely.
     await s.agent.context.close();
+    await s.customer.page.waitForFunction(() => document.querySelector('cobrowse-launcher').state === 'waiting'); // the relay freed the session
     const raw = await rawAgent(s.code);
     for (const [n, frame] of [
       { a: 'input', id: raw.idOf('name'), value: 'hijacked' },
@@ -187,6 +188,34 @@ describe('remote control by mode', () => {
     assert.equal(await value(s, '#name'), '');
     assert.equal(await s.customer.page.locator('#thanks').isVisible(), false);
     assert.equal(new URL(s.customer.page.url()).host, new URL(demo.url).host);
+    raw.ws.close();
+    await s.customer.context.close();
+  });
+
+  it('refuses commands on masked fields on the customer side, even sent raw in full control', async () => {
+    const s = await session('full-control');
+    await s.customer.page.locator('#ssn').fill('123-45-6789');
+    await s.customer.page.evaluate(() => document.activeElement?.blur());
+    await s.agent.context.close();
+    await s.customer.page.waitForFunction(() => document.querySelector('cobrowse-launcher').state === 'waiting'); // the relay freed the session
+    const raw = await rawAgent(s.code);
+    const attempts = [
+      { a: 'input', id: raw.idOf('ssn'), value: '000-00-0000' },
+      { a: 'click', id: raw.idOf('ssn'), x: 1, y: 1 },
+      { a: 'input', id: raw.idOf('password'), value: 'typed-by-agent' },
+    ];
+    for (const [n, frame] of attempts.entries()) {
+      raw.send({ t: 'control', n: n + 1, ...frame });
+      const result = await raw.next((f) => f.t === 'control-result' && f.n === n + 1);
+      assert.deepEqual([result.ok, result.reason], [false, 'This part of the page is private to the customer']);
+    }
+    assert.equal(await value(s, '#ssn'), '123-45-6789');
+    assert.equal(await value(s, '#password'), '');
+    assert.notEqual(await s.customer.page.evaluate(() => document.activeElement?.id), 'ssn', 'a masked field is never focused');
+    // The same client may still fill an unmasked field: the refusal is about the field, not the agent.
+    raw.send({ t: 'control', n: 9, a: 'input', id: raw.idOf('name'), value: 'Ada' });
+    assert.equal((await raw.next((f) => f.t === 'control-result' && f.n === 9)).ok, true);
+    assert.equal(await value(s, '#name'), 'Ada');
     raw.ws.close();
     await s.customer.context.close();
   });
