@@ -25,6 +25,12 @@ export interface ControlRequestDetail {
   /** Refuses control. */
   deny(): void;
 }
+export interface ZoomDetail {
+  /** The zoom asked for (1 = 100%); absent when only auto-fit changes. */
+  zoom?: number;
+  /** Whether the mirror should fit the space available. */
+  autoFit: boolean;
+}
 export interface EndedDetail {
   /** Who ended the session: 'customer', 'agent', 'expired' or 'relay'. */
   by: EndedBy;
@@ -39,6 +45,7 @@ declare global {
     'cobrowse-ended': CustomEvent<EndedDetail>;
     'cobrowse-control-request': CustomEvent<ControlRequestDetail>;
     'cobrowse-close': CustomEvent<Record<string, never>>;
+    'cobrowse-zoom': CustomEvent<ZoomDetail>;
   }
   // emit() reads HTMLElementEventMap, which extends GlobalEventHandlersEventMap.
 }

@@ -6,6 +6,10 @@ import '../events.js';
 import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 
+/** Each zoom step multiplies or divides by this; zoom stays between 25% and 400%. */
+const ZOOM_STEP = 1.25;
+const clampZoom = (zoom: number) => Math.min(4, Math.max(0.25, Math.round(zoom * 100) / 100));
+
 const MODE_LABEL: Record<Mode, string> = {
   [Mode.Full]: 'Full control',
   [Mode.Partial]: 'Partial control',
@@ -29,12 +33,14 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
  * @summary The agent's session toolbar.
  *
  * @fires cobrowse-close - The agent pressed "Close session".
+ * @fires cobrowse-zoom - The agent changed the zoom or auto-fit; `detail.zoom`, `detail.autoFit`.
  *
  * @csspart bar - The toolbar row.
  * @csspart label - The "Co-browsing" label.
  * @csspart mode - The mode badge.
  * @csspart status - The connection status.
  * @csspart close - The "Close session" button.
+ * @csspart zoom - The zoom controls (−, level, +, 100%, Auto-fit).
  *
  * @cssprop --cobrowse-toolbar-background - Toolbar background.
  * @cssprop --cobrowse-toolbar-text - Toolbar text color.
@@ -105,6 +111,25 @@ export class CobrowseToolbar extends LitElement {
       background: transparent;
       color: #b4232a;
     }
+    .zoom {
+      display: inline-flex;
+      align-items: center;
+      gap: 4px;
+    }
+    .zoom output {
+      min-width: 4ch;
+      text-align: center;
+      font-variant-numeric: tabular-nums;
+    }
+    button.plain {
+      border-color: rgb(0 0 0 / 0.2);
+      color: inherit;
+      padding: 4px 8px;
+    }
+    button.plain[aria-pressed='true'] {
+      background: color-mix(in srgb, var(--cobrowse-accent, #0b5fff) 14%, transparent);
+      border-color: var(--cobrowse-accent, #0b5fff);
+    }
     button:disabled {
       opacity: 0.5;
       cursor: default;
@@ -127,6 +152,12 @@ export class CobrowseToolbar extends LitElement {
   /** The customer's browser, system and device in one line (the label's tooltip). */
   @property() accessor platform = '';
 
+  /** The mirror's current scale (1 = 100%), shown as a percentage. */
+  @property({ type: Number }) accessor zoom = 1;
+
+  /** Whether the mirror fits the space available (zoom buttons turn it off). */
+  @property({ type: Boolean, attribute: 'auto-fit' }) accessor autoFit = true;
+
   override render() {
     const open = this.state !== AgentState.Idle && this.state !== AgentState.Ended && this.state !== AgentState.Error;
     const status = STATUS_LABEL[this.state];
@@ -136,8 +167,20 @@ export class CobrowseToolbar extends LitElement {
       ${this.mode ? html`<span class="badge" part="mode">${MODE_LABEL[this.mode]}</span>` : nothing}
       ${status ? html`<span class="status" part="status" data-state=${this.state}>${status}</span>` : nothing}
       <span class="spacer"></span>
+      <span class="zoom" part="zoom" role="group" aria-label="Zoom">
+        <button class="plain" aria-label="Zoom out" ?disabled=${!open} @click=${() => this.setZoom(this.zoom / ZOOM_STEP)}>−</button>
+        <output aria-live="polite">${Math.round(this.zoom * 100)}%</output>
+        <button class="plain" aria-label="Zoom in" ?disabled=${!open} @click=${() => this.setZoom(this.zoom * ZOOM_STEP)}>+</button>
+        <button class="plain" ?disabled=${!open} @click=${() => this.setZoom(1)}>100%</button>
+        <button class="plain" aria-pressed=${this.autoFit} ?disabled=${!open}
+          @click=${() => emit(this, 'cobrowse-zoom', { autoFit: !this.autoFit })}>Auto-fit</button>
+      </span>
       <button part="close" ?disabled=${!open} @click=${() => emit(this, 'cobrowse-close', {})}>Close session</button>
     </div>`;
+  }
+
+  private setZoom(zoom: number): void {
+    emit(this, 'cobrowse-zoom', { zoom: clampZoom(zoom), autoFit: false });
   }
 }
 

@@ -75,6 +75,12 @@ export class CobrowseViewer extends LitElement {
   /** The agent's JWT, issued by the contact center's backend; sent to the relay when joining. */
   @property() accessor token = '';
 
+  /** Fit the customer's page to the space available (default); `auto-fit="false"` starts at `zoom`. */
+  @property({ attribute: 'auto-fit', converter: { fromAttribute: (v: string | null) => v !== 'false' } }) accessor autoFit = true;
+
+  /** The scale used when auto-fit is off (1 = 100%). */
+  @property({ type: Number }) accessor zoom = 1;
+
   @state() private accessor agentState: AgentState = AgentState.Idle;
   @state() private accessor mode: Mode | '' = '';
   @state() private accessor message = '';
@@ -174,12 +180,17 @@ export class CobrowseViewer extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('autoFit') || changed.has('zoom')) this.fit();
     if (changed.has('code') && this.code && this.code !== this.session?.code) this.join(this.code);
   }
 
   /** Scales the customer's viewport to the space available, aspect kept. */
   private fit(): void {
     const [width, height] = this.viewport;
+    if (!this.autoFit) {
+      this.scale = this.zoom;
+      return;
+    }
     if (!width || !height || !this.stage) return;
     const box = this.stage.getBoundingClientRect();
     this.scale = Math.min(box.width / width, box.height / height) || 1;
@@ -190,9 +201,13 @@ export class CobrowseViewer extends LitElement {
     const s = this.scale;
     return html`
       <cobrowse-toolbar part="toolbar" .mode=${this.mode} .state=${this.agentState} .code=${this.session ? this.code : ''}
-        .platform=${this.platform?.summary ?? ''}
+        .platform=${this.platform?.summary ?? ''} .zoom=${this.scale} .autoFit=${this.autoFit}
+        @cobrowse-zoom=${(e: CustomEvent<{ zoom?: number; autoFit: boolean }>) => {
+          if (e.detail.zoom !== undefined) this.zoom = e.detail.zoom;
+          this.autoFit = e.detail.autoFit;
+        }}
         @cobrowse-close=${() => this.end()}></cobrowse-toolbar>
-      <div class="stage" part="stage">
+      <div class="stage" part="stage" ?data-zoomed=${!this.autoFit}>
         <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">
           <iframe part="mirror" title="Customer's page" sandbox=${MIRROR_SANDBOX} tabindex="-1"
             style="width:${width}px;height:${height}px;transform:scale(${s})"></iframe>

@@ -18,6 +18,11 @@ export const viewerStyles = css`
     display: grid;
     place-items: center;
   }
+  /* Zoomed by hand, the page may be larger than the stage: the agent scrolls the stage. */
+  .stage[data-zoomed] {
+    overflow: auto;
+    place-items: start center;
+  }
   .screen {
     position: relative;
     background: #fff;

@@ -30,3 +30,21 @@ describe('<cobrowse-toolbar>', () => {
     expect(event.bubbles && event.composed).to.equal(true);
   });
 });
+
+describe('<cobrowse-toolbar> zoom', () => {
+  it('asks for zoom in, out, 100% and auto-fit, within 25–400%', async () => {
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar state="live" .zoom=${0.5}></cobrowse-toolbar>`);
+    const asked: Array<{ zoom?: number; autoFit: boolean }> = [];
+    el.addEventListener('cobrowse-zoom', (e) => asked.push(e.detail));
+    const button = (label: string) =>
+      Array.from(el.shadowRoot!.querySelectorAll('[part=zoom] button')).find((b) => (b.getAttribute('aria-label') ?? b.textContent) === label) as HTMLButtonElement;
+    expect(el.shadowRoot!.querySelector('[part=zoom] output')!.textContent).to.equal('50%');
+    button('Zoom in').click();
+    button('Zoom out').click();
+    button('100%').click();
+    button('Auto-fit').click();
+    expect(asked).to.deep.equal([{ zoom: 0.63, autoFit: false }, { zoom: 0.4, autoFit: false }, { zoom: 1, autoFit: false }, { autoFit: false }]);
+    expect(button('Auto-fit').getAttribute('aria-pressed')).to.equal('true');
+    await expect(el).to.be.accessible();
+  });
+});

@@ -87,6 +87,14 @@ describe('<cobrowse-viewer>', () => {
     // The source iframe is 800×600: fitting it into the stage keeps 4:3 and touches one side.
     expect(box.width / box.height).to.be.closeTo(800 / 600, 0.01);
     expect(Math.max(box.width / stage.width, box.height / stage.height)).to.be.closeTo(1, 0.01);
+
+    // The toolbar's 100% turns auto-fit off: the page shows at its own size, and the stage scrolls.
+    const toolbar = el.shadowRoot!.querySelector('cobrowse-toolbar')!;
+    const hundred = Array.from(toolbar.shadowRoot!.querySelectorAll('[part=zoom] button')).find((b) => b.textContent === '100%') as HTMLButtonElement;
+    hundred.click();
+    await waitUntil(() => Math.abs(iframe.getBoundingClientRect().width - 800) < 0.5, 'shown at 100%');
+    const stageEl = el.shadowRoot!.querySelector('[part=stage]') as HTMLElement;
+    expect(stageEl.scrollWidth > stageEl.clientWidth || stageEl.scrollHeight > stageEl.clientHeight, 'scrollable').to.equal(true);
     session.end();
   });
 
