@@ -7,15 +7,10 @@ import '../events.js';
 import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 import { CustomerSessionController } from './session-controller.js';
+import { launcherStrings, type LauncherStrings } from './strings.js';
 import { launcherStyles } from './styles.js';
 
 
-const ENDED_BY: Record<EndedBy, string> = {
-  customer: 'You ended the session.',
-  agent: 'The agent ended the session.',
-  expired: 'The session expired.',
-  relay: 'The co-browsing service ended the session.',
-};
 
 /**
  * Lets a customer share this tab with a support agent: a floating button opens a panel
@@ -80,6 +75,9 @@ export class CobrowseLauncher extends LitElement {
   /** How long the customer has to answer a control request before it counts as Deny, in ms. */
   @property({ type: Number, attribute: 'consent-timeout' }) accessor consentTimeout = 30_000;
 
+  /** Replaces any of the launcher's texts (for localisation); see `launcherStrings` for the keys. */
+  @property({ attribute: false }) accessor strings: Partial<LauncherStrings> = {};
+
   @state() private accessor consentRequest: { name: string; answer: (allowed: boolean) => void } | null = null;
   @state() private accessor agentPointer: { x: number; y: number; click: number } | null = null;
 
@@ -92,6 +90,8 @@ export class CobrowseLauncher extends LitElement {
   @state() private accessor endedBy: EndedBy | undefined;
   @state() private accessor errorMessage = '';
   @state() private accessor copied = false;
+  /** Start was refused before any session (insecure page, old browser): the panel says why. */
+  @state() private accessor refused = false;
 
   private readonly controller = new CustomerSessionController(this, (type, event) => {
     switch (type) {
@@ -166,9 +166,22 @@ export class CobrowseLauncher extends LitElement {
     return this.controller.state;
   }
 
+  private get text(): LauncherStrings {
+    return { ...launcherStrings, ...this.strings };
+  }
+
   /** Starts sharing this tab (or resumes the session this site already has). */
   async start(): Promise<void> {
     if (!this.relay) throw new TypeError('<cobrowse-launcher> needs a relay URL (the "relay" attribute)');
+    // A page served over plain http could be read or altered on the way: sharing it is refused.
+    if (!window.isSecureContext || !('WebSocket' in window) || !('indexedDB' in window)) {
+      this.errorMessage = window.isSecureContext ? this.text.unsupported : this.text.insecure;
+      console.error(`<cobrowse-launcher>: ${this.errorMessage}`);
+      this.open = true;
+      this.refused = true;
+      return;
+    }
+    this.refused = false;
     this.endedBy = undefined;
     this.errorMessage = '';
     this.open = true;
@@ -186,94 +199,98 @@ export class CobrowseLauncher extends LitElement {
     return html`
       ${shared ? html`<div class="frame" part="shared-frame" aria-hidden="true"></div>` : nothing}
       ${pointer ? html`<div class="agent-pointer" part="agent-pointer" aria-hidden="true" style="left:${pointer.x}px;top:${pointer.y}px">
-          <span class="arrow"></span><span class="name">${this.controller.session?.agentName || 'Agent'}</span>
+          <span class="arrow"></span><span class="name">${this.controller.session?.agentName || this.text.defaultAgent}</span>
           ${pointer.click ? keyed(pointer.click, html`<span class="ripple"></span>`) : nothing}
         </div>` : nothing}
       <div class="visually-hidden" role="status" aria-live="polite">${this.statusText()}</div>
       ${this.open ? html`<section class="panel" part="panel" aria-label="Co-browsing">${this.renderPanel()}</section>` : nothing}
       <button class="trigger" part="trigger" ?data-shared=${shared} aria-expanded=${this.open} @click=${() => (this.open = !this.open)}>
-        ${shared ? 'Sharing this tab' : 'Co-browsing'}
+        ${shared ? this.text.triggerShared : this.text.trigger}
       </button>
     `;
   }
 
   private renderPanel() {
+    const t = this.text;
     const code = this.code;
     const codeBlock = code
-      ? html`<strong class="code" part="code" aria-label=${`Session ID ${code.split('').join(' ')}`}>${groupCode(code)}</strong>`
+      ? html`<strong class="code" part="code" aria-label=${t.codeLabel(code.split('').join(' '))}>${groupCode(code)}</strong>`
       : nothing;
+    if (this.refused) {
+      return html`<h2>${t.errorTitle}</h2><p class="error">${this.errorMessage}</p>`;
+    }
     switch (this.state) {
       case CustomerState.Idle:
-        return html`<h2>Co-browsing</h2>
-          <p>Share this tab with your support agent. They see this page only, never the rest of your screen.</p>
-          <button class="primary" part="start" @click=${() => this.start()}>Start co-browsing</button>`;
+        return html`<h2>${t.title}</h2>
+          <p>${t.intro}</p>
+          <button class="primary" part="start" @click=${() => this.start()}>${t.start}</button>`;
       case CustomerState.Starting:
-        return html`<h2>Co-browsing</h2><p>Connecting…</p>`;
+        return html`<h2>${t.title}</h2><p>${t.connecting}</p>`;
       case CustomerState.Waiting:
       case CustomerState.Reconnecting:
-        return html`<h2>Your session ID</h2>
+        return html`<h2>${t.codeTitle}</h2>
           ${codeBlock}
-          <p>${this.state === CustomerState.Reconnecting ? 'Reconnecting…' : 'Read this number to your agent.'}</p>
+          <p>${this.state === CustomerState.Reconnecting ? t.reconnecting : t.readToAgent}</p>
           <div class="actions">
-            <button class="secondary" @click=${this.copy}>${this.copied ? 'Copied' : 'Copy'}</button>
+            <button class="secondary" @click=${this.copy}>${this.copied ? t.copied : t.copy}</button>
             ${this.endButton()}
           </div>`;
       case CustomerState.Connected: {
-        const name = this.controller.session?.agentName || 'Your agent';
+        const name = this.controller.session?.agentName || t.defaultAgent;
         if (this.consentRequest) {
           return html`<div part="consent" role="alertdialog" aria-labelledby="consent-title">
-            <h2 id="consent-title">${this.consentRequest.name} wants to control this page</h2>
-            <p>They could click, scroll and fill in forms for you. You can take control back at any time.</p>
+            <h2 id="consent-title">${t.consentTitle(this.consentRequest.name)}</h2>
+            <p>${t.consentBody}</p>
             <div class="actions">
-              <button class="primary" @click=${() => this.consentRequest?.answer(true)}>Allow</button>
-              <button class="secondary" @click=${() => this.consentRequest?.answer(false)}>Deny</button>
+              <button class="primary" @click=${() => this.consentRequest?.answer(true)}>${t.allow}</button>
+              <button class="secondary" @click=${() => this.consentRequest?.answer(false)}>${t.deny}</button>
             </div></div>`;
         }
         const controlling = this.controller.session?.consent === 'granted';
-        return html`<h2>${name} is viewing this page</h2>
+        return html`<h2>${t.viewing(name)}</h2>
           ${codeBlock}
-          <p>${controlling ? `${name} can control this page.` : 'Fields with passwords and other sensitive data are hidden from the agent.'}</p>
+          <p>${controlling ? t.controlling(name) : t.hiddenFields}</p>
           <div class="actions">
-            ${controlling ? html`<button class="secondary" @click=${() => this.controller.revokeControl()}>Take back control</button>` : nothing}
-            <button class="secondary" part="pause" @click=${() => this.stopSharing()}>Stop sharing</button>
+            ${controlling ? html`<button class="secondary" @click=${() => this.controller.revokeControl()}>${t.takeBack}</button>` : nothing}
+            <button class="secondary" part="pause" @click=${() => this.stopSharing()}>${t.stopSharing}</button>
             ${this.endButton()}
           </div>`;
       }
       case CustomerState.Paused:
-        return html`<h2>Sharing paused</h2>
+        return html`<h2>${t.pausedTitle}</h2>
           ${codeBlock}
-          <p>The agent cannot see this page until you share it again.</p>
+          <p>${t.pausedBody}</p>
           <div class="actions">
-            <button class="primary" part="pause" @click=${() => this.startSharing()}>Start sharing</button>
+            <button class="primary" part="pause" @click=${() => this.startSharing()}>${t.startSharing}</button>
             ${this.endButton()}
           </div>`;
       case CustomerState.Ended:
-        return html`<h2>Co-browsing ended</h2>
-          <p>${ENDED_BY[this.endedBy ?? 'customer']}</p>
-          <button class="primary" part="start" @click=${() => this.start()}>Start a new session</button>`;
+        return html`<h2>${t.endedTitle}</h2>
+          <p>${t.endedBy[this.endedBy ?? 'customer']}</p>
+          <button class="primary" part="start" @click=${() => this.start()}>${t.startNew}</button>`;
       case CustomerState.Error:
-        return html`<h2>Co-browsing unavailable</h2>
-          <p class="error">${this.errorMessage || 'Something went wrong.'}</p>
-          <button class="primary" part="start" @click=${() => this.start()}>Try again</button>`;
+        return html`<h2>${t.errorTitle}</h2>
+          <p class="error">${this.errorMessage || t.errorFallback}</p>
+          <button class="primary" part="start" @click=${() => this.start()}>${t.retry}</button>`;
     }
   }
 
   private endButton() {
-    return html`<button class="danger" part="end" @click=${() => this.end()}>End session</button>`;
+    return html`<button class="danger" part="end" @click=${() => this.end()}>${this.text.endSession}</button>`;
   }
 
   private statusText(): string {
     switch (this.state) {
       case CustomerState.Waiting:
-        return `Session ID ${groupCode(this.code)}. Read this number to your agent.`;
+        return `${this.text.codeLabel(groupCode(this.code))}. ${this.text.readToAgent}`;
       case CustomerState.Connected:
-        return `${this.controller.session?.agentName || 'Your agent'} is viewing this page.`;
+        return `${this.text.viewing(this.controller.session?.agentName || this.text.defaultAgent)}.`;
       case CustomerState.Reconnecting:
-        return 'Reconnecting.';
+        return this.text.reconnecting;
       case CustomerState.Paused:
-        return 'Sharing paused.';
+        return this.text.pausedTitle;
       case CustomerState.Ended:
-        return ENDED_BY[this.endedBy ?? 'customer'];
+        return this.text.endedBy[this.endedBy ?? 'customer'];
       case CustomerState.Error:
         return this.errorMessage;
       default:

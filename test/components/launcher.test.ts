@@ -91,6 +91,15 @@ describe('<cobrowse-launcher>', () => {
     await oneEvent(again, 'cobrowse-ended');
   });
 
+  it('shows replaced strings (localisation), keeping the others', async () => {
+    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} .strings=${{ trigger: 'Co-navigation', start: 'Démarrer' }}></cobrowse-launcher>`);
+    expect(el.shadowRoot!.querySelector('[part=trigger]')!.textContent!.trim()).to.equal('Co-navigation');
+    el.open = true;
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part=start]')!.textContent).to.equal('Démarrer');
+    expect(el.shadowRoot!.querySelector('[part=panel] p')!.textContent).to.contain('Share this tab');
+  });
+
   it('says clearly when it has no relay', async () => {
     const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher></cobrowse-launcher>`);
     let error: unknown;
