@@ -3,14 +3,19 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
 import { gzipSync } from 'node:zlib';
 
-/** Prints each bundle's minified and gzipped size, so growth is seen at every build. */
+/** The most each single-file bundle may weigh, min+gzip: every byte of the customer's ships to every page view. */
+const BUDGET_KIB = { 'cobrowse.min.js': 25, 'cobrowse-agent.min.js': 60 };
+
+/** Prints each bundle's minified and gzipped size, and fails the build past its budget. */
 const reportSize = () => ({
   name: 'report-size',
   generateBundle(options, bundle) {
     for (const chunk of Object.values(bundle)) {
       if (chunk.type !== 'chunk' || !chunk.fileName.endsWith('.min.js')) continue;
-      const gz = gzipSync(chunk.code, { level: 9 }).length;
-      console.log(`${chunk.fileName.padEnd(24)} ${(chunk.code.length / 1024).toFixed(1).padStart(6)} KiB min  ${(gz / 1024).toFixed(1).padStart(5)} KiB min+gzip`);
+      const gz = gzipSync(chunk.code, { level: 9 }).length / 1024;
+      const budget = BUDGET_KIB[chunk.fileName];
+      console.log(`${chunk.fileName.padEnd(24)} ${(chunk.code.length / 1024).toFixed(1).padStart(6)} KiB min  ${gz.toFixed(1).padStart(5)} KiB min+gzip  (budget ${budget} KiB)`);
+      if (budget && gz > budget) this.error(`${chunk.fileName} is ${gz.toFixed(1)} KiB min+gzip, over its ${budget} KiB budget`);
     }
   },
 });
