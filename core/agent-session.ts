@@ -181,7 +181,9 @@ export class AgentSession {
         this.finish(frame.by);
         break;
       case 'error':
-        this.fail(frame.code, MESSAGES[frame.code] ?? frame.message);
+        // The relay dropped patches for a slow console and has asked for a snapshot: catch up, don't fail.
+        if (frame.code === ErrorCode.ResyncRequired) this.setState(AgentState.Waiting);
+        else this.fail(frame.code, MESSAGES[frame.code] ?? frame.message);
         break;
     }
   }

@@ -37,6 +37,8 @@ const FINAL = new Set<number>([
   CloseCode.UnsupportedVersion,
   CloseCode.SessionNotFound,
   CloseCode.SessionTaken,
+  CloseCode.Unauthorized,
+  CloseCode.RateLimited,
 ]);
 
 export class Transport {
