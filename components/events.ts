@@ -25,6 +25,10 @@ export interface ControlRequestDetail {
   /** Refuses control. */
   deny(): void;
 }
+export interface HighlightToolDetail {
+  /** The drawing tool chosen, or null when Highlight is turned off. */
+  tool: 'rect' | 'pen' | 'spot' | null;
+}
 export interface ZoomDetail {
   /** The zoom asked for (1 = 100%); absent when only auto-fit changes. */
   zoom?: number;
@@ -46,6 +50,8 @@ declare global {
     'cobrowse-control-request': CustomEvent<ControlRequestDetail>;
     'cobrowse-close': CustomEvent<Record<string, never>>;
     'cobrowse-zoom': CustomEvent<ZoomDetail>;
+    'cobrowse-highlight': CustomEvent<HighlightToolDetail>;
+    'cobrowse-highlight-clear': CustomEvent<Record<string, never>>;
   }
   // emit() reads HTMLElementEventMap, which extends GlobalEventHandlersEventMap.
 }

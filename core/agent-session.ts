@@ -13,6 +13,7 @@ import {
   type Action,
   type ControlFrame,
   type EndedBy,
+  type HighlightFrame,
   type Mode,
   type PlatformFrame,
 } from './protocol/index.js';
@@ -93,6 +94,16 @@ export class AgentSession {
       };
       this.pending.set(n, settle);
     });
+  }
+
+  /** Draws a mark on the customer's page, anchored to mirror node `target` (allowed in every mode). */
+  highlight(mark: Omit<HighlightFrame, 't'>): void {
+    this.transport?.send({ t: 'highlight', ...mark });
+  }
+
+  /** Removes one mark from the customer's page, or all of them. */
+  clearHighlights(id?: number): void {
+    this.transport?.send(id === undefined ? { t: 'highlight-clear' } : { t: 'highlight-clear', id });
   }
 
   /** Shows the agent's pointer on the customer's page (coordinates in the customer's viewport). */

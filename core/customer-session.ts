@@ -19,6 +19,7 @@ import {
   parseFrameForCustomer,
   type ControlFrame,
   type EndedBy,
+  type HighlightKind,
 } from './protocol/index.js';
 import { Transport } from './transport.js';
 
@@ -49,6 +50,9 @@ export type CustomerEvents = {
   /** The agent's pointer moved (or clicked) at this point of the viewport. */
   'agent-pointer': { x: number; y: number; click: boolean };
   consent: Consent;
+  /** The agent marked an element (its mark follows the element) or cleared marks (`id` absent: all). */
+  highlight: { id: number; kind: HighlightKind; points: number[]; ttl: number; anchor: Element };
+  'highlight-clear': { id?: number };
   /** A command was applied or refused. */
   control: { action: string; ok: boolean; reason?: string };
   ended: { by: EndedBy };
@@ -121,6 +125,7 @@ export class CustomerSession {
     this.paused = true;
     this.stopRecording();
     this.revokeConsent();
+    this.events.emit('highlight-clear', {});
     this.transport.send({ t: 'sharing', paused: true });
     void this.persist();
     this.setState(CustomerState.Paused);
@@ -215,6 +220,7 @@ export class CustomerSession {
         } else {
           this.stopRecording();
           this.revokeConsent();
+          this.events.emit('highlight-clear', {});
           this.agentName = '';
           if (!this.paused) this.setState(CustomerState.Waiting);
           this.events.emit('agent-left');
@@ -228,6 +234,15 @@ export class CustomerSession {
         break;
       case 'control':
         void this.control(frame);
+        break;
+      case 'highlight': {
+        const node = this.paused ? undefined : this.recording?.nodeById(frame.target);
+        const anchor = node?.nodeType === Node.ELEMENT_NODE ? (node as Element) : node?.parentElement;
+        if (anchor) this.events.emit('highlight', { id: frame.id, kind: frame.kind, points: frame.points, ttl: frame.ttl, anchor });
+        break;
+      }
+      case 'highlight-clear':
+        this.events.emit('highlight-clear', frame.id === undefined ? {} : { id: frame.id });
         break;
       case 'ended':
         this.finish(frame.by);

@@ -1,11 +1,12 @@
 import { LitElement, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
-import { CustomerState } from '../../core/index.js';
+import { CustomerState, type CustomerEvents } from '../../core/index.js';
 import { Mode, type EndedBy } from '../../core/protocol/index.js';
 import '../events.js';
 import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
+import { renderMarks, type Mark } from '../internal/highlights.js';
 import { CustomerSessionController } from './session-controller.js';
 import { launcherStrings, type LauncherStrings } from './strings.js';
 import { launcherStyles } from './styles.js';
@@ -34,6 +35,7 @@ import { launcherStyles } from './styles.js';
  * @csspart consent - The "wants to control this page" prompt.
  * @csspart agent-pointer - The agent's pointer drawn over the page.
  * @csspart pause - The "Stop sharing" / "Start sharing" button.
+ * @csspart highlights - The agent's highlight marks drawn over the page.
  *
  * @cssprop --cobrowse-accent - Brand color of buttons.
  * @cssprop --cobrowse-surface - Panel background.
@@ -43,6 +45,7 @@ import { launcherStyles } from './styles.js';
  * @cssprop --cobrowse-shared-color - Color of the "you are being viewed" border and button.
  * @cssprop --cobrowse-font - Font family.
  * @cssprop --cobrowse-z-index - Stacking order of the launcher.
+ * @cssprop --cobrowse-highlight - Color of the agent's highlight marks.
  */
 @customElement('cobrowse-launcher')
 export class CobrowseLauncher extends LitElement {
@@ -80,6 +83,9 @@ export class CobrowseLauncher extends LitElement {
 
   @state() private accessor consentRequest: { name: string; answer: (allowed: boolean) => void } | null = null;
   @state() private accessor agentPointer: { x: number; y: number; click: number } | null = null;
+  /** The agent's highlight marks, each anchored to an element of this page. */
+  @state() private accessor marks: Array<Mark & { anchor: Element }> = [];
+  private marksFrame = 0;
 
   /** Where the floating button sits: `bottom-right` (default) or `bottom-left`. */
   @property({ reflect: true }) accessor position: 'bottom-right' | 'bottom-left' = 'bottom-right';
@@ -120,8 +126,36 @@ export class CobrowseLauncher extends LitElement {
       case 'agent-left':
         this.agentPointer = null;
         break;
+      case 'highlight': {
+        const { id, kind, points, ttl, anchor } = event as CustomerEvents['highlight'];
+        this.marks = [...this.marks.filter((m) => m.id !== id), { id, kind, points, anchor, expires: Date.now() + ttl }];
+        this.followMarks();
+        break;
+      }
+      case 'highlight-clear': {
+        const { id } = event as CustomerEvents['highlight-clear'];
+        this.marks = id === undefined ? [] : this.marks.filter((m) => m.id !== id);
+        break;
+      }
     }
   });
+
+  /** Redraws the marks every frame while there are any: they follow their elements through scrolling and reflow. */
+  private followMarks(): void {
+    if (this.marksFrame) return;
+    const tick = () => {
+      const now = Date.now();
+      this.marks = this.marks.filter((m) => m.expires > now && m.anchor.isConnected);
+      this.marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
+    };
+    this.marksFrame = requestAnimationFrame(tick);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    cancelAnimationFrame(this.marksFrame);
+    this.marksFrame = 0;
+  }
 
   /**
    * Asks whether the agent may control the page: the host page decides when it cancels
@@ -198,6 +232,10 @@ export class CobrowseLauncher extends LitElement {
     const pointer = shared ? this.agentPointer : null;
     return html`
       ${shared ? html`<div class="frame" part="shared-frame" aria-hidden="true"></div>` : nothing}
+      ${shared && this.marks.length ? html`<div class="marks-layer">${renderMarks(this.marks, (m) => {
+        const box = (m as Mark & { anchor: Element }).anchor.getBoundingClientRect();
+        return [box.left, box.top];
+      }, 1)}</div>` : nothing}
       ${pointer ? html`<div class="agent-pointer" part="agent-pointer" aria-hidden="true" style="left:${pointer.x}px;top:${pointer.y}px">
           <span class="arrow"></span><span class="name">${this.controller.session?.agentName || this.text.defaultAgent}</span>
           ${pointer.click ? keyed(pointer.click, html`<span class="ripple"></span>`) : nothing}

@@ -1,4 +1,5 @@
-import { css } from 'lit';
+import { css, unsafeCSS } from 'lit';
+import { marksCss } from '../internal/highlights.js';
 
 export const launcherStyles = css`
   :host {
@@ -133,6 +134,12 @@ export const launcherStyles = css`
     from { transform: scale(0.3); opacity: 1; }
     to { transform: scale(1.6); opacity: 0; }
   }
+  .marks-layer {
+    position: fixed;
+    inset: 0;
+    pointer-events: none;
+  }
+  ${unsafeCSS(marksCss)}
   .visually-hidden {
     position: absolute;
     width: 1px;

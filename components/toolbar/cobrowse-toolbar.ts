@@ -6,6 +6,8 @@ import '../events.js';
 import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 
+const TOOLS = [['rect', 'Rectangle'], ['pen', 'Pen'], ['spot', 'Spotlight']] as const;
+
 /** Each zoom step multiplies or divides by this; zoom stays between 25% and 400%. */
 const ZOOM_STEP = 1.25;
 const clampZoom = (zoom: number) => Math.min(4, Math.max(0.25, Math.round(zoom * 100) / 100));
@@ -33,6 +35,8 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
  * @summary The agent's session toolbar.
  *
  * @fires cobrowse-close - The agent pressed "Close session".
+ * @fires cobrowse-highlight - Highlight was turned on with a tool, or off; `detail.tool`.
+ * @fires cobrowse-highlight-clear - The agent asked to clear every mark.
  * @fires cobrowse-zoom - The agent changed the zoom or auto-fit; `detail.zoom`, `detail.autoFit`.
  *
  * @csspart bar - The toolbar row.
@@ -40,6 +44,7 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
  * @csspart mode - The mode badge.
  * @csspart status - The connection status.
  * @csspart close - The "Close session" button.
+ * @csspart highlight - The Highlight toggle and its tools.
  * @csspart zoom - The zoom controls (−, level, +, 100%, Auto-fit).
  *
  * @cssprop --cobrowse-toolbar-background - Toolbar background.
@@ -155,6 +160,9 @@ export class CobrowseToolbar extends LitElement {
   /** The mirror's current scale (1 = 100%), shown as a percentage. */
   @property({ type: Number }) accessor zoom = 1;
 
+  /** The highlight tool in use, or '' when Highlight is off. */
+  @property({ attribute: 'highlight-tool' }) accessor highlightTool: '' | 'rect' | 'pen' | 'spot' = '';
+
   /** Whether the mirror fits the space available (zoom buttons turn it off). */
   @property({ type: Boolean, attribute: 'auto-fit' }) accessor autoFit = true;
 
@@ -167,6 +175,15 @@ export class CobrowseToolbar extends LitElement {
       ${this.mode ? html`<span class="badge" part="mode">${MODE_LABEL[this.mode]}</span>` : nothing}
       ${status ? html`<span class="status" part="status" data-state=${this.state}>${status}</span>` : nothing}
       <span class="spacer"></span>
+      <span class="zoom" part="highlight" role="group" aria-label="Highlight">
+        <button class="plain" aria-pressed=${Boolean(this.highlightTool)} ?disabled=${!open}
+          @click=${() => emit(this, 'cobrowse-highlight', { tool: this.highlightTool ? null : 'rect' })}>Highlight</button>
+        ${this.highlightTool
+          ? html`${TOOLS.map(([tool, label]) => html`<button class="plain" aria-pressed=${this.highlightTool === tool}
+                @click=${() => emit(this, 'cobrowse-highlight', { tool })}>${label}</button>`)}
+              <button class="plain" @click=${() => emit(this, 'cobrowse-highlight-clear', {})}>Clear</button>`
+          : nothing}
+      </span>
       <span class="zoom" part="zoom" role="group" aria-label="Zoom">
         <button class="plain" aria-label="Zoom out" ?disabled=${!open} @click=${() => this.setZoom(this.zoom / ZOOM_STEP)}>−</button>
         <output aria-live="polite">${Math.round(this.zoom * 100)}%</output>

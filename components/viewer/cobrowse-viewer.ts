@@ -7,7 +7,8 @@ import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../cor
 import '../events.js';
 import { emit } from '../internal/emit.js';
 import '../toolbar/cobrowse-toolbar.js';
-import { RemoteControl, type Target } from './remote-control.js';
+import { renderMarks, type Mark } from '../internal/highlights.js';
+import { RemoteControl, elementAt, type Target } from './remote-control.js';
 import { viewerStyles } from './styles.js';
 
 /** A field the agent is co-filling: an editor of the agent's own sits over the mirrored field. */
@@ -51,6 +52,11 @@ const FORMS_LOCKED = 'Forms cannot be edited on the agent side';
  * @csspart mirror - The iframe showing the customer's page.
  * @csspart form - The "Session ID" form.
  * @csspart message - State messages shown over the mirror.
+ * @csspart input-layer - The layer over the mirror that takes the agent's pointer.
+ * @csspart customer-pointer - The customer's pointer drawn over the mirror.
+ * @csspart editor - The agent's own field over a mirrored field while co-filling.
+ * @csspart notice - Short notices (a refused command, locked forms).
+ * @csspart highlights - The highlight marks drawn over the mirror.
  *
  * @cssprop --cobrowse-accent - Brand color of buttons.
  * @cssprop --cobrowse-stage-background - Background around the mirrored page.
@@ -58,6 +64,8 @@ const FORMS_LOCKED = 'Forms cannot be edited on the agent side';
  * @cssprop --cobrowse-text - Text color.
  * @cssprop --cobrowse-radius - Card corner radius.
  * @cssprop --cobrowse-font - Font family.
+ * @cssprop --cobrowse-highlight - Color of highlight marks.
+ * @cssprop --cobrowse-customer-pointer - Color of the customer's pointer.
  */
 @customElement('cobrowse-viewer')
 export class CobrowseViewer extends LitElement {
@@ -80,6 +88,16 @@ export class CobrowseViewer extends LitElement {
 
   /** The scale used when auto-fit is off (1 = 100%). */
   @property({ type: Number }) accessor zoom = 1;
+
+  /** How long a highlight mark stays on both screens, in seconds. */
+  @property({ type: Number, attribute: 'highlight-seconds' }) accessor highlightSeconds = 180;
+
+  @state() private accessor tool: 'rect' | 'pen' | 'spot' | null = null;
+  @state() private accessor marks: Array<Mark & { target: number }> = [];
+  /** The mark being drawn, in the mirror's page coordinates. */
+  @state() private accessor drawing: Mark | null = null;
+  private marksFrame = 0;
+  private markCount = 0;
 
   @state() private accessor agentState: AgentState = AgentState.Idle;
   @state() private accessor mode: Mode | '' = '';
@@ -130,6 +148,8 @@ export class CobrowseViewer extends LitElement {
     this.session = session;
     session.events.on('state', (s) => {
       this.agentState = s;
+      // A new page (or none) is coming: marks belong to the page they were drawn on.
+      if (s !== AgentState.Live) this.marks = [];
       this.hasPage ||= s === AgentState.Live;
       emit(this, 'cobrowse-state-change', { state: s });
     });
@@ -162,6 +182,8 @@ export class CobrowseViewer extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    cancelAnimationFrame(this.marksFrame);
+    this.marksFrame = 0;
     this.resizeObserver.disconnect();
     this.session?.dispose();
     this.session = undefined;
@@ -201,7 +223,12 @@ export class CobrowseViewer extends LitElement {
     const s = this.scale;
     return html`
       <cobrowse-toolbar part="toolbar" .mode=${this.mode} .state=${this.agentState} .code=${this.session ? this.code : ''}
-        .platform=${this.platform?.summary ?? ''} .zoom=${this.scale} .autoFit=${this.autoFit}
+        .platform=${this.platform?.summary ?? ''} .zoom=${this.scale} .autoFit=${this.autoFit} .highlightTool=${this.tool ?? ''}
+        @cobrowse-highlight=${(e: CustomEvent<{ tool: 'rect' | 'pen' | 'spot' | null }>) => {
+          this.tool = e.detail.tool;
+          if (!this.tool) this.clearMarks();
+        }}
+        @cobrowse-highlight-clear=${() => this.clearMarks()}
         @cobrowse-zoom=${(e: CustomEvent<{ zoom?: number; autoFit: boolean }>) => {
           if (e.detail.zoom !== undefined) this.zoom = e.detail.zoom;
           this.autoFit = e.detail.autoFit;
@@ -211,8 +238,9 @@ export class CobrowseViewer extends LitElement {
         <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">
           <iframe part="mirror" title="Customer's page" sandbox=${MIRROR_SANDBOX} tabindex="-1"
             style="width:${width}px;height:${height}px;transform:scale(${s})"></iframe>
-          <div class="input-layer" part="input-layer" @mousemove=${this.onMove} @click=${this.onClick}
-            @wheel=${this.onWheel} @mouseleave=${() => (this.style.cursor = '')}></div>
+          ${renderMarks(this.drawing ? [...this.marks, this.drawing] : this.marks, (m) => this.anchorAt(m), s)}
+          <div class="input-layer" part="input-layer" ?data-drawing=${Boolean(this.tool)} @mousemove=${this.onMove} @click=${this.onClick}
+            @mousedown=${this.onDrawStart} @mouseup=${this.onDrawEnd} @wheel=${this.onWheel}></div>
           ${this.customerPointer ? html`<div class="pointer customer" part="customer-pointer" aria-hidden="true"
             style="left:${this.customerPointer.x * s}px;top:${this.customerPointer.y * s}px"></div>` : nothing}
           ${this.ripple ? keyed(this.ripple.key, html`<div class="ripple" aria-hidden="true"
@@ -248,8 +276,64 @@ export class CobrowseViewer extends LitElement {
   }
 
   private onMove = (event: MouseEvent): void => {
-    if (this.agentState === AgentState.Live) this.remote.move(...this.point(event));
+    if (this.agentState !== AgentState.Live) return;
+    const [x, y] = this.point(event);
+    this.remote.move(x, y);
+    const drawing = this.drawing;
+    if (!drawing) return;
+    if (drawing.kind === 'pen') this.drawing = { ...drawing, points: [...drawing.points, x, y] };
+    else if (drawing.kind === 'rect') this.drawing = { ...drawing, points: [drawing.points[0]!, drawing.points[1]!, x, y] };
   };
+
+  /** Where a mark's anchor is, in the screen's (scaled) coordinates; the mark being drawn is in page coordinates. */
+  private anchorAt(mark: Mark & { target?: number }): [number, number] | null {
+    if (mark.target === undefined) return [0, 0];
+    const el = this.mirror?.node(mark.target) as Element | undefined;
+    if (!el?.isConnected) return null;
+    const box = el.getBoundingClientRect();
+    return [box.left * this.scale, box.top * this.scale];
+  }
+
+  private onDrawStart = (event: MouseEvent): void => {
+    if (!this.tool || this.agentState !== AgentState.Live) return;
+    const [x, y] = this.point(event);
+    this.drawing = { id: 0, kind: this.tool, points: this.tool === 'rect' ? [x, y, x, y] : [x, y], expires: Infinity };
+  };
+
+  /** A finished mark is anchored to the element under it, sent, and kept until it expires. */
+  private onDrawEnd = (): void => {
+    const drawing = this.drawing;
+    this.drawing = null;
+    const mirror = this.mirror;
+    if (!drawing || !mirror || !this.session) return;
+    const [x1, y1, x2 = x1!, y2 = y1!] = drawing.points;
+    const anchor = elementAt(mirror.document, (x1! + x2) / 2, (y1! + y2) / 2) ?? mirror.document.body;
+    const target = anchor ? mirror.idOfNode(anchor) : undefined;
+    if (!anchor || target === undefined) return;
+    const box = anchor.getBoundingClientRect();
+    const points = drawing.points.map((v, i) => Math.round((v - (i % 2 ? box.top : box.left)) * 10) / 10);
+    const ttl = this.highlightSeconds * 1000;
+    const mark = { id: ++this.markCount, kind: drawing.kind, points, target, ttl };
+    this.session.highlight(mark);
+    this.marks = [...this.marks, { ...mark, expires: Date.now() + ttl }];
+    this.followMarks();
+  };
+
+  private clearMarks(): void {
+    if (this.marks.length) this.session?.clearHighlights();
+    this.marks = [];
+  }
+
+  /** Redraws every frame while marks exist: they follow their elements as the customer scrolls. */
+  private followMarks(): void {
+    if (this.marksFrame) return;
+    const tick = () => {
+      const now = Date.now();
+      this.marks = this.marks.filter((m) => m.expires > now);
+      this.marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
+    };
+    this.marksFrame = requestAnimationFrame(tick);
+  }
 
   private onWheel = (event: WheelEvent): void => {
     if (this.agentState !== AgentState.Live || !this.remote.allows(Action.Scroll)) return;
@@ -258,7 +342,7 @@ export class CobrowseViewer extends LitElement {
   };
 
   private onClick = async (event: MouseEvent): Promise<void> => {
-    if (this.agentState !== AgentState.Live) return;
+    if (this.agentState !== AgentState.Live || this.tool) return; // while highlighting, clicks draw
     const [x, y] = this.point(event);
     this.showRipple(x, y);
     const target = this.remote.targetAt(x, y);

@@ -1,4 +1,5 @@
-import { css } from 'lit';
+import { css, unsafeCSS } from 'lit';
+import { marksCss } from '../internal/highlights.js';
 
 export const viewerStyles = css`
   :host {
@@ -47,6 +48,10 @@ export const viewerStyles = css`
     inset: 0;
     cursor: default;
   }
+  .input-layer[data-drawing] {
+    cursor: crosshair;
+  }
+  ${unsafeCSS(marksCss)}
   .pointer {
     position: absolute;
     width: 18px;

@@ -209,6 +209,19 @@ export interface RequestSnapshotFrame { t: 'request-snapshot' }
 
 /** Either way: where that party's pointer is, in the customer's viewport (CSS px); `click` shows a ripple. */
 export interface PointerFrame { t: 'pointer'; x: number; y: number; click?: boolean }
+/** Highlight tools: a rectangle, a freehand pen stroke, a spotlight around a point. */
+export const HighlightKind = { Rect: 'rect', Pen: 'pen', Spot: 'spot' } as const;
+export type HighlightKind = (typeof HighlightKind)[keyof typeof HighlightKind];
+
+/**
+ * Agent → customer: a mark anchored to element `target`: `points` are (x, y) pairs in CSS px
+ * from the element's top-left corner, so the mark stays on it through scrolling and reflow.
+ * Allowed in every mode. It disappears after `ttl` ms, on `highlight-clear`, or on navigation.
+ */
+export interface HighlightFrame { t: 'highlight'; id: number; kind: HighlightKind; target: number; points: number[]; ttl: number }
+/** Agent → customer: remove one mark, or all when `id` is absent. */
+export interface HighlightClearFrame { t: 'highlight-clear'; id?: number }
+
 /** Customer → agent: the customer's browser and device, for the agent's toolbar. */
 export interface PlatformFrame {
   t: 'platform';
@@ -263,14 +276,14 @@ export interface ControlResultFrame { t: 'control-result'; n: number; ok: boolea
 
 export type CustomerFrame =
   | CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame;
-export type AgentFrame = JoinFrame | EndFrame | RequestSnapshotFrame | PointerFrame | ControlFrame;
+export type AgentFrame = JoinFrame | EndFrame | RequestSnapshotFrame | PointerFrame | ControlFrame | HighlightFrame | HighlightClearFrame;
 export type RelayFrame = CreatedFrame | ResumedFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
 export type Frame = CustomerFrame | AgentFrame | RelayFrame;
 
 /** Frames the relay forwards untouched from one role to the other. */
 export const FORWARDED: Record<Role, ReadonlySet<string>> = {
   customer: new Set(['snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']),
-  agent: new Set(['request-snapshot', 'pointer', 'control']),
+  agent: new Set(['request-snapshot', 'pointer', 'control', 'highlight', 'highlight-clear']),
 };
 
 /** Actions each mode allows; pointer and highlight are allowed in every mode. */

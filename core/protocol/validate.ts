@@ -4,6 +4,7 @@
  */
 import {
   Action,
+  HighlightKind,
   ErrorCode,
   Mode,
   NodeKind,
@@ -160,6 +161,10 @@ const CHECKS: Record<Frame['t'], Check> = {
   'request-snapshot': () => true,
   pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),
   sharing: (f) => typeof f.paused === 'boolean',
+  highlight: (f) =>
+    isId(f.id) && KINDS.has(f.kind as string) && isId(f.target) && isFiniteNumber(f.ttl) && f.ttl > 0 && f.ttl <= 3_600_000 &&
+    Array.isArray(f.points) && f.points.length >= 2 && f.points.length <= 4000 && f.points.length % 2 === 0 && f.points.every(isFiniteNumber),
+  'highlight-clear': (f) => f.id === undefined || isId(f.id),
   platform: (f) =>
     isShortString(f.ua, 1024) && isPair(f.screen) && isPair(f.viewport) && isFiniteNumber(f.dpr) &&
     isShortString(f.language, 64) && isShortString(f.timeZone, 64) && (f.hints === undefined || isHints(f.hints)),
@@ -168,6 +173,7 @@ const CHECKS: Record<Frame['t'], Check> = {
 };
 
 const ACTIONS = new Set<string>(Object.values(Action));
+const KINDS = new Set<string>(Object.values(HighlightKind));
 const isShortString = (x: unknown, max: number): x is string => isString(x) && x.length <= max;
 const isPair = (x: unknown): boolean => Array.isArray(x) && x.length === 2 && x.every(isFiniteNumber);
 
@@ -202,8 +208,8 @@ function isControl(f: Record<string, unknown>): boolean {
 }
 
 const FROM_CUSTOMER = new Set(['create', 'resume', 'end', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']);
-const FROM_AGENT = new Set(['join', 'end', 'request-snapshot', 'pointer', 'control']);
-const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', 'request-snapshot', 'pointer', 'control']);
+const FROM_AGENT = new Set(['join', 'end', 'request-snapshot', 'pointer', 'control', 'highlight', 'highlight-clear']);
+const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', 'request-snapshot', 'pointer', 'control', 'highlight', 'highlight-clear']);
 const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']);
 
 /** Parses and checks one frame whose type must be in `allowed`; throws ProtocolError. */

@@ -110,15 +110,16 @@ async function rawAgent(code) {
   return { ws, next, idOf, send: (frame) => ws.send(JSON.stringify(frame)) };
 }
 
+before(async () => {
+  demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
+  browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
+});
+after(async () => {
+  await browser?.close();
+  await demo?.close();
+});
+
 describe('remote control by mode', () => {
-  before(async () => {
-    demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-    browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
-  });
-  after(async () => {
-    await browser?.close();
-    await demo?.close();
-  });
 
   it('full control: the agent co-fills a field, ticks a box, clicks a button and scrolls; both pointers show', async () => {
     const s = await session('full-control');
@@ -267,6 +268,56 @@ describe('remote control by mode', () => {
     assert.equal(await launcher.locator('[part=code]').textContent().then((t) => t.replace(/\s/g, '')), s.code);
     await s.agent.page.waitForFunction((secret) =>
       document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.body.textContent.includes(secret), secret);
+    await s.close();
+  });
+});
+
+describe('highlights', () => {
+  it('in no-control mode too: drawn by the agent, shown on both sides, following the element, cleared and expiring', async () => {
+    const s = await session('no-control');
+    const viewer = s.agent.page.locator('cobrowse-viewer');
+    const toolbar = viewer.locator('cobrowse-toolbar');
+    await toolbar.getByText('Highlight', { exact: true }).click();
+    await showOnBoth(s, '#submit');
+    const box = await s.agent.page.evaluate(() => {
+      const viewer = document.querySelector('cobrowse-viewer');
+      const iframe = viewer.shadowRoot.querySelector('iframe');
+      const layer = viewer.shadowRoot.querySelector('.input-layer').getBoundingClientRect();
+      const scale = layer.width / iframe.offsetWidth;
+      const r = iframe.contentDocument.querySelector('#submit').getBoundingClientRect();
+      return { x1: layer.left + (r.left - 6) * scale, y1: layer.top + (r.top - 6) * scale, x2: layer.left + (r.right + 6) * scale, y2: layer.top + (r.bottom + 6) * scale };
+    });
+    await s.agent.page.mouse.move(box.x1, box.y1);
+    await s.agent.page.mouse.down();
+    await s.agent.page.mouse.move(box.x2, box.y2, { steps: 5 });
+    await s.agent.page.mouse.up();
+
+    const customerMark = s.customer.page.locator('cobrowse-launcher').locator('[part=highlights] rect.mark');
+    await customerMark.waitFor({ state: 'attached' });
+    assert.equal(await viewer.locator('[part=highlights] rect.mark').count(), 1, 'the agent sees the mark too');
+    const gap = async () => {
+      const [mark, button] = await Promise.all([customerMark.boundingBox(), s.customer.page.locator('#submit').boundingBox()]);
+      return [Math.round(mark.x - button.x), Math.round(mark.y - button.y)];
+    };
+    const before = await gap();
+    assert.ok(Math.abs(before[0] + 6) <= 2 && Math.abs(before[1] + 6) <= 2, `the mark surrounds the button: ${before}`);
+    await s.customer.page.evaluate(() => scrollBy(0, -120));
+    await s.customer.page.waitForTimeout(100);
+    assert.deepEqual(await gap(), before, 'the mark follows the element as the page scrolls');
+
+    await toolbar.getByText('Clear').click();
+    await customerMark.waitFor({ state: 'detached' });
+    assert.equal(await viewer.locator('[part=highlights] rect.mark').count(), 0);
+
+    // A short-lived mark expires by itself on both sides.
+    await s.agent.page.evaluate(() => (document.querySelector('cobrowse-viewer').highlightSeconds = 1));
+    await s.agent.page.mouse.move(box.x1, box.y1);
+    await s.agent.page.mouse.down();
+    await s.agent.page.mouse.move(box.x2, box.y2, { steps: 3 });
+    await s.agent.page.mouse.up();
+    await customerMark.waitFor({ state: 'attached' });
+    await customerMark.waitFor({ state: 'detached', timeout: 5000 });
+    await viewer.locator('[part=highlights] rect.mark').waitFor({ state: 'detached', timeout: 5000 });
     await s.close();
   });
 });
