@@ -22,6 +22,12 @@ import {
 export type Command = Omit<ControlFrame, 't' | 'n'> & { a: Action };
 export type CommandResult = { ok: true } | { ok: false; reason: string };
 
+/** The customer's connection, as the toolbar's status icon shows it. */
+export type LinkStatus = 'good' | 'slow' | 'offline';
+/** A ping every this many ms; no pong for two intervals means offline, a round trip past SLOW_MS slow. */
+const PING_MS = 2_000;
+const SLOW_MS = 300;
+
 /** How long a command may wait for its result: the customer may be asked for consent (30 s). */
 const COMMAND_TIMEOUT_MS = 35_000;
 import { SUBPROTOCOL, Transport, bearerProtocol } from './transport.js';
@@ -49,6 +55,8 @@ export type AgentEvents = {
   'customer-pointer': { x: number; y: number; click: boolean };
   /** The customer's browser, system and device (raw; see describePlatform). */
   platform: PlatformFrame;
+  /** The customer's link as the agent sees it: round trip through the relay, in ms (null: no answer). */
+  link: { status: LinkStatus; rtt: number | null };
   joined: { code: string; mode: Mode };
   ended: { by: EndedBy };
   error: { code: string; message: string };
@@ -77,6 +85,11 @@ export class AgentSession {
   mode: Mode | undefined;
   private transport: Transport | undefined;
   private commandCount = 0;
+  private pingCount = 0;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly pingsSent = new Map<number, number>();
+  /** The last measured link to the customer. */
+  link: { status: LinkStatus; rtt: number | null } = { status: 'offline', rtt: null };
   private readonly pending = new Map<number, (result: CommandResult) => void>();
 
   constructor(private readonly options: AgentSessionOptions) {}
@@ -138,8 +151,27 @@ export class AgentSession {
     if (!this.transport?.send({ t: 'end' })) this.finish('agent');
   }
 
+  /** Measures the round trip to the customer's page, through the relay, every PING_MS. */
+  private startPinging(): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => {
+      const oldest = Math.min(...this.pingsSent.values());
+      if (this.pingsSent.size && performance.now() - oldest > 2 * PING_MS) this.setLink({ status: 'offline', rtt: null });
+      const n = ++this.pingCount;
+      if (this.transport?.send({ t: 'ping', n })) this.pingsSent.set(n, performance.now());
+    }, PING_MS);
+  }
+
+  private setLink(link: { status: LinkStatus; rtt: number | null }): void {
+    if (link.status === this.link.status && link.rtt === this.link.rtt) return;
+    this.link = link;
+    this.events.emit('link', link);
+  }
+
   /** Leaves without ending the session (the console is closing). */
   dispose(): void {
+    clearInterval(this.pingTimer);
+    this.pingsSent.clear();
     this.transport?.close();
     this.transport = undefined;
   }
@@ -158,6 +190,7 @@ export class AgentSession {
     switch (frame.t) {
       case 'joined':
         this.mode = frame.mode;
+        this.startPinging();
         this.setState(frame.online ? AgentState.Waiting : AgentState.CustomerAway);
         this.events.emit('joined', { code: frame.code, mode: frame.mode });
         break;
@@ -174,6 +207,7 @@ export class AgentSession {
         break;
       case 'peer':
         if (frame.role === 'customer') this.setState(frame.status === 'online' ? AgentState.Waiting : AgentState.CustomerAway);
+        if (frame.role === 'customer' && frame.status === 'offline') this.setLink({ status: 'offline', rtt: null });
         break;
       case 'sharing':
         // Resumed sharing sends a fresh snapshot, which makes the view live again.
@@ -182,6 +216,14 @@ export class AgentSession {
       case 'platform':
         this.events.emit('platform', frame);
         break;
+      case 'pong': {
+        const sent = this.pingsSent.get(frame.n);
+        if (sent === undefined) break;
+        this.pingsSent.clear(); // older pings are answered by this one
+        const rtt = Math.round(performance.now() - sent);
+        this.setLink({ status: rtt > SLOW_MS ? 'slow' : 'good', rtt });
+        break;
+      }
       case 'pointer':
         this.events.emit('customer-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });
         break;

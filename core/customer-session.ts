@@ -229,6 +229,9 @@ export class CustomerSession {
       case 'request-snapshot':
         this.recording?.snapshot();
         break;
+      case 'ping':
+        this.transport?.send({ t: 'pong', n: frame.n });
+        break;
       case 'pointer':
         if (!this.paused) this.events.emit('agent-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });
         break;

@@ -6,6 +6,8 @@ import '../events.js';
 import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 
+const LINK_LABEL = { good: 'Good', slow: 'Slow', offline: 'Offline' } as const;
+
 const TOOLS = [['rect', 'Rectangle'], ['pen', 'Pen'], ['spot', 'Spotlight']] as const;
 
 /** Each zoom step multiplies or divides by this; zoom stays between 25% and 400%. */
@@ -42,7 +44,8 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
  * @csspart bar - The toolbar row.
  * @csspart label - The "Co-browsing" label.
  * @csspart mode - The mode badge.
- * @csspart status - The connection status.
+ * @csspart status - The session's status.
+ * @csspart link - The customer's connection: good / slow / offline, with the round trip.
  * @csspart close - The "Close session" button.
  * @csspart highlight - The Highlight toggle and its tools.
  * @csspart zoom - The zoom controls (−, level, +, 100%, Auto-fit).
@@ -104,6 +107,26 @@ export class CobrowseToolbar extends LitElement {
       white-space: nowrap;
       text-overflow: ellipsis;
     }
+    .link {
+      font-size: 12px;
+      font-variant-numeric: tabular-nums;
+    }
+    .link::before {
+      content: '';
+      display: inline-block;
+      width: 10px;
+      height: 10px;
+      margin-right: 4px;
+      border-radius: 2px;
+      vertical-align: -1px;
+      background: #1f9d55;
+    }
+    .link[data-link='slow']::before {
+      background: #d97706;
+    }
+    .link[data-link='offline']::before {
+      background: #b4232a;
+    }
     .spacer {
       flex: 1;
     }
@@ -160,6 +183,12 @@ export class CobrowseToolbar extends LitElement {
   /** The mirror's current scale (1 = 100%), shown as a percentage. */
   @property({ type: Number }) accessor zoom = 1;
 
+  /** The customer's connection as measured by the viewer: good, slow or offline ('' before any measure). */
+  @property() accessor link: '' | 'good' | 'slow' | 'offline' = '';
+
+  /** The last round trip to the customer's page through the relay, in ms. */
+  @property({ type: Number }) accessor rtt: number | null = null;
+
   /** The highlight tool in use, or '' when Highlight is off. */
   @property({ attribute: 'highlight-tool' }) accessor highlightTool: '' | 'rect' | 'pen' | 'spot' = '';
 
@@ -174,6 +203,10 @@ export class CobrowseToolbar extends LitElement {
       ${this.platform ? html`<span id="platform" class="platform" part="platform">${this.platform}</span>` : nothing}
       ${this.mode ? html`<span class="badge" part="mode">${MODE_LABEL[this.mode]}</span>` : nothing}
       ${status ? html`<span class="status" part="status" data-state=${this.state}>${status}</span>` : nothing}
+      ${open && this.link ? html`<span class="link" part="link" data-link=${this.link} role="img"
+          aria-label=${`Customer's connection: ${LINK_LABEL[this.link]}${this.rtt === null ? '' : `, ${this.rtt} ms`}`}
+          title=${`Round trip to the customer's page${this.rtt === null ? ': no answer' : `: ${this.rtt} ms`}`}>
+          ${LINK_LABEL[this.link]}${this.rtt === null ? '' : html` · ${this.rtt} ms`}</span>` : nothing}
       <span class="spacer"></span>
       <span class="zoom" part="highlight" role="group" aria-label="Highlight">
         <button class="plain" aria-pressed=${Boolean(this.highlightTool)} ?disabled=${!open}

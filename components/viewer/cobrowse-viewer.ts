@@ -111,6 +111,7 @@ export class CobrowseViewer extends LitElement {
   @state() private accessor editing: Editing | null = null;
   @state() private accessor notice = '';
   @state() private accessor platform: PlatformDescription | null = null;
+  @state() private accessor link: { status: 'good' | 'slow' | 'offline'; rtt: number | null } | null = null;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
 
   @query('iframe') private accessor iframe!: HTMLIFrameElement;
@@ -163,6 +164,7 @@ export class CobrowseViewer extends LitElement {
     });
     session.events.on('error', (detail) => (this.message = detail.message));
     session.events.on('platform', (frame) => (this.platform = describePlatform(frame)));
+    session.events.on('link', (link) => (this.link = link));
     session.events.on('customer-pointer', ({ x, y, click }) => {
       this.customerPointer = { x, y };
       if (click) this.showRipple(x, y);
@@ -223,7 +225,7 @@ export class CobrowseViewer extends LitElement {
     const s = this.scale;
     return html`
       <cobrowse-toolbar part="toolbar" .mode=${this.mode} .state=${this.agentState} .code=${this.session ? this.code : ''}
-        .platform=${this.platform?.summary ?? ''} .zoom=${this.scale} .autoFit=${this.autoFit} .highlightTool=${this.tool ?? ''}
+        .platform=${this.platform?.summary ?? ''} .link=${this.link?.status ?? ''} .rtt=${this.link?.rtt ?? null} .zoom=${this.scale} .autoFit=${this.autoFit} .highlightTool=${this.tool ?? ''}
         @cobrowse-highlight=${(e: CustomEvent<{ tool: 'rect' | 'pen' | 'spot' | null }>) => {
           this.tool = e.detail.tool;
           if (!this.tool) this.clearMarks();

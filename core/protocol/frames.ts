@@ -209,6 +209,11 @@ export interface RequestSnapshotFrame { t: 'request-snapshot' }
 
 /** Either way: where that party's pointer is, in the customer's viewport (CSS px); `click` shows a ripple. */
 export interface PointerFrame { t: 'pointer'; x: number; y: number; click?: boolean }
+/** Agent → customer: an application-level ping (browsers cannot send WebSocket pings); `n` numbers it. */
+export interface PingFrame { t: 'ping'; n: number }
+/** Customer → agent: the answer to ping `n`; the agent measures the round trip through the relay. */
+export interface PongFrame { t: 'pong'; n: number }
+
 /** Highlight tools: a rectangle, a freehand pen stroke, a spotlight around a point. */
 export const HighlightKind = { Rect: 'rect', Pen: 'pen', Spot: 'spot' } as const;
 export type HighlightKind = (typeof HighlightKind)[keyof typeof HighlightKind];
@@ -275,15 +280,16 @@ export interface ControlFrame {
 export interface ControlResultFrame { t: 'control-result'; n: number; ok: boolean; reason?: string }
 
 export type CustomerFrame =
-  | CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame;
-export type AgentFrame = JoinFrame | EndFrame | RequestSnapshotFrame | PointerFrame | ControlFrame | HighlightFrame | HighlightClearFrame;
+  | CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame | PongFrame;
+export type AgentFrame =
+  | JoinFrame | EndFrame | RequestSnapshotFrame | PointerFrame | ControlFrame | HighlightFrame | HighlightClearFrame | PingFrame;
 export type RelayFrame = CreatedFrame | ResumedFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
 export type Frame = CustomerFrame | AgentFrame | RelayFrame;
 
 /** Frames the relay forwards untouched from one role to the other. */
 export const FORWARDED: Record<Role, ReadonlySet<string>> = {
-  customer: new Set(['snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']),
-  agent: new Set(['request-snapshot', 'pointer', 'control', 'highlight', 'highlight-clear']),
+  customer: new Set(['snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform', 'pong']),
+  agent: new Set(['request-snapshot', 'pointer', 'control', 'highlight', 'highlight-clear', 'ping']),
 };
 
 /** Actions each mode allows; pointer and highlight are allowed in every mode. */

@@ -4,6 +4,7 @@
  */
 import {
   Action,
+  FORWARDED,
   HighlightKind,
   ErrorCode,
   Mode,
@@ -161,6 +162,8 @@ const CHECKS: Record<Frame['t'], Check> = {
   'request-snapshot': () => true,
   pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),
   sharing: (f) => typeof f.paused === 'boolean',
+  ping: (f) => isId(f.n),
+  pong: (f) => isId(f.n),
   highlight: (f) =>
     isId(f.id) && KINDS.has(f.kind as string) && isId(f.target) && isFiniteNumber(f.ttl) && f.ttl > 0 && f.ttl <= 3_600_000 &&
     Array.isArray(f.points) && f.points.length >= 2 && f.points.length <= 4000 && f.points.length % 2 === 0 && f.points.every(isFiniteNumber),
@@ -207,10 +210,10 @@ function isControl(f: Record<string, unknown>): boolean {
   }
 }
 
-const FROM_CUSTOMER = new Set(['create', 'resume', 'end', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']);
-const FROM_AGENT = new Set(['join', 'end', 'request-snapshot', 'pointer', 'control', 'highlight', 'highlight-clear']);
-const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', 'request-snapshot', 'pointer', 'control', 'highlight', 'highlight-clear']);
-const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', 'snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform']);
+const FROM_CUSTOMER = new Set(['create', 'resume', 'end', ...FORWARDED.customer]);
+const FROM_AGENT = new Set(['join', 'end', ...FORWARDED.agent]);
+const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', ...FORWARDED.agent]);
+const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', ...FORWARDED.customer]);
 
 /** Parses and checks one frame whose type must be in `allowed`; throws ProtocolError. */
 export function parseFrame(text: string, allowed: ReadonlySet<string>): Frame {

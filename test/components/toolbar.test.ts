@@ -48,3 +48,21 @@ describe('<cobrowse-toolbar> zoom', () => {
     await expect(el).to.be.accessible();
   });
 });
+
+describe('<cobrowse-toolbar> connection status', () => {
+  it('shows good, slow and offline with the round trip', async () => {
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar state="live" link="good" .rtt=${42}></cobrowse-toolbar>`);
+    const link = () => el.shadowRoot!.querySelector('[part=link]')!;
+    expect(link().textContent!.replace(/\s+/g, ' ').trim()).to.equal('Good · 42 ms');
+    el.link = 'slow';
+    el.rtt = 640;
+    await el.updateComplete;
+    expect(link().getAttribute('data-link')).to.equal('slow');
+    expect(link().getAttribute('aria-label')).to.equal("Customer's connection: Slow, 640 ms");
+    el.link = 'offline';
+    el.rtt = null;
+    await el.updateComplete;
+    expect(link().textContent!.trim()).to.equal('Offline');
+    await expect(el).to.be.accessible();
+  });
+});

@@ -145,6 +145,12 @@ describe('remote control by mode', () => {
     await s.customer.page.mouse.move(200, 200);
     await s.agent.page.locator('cobrowse-viewer').locator('[part=customer-pointer]').waitFor();
 
+    // The customer's connection is measured through the relay and shown in the toolbar.
+    const link = s.agent.page.locator('cobrowse-viewer').locator('cobrowse-toolbar').locator('[part=link]');
+    await s.agent.page.waitForFunction(() =>
+      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('cobrowse-toolbar').shadowRoot.querySelector('[part=link]')?.textContent.includes('ms'));
+    assert.match(await link.textContent(), /Good · \d+ ms/);
+
     // Wheel over the mirror scrolls the customer's page.
     const before = await s.customer.page.evaluate(() => scrollY);
     await s.agent.page.mouse.wheel(0, -300);
@@ -261,7 +267,8 @@ describe('remote control by mode', () => {
     await s.customer.page.mouse.move(300, 300);
     await new Promise((r) => setTimeout(r, 500));
     const sentWhilePaused = s.customer.frames.slice(sentBefore);
-    assert.deepEqual(sentWhilePaused.filter((f) => !f.includes('"t":"ping"')), [], 'nothing leaves the page while paused');
+    // Only the connection heartbeat answers (pong) may go out: nothing of the page.
+    assert.deepEqual(sentWhilePaused.filter((f) => !f.startsWith('{"t":"pong"')), [], 'nothing leaves the page while paused');
 
     await launcher.locator('[part=pause]').click(); // Start sharing
     await s.agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
