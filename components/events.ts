@@ -29,6 +29,11 @@ export interface HighlightToolDetail {
   /** The drawing tool chosen, or null when Highlight is turned off. */
   tool: 'rect' | 'pen' | 'spot' | null;
 }
+export interface NavigateDetail {
+  /** Back, forward, reload, or go to `url`. */
+  action: 'back' | 'forward' | 'reload' | 'go';
+  url?: string;
+}
 export interface ZoomDetail {
   /** The zoom asked for (1 = 100%); absent when only auto-fit changes. */
   zoom?: number;
@@ -50,6 +55,7 @@ declare global {
     'cobrowse-control-request': CustomEvent<ControlRequestDetail>;
     'cobrowse-close': CustomEvent<Record<string, never>>;
     'cobrowse-zoom': CustomEvent<ZoomDetail>;
+    'cobrowse-navigate': CustomEvent<NavigateDetail>;
     'cobrowse-highlight': CustomEvent<HighlightToolDetail>;
     'cobrowse-highlight-clear': CustomEvent<Record<string, never>>;
   }

@@ -5,7 +5,7 @@
  */
 import mitt, { type Emitter } from 'mitt';
 import type { UseStore } from 'idb-keyval';
-import { applyControl } from './dom/control.js';
+import { applyControl, refusal, type ControlContext } from './dom/control.js';
 import { Masker } from './dom/mask.js';
 import { record, type Recording } from './dom/recorder.js';
 import { clearSession, loadSession, saveSession } from './persistence.js';
@@ -265,17 +265,20 @@ export class CustomerSession {
     };
     // The mode first: a command the mode forbids never even reaches the consent prompt.
     if (!MODE_ACTIONS[this.mode].has(frame.a)) return reply(false, `Not allowed in ${this.mode} mode`);
-    if (this.paused || !this.recording) return reply(false, 'The customer is not sharing the page');
-    if (!(await this.ensureConsent())) return reply(false, 'The customer did not allow control');
     const recording = this.recording;
-    if (!recording) return reply(false, 'The customer is not sharing the page');
-    const result = applyControl(frame, {
+    if (this.paused || !recording) return reply(false, 'The customer is not sharing the page');
+    const ctx: ControlContext = {
       doc: this.doc,
       mode: this.mode,
       masker: this.masker,
       nodeById: (id) => recording.nodeById(id),
       allowsUrl: (url) => this.allowsUrl(url),
-    });
+    };
+    const refused = refusal(frame, ctx);
+    if (refused) return reply(false, refused);
+    if (!(await this.ensureConsent())) return reply(false, 'The customer did not allow control');
+    if (this.recording !== recording) return reply(false, 'The customer is not sharing the page');
+    const result = applyControl(frame, ctx);
     reply(result.ok, result.ok ? undefined : result.reason);
   }
 

@@ -39,6 +39,7 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
  * @fires cobrowse-close - The agent pressed "Close session".
  * @fires cobrowse-highlight - Highlight was turned on with a tool, or off; `detail.tool`.
  * @fires cobrowse-highlight-clear - The agent asked to clear every mark.
+ * @fires cobrowse-navigate - The agent asked the customer's page to go back, forward, reload or to `detail.url`.
  * @fires cobrowse-zoom - The agent changed the zoom or auto-fit; `detail.zoom`, `detail.autoFit`.
  *
  * @csspart bar - The toolbar row.
@@ -48,6 +49,7 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
  * @csspart link - The customer's connection: good / slow / offline, with the round trip.
  * @csspart close - The "Close session" button.
  * @csspart highlight - The Highlight toggle and its tools.
+ * @csspart navigation - Back, Forward, Reload and the address of the customer's page.
  * @csspart zoom - The zoom controls (−, level, +, 100%, Auto-fit).
  *
  * @cssprop --cobrowse-toolbar-background - Toolbar background.
@@ -127,6 +129,22 @@ export class CobrowseToolbar extends LitElement {
     .link[data-link='offline']::before {
       background: #b4232a;
     }
+    .nav {
+      display: inline-flex;
+      align-items: center;
+      gap: 4px;
+      min-width: 0;
+      flex: 1 1 18ch;
+    }
+    .nav input {
+      flex: 1;
+      min-width: 10ch;
+      padding: 4px 8px;
+      border: 1px solid rgb(0 0 0 / 0.2);
+      border-radius: 6px;
+      font: inherit;
+      font-size: 12px;
+    }
     .spacer {
       flex: 1;
     }
@@ -183,6 +201,12 @@ export class CobrowseToolbar extends LitElement {
   /** The mirror's current scale (1 = 100%), shown as a percentage. */
   @property({ type: Number }) accessor zoom = 1;
 
+  /** The customer's page address (without query or fragment unless the site shares them). */
+  @property() accessor url = '';
+
+  /** Whether the session's mode lets the agent navigate (full or partial control). */
+  @property({ type: Boolean, attribute: 'can-navigate' }) accessor canNavigate = false;
+
   /** The customer's connection as measured by the viewer: good, slow or offline ('' before any measure). */
   @property() accessor link: '' | 'good' | 'slow' | 'offline' = '';
 
@@ -207,6 +231,13 @@ export class CobrowseToolbar extends LitElement {
           aria-label=${`Customer's connection: ${LINK_LABEL[this.link]}${this.rtt === null ? '' : `, ${this.rtt} ms`}`}
           title=${`Round trip to the customer's page${this.rtt === null ? ': no answer' : `: ${this.rtt} ms`}`}>
           ${LINK_LABEL[this.link]}${this.rtt === null ? '' : html` · ${this.rtt} ms`}</span>` : nothing}
+      ${open && this.url ? html`<form class="nav" part="navigation" @submit=${this.go}>
+          ${this.canNavigate ? html`
+            <button type="button" class="plain" aria-label="Back" @click=${() => emit(this, 'cobrowse-navigate', { action: 'back' })}>←</button>
+            <button type="button" class="plain" aria-label="Forward" @click=${() => emit(this, 'cobrowse-navigate', { action: 'forward' })}>→</button>
+            <button type="button" class="plain" aria-label="Reload" @click=${() => emit(this, 'cobrowse-navigate', { action: 'reload' })}>↻</button>` : nothing}
+          <input name="url" aria-label="Address of the customer's page" .value=${this.url} ?readonly=${!this.canNavigate} autocomplete="off" />
+        </form>` : nothing}
       <span class="spacer"></span>
       <span class="zoom" part="highlight" role="group" aria-label="Highlight">
         <button class="plain" aria-pressed=${Boolean(this.highlightTool)} ?disabled=${!open}
@@ -228,6 +259,12 @@ export class CobrowseToolbar extends LitElement {
       <button part="close" ?disabled=${!open} @click=${() => emit(this, 'cobrowse-close', {})}>Close session</button>
     </div>`;
   }
+
+  private go = (event: SubmitEvent): void => {
+    event.preventDefault();
+    const url = ((event.currentTarget as HTMLFormElement).elements.namedItem('url') as HTMLInputElement).value.trim();
+    if (this.canNavigate && url && url !== this.url) emit(this, 'cobrowse-navigate', { action: 'go', url });
+  };
 
   private setZoom(zoom: number): void {
     emit(this, 'cobrowse-zoom', { zoom: clampZoom(zoom), autoFit: false });

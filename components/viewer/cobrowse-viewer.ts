@@ -231,6 +231,8 @@ export class CobrowseViewer extends LitElement {
           if (!this.tool) this.clearMarks();
         }}
         @cobrowse-highlight-clear=${() => this.clearMarks()}
+        .url=${this.hasPage ? this.mirror?.url ?? '' : ''} .canNavigate=${this.remote.allows(Action.Navigate)}
+        @cobrowse-navigate=${this.onNavigate}
         @cobrowse-zoom=${(e: CustomEvent<{ zoom?: number; autoFit: boolean }>) => {
           if (e.detail.zoom !== undefined) this.zoom = e.detail.zoom;
           this.autoFit = e.detail.autoFit;
@@ -376,6 +378,13 @@ export class CobrowseViewer extends LitElement {
         return this.remote.click(x, y, target.id);
     }
   }
+
+  private onNavigate = async (event: CustomEvent<{ action: 'back' | 'forward' | 'reload' | 'go'; url?: string }>): Promise<void> => {
+    const { action, url } = event.detail;
+    const command =
+      action === 'go' ? { a: Action.Navigate, url } : action === 'reload' ? { a: Action.Reload } : { a: Action.History, delta: action === 'back' ? -1 : 1 };
+    this.report(await this.remote.send(command as Parameters<RemoteControl['send']>[0]));
+  };
 
   private async cofill(value: string): Promise<void> {
     const edit = this.editing;

@@ -46,19 +46,42 @@ function guarded(el: Element, masker: Masker): string | null {
   return masker.isMaskedContent(el) ? 'This part of the page is private to the customer' : null;
 }
 
+/** The address a navigate command asks for, or why it cannot go there. */
+function destination(frame: ControlFrame, ctx: ControlContext): URL | string {
+  let url: URL;
+  try {
+    url = new URL(frame.url!, ctx.doc.baseURI);
+  } catch {
+    return 'Not a valid address';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'Only web addresses can be opened';
+  return ctx.allowsUrl(url) ? url : 'That address is outside this co-browsing session';
+}
+
+/**
+ * Why a command will be refused whatever the customer says, or null: checked before the
+ * customer is asked for consent, so nobody is asked about something that cannot happen.
+ */
+export function refusal(frame: ControlFrame, ctx: ControlContext): string | null {
+  if (!allowedInMode(ctx.mode, frame)) return `Not allowed in ${ctx.mode} mode`;
+  if (frame.a === Action.Navigate) {
+    const url = destination(frame, ctx);
+    return typeof url === 'string' ? url : null;
+  }
+  if (frame.id === undefined) return null;
+  const node = ctx.nodeById(frame.id);
+  if (!node) return 'That element is no longer on the page';
+  const el = node.nodeType === Node.ELEMENT_NODE ? (node as Element) : node.parentElement;
+  return frame.a !== Action.Scroll && el ? guarded(el, ctx.masker) : null;
+}
+
 export function applyControl(frame: ControlFrame, ctx: ControlContext): ControlResult {
   if (!allowedInMode(ctx.mode, frame)) return refuse(`Not allowed in ${ctx.mode} mode`);
   const win = ctx.doc.defaultView!;
   switch (frame.a) {
     case Action.Navigate: {
-      let url: URL;
-      try {
-        url = new URL(frame.url!, ctx.doc.baseURI);
-      } catch {
-        return refuse('Not a valid address');
-      }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') return refuse('Only web addresses can be opened');
-      if (!ctx.allowsUrl(url)) return refuse('That address is outside this co-browsing session');
+      const url = destination(frame, ctx);
+      if (typeof url === 'string') return refuse(url);
       win.location.assign(url.href);
       return OK;
     }

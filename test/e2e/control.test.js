@@ -158,6 +158,33 @@ describe('remote control by mode', () => {
     await s.close();
   });
 
+  it('navigation: the mirror follows the customer to a new page; the agent goes back, and cannot leave the session domains', async () => {
+    const s = await session('partial-control');
+    const toolbar = s.agent.page.locator('cobrowse-viewer').locator('cobrowse-toolbar');
+    const address = toolbar.locator('[part=navigation] input');
+    await address.fill(`${demo.url}/?step=2`);
+    await address.press('Enter');
+    await s.customer.page.waitForURL(/step=2/);
+    // The launcher on the new page resumes the same session; the agent's mirror follows by itself.
+    await s.agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
+    await s.agent.page.waitForFunction(() =>
+      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('cobrowse-toolbar').url === location.origin + '/');
+    assert.equal(await s.customer.page.evaluate(() => document.querySelector('cobrowse-launcher').code), s.code);
+
+    // The control grant ended with the page: the customer is asked again, and allows.
+    await toolbar.getByLabel('Back').click();
+    const consent = s.customer.page.locator('cobrowse-launcher').locator('[part=consent]');
+    await consent.getByText('Allow').click();
+    await s.customer.page.waitForURL((url) => !url.search.includes('step'));
+
+    await s.agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
+    await address.fill('https://evil.example/');
+    await address.press('Enter');
+    await notice(s).waitFor();
+    assert.equal(await notice(s).textContent(), 'That address is outside this co-browsing session');
+    await s.close();
+  });
+
   it('partial control: buttons and links work, forms are locked on the agent side', async () => {
     const s = await session('partial-control');
     await s.customer.page.locator('#name').fill('Ada');
