@@ -14,7 +14,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { attachRelay, type Relay, type RelayOptions } from '../relay/index.js';
+import { attachRelay, listenWithRelay, type Relay, type RelayOptions } from '../relay/index.js';
 
 /** dist/demo/server.js → the project root, two levels up; works from any cwd. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -72,22 +72,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
   });
   relay = attachRelay(server, { ...options.relay, path: RELAY_PATH });
   // The relay answers upgrades on its path only; refuse the rest instead of leaving them hanging.
-  server.on('upgrade', (req, socket) => {
-    if (req.url?.split('?')[0] !== RELAY_PATH) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-  });
-
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (err) {
-    await relay.close();
-    throw err;
-  }
+  await listenWithRelay(server, relay, RELAY_PATH, port, host);
   const attached = relay;
 
   const actualPort = (server.address() as AddressInfo).port;

@@ -26,18 +26,11 @@ export interface StandaloneRelay {
  * Starts a standalone relay: an http server with GET /healthz (JSON {ok, sessions, sockets}),
  * GET /metrics (Prometheus text), in dev mode GET /dev/agent-token, and 404 elsewhere.
  */
-export async function startRelay(
-  options: RelayOptions & { port?: number; host?: string } = {},
-): Promise<StandaloneRelay> {
-  const { port = 8090, host = '127.0.0.1', ...relayOptions } = options;
-  const path = relayOptions.path ?? RELAY_DEFAULTS.path;
-  const server = createServer((req, res) => {
-    if (relay.handleHttp(req, res)) return;
-    res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify({ ok: false }));
-  });
-  const relay = attachRelay(server, relayOptions);
-  // The server is ours alone, so an upgrade for any other path is answered, not left hanging.
+/**
+ * Listens on a server the relay owns the upgrades of: an upgrade for any other path is answered
+ * with 404, not left hanging. Closes the relay when the port cannot be had.
+ */
+export async function listenWithRelay(server: Server, relay: Relay, path: string, port: number, host: string): Promise<void> {
   server.on('upgrade', (req, socket) => {
     if (req.url?.split('?')[0] !== path) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
@@ -53,6 +46,20 @@ export async function startRelay(
     await relay.close();
     throw err;
   }
+}
+
+export async function startRelay(
+  options: RelayOptions & { port?: number; host?: string } = {},
+): Promise<StandaloneRelay> {
+  const { port = 8090, host = '127.0.0.1', ...relayOptions } = options;
+  const path = relayOptions.path ?? RELAY_DEFAULTS.path;
+  const server = createServer((req, res) => {
+    if (relay.handleHttp(req, res)) return;
+    res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ ok: false }));
+  });
+  const relay = attachRelay(server, relayOptions);
+  await listenWithRelay(server, relay, path, port, host);
   const bound = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {

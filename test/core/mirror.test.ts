@@ -333,7 +333,7 @@ describe('mirror: never runs the customer page\'s code', () => {
   });
 
   it('records with-script.html and mirrors no script content', async () => {
-    const html = await (await fetch('/test/fixtures/with-script.html')).text();
+    const html = await (await fetch('/test/fixtures/pages/html/with-script.html')).text();
     expect(html).to.include('var a = 1 + 1'); // (the dev server's esbuild prefixes "use strict" and a source map)
     // The dev server injects its own module script into HTML it serves: not part of the page.
     const { doc, frame: source } = await sourceFrame(html.replace(/<!-- injected by web-dev-server -->|<script[^>]*__web-dev-server[^>]*><\/script>/g, ''));
