@@ -67,8 +67,9 @@ export class CobrowseToolbar extends LitElement {
     }
     .bar {
       display: flex;
+      flex-wrap: wrap;
       align-items: center;
-      gap: 12px;
+      gap: 8px 12px;
       padding: 8px 12px;
       background: var(--cobrowse-toolbar-background, #f3f5f9);
       border-bottom: 1px solid rgb(0 0 0 / 0.08);
@@ -133,8 +134,8 @@ export class CobrowseToolbar extends LitElement {
       display: inline-flex;
       align-items: center;
       gap: 4px;
-      min-width: 0;
-      flex: 1 1 18ch;
+      min-width: 24ch;
+      flex: 1 1 24ch;
     }
     .nav input {
       flex: 1;

@@ -308,6 +308,11 @@ export function serializeNode(node: Node, ctx: SerializeContext, inherited?: boo
         return blockedPlaceholder(el, id);
       }
       ctx.blocked.delete(el); // unblocked since it was last sent
+      // Our own launcher is the customer's, not the page's: the agent sees where it is, never its panel.
+      if (el.localName === 'cobrowse-launcher') {
+        ctx.blocked.add(el);
+        return [NodeKind.Element, id, el.localName, [], []];
+      }
       const marked = inherited === undefined ? ctx.masker.isMarked(el) : inherited || ctx.masker.marksItself(el);
       const attrs: string[] = [];
       const attributes = el.attributes;
