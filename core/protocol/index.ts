@@ -1,2 +1,3 @@
 export * from './frames.js';
 export * from './validate.js';
+export * from './validate-content.js';
