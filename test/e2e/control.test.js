@@ -70,8 +70,14 @@ async function showOnBoth(s, selector) {
 
 async function clickInMirror(s, selector) {
   await showOnBoth(s, selector);
-  const { x, y } = await mirrorPoint(s.agent, selector);
-  await s.agent.page.mouse.click(x, y);
+  // The console may still be fitting the page to its size: wait until the point holds still.
+  let point = await mirrorPoint(s.agent, selector);
+  for (let previous = null; JSON.stringify(previous) !== JSON.stringify(point); ) {
+    previous = point;
+    await s.agent.page.waitForTimeout(50);
+    point = await mirrorPoint(s.agent, selector);
+  }
+  await s.agent.page.mouse.click(point.x, point.y);
 }
 
 const notice = (s) => s.agent.page.locator('cobrowse-viewer').locator('[part=notice]');

@@ -63,7 +63,8 @@ describe('co-fill into framework-controlled inputs', () => {
 
     await agent.goto(`${demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
-    const point = await agent.evaluate(() => {
+    // Where the field shows in the console, once the fit to the console's size has settled.
+    const where = () => agent.evaluate(() => {
       const viewer = document.querySelector('cobrowse-viewer');
       const iframe = viewer.shadowRoot.querySelector('iframe');
       const layer = viewer.shadowRoot.querySelector('.input-layer').getBoundingClientRect();
@@ -71,6 +72,12 @@ describe('co-fill into framework-controlled inputs', () => {
       const r = iframe.contentDocument.querySelector('#react-name').getBoundingClientRect();
       return { x: layer.left + (r.left + r.width / 2) * scale, y: layer.top + (r.top + r.height / 2) * scale };
     });
+    let point = await where();
+    for (let previous = null; JSON.stringify(previous) !== JSON.stringify(point); ) {
+      previous = point;
+      await agent.waitForTimeout(100);
+      point = await where();
+    }
     await agent.mouse.click(point.x, point.y);
     await agent.locator('cobrowse-viewer').locator('[part=editor]').waitFor();
     await agent.keyboard.type('Grace', { delay: 20 });
