@@ -2,8 +2,8 @@
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { startRelay } from './dist/relay/index.js';
+import { CHROME_ARGS, CHROME_PATH } from './test/helpers/chromium.js';
 
-const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
 // Component tests talk to this relay; it lives as long as the test run.
 const relay = await startRelay({ port: 0, log: () => {} });
 
@@ -27,12 +27,9 @@ export default {
   browsers: [
     chromeLauncher({
       launchOptions: {
-        executablePath,
+        executablePath: CHROME_PATH,
         headless: true,
-        args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage',
-          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-          // Test pages run side by side; a background page must still get animation frames and timers.
-          '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'],
+        args: CHROME_ARGS,
       },
     }),
   ],

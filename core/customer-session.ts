@@ -93,6 +93,8 @@ export class CustomerSession {
   private pointerFrame = 0;
   private readonly detach: Array<() => void> = [];
   private disposed = false;
+  /** The consent question being asked, so commands arriving meanwhile wait for the same answer. */
+  private pendingConsent: Promise<boolean> | undefined;
 
   constructor(private readonly options: CustomerSessionOptions) {
     this.mode = options.mode ?? Mode.Full;
@@ -281,8 +283,6 @@ export class CustomerSession {
     const result = applyControl(frame, ctx);
     reply(result.ok, result.ok ? undefined : result.reason);
   }
-
-  private pendingConsent: Promise<boolean> | undefined;
 
   private ensureConsent(): Promise<boolean> {
     if (this.consent === 'granted') return Promise.resolve(true);

@@ -3,14 +3,10 @@
 // customer's page and by the relay — even when a hand-written client sends it raw.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 import { startDemo } from '../../dist/demo/server.js';
+import { launchChromium, mirrorPoint, settledMirrorPoint } from '../helpers/chromium.js';
 
-const CHROME = process.env.CHROME_PATH || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-renderer-backgrounding',
-  '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'];
 
 let demo, browser;
 
@@ -48,18 +44,6 @@ async function session(mode, { hostAllows = true, consentTimeout } = {}) {
   return { customer, agent, code, close: () => Promise.all([customer.context.close(), agent.context.close()]) };
 }
 
-/** Where a customer element shows in the agent's console (the mirror is scaled to fit). */
-async function mirrorPoint(agent, selector) {
-  return agent.page.evaluate((selector) => {
-    const viewer = document.querySelector('cobrowse-viewer');
-    const iframe = viewer.shadowRoot.querySelector('iframe');
-    const layer = viewer.shadowRoot.querySelector('.input-layer').getBoundingClientRect();
-    const scale = layer.width / iframe.offsetWidth;
-    const r = iframe.contentDocument.querySelector(selector).getBoundingClientRect();
-    return { x: layer.left + (r.left + r.width / 2) * scale, y: layer.top + (r.top + r.height / 2) * scale };
-  }, selector);
-}
-
 /** Scrolls a customer element into view and waits for the mirror to follow. */
 async function showOnBoth(s, selector) {
   await s.customer.page.locator(selector).scrollIntoViewIfNeeded();
@@ -70,14 +54,8 @@ async function showOnBoth(s, selector) {
 
 async function clickInMirror(s, selector) {
   await showOnBoth(s, selector);
-  // The console may still be fitting the page to its size: wait until the point holds still.
-  let point = await mirrorPoint(s.agent, selector);
-  for (let previous = null; JSON.stringify(previous) !== JSON.stringify(point); ) {
-    previous = point;
-    await s.agent.page.waitForTimeout(50);
-    point = await mirrorPoint(s.agent, selector);
-  }
-  await s.agent.page.mouse.click(point.x, point.y);
+  const { x, y } = await settledMirrorPoint(s.agent.page, selector);
+  await s.agent.page.mouse.click(x, y);
 }
 
 const notice = (s) => s.agent.page.locator('cobrowse-viewer').locator('[part=notice]');
@@ -118,7 +96,7 @@ async function rawAgent(code) {
 
 before(async () => {
   demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-  browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
@@ -144,7 +122,7 @@ describe('remote control by mode', () => {
     assert.match(await s.customer.page.locator("#thanks").textContent(), /Thanks, Grace/);
 
     // The agent's pointer is drawn on the customer's page, named; the customer's in the console.
-    const { x, y } = await mirrorPoint(s.agent, '#submit');
+    const { x, y } = await mirrorPoint(s.agent.page, '#submit');
     await s.agent.page.mouse.move(x + 5, y + 5);
     await s.customer.page.locator('cobrowse-launcher').locator('[part=agent-pointer]').waitFor();
     assert.match(await s.customer.page.locator('cobrowse-launcher').locator('[part=agent-pointer]').textContent(), /Demo agent/);

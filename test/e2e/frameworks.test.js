@@ -7,14 +7,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { startDemo } from '../../dist/demo/server.js';
+import { launchChromium, settledMirrorPoint } from '../helpers/chromium.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROME = process.env.CHROME_PATH || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-renderer-backgrounding',
-  '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'];
 
 /** The customer's React page on its own origin, talking to the demo's relay. */
 async function startReactPage(relayUrl) {
@@ -41,7 +37,7 @@ describe('co-fill into framework-controlled inputs', () => {
   before(async () => {
     demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
     page = await startReactPage(`${demo.url.replace('http', 'ws')}/relay`);
-    browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -63,21 +59,7 @@ describe('co-fill into framework-controlled inputs', () => {
 
     await agent.goto(`${demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
-    // Where the field shows in the console, once the fit to the console's size has settled.
-    const where = () => agent.evaluate(() => {
-      const viewer = document.querySelector('cobrowse-viewer');
-      const iframe = viewer.shadowRoot.querySelector('iframe');
-      const layer = viewer.shadowRoot.querySelector('.input-layer').getBoundingClientRect();
-      const scale = layer.width / iframe.offsetWidth;
-      const r = iframe.contentDocument.querySelector('#react-name').getBoundingClientRect();
-      return { x: layer.left + (r.left + r.width / 2) * scale, y: layer.top + (r.top + r.height / 2) * scale };
-    });
-    let point = await where();
-    for (let previous = null; JSON.stringify(previous) !== JSON.stringify(point); ) {
-      previous = point;
-      await agent.waitForTimeout(100);
-      point = await where();
-    }
+    const point = await settledMirrorPoint(agent, '#react-name');
     await agent.mouse.click(point.x, point.y);
     await agent.locator('cobrowse-viewer').locator('[part=editor]').waitFor();
     await agent.keyboard.type('Grace', { delay: 20 });

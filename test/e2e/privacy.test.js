@@ -26,16 +26,12 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'privacy');
 const DIST = path.join(ROOT, 'dist');
 
-const CHROME = process.env.CHROME_PATH || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-renderer-backgrounding',
-  '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'];
 
 /** What the agent sees instead of a masked value (core/dom/mask.ts MASK; no preserveLength here). */
 const MASK = '********';
@@ -476,7 +472,7 @@ describe('privacy: the leak corpus', { timeout: 90_000 }, () => {
     assert.equal(tokenRes.status, 200, 'the relay runs in dev mode and issues agent tokens');
     const { token } = await tokenRes.json();
     fixtures = await startFixtureServer({ relayUrl: relay.url, token, reactApp: reactBundle.outputFiles[0].text });
-    browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
+    browser = await launchChromium();
 
     // Every static case's canary must really be in its page's HTML.
     for (const c of CASES.filter((c) => !c.act && c.group !== 'url')) {

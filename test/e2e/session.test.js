@@ -2,13 +2,9 @@
 // separate browser contexts, every WebSocket frame read through the DevTools protocol.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { startDemo } from '../../dist/demo/server.js';
+import { launchChromium } from '../helpers/chromium.js';
 
-const CHROME = process.env.CHROME_PATH || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-renderer-backgrounding',
-  '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'];
 
 /** Opens a page in its own context (own IndexedDB) and records every WebSocket frame it sends or receives. */
 async function openParty(browser, url) {
@@ -60,7 +56,7 @@ describe('co-browsing end to end', () => {
   before(async () => {
     // Dev mode, as `npm start`: the agent console fetches a token the relay signed, and must use it.
     demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-    browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
+    browser = await launchChromium();
     customer = await openParty(browser, `${demo.url}/`);
     agent = await openParty(browser, `${demo.url}/agent/`);
   });

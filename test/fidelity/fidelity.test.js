@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pixelmatch from 'pixelmatch';
 import { PNG } from 'pngjs';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../fixtures/pages');
@@ -83,9 +83,6 @@ const EXPECTED_PASS = new Set([
 
 /** FIDELITY_SAVE_ALL=1 saves every page's screenshots, not only those that differ. */
 const SAVE_ALL = Boolean(process.env.FIDELITY_SAVE_ALL);
-const CHROME = process.env.CHROME_PATH || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--hide-scrollbars', '--font-render-hinting=none'];
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml',
@@ -211,7 +208,7 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
       '/agent.html': { type: 'text/html; charset=utf-8', body: agentHtml },
       '/harness.js': { type: 'text/javascript', body: harness },
     });
-    browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
+    browser = await launchChromium(['--hide-scrollbars', '--font-render-hinting=none']);
     source.harness = harness;
     schedule();
   });

@@ -7,15 +7,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../storybook-static');
 const MANIFEST = path.resolve(import.meta.dirname, '../../custom-elements.json');
-const CHROME = process.env.CHROME_PATH || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run',
-  // Several stories are open at once; none may be throttled as a background page.
-  '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'];
 /** Pages open at once: loading Storybook's preview is most of the time a story takes. */
 const CONCURRENCY = 4;
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
@@ -87,7 +82,7 @@ describe('Storybook smoke test', () => {
     manifest = JSON.parse(await readFile(MANIFEST, 'utf8'));
     server = await serve(ROOT);
     base = `http://127.0.0.1:${server.address().port}`;
-    browser = await chromium.launch({ executablePath: CHROME, args: ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
     await context.addInitScript(listenToStorybook, [...DONE, ...FAILED]);
     await context.addInitScript({ content: `window.__renderedCheck = ${renderedCheck};` });

@@ -1,0 +1,38 @@
+// One place for how tests start Debian's Chromium here (see ../shared/TOOLCHAIN.md).
+import { chromium } from 'playwright-core';
+
+export const CHROME_PATH = process.env.CHROME_PATH || '/usr/bin/chromium';
+
+/**
+ * Flags for every test browser: no sandbox (root), headless, no network calls of its own, and
+ * pages side by side never throttled as background pages (the recorder waits for animation frames).
+ */
+export const CHROME_ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'];
+
+/** Launches Chromium with CHROME_ARGS, plus any test-specific flags. */
+export const launchChromium = (extraArgs = []) => chromium.launch({ executablePath: CHROME_PATH, args: [...CHROME_ARGS, ...extraArgs] });
+
+/** Where a customer element shows in the agent console's page (the mirror is scaled to fit). */
+export function mirrorPoint(agentPage, selector) {
+  return agentPage.evaluate((selector) => {
+    const viewer = document.querySelector('cobrowse-viewer');
+    const iframe = viewer.shadowRoot.querySelector('iframe');
+    const layer = viewer.shadowRoot.querySelector('.input-layer').getBoundingClientRect();
+    const scale = layer.width / iframe.offsetWidth;
+    const r = iframe.contentDocument.querySelector(selector).getBoundingClientRect();
+    return { x: layer.left + (r.left + r.width / 2) * scale, y: layer.top + (r.top + r.height / 2) * scale };
+  }, selector);
+}
+
+/** mirrorPoint once it holds still: the console may still be fitting the page to its size. */
+export async function settledMirrorPoint(agentPage, selector) {
+  let point = await mirrorPoint(agentPage, selector);
+  for (let previous = null; JSON.stringify(previous) !== JSON.stringify(point); ) {
+    previous = point;
+    await agentPage.waitForTimeout(50);
+    point = await mirrorPoint(agentPage, selector);
+  }
+  return point;
+}
