@@ -23,10 +23,6 @@ export interface StandaloneRelay {
 }
 
 /**
- * Starts a standalone relay: an http server with GET /healthz (JSON {ok, sessions, sockets}),
- * GET /metrics (Prometheus text), in dev mode GET /dev/agent-token, and 404 elsewhere.
- */
-/**
  * Listens on a server the relay owns the upgrades of: an upgrade for any other path is answered
  * with 404, not left hanging. Closes the relay when the port cannot be had.
  */
@@ -48,6 +44,10 @@ export async function listenWithRelay(server: Server, relay: Relay, path: string
   }
 }
 
+/**
+ * Starts a standalone relay: an http server with GET /healthz (JSON {ok, sessions, sockets}),
+ * GET /metrics (Prometheus text), in dev mode GET /dev/agent-token, and 404 elsewhere.
+ */
 export async function startRelay(
   options: RelayOptions & { port?: number; host?: string } = {},
 ): Promise<StandaloneRelay> {
@@ -80,3 +80,10 @@ export async function startRelay(
     },
   };
 }
+
+/**
+ * The package's documented entry point (`import { createRelay } from 'cobrowse-sdk/relay'`): starts a
+ * standalone relay and resolves once it listens, e.g. `await createRelay({ port: 0 })`. It is
+ * `startRelay` under the name users look for; to serve the relay from your own http server, use `attachRelay`.
+ */
+export const createRelay: typeof startRelay = startRelay;
