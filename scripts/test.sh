@@ -3,6 +3,7 @@
 #   1. find (or install) Chromium   2. build   3. typecheck
 #   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
 #   6. Storybook: build it, typecheck the stories, open every story
+#   7. Package: what `npm pack` ships, installed from its tarball into a fresh project
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -44,6 +45,9 @@ stage "Storybook build + smoke test (every story in $CHROME_PATH)"
 npm run build-storybook   # generates custom-elements.json first, which the stories' typecheck reads
 npx tsc -p storybook
 node --test --test-reporter=spec test/storybook/
+
+stage "Package: npm pack contents + install from the tarball (node --test)"
+node --test --test-reporter=spec test/package/
 
 STAGE=""
 printf '\n\033[1;32mAll tests passed in %ss.\033[0m\n' "$((SECONDS - STARTED))"
