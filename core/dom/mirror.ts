@@ -12,6 +12,8 @@ import {
   type SerializedNode,
   type SnapshotFrame,
 } from '../protocol/index.js';
+import { PSEUDO_MARKS, PseudoMark, emulatePseudoClasses, flatParent, mayUsePseudo } from './pseudo.js';
+import { applyStyleDiff } from './style-diff.js';
 
 const NAMESPACES = { s: 'http://www.w3.org/2000/svg', m: 'http://www.w3.org/1998/Math/MathML' } as const;
 const ELEMENT = 1;
@@ -84,6 +86,8 @@ export class Mirror {
   private sheetsByRealm = new WeakMap<Window, Map<number, CSSStyleSheet>>();
   /** Work that needs the built nodes in a document: iframe contents (only then do they have one), modal dialogs. */
   private afterAttach: Array<() => void> = [];
+  /** Elements carrying a pseudo-class marker (the customer's hover, focus, active). */
+  private marked: Element[] = [];
 
   constructor(
     readonly iframe: HTMLIFrameElement,
@@ -123,6 +127,7 @@ export class Mirror {
     this.sheetTexts = new Map(frame.sheets ?? []);
     this.sheetsByRealm = new WeakMap();
     this.afterAttach = [];
+    this.marked = [];
     this.renderDocument(doc, frame.doc);
     this.runAfterAttach();
     this.url = frame.url;
@@ -197,7 +202,12 @@ export class Mirror {
         case Op.Sheet:
           this.sheetTexts.set(op[1], op[2]);
           // Every realm's copy of the sheet follows, so every root adopting it restyles.
-          for (const realm of this.realms()) realm.get(op[1])?.replaceSync(op[2]);
+          for (const realm of this.realms()) {
+            const sheet = realm.get(op[1]);
+            if (!sheet) continue;
+            sheet.replaceSync(op[2]);
+            if (mayUsePseudo(op[2])) emulatePseudoClasses(sheet);
+          }
           break;
         case Op.Adopted: {
           const owner = this.nodes.get(op[1]) as Document | ShadowRoot | undefined;
@@ -219,8 +229,19 @@ export class Mirror {
         }
         case Op.StyleText: {
           const style = this.nodes.get(op[1]);
-          if (style?.nodeType === ELEMENT) style.textContent = op[2];
+          if (style?.nodeType === ELEMENT) this.setStyleText(style as HTMLStyleElement, op[2]);
           else inStep = false;
+          break;
+        }
+        case Op.Pseudo:
+          this.showPseudo(op[1], op[2], op[3], op[4]);
+          break;
+        case Op.StyleDiff: {
+          for (const id of typeof op[1] === 'number' ? [op[1]] : op[1]) {
+            const style = (this.nodes.get(id) as HTMLElement | undefined)?.style;
+            if (style) applyStyleDiff(style, op[2]);
+            else inStep = false;
+          }
           break;
         }
       }
@@ -303,12 +324,55 @@ export class Mirror {
       let sheet = realm.get(id);
       if (!sheet) {
         sheet = new (win as Window & typeof globalThis).CSSStyleSheet();
-        sheet.replaceSync(this.sheetTexts.get(id) ?? '');
+        const css = this.sheetTexts.get(id) ?? '';
+        sheet.replaceSync(css);
+        if (mayUsePseudo(css)) emulatePseudoClasses(sheet);
         realm.set(id, sheet);
       }
       sheets.push(sheet);
     }
     owner.adoptedStyleSheets = sheets;
+  }
+
+  private setStyleText(style: HTMLStyleElement, css: string): void {
+    style.textContent = css;
+    if (mayUsePseudo(css)) emulatePseudoClasses(style.sheet);
+  }
+
+  /**
+   * Marks where the customer's :hover, :active, :focus, :focus-within and :focus-visible match:
+   * hover and active on the element and its ancestors, focus-within on the focused element's.
+   * Through shadow roots and iframes, as the browser does (the host or iframe holds the focus).
+   */
+  private showPseudo(hover: number | null, focus: number | null, active: number | null, focusVisible: boolean): void {
+    for (const el of this.marked) for (const name of PSEUDO_MARKS) el.removeAttribute(name);
+    this.marked = [];
+    this.markUp(hover, PseudoMark.hover);
+    this.markUp(active, PseudoMark.active);
+    this.markUp(focus, PseudoMark['focus-within']);
+    const focused = focus === null ? undefined : this.nodes.get(focus);
+    if (focused?.nodeType !== ELEMENT) return;
+    this.mark(focused as Element, PseudoMark.focus);
+    if (focusVisible) this.mark(focused as Element, PseudoMark['focus-visible']);
+    // A shadow host or an iframe whose content holds the focus is itself :focus from outside.
+    for (let root = focused.getRootNode(); ; ) {
+      const holder = root.nodeType === DOCUMENT ? (root as Document).defaultView?.frameElement : (root as ShadowRoot).host;
+      if (!holder || !this.idOf.has(holder)) break;
+      this.mark(holder, PseudoMark.focus);
+      root = holder.getRootNode();
+    }
+  }
+
+  /** Marks the element with this ID and its ancestors in the flat tree, up to the mirror's own document. */
+  private markUp(id: number | null, name: string): void {
+    for (let node = id === null ? null : this.nodes.get(id) ?? null; node && this.idOf.has(node); node = flatParent(node)) {
+      if (node.nodeType === ELEMENT) this.mark(node as Element, name);
+    }
+  }
+
+  private mark(el: Element, name: string): void {
+    el.setAttribute(name, '');
+    this.marked.push(el);
   }
 
   private setViewport(width: number, height: number): void {
@@ -351,6 +415,8 @@ export class Mirror {
         const localName = el.localName;
         for (let i = 0; i < attrs.length; i += 2) this.setAttribute(el, attrs[i]!, attrs[i + 1]!, localName);
         parent?.appendChild(el);
+        // A linked sheet can be rewritten for :hover & co. once loaded, if its origin lets us read it.
+        if (localName === 'link') el.addEventListener('load', () => emulatePseudoClasses((el as HTMLLinkElement).sheet));
         // Content of inert stand-ins is kept (for IDs) but lives in a template, so it never renders.
         const container = localName === 'template' ? (el as HTMLTemplateElement).content : el;
         for (const child of children) this.build(child, doc, container);
@@ -362,7 +428,11 @@ export class Mirror {
         if (extra.value !== undefined && 'value' in el) (el as HTMLInputElement).value = extra.value;
         if (extra.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
         if (extra.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
-        if (extra.css !== undefined && el.localName === 'style') el.textContent = extra.css;
+        if (extra.css !== undefined && el.localName === 'style') {
+          el.textContent = extra.css;
+          // Its sheet exists once the element is in a document.
+          if (mayUsePseudo(extra.css)) this.afterAttach.push(() => emulatePseudoClasses((el as HTMLStyleElement).sheet));
+        }
         if ((extra.doc || extra.xo) && el.localName === 'iframe') this.afterAttach.push(() => this.fillFrame(el as HTMLIFrameElement, extra.doc ?? null));
         if (extra.media && 'paused' in el) this.setMedia(el as HTMLMediaElement, extra.media[0], extra.media[1]);
         if (extra.modal && el.localName === 'dialog') {

@@ -6,6 +6,7 @@ import { Op, type PatchFrame, type PatchOp, type SnapshotFrame } from '../protoc
 import { watchHooks, type HookListener } from './hooks.js';
 import { Masker, watchPasswords } from './mask.js';
 import { nativeMutationObserver } from './native.js';
+import { PseudoTracker, flatParent } from './pseudo.js';
 import {
   CONTENT_DROPPED,
   NodeIds,
@@ -20,6 +21,7 @@ import {
   styleText,
   type SerializeContext,
 } from './serializer.js';
+import { styleDiff } from './style-diff.js';
 
 export interface RecordOptions {
   /** Receives every frame, in order. */
@@ -47,6 +49,9 @@ type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
 
 const MEDIA_EVENTS = ['play', 'pause', 'seeked', 'ratechange'];
 
+/** Nothing hovered, focused or held down. */
+const NO_PSEUDO = 'null,null,null,false';
+
 const OBSERVE: MutationObserverInit = { childList: true, subtree: true, attributes: true, characterData: true };
 
 /** Starts recording: emits a snapshot at once, then a patch per batch of changes. */
@@ -69,6 +74,11 @@ export function record(options: RecordOptions): Recording {
   /** Each observed document's listeners, removed on stop. */
   const documents = new Map<Document, () => void>();
   let viewportChanged = false;
+  /** Interaction state (hover, focus, active) as last sent; pointer and focus events ask for a frame flush. */
+  const pseudo = new PseudoTracker(doc, () => scheduleFrameFlush());
+  let sentPseudo = NO_PSEUDO;
+  /** Per element, the inline style the mirror holds, when it is in the CSSOM's form: later changes travel as diffs. */
+  let sentStyles = new WeakMap<Element, [id: number, css: string]>();
   let frameRequest = 0;
   let flushQueued = false;
   let stopped = false;
@@ -161,6 +171,7 @@ export function record(options: RecordOptions): Recording {
     // Nodes still known were already in the mirror, so these ops reach existing nodes only.
     // The same change on many elements (a class added to every row) travels as one op with their IDs.
     const changes = new Map<string, [name: string, value: string | null, ids: number[]]>();
+    const styleChanges = new Map<string, [declarations: Array<string | null>, ids: number[]]>();
     for (const [el, names] of attributes) {
       const id = ids.get(el);
       if (id === undefined) continue;
@@ -168,6 +179,17 @@ export function record(options: RecordOptions): Recording {
         const raw = el.getAttribute(name);
         const value = raw === null ? null : serializeAttribute(el, name, raw, masker);
         if (raw !== null && value === null) continue;
+        if (name === 'style') {
+          const declarations = inlineStyleChange(el, id, value);
+          if (declarations) {
+            if (!declarations.length) continue; // the mirror has it already
+            const key = declarations.join('\u0000');
+            const change = styleChanges.get(key);
+            if (change) change[1].push(id);
+            else styleChanges.set(key, [declarations, [id]]);
+            continue;
+          }
+        }
         const key = value === null ? `${name}\u0000` : `${name}\u0000${value}\u0001`;
         const change = changes.get(key);
         if (change) change[2].push(id);
@@ -175,6 +197,7 @@ export function record(options: RecordOptions): Recording {
       }
     }
     for (const [name, value, changed] of changes.values()) ops.push([Op.Attr, changed.length === 1 ? changed[0]! : changed, name, value]);
+    for (const [declarations, changed] of styleChanges.values()) ops.push([Op.StyleDiff, changed.length === 1 ? changed[0]! : changed, declarations]);
     for (const text of texts) {
       const id = ids.get(text);
       if (id !== undefined && text.nodeType === Node.TEXT_NODE) {
@@ -230,7 +253,60 @@ export function record(options: RecordOptions): Recording {
       ops.push([Op.Viewport, view.innerWidth, view.innerHeight]);
       viewportChanged = false;
     }
+    const interaction = pseudoOp();
+    if (interaction) ops.push(interaction);
     return ops;
+  }
+
+  /**
+   * The declarations that changed in an element's inline style, when the mirror can apply them
+   * and they are shorter than the attribute; an empty list when the mirror has this style already;
+   * undefined to send the whole attribute.
+   */
+  function inlineStyleChange(el: Element, id: number, value: string | null): Array<string | null> | undefined {
+    const sent = sentStyles.get(el);
+    // Only text in the CSSOM's own form can be rebuilt exactly from declarations (and a masked style never is).
+    if (value === null || value !== (el as HTMLElement).style?.cssText) {
+      sentStyles.delete(el);
+      return undefined;
+    }
+    // An element sent again since (moved, or a new snapshot) has a new ID, and the mirror its current style.
+    const declarations = !sent || sent[0] !== id ? null : sent[1] === value ? [] : styleDiff(sent[1], value);
+    if (declarations && (!declarations.length || diffLength(declarations) < value.length)) {
+      sentStyles.set(el, [id, value]);
+      return declarations;
+    }
+    // Sent whole, the mirror parses the text, and a parser lists !important declarations last: its
+    // declarations may then be in another order than the text's, and a diff would not rebuild the text.
+    if (value.includes('!important')) sentStyles.delete(el);
+    else sentStyles.set(el, [id, value]);
+    return undefined;
+  }
+
+  function diffLength(declarations: Array<string | null>): number {
+    let length = 0;
+    for (const part of declarations) length += part === null ? 5 : part.length + 3;
+    return length;
+  }
+
+  /** The customer's hover, focus and active elements, when they changed since last sent. */
+  function pseudoOp(): PatchOp | undefined {
+    const [hover, focus, active, visible] = pseudo.state();
+    const focusId = knownAncestorId(focus);
+    const op: PatchOp = [Op.Pseudo, knownAncestorId(hover), focusId, knownAncestorId(active), visible && focusId !== null];
+    const key = `${op[1]},${op[2]},${op[3]},${op[4]}`;
+    if (key === sentPseudo) return undefined;
+    sentPseudo = key;
+    return op;
+  }
+
+  /** The ID of the element, or of its nearest ancestor the mirror has (inside a blocked element, say). */
+  function knownAncestorId(el: Element | null): number | null {
+    for (let node: Node | null = el; node; node = flatParent(node)) {
+      const id = ctx.ids.get(node);
+      if (id !== undefined) return id;
+    }
+    return null;
   }
 
   function fieldOps(ops: PatchOp[]): void {
@@ -392,8 +468,10 @@ export function record(options: RecordOptions): Recording {
     target.addEventListener('scroll', onScroll, { capture: true, passive: true });
     target.addEventListener('load', onLoad, true);
     for (const type of MEDIA_EVENTS) target.addEventListener(type, onMedia, true);
+    const unlistenPseudo = pseudo.listen(target);
     if (win) unwatchHooks = watchHooks(win, hooks);
     documents.set(target, () => {
+      unlistenPseudo();
       target.removeEventListener('input', onInput, true);
       target.removeEventListener('change', onInput, true);
       target.removeEventListener('scroll', onScroll, true);
@@ -408,11 +486,17 @@ export function record(options: RecordOptions): Recording {
     for (const set of [changedFields, scrolled, resend, changedSheets, changedStyles, changedAdoptions]) set.clear();
     sheetDefinitions = [];
     ctx = newContext();
+    sentStyles = new WeakMap();
+    sentPseudo = NO_PSEUDO;
     const frame = snapshotDocument(doc, ctx);
     const sheets = takeSheetDefinitions().map((op) => [op[1], op[2]] as [number, string]);
     options.emit(sheets.length ? { ...frame, sheets } : frame);
     const docId = ctx.ids.get(doc)!;
-    if (view.scrollX || view.scrollY) options.emit({ t: 'patch', ops: [[Op.Scroll, docId, view.scrollX, view.scrollY]] });
+    const state: PatchOp[] = [];
+    if (view.scrollX || view.scrollY) state.push([Op.Scroll, docId, view.scrollX, view.scrollY]);
+    const interaction = pseudoOp();
+    if (interaction) state.push(interaction);
+    if (state.length) options.emit({ t: 'patch', ops: state });
   }
 
   view.addEventListener('resize', onResize);

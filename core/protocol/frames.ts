@@ -150,6 +150,14 @@ export const Op = {
   Media: 11,
   /** A `<canvas>`'s content as an image data URL (opt-in, at a bounded rate). */
   Canvas: 12,
+  /**
+   * The customer's interaction state: the hovered element (deepest under the pointer), the focused
+   * element (deepest, through shadow roots and iframes), the element held down by the mouse, and
+   * whether the focus shows as :focus-visible. Sent when it changes, at most once a frame.
+   */
+  Pseudo: 13,
+  /** Changed declarations of an inline `style`: [property, value (with ` !important`) or null to remove, …]. */
+  StyleDiff: 14,
 } as const;
 
 export type PatchOp =
@@ -165,7 +173,9 @@ export type PatchOp =
   | [op: 9, owner: number, sheets: number[]]
   | [op: 10, id: number, css: string]
   | [op: 11, id: number, paused: boolean, time: number]
-  | [op: 12, id: number, image: string];
+  | [op: 12, id: number, image: string]
+  | [op: 13, hover: number | null, focus: number | null, active: number | null, focusVisible: boolean]
+  | [op: 14, id: number | number[], declarations: Array<string | null>];
 
 // ─── Frames ───────────────────────────────────────────────────────────────────
 

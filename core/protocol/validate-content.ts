@@ -82,6 +82,17 @@ export function isSerializedNode(root: unknown): root is SerializedNode {
   return true;
 }
 
+const isIdOrNull = (x: unknown): boolean => x === null || isId(x);
+
+/** [property, value or null, …]: an even-length list, every property a non-empty string. */
+function isDeclarations(x: unknown): boolean {
+  if (!Array.isArray(x) || x.length === 0 || x.length % 2 !== 0) return false;
+  for (let i = 0; i < x.length; i += 2) {
+    if (!isString(x[i]) || !x[i] || (x[i + 1] !== null && !isString(x[i + 1]))) return false;
+  }
+  return true;
+}
+
 function isPatchOp(op: unknown): op is PatchOp {
   if (!Array.isArray(op)) return false;
   switch (op[0]) {
@@ -109,6 +120,10 @@ function isPatchOp(op: unknown): op is PatchOp {
       return isId(op[1]) && typeof op[2] === 'boolean' && isFiniteNumber(op[3]);
     case Op.Canvas:
       return isId(op[1]) && isString(op[2]) && op[2].startsWith('data:image/');
+    case Op.Pseudo:
+      return isIdOrNull(op[1]) && isIdOrNull(op[2]) && isIdOrNull(op[3]) && typeof op[4] === 'boolean';
+    case Op.StyleDiff:
+      return (isId(op[1]) || (Array.isArray(op[1]) && op[1].length > 0 && op[1].every(isId))) && isDeclarations(op[2]);
     default:
       return false;
   }

@@ -1,5 +1,6 @@
 /** Helpers shared by the browser tests: frames to record from and mirror into, and a tree comparison. */
 import { Mirror } from '../../core/dom/mirror.js';
+import { PSEUDO_MARKS } from '../../core/dom/pseudo.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
 import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
 
@@ -69,7 +70,7 @@ export function canonical(node: Node, indent = ''): string {
     case Node.ELEMENT_NODE: {
       const el = node as Element;
       const attrs = Array.from(el.attributes)
-        .filter((a) => !(a.name === 'autocomplete' && a.value === 'off'))
+        .filter((a) => !(a.name === 'autocomplete' && a.value === 'off') && !PSEUDO_MARKS.includes(a.name))
         .map((a) => `${a.name}="${a.value}"`)
         .sort()
         .join(' ');
@@ -91,8 +92,10 @@ export function canonical(node: Node, indent = ''): string {
   }
 }
 
+/** A sheet's rules; the mirror's rewrite of :hover & co. to also match its markers is undone. */
 function rulesOf(sheet: CSSStyleSheet | null): string {
-  return sheet ? Array.from(sheet.cssRules, (r) => r.cssText).join(' ') : '';
+  const css = sheet ? Array.from(sheet.cssRules, (r) => r.cssText).join(' ') : '';
+  return css.replace(/:is\(:([\w-]+), \[data-cobrowse-\1\]\)/g, ':$1');
 }
 
 /** Throws with the first differing line of two trees and a little context, instead of two whole trees. */

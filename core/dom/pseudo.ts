@@ -1,0 +1,204 @@
+/**
+ * The customer's :hover, :focus and :active, shown on the mirror without running anything.
+ *
+ * The recorder tracks which element is hovered, focused and held down (`PseudoTracker`). The
+ * mirror rewrites its copies of the page's CSS so every rule using those pseudo-classes also
+ * matches a marker attribute (`:hover` → `:is(:hover, [data-cobrowse-hover])`), and sets the
+ * markers where the customer's browser would match them. The mirror's own pointer never hovers
+ * anything: it has pointer-events: none.
+ */
+
+/** The marker attribute standing for each emulated pseudo-class on the mirror. */
+export const PseudoMark = {
+  hover: 'data-cobrowse-hover',
+  active: 'data-cobrowse-active',
+  focus: 'data-cobrowse-focus',
+  'focus-within': 'data-cobrowse-focus-within',
+  'focus-visible': 'data-cobrowse-focus-visible',
+} as const;
+export type PseudoClass = keyof typeof PseudoMark;
+
+/** Every marker attribute, for clearing them and for leaving them out when comparing trees. */
+export const PSEUDO_MARKS: readonly string[] = Object.values(PseudoMark);
+
+/** A cheap first look: CSS without any of these words needs no rewriting. */
+const MAY_USE_PSEUDO = /:(hover|active|focus)/;
+/**
+ * Strings and escapes are matched to be skipped (`[title=":hover"]`, Tailwind's `.hover\:x`);
+ * a pseudo-element's `::` is not a pseudo-class.
+ */
+const PSEUDO_CLASS = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\\.|(?<!:):(hover|active|focus-visible|focus-within|focus)(?![\w-])/g;
+
+/** Whether CSS text may hold a selector with an emulated pseudo-class. */
+export const mayUsePseudo = (css: string): boolean => MAY_USE_PSEUDO.test(css);
+
+/** A selector that also matches the markers: `a:hover` → `a:is(:hover, [data-cobrowse-hover])`. */
+export function emulatedSelector(selector: string): string {
+  return selector.replace(PSEUDO_CLASS, (match, name: PseudoClass | undefined) =>
+    name ? `:is(:${name}, [${PseudoMark[name]}])` : match,
+  );
+}
+
+/**
+ * Rewrites, in place, every style rule of a sheet (nested, @media, @supports, @layer and imported
+ * rules included) whose selector uses an emulated pseudo-class. A rewrite the browser refuses
+ * (`::-webkit-scrollbar:hover` cannot take `:is()`) leaves the rule as it was.
+ */
+export function emulatePseudoClasses(sheet: CSSStyleSheet | null | undefined): void {
+  if (!sheet) return;
+  let rules: CSSRuleList;
+  try {
+    rules = sheet.cssRules;
+  } catch {
+    return; // another origin's stylesheet: the browser will not let us read it
+  }
+  emulateInRules(rules, 0);
+}
+
+function emulateInRules(rules: CSSRuleList, depth: number): void {
+  if (depth > 32) return;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CSSRule & { selectorText?: string; cssRules?: CSSRuleList; styleSheet?: CSSStyleSheet | null };
+    const selector = rule.selectorText;
+    // Only style rules: a @page rule has a selectorText too.
+    if (selector !== undefined && rule.type === 1 && MAY_USE_PSEUDO.test(selector)) {
+      const rewritten = emulatedSelector(selector);
+      if (rewritten !== selector) rule.selectorText = rewritten;
+    }
+    if (rule.cssRules) emulateInRules(rule.cssRules, depth + 1);
+    else if (rule.styleSheet) emulatePseudoClasses(rule.styleSheet);
+  }
+}
+
+/** The element's parent in the flat tree, crossing shadow roots (to the host) and iframe documents (to the iframe). */
+export function flatParent(node: Node): Node | null {
+  const slot = (node as Element).assignedSlot;
+  if (slot) return slot;
+  const parent = node.parentNode;
+  if (parent) return parent.nodeType === 11 ? (parent as ShadowRoot).host ?? null : parent.nodeType === 9 ? frameOf(parent as Document) : parent;
+  return node.nodeType === 9 ? frameOf(node as Document) : null;
+}
+
+function frameOf(doc: Document): Element | null {
+  try {
+    return doc.defaultView?.frameElement ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** [hovered, focused, active, focus is visible]: elements of the customer's page, or null. */
+export type PseudoState = [hover: Element | null, focus: Element | null, active: Element | null, focusVisible: boolean];
+
+/**
+ * Tracks the customer's hovered, focused and active elements from events on every document the
+ * recorder listens to. `onChange` is told something may have changed; `state()` says what it is now.
+ */
+export class PseudoTracker {
+  private hovered: Element | null = null;
+  private active: Element | null = null;
+
+  constructor(
+    private readonly doc: Document,
+    private readonly onChange: () => void,
+  ) {}
+
+  /** Starts listening to one document (the page's or a same-origin iframe's); returns the function that stops it. */
+  listen(target: Document): () => void {
+    const options = { capture: true, passive: true };
+    target.addEventListener('mouseover', this.onOver, options);
+    target.addEventListener('mouseout', this.onOut, options);
+    target.addEventListener('mousedown', this.onDown, options);
+    target.addEventListener('mouseup', this.onUp, options);
+    target.addEventListener('dragstart', this.onUp, options);
+    target.addEventListener('focusin', this.onChange, options);
+    target.addEventListener('focusout', this.onChange, options);
+    return () => {
+      target.removeEventListener('mouseover', this.onOver, options);
+      target.removeEventListener('mouseout', this.onOut, options);
+      target.removeEventListener('mousedown', this.onDown, options);
+      target.removeEventListener('mouseup', this.onUp, options);
+      target.removeEventListener('dragstart', this.onUp, options);
+      target.removeEventListener('focusin', this.onChange, options);
+      target.removeEventListener('focusout', this.onChange, options);
+    };
+  }
+
+  /** What the customer's browser matches now. */
+  state(): PseudoState {
+    const focus = deepActiveElement(this.doc);
+    let visible = false;
+    if (focus) {
+      try {
+        visible = focus.matches(':focus-visible');
+      } catch {
+        // a browser without :focus-visible
+      }
+    }
+    const hover = this.hovered?.isConnected ? this.hovered : null;
+    const active = this.active?.isConnected ? this.active : null;
+    return [hover, focus, active, visible];
+  }
+
+  // The deepest target, through open shadow roots: composedPath() starts there.
+  private readonly onOver = (event: Event): void => {
+    this.hovered = targetOf(event);
+    this.onChange();
+  };
+
+  /** Leaving a document for nothing (the window's edge, or the page around an iframe): nothing in it is hovered. */
+  private readonly onOut = (event: Event): void => {
+    if ((event as MouseEvent).relatedTarget !== null || !this.hovered) return;
+    const left = (event.currentTarget as Document) ?? null;
+    if (this.hovered.ownerDocument === left) {
+      this.hovered = frameOf(left);
+      this.onChange();
+    }
+  };
+
+  private readonly onDown = (event: Event): void => {
+    if ((event as MouseEvent).button !== 0) return;
+    this.active = targetOf(event);
+    this.onChange();
+  };
+
+  private readonly onUp = (): void => {
+    if (!this.active) return;
+    this.active = null;
+    this.onChange();
+  };
+}
+
+function targetOf(event: Event): Element | null {
+  const target = event.composedPath()[0] as Node | undefined;
+  if (!target) return null;
+  return target.nodeType === 1 ? (target as Element) : (target.parentElement ?? null);
+}
+
+/** document.activeElement, followed into open shadow roots and same-origin iframes; null when nothing has focus. */
+export function deepActiveElement(doc: Document): Element | null {
+  let active: Element | null = doc.activeElement;
+  for (let depth = 0; active && depth < 64; depth++) {
+    const inner = active.shadowRoot?.activeElement;
+    if (inner) {
+      active = inner;
+      continue;
+    }
+    if (active.localName === 'iframe' || active.localName === 'frame') {
+      let framed: Document | null = null;
+      try {
+        framed = (active as HTMLIFrameElement).contentDocument;
+      } catch {
+        // another origin's frame: the iframe itself is what we can see focused
+      }
+      const innerActive = framed?.activeElement;
+      if (innerActive && innerActive !== framed!.body && innerActive !== framed!.documentElement) {
+        active = innerActive;
+        continue;
+      }
+    }
+    break;
+  }
+  if (!active || active === active.ownerDocument.body || active === active.ownerDocument.documentElement) return null;
+  return active;
+}
