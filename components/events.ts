@@ -40,6 +40,31 @@ export interface ZoomDetail {
   /** Whether the mirror should fit the space available. */
   autoFit: boolean;
 }
+/** What a `<cobrowse-toolbar>` shows for a viewer: `<cobrowse-viewer>`'s `toolbarState` and `cobrowse-viewer-change` detail. */
+export interface ViewerChangeDetail {
+  /** The session's mode, once joined. */
+  mode: Mode | '';
+  /** The agent session's state. */
+  state: AgentState;
+  /** The session ID being viewed ('' before joining). */
+  code: string;
+  /** The customer's browser, system and device in one line. */
+  platform: string;
+  /** The customer's connection ('' before any measure). */
+  link: '' | 'good' | 'slow' | 'offline';
+  /** The last round trip to the customer's page, in ms (null: no answer). */
+  rtt: number | null;
+  /** The mirror's current scale (1 = 100%). */
+  zoom: number;
+  /** Whether the mirror fits the space available. */
+  autoFit: boolean;
+  /** The highlight tool in use, or '' when Highlight is off. */
+  highlightTool: '' | 'rect' | 'pen' | 'spot';
+  /** The customer's page address ('' before a page shows). */
+  url: string;
+  /** Whether the session's mode lets the agent navigate. */
+  canNavigate: boolean;
+}
 export interface EndedDetail {
   /** Who ended the session: 'customer', 'agent', 'expired' or 'relay'. */
   by: EndedBy;
@@ -58,6 +83,7 @@ declare global {
     'cobrowse-navigate': CustomEvent<NavigateDetail>;
     'cobrowse-highlight': CustomEvent<HighlightToolDetail>;
     'cobrowse-highlight-clear': CustomEvent<Record<string, never>>;
+    'cobrowse-viewer-change': CustomEvent<ViewerChangeDetail>;
   }
   // emit() reads HTMLElementEventMap, which extends GlobalEventHandlersEventMap.
 }

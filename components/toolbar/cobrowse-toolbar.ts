@@ -1,10 +1,13 @@
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { AgentState } from '../../core/index.js';
 import { Mode } from '../../core/protocol/index.js';
 import '../events.js';
 import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
+import { ViewerLink, type ToolbarViewer } from './viewer-link.js';
+
+export type { ToolbarViewer } from './viewer-link.js';
 
 const LINK_LABEL = { good: 'Good', slow: 'Slow', offline: 'Offline' } as const;
 
@@ -32,9 +35,15 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
 
 /**
  * The agent's controls for a co-browsing session: what it is, its mode and status, and Close session.
- * `<cobrowse-viewer>` shows one at its top; it can also stand alone.
+ * `<cobrowse-viewer>` shows one at its top. Placed anywhere else in the page, it follows and
+ * controls a viewer named by `for="viewer-id"` (or set as `.viewer`) exactly as the built-in one
+ * does (give the viewer `no-toolbar` to hide that one); with neither, it only shows its
+ * properties and fires its events.
  *
  * @summary The agent's session toolbar.
+ *
+ * Every event below is cancelable: when the toolbar follows a viewer, `preventDefault()` stops
+ * the viewer acting on it.
  *
  * @fires cobrowse-close - The agent pressed "Close session".
  * @fires cobrowse-highlight - Highlight was turned on with a tool, or off; `detail.tool`.
@@ -220,6 +229,59 @@ export class CobrowseToolbar extends LitElement {
   /** Whether the mirror fits the space available (zoom buttons turn it off). */
   @property({ type: Boolean, attribute: 'auto-fit' }) accessor autoFit = true;
 
+  /** The id of the `<cobrowse-viewer>` to follow and control, in this toolbar's document or shadow root. */
+  @property({ attribute: 'for' }) accessor htmlFor = '';
+
+  /** The viewer to follow and control; wins over `for`. */
+  @property({ attribute: false }) accessor viewer: ToolbarViewer | null = null;
+
+  private readonly viewerLink = new ViewerLink(this, (state) => Object.assign(this, state));
+
+  /** The viewer this toolbar follows now (from `viewer` or `for`), or null. */
+  get control(): ToolbarViewer | null {
+    return this.viewerLink.viewer;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.wire();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('viewer') || changed.has('htmlFor')) this.wire();
+  }
+
+  /** Follows `viewer`, else the element `for` names (once the document has parsed it). */
+  private wire(): void {
+    if (this.viewer || !this.htmlFor) return this.viewerLink.follow(this.viewer);
+    const root = this.getRootNode() as Document | ShadowRoot;
+    const found = root.getElementById?.(this.htmlFor) ?? null;
+    if (!found && document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => this.wire(), { once: true });
+    this.viewerLink.follow(found as ToolbarViewer | null);
+  }
+
+  /** Fires a request event; unless the page cancels it, the followed viewer acts on it. */
+  private request<K extends 'cobrowse-close' | 'cobrowse-highlight' | 'cobrowse-highlight-clear' | 'cobrowse-navigate' | 'cobrowse-zoom'>(
+    name: K,
+    detail: HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never,
+    act: (viewer: ToolbarViewer) => void,
+  ): void {
+    const viewer = this.viewerLink.viewer;
+    if (emit(this, name, detail, { cancelable: true }) && viewer) act(viewer);
+  }
+
+  private highlight(tool: 'rect' | 'pen' | 'spot' | null): void {
+    this.request('cobrowse-highlight', { tool }, (viewer) => viewer.highlight(tool));
+  }
+
+  private navigate(detail: { action: 'back' | 'forward' | 'reload' | 'go'; url?: string }): void {
+    this.request('cobrowse-navigate', detail, (viewer) => void viewer.navigate(detail));
+  }
+
+  private setAutoFit(autoFit: boolean): void {
+    this.request('cobrowse-zoom', { autoFit }, (viewer) => (viewer.autoFit = autoFit));
+  }
+
   override render() {
     const open = this.state !== AgentState.Idle && this.state !== AgentState.Ended && this.state !== AgentState.Error;
     const status = STATUS_LABEL[this.state];
@@ -234,19 +296,19 @@ export class CobrowseToolbar extends LitElement {
           ${LINK_LABEL[this.link]}${this.rtt === null ? '' : html` · ${this.rtt} ms`}</span>` : nothing}
       ${open && this.url ? html`<form class="nav" part="navigation" @submit=${this.go}>
           ${this.canNavigate ? html`
-            <button type="button" class="plain" aria-label="Back" @click=${() => emit(this, 'cobrowse-navigate', { action: 'back' })}>←</button>
-            <button type="button" class="plain" aria-label="Forward" @click=${() => emit(this, 'cobrowse-navigate', { action: 'forward' })}>→</button>
-            <button type="button" class="plain" aria-label="Reload" @click=${() => emit(this, 'cobrowse-navigate', { action: 'reload' })}>↻</button>` : nothing}
+            <button type="button" class="plain" aria-label="Back" @click=${() => this.navigate({ action: 'back' })}>←</button>
+            <button type="button" class="plain" aria-label="Forward" @click=${() => this.navigate({ action: 'forward' })}>→</button>
+            <button type="button" class="plain" aria-label="Reload" @click=${() => this.navigate({ action: 'reload' })}>↻</button>` : nothing}
           <input name="url" aria-label="Address of the customer's page" .value=${this.url} ?readonly=${!this.canNavigate} autocomplete="off" />
         </form>` : nothing}
       <span class="spacer"></span>
       <span class="zoom" part="highlight" role="group" aria-label="Highlight">
         <button class="plain" aria-pressed=${Boolean(this.highlightTool)} ?disabled=${!open}
-          @click=${() => emit(this, 'cobrowse-highlight', { tool: this.highlightTool ? null : 'rect' })}>Highlight</button>
+          @click=${() => this.highlight(this.highlightTool ? null : 'rect')}>Highlight</button>
         ${this.highlightTool
           ? html`${TOOLS.map(([tool, label]) => html`<button class="plain" aria-pressed=${this.highlightTool === tool}
-                @click=${() => emit(this, 'cobrowse-highlight', { tool })}>${label}</button>`)}
-              <button class="plain" @click=${() => emit(this, 'cobrowse-highlight-clear', {})}>Clear</button>`
+                @click=${() => this.highlight(tool)}>${label}</button>`)}
+              <button class="plain" @click=${() => this.request('cobrowse-highlight-clear', {}, (viewer) => viewer.clearHighlights())}>Clear</button>`
           : nothing}
       </span>
       <span class="zoom" part="zoom" role="group" aria-label="Zoom">
@@ -255,20 +317,24 @@ export class CobrowseToolbar extends LitElement {
         <button class="plain" aria-label="Zoom in" ?disabled=${!open} @click=${() => this.setZoom(this.zoom * ZOOM_STEP)}>+</button>
         <button class="plain" ?disabled=${!open} @click=${() => this.setZoom(1)}>100%</button>
         <button class="plain" aria-pressed=${this.autoFit} ?disabled=${!open}
-          @click=${() => emit(this, 'cobrowse-zoom', { autoFit: !this.autoFit })}>Auto-fit</button>
+          @click=${() => this.setAutoFit(!this.autoFit)}>Auto-fit</button>
       </span>
-      <button part="close" ?disabled=${!open} @click=${() => emit(this, 'cobrowse-close', {})}>Close session</button>
+      <button part="close" ?disabled=${!open} @click=${() => this.request('cobrowse-close', {}, (viewer) => viewer.end())}>Close session</button>
     </div>`;
   }
 
   private go = (event: SubmitEvent): void => {
     event.preventDefault();
     const url = ((event.currentTarget as HTMLFormElement).elements.namedItem('url') as HTMLInputElement).value.trim();
-    if (this.canNavigate && url && url !== this.url) emit(this, 'cobrowse-navigate', { action: 'go', url });
+    if (this.canNavigate && url && url !== this.url) this.navigate({ action: 'go', url });
   };
 
-  private setZoom(zoom: number): void {
-    emit(this, 'cobrowse-zoom', { zoom: clampZoom(zoom), autoFit: false });
+  private setZoom(value: number): void {
+    const zoom = clampZoom(value);
+    this.request('cobrowse-zoom', { zoom, autoFit: false }, (viewer) => {
+      viewer.zoom = zoom;
+      viewer.autoFit = false;
+    });
   }
 }
 

@@ -4,9 +4,10 @@ import { keyed } from 'lit/directives/keyed.js';
 import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX } from '../../core/index.js';
 import { describePlatform, type PlatformDescription } from '../../core/platform-description.js';
 import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
-import '../events.js';
+import type { NavigateDetail, ViewerChangeDetail } from '../events.js';
 import { emit } from '../internal/emit.js';
 import '../toolbar/cobrowse-toolbar.js';
+import type { ToolbarViewer } from '../toolbar/viewer-link.js';
 import { renderMarks, type Mark } from '../internal/highlights.js';
 import { RemoteControl, elementAt, type Target } from './remote-control.js';
 import { viewerStyles } from './styles.js';
@@ -46,8 +47,9 @@ const FORMS_LOCKED = 'Forms cannot be edited on the agent side';
  * @fires cobrowse-joined - Joined a session; `detail.code` and `detail.mode`.
  * @fires cobrowse-state-change - The session's state changed; `detail.state`.
  * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
+ * @fires cobrowse-viewer-change - What a toolbar shows changed (mode, state, link, zoom…); `detail` is `toolbarState`.
  *
- * @csspart toolbar - The built-in `<cobrowse-toolbar>`.
+ * @csspart toolbar - The built-in `<cobrowse-toolbar>` (absent with `no-toolbar`).
  * @csspart stage - The area the mirror is fitted into.
  * @csspart mirror - The iframe showing the customer's page.
  * @csspart form - The "Session ID" form.
@@ -68,7 +70,7 @@ const FORMS_LOCKED = 'Forms cannot be edited on the agent side';
  * @cssprop --cobrowse-customer-pointer - Color of the customer's pointer.
  */
 @customElement('cobrowse-viewer')
-export class CobrowseViewer extends LitElement {
+export class CobrowseViewer extends LitElement implements ToolbarViewer {
   static override styles = viewerStyles;
 
   /** WebSocket URL of the relay, e.g. `wss://cobrowse.example.com/relay`. */
@@ -91,6 +93,9 @@ export class CobrowseViewer extends LitElement {
 
   /** How long a highlight mark stays on both screens, in seconds. */
   @property({ type: Number, attribute: 'highlight-seconds' }) accessor highlightSeconds = 180;
+
+  /** Leaves out the built-in toolbar, for a `<cobrowse-toolbar for="…">` placed elsewhere in the page. */
+  @property({ type: Boolean, attribute: 'no-toolbar' }) accessor noToolbar = false;
 
   @state() private accessor tool: 'rect' | 'pen' | 'spot' | null = null;
   @state() private accessor marks: Array<Mark & { target: number }> = [];
@@ -118,6 +123,7 @@ export class CobrowseViewer extends LitElement {
   @query('.stage') private accessor stage!: HTMLElement;
 
   private session: AgentSession | undefined;
+  private shown: ViewerChangeDetail | undefined;
   private mirror: Mirror | undefined;
   private readonly resizeObserver = new ResizeObserver(() => this.fit());
   private readonly remote = new RemoteControl(() => this.session, () => this.mirror, () => this.mode);
@@ -140,7 +146,7 @@ export class CobrowseViewer extends LitElement {
       this.code = code; // joins once the mirror's iframe exists (see updated)
       return;
     }
-    this.session?.dispose();
+    this.session?.leave();
     this.code = code;
     this.message = '';
     this.endedBy = undefined;
@@ -177,6 +183,41 @@ export class CobrowseViewer extends LitElement {
     this.session?.end();
   }
 
+  /** What a toolbar shows for this viewer, now; `cobrowse-viewer-change` fires when it changes. */
+  get toolbarState(): ViewerChangeDetail {
+    return {
+      mode: this.mode,
+      state: this.agentState,
+      code: this.session ? this.code : '',
+      platform: this.platform?.summary ?? '',
+      link: this.link?.status ?? '',
+      rtt: this.link?.rtt ?? null,
+      zoom: this.scale,
+      autoFit: this.autoFit,
+      highlightTool: this.tool ?? '',
+      url: this.hasPage ? this.mirror?.url ?? '' : '',
+      canNavigate: this.remote.allows(Action.Navigate),
+    };
+  }
+
+  /** Turns Highlight on with a drawing tool, or off (null), which clears every mark. */
+  highlight(tool: 'rect' | 'pen' | 'spot' | null): void {
+    this.tool = tool;
+    if (!tool) this.clearMarks();
+  }
+
+  /** Clears every highlight mark, on both sides. */
+  clearHighlights(): void {
+    this.clearMarks();
+  }
+
+  /** Asks the customer's page to go back, forward, reload or to `url`; a refusal shows as a notice. */
+  async navigate({ action, url }: NavigateDetail): Promise<void> {
+    const command =
+      action === 'go' ? { a: Action.Navigate, url } : action === 'reload' ? { a: Action.Reload } : { a: Action.History, delta: action === 'back' ? -1 : 1 };
+    this.report(await this.remote.send(command as Parameters<RemoteControl['send']>[0]));
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.hasUpdated) this.resizeObserver.observe(this.stage);
@@ -187,7 +228,7 @@ export class CobrowseViewer extends LitElement {
     cancelAnimationFrame(this.marksFrame);
     this.marksFrame = 0;
     this.resizeObserver.disconnect();
-    this.session?.dispose();
+    this.session?.leave();
     this.session = undefined;
     this.remote.dispose();
     this.agentState = AgentState.Idle;
@@ -206,6 +247,11 @@ export class CobrowseViewer extends LitElement {
   protected override updated(changed: PropertyValues<this>): void {
     if (changed.has('autoFit') || changed.has('zoom')) this.fit();
     if (changed.has('code') && this.code && this.code !== this.session?.code) this.join(this.code);
+    const state = this.toolbarState;
+    const before = this.shown;
+    if (before && (Object.keys(state) as Array<keyof ViewerChangeDetail>).every((key) => state[key] === before[key])) return;
+    this.shown = state;
+    emit(this, 'cobrowse-viewer-change', state);
   }
 
   /** Scales the customer's viewport to the space available, aspect kept. */
@@ -224,20 +270,7 @@ export class CobrowseViewer extends LitElement {
     const [width, height] = this.viewport;
     const s = this.scale;
     return html`
-      <cobrowse-toolbar part="toolbar" .mode=${this.mode} .state=${this.agentState} .code=${this.session ? this.code : ''}
-        .platform=${this.platform?.summary ?? ''} .link=${this.link?.status ?? ''} .rtt=${this.link?.rtt ?? null} .zoom=${this.scale} .autoFit=${this.autoFit} .highlightTool=${this.tool ?? ''}
-        @cobrowse-highlight=${(e: CustomEvent<{ tool: 'rect' | 'pen' | 'spot' | null }>) => {
-          this.tool = e.detail.tool;
-          if (!this.tool) this.clearMarks();
-        }}
-        @cobrowse-highlight-clear=${() => this.clearMarks()}
-        .url=${this.hasPage ? this.mirror?.url ?? '' : ''} .canNavigate=${this.remote.allows(Action.Navigate)}
-        @cobrowse-navigate=${this.onNavigate}
-        @cobrowse-zoom=${(e: CustomEvent<{ zoom?: number; autoFit: boolean }>) => {
-          if (e.detail.zoom !== undefined) this.zoom = e.detail.zoom;
-          this.autoFit = e.detail.autoFit;
-        }}
-        @cobrowse-close=${() => this.end()}></cobrowse-toolbar>
+      ${this.noToolbar ? nothing : html`<cobrowse-toolbar part="toolbar" .viewer=${this}></cobrowse-toolbar>`}
       <div class="stage" part="stage" ?data-zoomed=${!this.autoFit}>
         <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">
           <iframe part="mirror" title="Customer's page" sandbox=${MIRROR_SANDBOX} tabindex="-1"
@@ -378,13 +411,6 @@ export class CobrowseViewer extends LitElement {
         return this.remote.click(x, y, target.id);
     }
   }
-
-  private onNavigate = async (event: CustomEvent<{ action: 'back' | 'forward' | 'reload' | 'go'; url?: string }>): Promise<void> => {
-    const { action, url } = event.detail;
-    const command =
-      action === 'go' ? { a: Action.Navigate, url } : action === 'reload' ? { a: Action.Reload } : { a: Action.History, delta: action === 'back' ? -1 : 1 };
-    this.report(await this.remote.send(command as Parameters<RemoteControl['send']>[0]));
-  };
 
   private async cofill(value: string): Promise<void> {
     const edit = this.editing;

@@ -1,6 +1,21 @@
-import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { createStore } from 'idb-keyval';
 import '../../components/toolbar/cobrowse-toolbar.js';
+import '../../components/viewer/cobrowse-viewer.js';
 import type { CobrowseToolbar } from '../../components/toolbar/cobrowse-toolbar.js';
+import type { ViewerChangeDetail } from '../../components/events.js';
+import { CustomerSession } from '../../core/customer-session.js';
+import { RELAY_URL } from '../helpers/relay.js';
+import { sourceFrame } from '../helpers/dom.js';
+
+/** A real customer session recording a page in an iframe, through the test relay. */
+async function liveCustomer(page: string) {
+  const { doc } = await sourceFrame(page);
+  const session = new CustomerSession({ relay: RELAY_URL, mode: 'full-control', doc, store: createStore(`toolbar-test-${Math.random()}`, 's') });
+  const created = new Promise<string>((resolve) => session.events.on('created', ({ code }) => resolve(code)));
+  await session.start();
+  return { session, code: await created };
+}
 
 describe('<cobrowse-toolbar>', () => {
   it('is accessible', async () => {
@@ -64,5 +79,131 @@ describe('<cobrowse-toolbar> connection status', () => {
     await el.updateComplete;
     expect(link().textContent!.trim()).to.equal('Offline');
     await expect(el).to.be.accessible();
+  });
+});
+
+/** A stand-in for `<cobrowse-viewer>`: the state a toolbar reads, and the calls it makes. */
+class FakeViewer extends HTMLElement {
+  calls: unknown[][] = [];
+  zoom = 1;
+  autoFit = true;
+  toolbarState: ViewerChangeDetail = {
+    mode: 'full-control', state: 'live', code: '123456789', platform: 'Chrome 140 on Linux', link: 'good', rtt: 12,
+    zoom: 0.5, autoFit: true, highlightTool: '', url: 'https://shop.example/cart', canNavigate: true,
+  };
+  /** Changes the state and tells toolbars, as the viewer does after each render. */
+  change(patch: Partial<ViewerChangeDetail>): void {
+    this.toolbarState = { ...this.toolbarState, ...patch };
+    this.dispatchEvent(new CustomEvent('cobrowse-viewer-change', { detail: this.toolbarState, bubbles: true, composed: true }));
+  }
+  highlight(tool: unknown) { this.calls.push(['highlight', tool]); }
+  clearHighlights() { this.calls.push(['clearHighlights']); }
+  async navigate(detail: unknown) { this.calls.push(['navigate', detail]); }
+  end() { this.calls.push(['end']); }
+}
+customElements.define('fake-viewer', FakeViewer);
+
+const part = (el: CobrowseToolbar, name: string) => el.shadowRoot!.querySelector(`[part=${name}]`);
+const buttonLabelled = (el: CobrowseToolbar, label: string) =>
+  Array.from(el.shadowRoot!.querySelectorAll('button')).find((b) => (b.getAttribute('aria-label') ?? b.textContent!.trim()) === label) as HTMLButtonElement;
+
+describe('<cobrowse-toolbar> standalone, following a viewer', () => {
+  it('is accessible', async () => {
+    const viewer = document.createElement('fake-viewer') as FakeViewer;
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar .viewer=${viewer}></cobrowse-toolbar>`);
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows the viewer it is given: mode, status, link, platform, zoom, address', async () => {
+    const viewer = document.createElement('fake-viewer') as FakeViewer;
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar .viewer=${viewer}></cobrowse-toolbar>`);
+    expect(el.control === viewer).to.equal(true);
+    expect(part(el, 'mode')!.textContent).to.equal('Full control');
+    expect(part(el, 'status')!.textContent).to.equal('Live');
+    expect(part(el, 'label')!.textContent).to.contain('123 456 789');
+    expect(part(el, 'platform')!.textContent).to.equal('Chrome 140 on Linux');
+    expect(part(el, 'link')!.textContent!.replace(/\s+/g, ' ').trim()).to.equal('Good · 12 ms');
+    expect(el.shadowRoot!.querySelector('[part=zoom] output')!.textContent).to.equal('50%');
+    expect(el.shadowRoot!.querySelector<HTMLInputElement>('[part=navigation] input')!.value).to.equal('https://shop.example/cart');
+
+    viewer.change({ link: 'slow', rtt: 480, state: 'customer-away', mode: 'no-control', highlightTool: 'pen' });
+    await el.updateComplete;
+    expect(part(el, 'link')!.getAttribute('data-link')).to.equal('slow');
+    expect(part(el, 'status')!.textContent).to.equal('Customer offline');
+    expect(part(el, 'mode')!.textContent).to.equal('No control');
+    expect(buttonLabelled(el, 'Pen').getAttribute('aria-pressed')).to.equal('true');
+  });
+
+  it('finds its viewer by the for attribute, in its own document or shadow root', async () => {
+    const host = await fixture<HTMLDivElement>(html`<div><fake-viewer id="console-viewer"></fake-viewer><cobrowse-toolbar for="console-viewer"></cobrowse-toolbar></div>`);
+    const el = host.querySelector('cobrowse-toolbar')!;
+    await el.updateComplete;
+    expect(el.control === host.querySelector('fake-viewer')).to.equal(true);
+    expect(part(el, 'status')!.textContent).to.equal('Live');
+
+    el.htmlFor = 'nothing-here';
+    await el.updateComplete;
+    expect(el.control === null).to.equal(true);
+  });
+
+  it('makes the viewer act on every control, unless the page cancels the event', async () => {
+    const viewer = document.createElement('fake-viewer') as FakeViewer;
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar .viewer=${viewer}></cobrowse-toolbar>`);
+    buttonLabelled(el, 'Zoom in').click();
+    expect([viewer.zoom, viewer.autoFit]).to.deep.equal([0.63, false]);
+    viewer.change({ zoom: 0.63, autoFit: false });
+    await el.updateComplete;
+    buttonLabelled(el, 'Auto-fit').click();
+    expect(viewer.autoFit).to.equal(true);
+    buttonLabelled(el, 'Highlight').click();
+    viewer.change({ highlightTool: 'rect' });
+    await el.updateComplete;
+    buttonLabelled(el, 'Clear').click();
+    buttonLabelled(el, 'Back').click();
+    const address = el.shadowRoot!.querySelector<HTMLInputElement>('[part=navigation] input')!;
+    address.value = 'https://shop.example/help';
+    address.form!.requestSubmit();
+    buttonLabelled(el, 'Close session').click();
+    expect(viewer.calls).to.deep.equal([
+      ['highlight', 'rect'], ['clearHighlights'], ['navigate', { action: 'back' }], ['navigate', { action: 'go', url: 'https://shop.example/help' }], ['end'],
+    ]);
+
+    el.addEventListener('cobrowse-close', (e) => e.preventDefault(), { once: true });
+    buttonLabelled(el, 'Close session').click();
+    expect(viewer.calls.length).to.equal(5);
+  });
+
+  it('stops following when it leaves the page, and follows again when it comes back', async () => {
+    const viewer = document.createElement('fake-viewer') as FakeViewer;
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar .viewer=${viewer}></cobrowse-toolbar>`);
+    const parent = el.parentElement!;
+    el.remove();
+    viewer.change({ link: 'offline', rtt: null });
+    expect(el.link).to.equal('good');
+    parent.append(el);
+    await el.updateComplete;
+    expect(part(el, 'link')!.textContent!.trim()).to.equal('Offline');
+  });
+
+  it('follows a real <cobrowse-viewer> through a session and closes it', async () => {
+    const { session, code } = await liveCustomer('<!doctype html><body><h1>Standalone</h1></body>');
+    const host = await fixture<HTMLDivElement>(html`<div>
+      <cobrowse-toolbar for="agent-view"></cobrowse-toolbar>
+      <cobrowse-viewer id="agent-view" no-toolbar relay=${RELAY_URL} code=${code}></cobrowse-viewer></div>`);
+    const viewer = host.querySelector('cobrowse-viewer')!;
+    const el = host.querySelector('cobrowse-toolbar')!;
+    expect(viewer.shadowRoot!.querySelector('cobrowse-toolbar')).to.equal(null);
+    await waitUntil(() => viewer.state === 'live', 'the snapshot arrives');
+    await waitUntil(() => part(el, 'status')?.textContent === 'Live', 'the toolbar shows the viewer state');
+    expect(part(el, 'label')!.textContent).to.contain(code.slice(0, 3));
+    expect(part(el, 'mode')!.textContent).to.equal('Full control');
+    await waitUntil(() => el.platform, 'platform details arrive');
+
+    buttonLabelled(el, '100%').click();
+    await waitUntil(() => viewer.autoFit === false && el.zoom === 1, 'zoom reaches the viewer and back');
+    const customerEnded = new Promise((resolve) => session.events.on('ended', resolve));
+    buttonLabelled(el, 'Close session').click();
+    expect(await customerEnded).to.deep.equal({ by: 'agent' });
+    await waitUntil(() => part(el, 'status')?.textContent === 'Ended');
   });
 });
