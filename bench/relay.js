@@ -49,7 +49,7 @@ function makeSnapshot() {
     ]]);
   }
   const doc = [9, 1, [[10, 2, 'html', '', ''], [1, 3, 'html', ['lang', 'en'], [[1, 4, 'head', [], []], [1, 5, 'body', [], rows]]]]];
-  return JSON.stringify({ t: 'snapshot', url: 'https://shop.example/checkout', title: 'Checkout', viewport: [1280, 800], doc });
+  return JSON.stringify({ t: 'snapshot', s: 1, url: 'https://shop.example/checkout', title: 'Checkout', viewport: [1280, 800], doc });
 }
 
 /** Patch bodies (ops after the timestamp op) of sizes spread log-uniformly over 200 B – 2 KB. */
@@ -75,7 +75,7 @@ function makePatchBodies(count) {
 
 /** Every patch starts with a text op carrying the send time, so the receiver can read it without parsing. */
 const PATCH_HEAD = '{"t":"patch","ops":[[3,1,"';
-const patchFrame = (ts, body) => `${PATCH_HEAD}${ts.toFixed(3)}"],${body}]}`;
+const patchFrame = (ts, body) => `${PATCH_HEAD}${ts.toFixed(3)}"],${body}],"s":1}`; // the relay forwards, only the agent checks numbering
 const sentAt = (text) => Number(text.slice(PATCH_HEAD.length, text.indexOf('"', PATCH_HEAD.length)));
 
 // ─── Server process: ours, or the bare forwarder ─────────────────────────────────────────────

@@ -16,7 +16,11 @@ import {
   type HighlightFrame,
   type Mode,
   type PlatformFrame,
+  type ChunkFrame,
+  type PatchFrame,
+  type SnapshotFrame,
 } from './protocol/index.js';
+import { Inbox } from './reliable.js';
 
 /** A command as the agent sends it (the session numbers it). */
 export type Command = Omit<ControlFrame, 't' | 'n'> & { a: Action };
@@ -30,6 +34,10 @@ const SLOW_MS = 300;
 
 /** How long a command may wait for its result: the customer may be asked for consent (30 s). */
 const COMMAND_TIMEOUT_MS = 35_000;
+/** Acknowledgements of the mirror's stream go out at most this often. */
+const ACK_MS = 100;
+/** A snapshot asked for and not come is asked for again after this long. */
+const RESYNC_RETRY_MS = 3_000;
 import { SUBPROTOCOL, Transport, bearerProtocol } from './transport.js';
 
 export const AgentState = {
@@ -91,6 +99,13 @@ export class AgentSession {
   /** The last measured link to the customer. */
   link: { status: LinkStatus; rtt: number | null } = { status: 'offline', rtt: null };
   private readonly pending = new Map<number, (result: CommandResult) => void>();
+  /** The mirror's numbered stream: what was applied, and chunks on their way (see reliable.ts). */
+  private readonly inbox = new Inbox();
+  private acked = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private resyncAskedAt = -Infinity;
+  /** From the relay's `joined`: reclaims this agent's place after a dropped connection. */
+  private resumeToken = '';
 
   constructor(private readonly options: AgentSessionOptions) {}
 
@@ -130,11 +145,17 @@ export class AgentSession {
     if (!code) throw new ProtocolError(ErrorCode.BadFrame, 'A session ID is 9 digits.');
     this.dispose();
     this.code = code;
+    this.inbox.reset();
+    this.acked = 0;
+    this.resumeToken = '';
     this.setState(AgentState.Joining);
     const { token } = this.options;
     const transport = new Transport(this.options.relay, { protocols: token ? [SUBPROTOCOL, bearerProtocol(token)] : [SUBPROTOCOL] });
     this.transport = transport;
-    transport.events.on('open', () => transport.send({ t: 'join', v: PROTOCOL_VERSION, code, name: this.options.name }));
+    transport.events.on('open', () => {
+      const { name } = this.options;
+      transport.send(this.resumeToken ? { t: 'join', v: PROTOCOL_VERSION, code, name, token: this.resumeToken } : { t: 'join', v: PROTOCOL_VERSION, code, name });
+    });
     transport.events.on('message', (text) => this.receive(text));
     transport.events.on('close', ({ retrying }) => {
       if (this.transport !== transport) return;
@@ -168,9 +189,17 @@ export class AgentSession {
     this.events.emit('link', link);
   }
 
-  /** Leaves without ending the session (the console is closing). */
+  /** Leaves the session, which lives on: another agent may join at once. */
+  leave(): void {
+    this.transport?.send({ t: 'leave' });
+    this.dispose();
+  }
+
+  /** Lets go of the connection without a word (the console is closing); the relay holds this agent's place a while. */
   dispose(): void {
     clearInterval(this.pingTimer);
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     this.pingsSent.clear();
     this.transport?.close();
     this.transport = undefined;
@@ -190,23 +219,20 @@ export class AgentSession {
     switch (frame.t) {
       case 'joined':
         this.mode = frame.mode;
+        this.resumeToken = frame.token;
+        this.sendAck(); // where the stream resumes (0: from a fresh snapshot)
         this.startPinging();
         this.setState(frame.online ? AgentState.Waiting : AgentState.CustomerAway);
         this.events.emit('joined', { code: frame.code, mode: frame.mode });
         break;
       case 'snapshot':
-        mirror.applySnapshot(frame);
-        this.setState(AgentState.Live);
-        break;
       case 'patch':
-        if (this.state !== AgentState.Live) break; // nothing to patch until a snapshot arrives
-        if (!mirror.applyPatch(frame)) {
-          this.setState(AgentState.Waiting);
-          this.transport?.send({ t: 'request-snapshot' });
-        }
+      case 'chunk':
+        this.content(frame);
         break;
       case 'peer':
-        if (frame.role === 'customer') this.setState(frame.status === 'online' ? AgentState.Waiting : AgentState.CustomerAway);
+        if (frame.role === 'customer' && frame.status === 'online') this.sendAck(); // the customer replays from there
+        if (frame.role === 'customer') this.setState(frame.status === 'online' ? (this.inbox.last ? AgentState.Live : AgentState.Waiting) : AgentState.CustomerAway);
         if (frame.role === 'customer' && frame.status === 'offline') this.setLink({ status: 'offline', rtt: null });
         break;
       case 'sharing':
@@ -239,6 +265,51 @@ export class AgentSession {
         else this.fail(frame.code, MESSAGES[frame.code] ?? frame.message);
         break;
     }
+  }
+
+  /** A frame of the mirror's stream: applied once and in order, or a gap that asks for a snapshot. */
+  private content(frame: SnapshotFrame | PatchFrame | ChunkFrame): void {
+    const verdict = this.inbox.accept(frame);
+    if (!verdict.apply) {
+      if (verdict.gap) this.resync();
+      return;
+    }
+    this.scheduleAck();
+    let whole: SnapshotFrame | PatchFrame | ChunkFrame = frame;
+    if (verdict.text !== undefined) {
+      try {
+        whole = parseFrameForAgent(`{"s":${frame.s},${verdict.text.slice(1)}`) as SnapshotFrame | PatchFrame;
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+      }
+      if (whole.t !== (frame as ChunkFrame).of) return this.resync(); // a malformed whole: start over
+    }
+    const { mirror } = this.options;
+    if (whole.t === 'snapshot') {
+      mirror.applySnapshot(whole);
+      this.resyncAskedAt = -Infinity;
+      this.setState(AgentState.Live);
+    } else if (whole.t === 'patch' && !mirror.applyPatch(whole)) this.resync();
+  }
+
+  /** The mirror is out of step: ask for a fresh snapshot (again, if the last request was a while ago). */
+  private resync(): void {
+    this.setState(AgentState.Waiting);
+    const now = performance.now();
+    if (now - this.resyncAskedAt < RESYNC_RETRY_MS) return;
+    this.resyncAskedAt = now;
+    this.transport?.send({ t: 'request-snapshot' });
+  }
+
+  private scheduleAck(): void {
+    this.ackTimer ??= setTimeout(() => {
+      this.ackTimer = undefined;
+      if (this.inbox.last !== this.acked) this.sendAck();
+    }, ACK_MS);
+  }
+
+  private sendAck(): void {
+    if (this.transport?.send({ t: 'ack', s: this.inbox.last })) this.acked = this.inbox.last;
   }
 
   private finish(by: EndedBy): void {

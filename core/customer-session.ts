@@ -10,6 +10,7 @@ import { Masker } from './dom/mask.js';
 import { record, type Recording } from './dom/recorder.js';
 import { clearSession, loadSession, saveSession } from './persistence.js';
 import { collectPlatform } from './platform.js';
+import { Outbox } from './reliable.js';
 import {
   ErrorCode,
   MODE_ACTIONS,
@@ -75,6 +76,9 @@ export interface CustomerSessionOptions {
   askConsent?(agentName: string): Promise<boolean>;
 }
 
+/** How long the page keeps recording for an agent whose connection dropped (the relay holds its place as long). */
+const AGENT_AWAY_MS = 60_000;
+
 export class CustomerSession {
   readonly events: Emitter<CustomerEvents> = mitt<CustomerEvents>();
   state: CustomerState = CustomerState.Idle;
@@ -91,6 +95,11 @@ export class CustomerSession {
   private readonly masker: Masker;
   private readonly doc: Document;
   private pointerFrame = 0;
+  /** The mirror's numbered stream, kept until the agent has it (see reliable.ts). */
+  private readonly outbox = new Outbox((text) => this.transport?.sendText(text) ?? false);
+  private agentAwayTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The agent whose connection dropped, while its place is held (it keeps the consent it had if it comes back). */
+  private awayAgent = '';
   private readonly detach: Array<() => void> = [];
   private disposed = false;
   /** The consent question being asked, so commands arriving meanwhile wait for the same answer. */
@@ -126,6 +135,7 @@ export class CustomerSession {
     if (this.paused || !this.transport) return;
     this.paused = true;
     this.stopRecording();
+    this.outbox.forget();
     this.revokeConsent();
     this.events.emit('highlight-clear', {});
     this.transport.send({ t: 'sharing', paused: true });
@@ -139,8 +149,9 @@ export class CustomerSession {
     this.paused = false;
     this.transport.send({ t: 'sharing', paused: false });
     void this.persist();
-    if (this.agentName) this.agentArrived(this.agentName);
-    else this.setState(CustomerState.Waiting);
+    if (!this.agentName) return this.setState(CustomerState.Waiting);
+    this.startRecording(); // its snapshot goes out at once, or when the agent says where it is
+    this.setState(CustomerState.Connected);
   }
 
   /** Takes back control from the agent; the next command asks again. */
@@ -156,6 +167,7 @@ export class CustomerSession {
   /** Lets go of the connection without ending the session (the page is going away). */
   dispose(): void {
     this.disposed = true;
+    clearTimeout(this.agentAwayTimer);
     this.stopRecording();
     this.transport?.close();
     this.transport = undefined;
@@ -180,7 +192,8 @@ export class CustomerSession {
     transport.events.on('message', (text) => this.receive(text));
     transport.events.on('close', ({ retrying }) => {
       if (this.transport !== transport) return; // disposed on purpose
-      this.stopRecording();
+      // Recording goes on into the outbox: after the resume the agent gets what it missed.
+      this.outbox.unsync();
       if (retrying) this.setState(CustomerState.Reconnecting);
       else if (this.state !== CustomerState.Ended) this.fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service');
     });
@@ -204,29 +217,32 @@ export class CustomerSession {
         this.events.emit('created', { code: frame.code });
         break;
       case 'resumed':
-        this.agentName = frame.agent ?? '';
+        // Number on from what the relay has seen (this page may be a new one), and hold the
+        // stream until the agent, told we are back, says what it has.
+        this.outbox.continueFrom(frame.seq);
+        this.outbox.unsync();
         if (this.paused) {
+          this.agentName = frame.agent ?? '';
           this.transport?.send({ t: 'sharing', paused: true });
           this.setState(CustomerState.Paused);
-        } else if (frame.agent === null) this.setState(CustomerState.Waiting);
-        else this.agentArrived(frame.agent);
+        } else if (frame.agent === null) {
+          if (this.recording) this.expectAgentBack(); // it dropped while we were away too
+          this.setState(CustomerState.Waiting);
+        } else this.agentArrived(frame.agent, true);
         break;
       case 'peer':
         if (frame.role !== 'agent') break;
         if (frame.status === 'online') {
           if (this.paused) {
+            if (!frame.resumed) this.revokeConsent();
             this.agentName = frame.name ?? 'Agent';
             this.transport?.send({ t: 'sharing', paused: true });
             this.events.emit('agent-joined', { name: this.agentName });
-          } else this.agentArrived(frame.name ?? 'Agent');
-        } else {
-          this.stopRecording();
-          this.revokeConsent();
-          this.events.emit('highlight-clear', {});
-          this.agentName = '';
-          if (!this.paused) this.setState(CustomerState.Waiting);
-          this.events.emit('agent-left');
-        }
+          } else this.agentArrived(frame.name ?? 'Agent', frame.resumed ?? false);
+        } else this.agentAway();
+        break;
+      case 'ack':
+        this.catchUp(frame.s);
         break;
       case 'request-snapshot':
         this.recording?.snapshot();
@@ -312,15 +328,57 @@ export class CustomerSession {
     );
   }
 
-  /** An agent is (still) there: it gets a fresh snapshot, then live patches and the customer's pointer. */
-  private agentArrived(name: string): void {
+  /**
+   * An agent is there: a new one gets the page from its start; one back from a dropped connection
+   * (`resumed`, or this page resumed) keeps its consent and gets what it missed once it says what it has.
+   */
+  private agentArrived(name: string, resumed: boolean): void {
+    clearTimeout(this.agentAwayTimer);
+    if (!resumed || name !== (this.agentName || this.awayAgent)) this.revokeConsent();
     this.agentName = name;
-    this.stopRecording();
-    this.recording = record({ emit: (frame) => this.transport?.send(frame), doc: this.doc, masker: this.masker });
-    this.listen();
+    this.awayAgent = '';
+    this.outbox.unsync();
+    if (resumed) this.startRecording();
+    else this.catchUp(0);
     void collectPlatform(this.doc.defaultView ?? window).then((frame) => this.recording && this.transport?.send(frame));
     this.setState(CustomerState.Connected);
     this.events.emit('agent-joined', { name });
+  }
+
+  /** The agent's connection dropped or it left: keep recording a while, in case it comes back. */
+  private agentAway(): void {
+    this.outbox.unsync();
+    this.awayAgent = this.agentName;
+    this.agentName = '';
+    this.events.emit('highlight-clear', {});
+    if (!this.paused) this.setState(CustomerState.Waiting);
+    this.events.emit('agent-left');
+    this.expectAgentBack();
+  }
+
+  /** Keeps recording while the relay holds the agent's place; then lets go of it all. */
+  private expectAgentBack(): void {
+    clearTimeout(this.agentAwayTimer);
+    this.agentAwayTimer = setTimeout(() => {
+      this.stopRecording();
+      this.outbox.forget();
+      this.revokeConsent();
+      this.awayAgent = '';
+    }, AGENT_AWAY_MS);
+  }
+
+  /** The agent has applied the stream up to `s`: replay what it misses, or send a fresh snapshot. */
+  private catchUp(s: number): void {
+    if (this.outbox.ack(s) || this.paused) return;
+    if (this.recording) this.recording.snapshot();
+    else this.startRecording();
+  }
+
+  /** Records into the outbox (a snapshot first), with the customer's pointer; no-op if already recording. */
+  private startRecording(): void {
+    if (this.recording || this.paused) return;
+    this.recording = record({ emit: (frame) => this.outbox.push(frame), doc: this.doc, masker: this.masker });
+    this.listen();
   }
 
   /** The customer's pointer (coalesced per animation frame), and a hidden tab ending the control grant. */

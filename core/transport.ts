@@ -90,8 +90,13 @@ export class Transport {
 
   /** Sends a frame if connected; returns whether it was handed to the socket. */
   send(frame: object): boolean {
+    return this.sendText(JSON.stringify(frame));
+  }
+
+  /** Sends a frame already serialized; returns whether it was handed to the socket. */
+  sendText(text: string): boolean {
     if (this.socket?.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(JSON.stringify(frame));
+    this.socket.send(text);
     return true;
   }
 

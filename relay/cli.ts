@@ -43,7 +43,8 @@ Limits ("unlimited" switches one off):
   --hard-cap BYTES         queued to an agent before nothing more is sent (default ${L.hardCapBytes})
   --max-payload BYTES      largest frame, at most ${RELAY_DEFAULTS.maxPayload} (default)
   --unjoined-ttl SECONDS   a session nobody joins ends after this (default ${RELAY_DEFAULTS.unjoinedTtlMs / 1000})
-  --grace SECONDS          a dropped customer may resume within this (default ${RELAY_DEFAULTS.graceMs / 1000})
+  --grace SECONDS          a dropped customer may resume within this, a dropped agent keeps its place (default ${RELAY_DEFAULTS.graceMs / 1000})
+  --idle SECONDS           a session with no page content or command for this long ends (default ${RELAY_DEFAULTS.idleMs / 1000})
   --heartbeat SECONDS      ping interval (default ${RELAY_DEFAULTS.heartbeatMs / 1000})
   --drain-timeout SECONDS  on SIGTERM, wait this long for peers to close (default ${RELAY_DEFAULTS.drainTimeoutMs / 1000})
 
@@ -63,7 +64,7 @@ const STRINGS = [
   'port', 'host', 'agent-secret', 'agent-public-key', 'agent-jwks', 'agent-issuer', 'agent-audience',
   'origins', 'customer-origins', 'agent-origins', 'frames-per-second', 'bytes-per-second', 'sockets-per-ip',
   'sessions-per-ip', 'join-failures', 'join-window', 'high-water', 'hard-cap', 'max-payload', 'unjoined-ttl',
-  'grace', 'heartbeat', 'drain-timeout', 'webhook-url', 'webhook-secret',
+  'grace', 'idle', 'heartbeat', 'drain-timeout', 'webhook-url', 'webhook-secret',
 ] as const;
 const FLAGS = ['dev', 'trust-proxy'] as const;
 
@@ -154,6 +155,7 @@ const options: RelayOptions & { port: number; host: string } = {
   maxPayload: number('max-payload'),
   unjoinedTtlMs: number('unjoined-ttl', 1000),
   graceMs: number('grace', 1000),
+  idleMs: number('idle', 1000),
   heartbeatMs: number('heartbeat', 1000),
   drainTimeoutMs: number('drain-timeout', 1000),
   webhook: webhookUrl ? { url: webhookUrl, secret: option('webhook-secret') } : undefined,

@@ -33,8 +33,13 @@ export interface RelayOptions {
   maxPayload?: number;
   /** A session no agent ever joined expires after this; default 10 min. */
   unjoinedTtlMs?: number;
-  /** A customer whose socket dropped may resume within this, then the session expires; default 60 s. */
+  /**
+   * A customer whose socket dropped may resume within this, then the session expires; an agent
+   * whose socket dropped keeps its place this long (another agent is refused meanwhile). Default 60 s.
+   */
   graceMs?: number;
+  /** A session through which no page content or command passed for this long ends ('expired'); default 30 min. */
+  idleMs?: number;
   /** Ping interval; a peer silent for two intervals is terminated; default 30 s. */
   heartbeatMs?: number;
   /** How long close() waits for peers to finish their close handshake before cutting them off; default 5 s. */
@@ -69,6 +74,7 @@ export const RELAY_DEFAULTS = {
   maxPayload: MAX_FRAME_BYTES,
   unjoinedTtlMs: 10 * 60_000,
   graceMs: 60_000,
+  idleMs: 30 * 60_000,
   heartbeatMs: 30_000,
   drainTimeoutMs: 5_000,
   limits: {
@@ -101,6 +107,7 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
     maxPayload: RELAY_DEFAULTS.maxPayload,
     unjoinedTtlMs: RELAY_DEFAULTS.unjoinedTtlMs,
     graceMs: RELAY_DEFAULTS.graceMs,
+    idleMs: RELAY_DEFAULTS.idleMs,
     heartbeatMs: RELAY_DEFAULTS.heartbeatMs,
     drainTimeoutMs: RELAY_DEFAULTS.drainTimeoutMs,
     trustProxy: false,
@@ -109,7 +116,7 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
     ...defined(rest),
     limits: { ...RELAY_DEFAULTS.limits, ...defined(limits ?? {}) },
   };
-  for (const key of ['maxPayload', 'unjoinedTtlMs', 'graceMs', 'heartbeatMs', 'drainTimeoutMs'] as const) {
+  for (const key of ['maxPayload', 'unjoinedTtlMs', 'graceMs', 'idleMs', 'heartbeatMs', 'drainTimeoutMs'] as const) {
     if (!(Number.isFinite(o[key]) && o[key] > 0)) throw new TypeError(`${key} must be a positive number`);
   }
   // Bigger frames would let one peer pin megabytes per message; large snapshots are chunked instead.

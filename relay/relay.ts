@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
-  CloseCode, ErrorCode, FORWARDED, PROTOCOL_VERSION, ProtocolError, Role, allowedInMode,
+  CloseCode, ErrorCode, FORWARDED, PROTOCOL_VERSION, ProtocolError, Role, SEQUENCED, allowedInMode,
   parseAgentFrame, parseCustomerFrame, parseFrame,
   type CreateFrame, type EndedBy, type Frame, type JoinFrame, type RelayFrame, type ResumeFrame,
 } from '../core/protocol/index.js';
@@ -103,6 +103,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   /** Agents that fell behind and wait for a snapshot. */
   const lagging = new Set<Conn>();
   const store = new SessionStore<Conn>((session, why) => {
+    if (why === Deadline.AgentGrace) return releaseAgent(session, 'agent-expired');
     log({ event: 'session-expired', session: maskCode(session.code), why });
     endSession(session, 'expired');
   });
@@ -136,7 +137,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       `per IP: ${count(limits.socketsPerIp, 'sockets')}, ${count(limits.sessionsPerIp, 'sessions')}, ` +
       `${count(limits.joinFailures, 'failed joins')} per ${duration(limits.joinFailureWindowMs)} (also per agent)`,
     `slow agents: drop patches past ${mib(limits.highWaterBytes)} queued, nothing past ${mib(limits.hardCapBytes)}`,
-    `sessions: unjoined TTL ${duration(o.unjoinedTtlMs)}, resume grace ${duration(o.graceMs)}, heartbeat ${duration(o.heartbeatMs)}`,
+    `sessions: unjoined TTL ${duration(o.unjoinedTtlMs)}, resume grace ${duration(o.graceMs)}, idle ${duration(o.idleMs)}, heartbeat ${duration(o.heartbeatMs)}`,
     `client IP from: ${o.trustProxy ? 'X-Forwarded-For (last entry)' : 'the socket'}; ` +
       `metrics: ${o.metrics ? 'GET /metrics' : 'off'}; webhook: ${webhook ? `${new URL(webhook.url).origin}/…${o.webhook?.secret ? ' (signed)' : ''}` : 'off'}`,
   ];
@@ -196,7 +197,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if (!sessionsPerIp.tryAdd(conn.ip)) {
       return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
     }
-    const { session, token } = store.create(frame.mode, conn, conn.ip);
+    const { session, token } = store.create(frame.mode, conn, conn.ip, performance.now());
     bind(conn, Role.Customer, session);
     store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
     send(conn, { t: 'created', code: session.code, token, mode: session.mode });
@@ -218,7 +219,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     session.customer = conn;
     bind(conn, Role.Customer, session);
     store.disarm(session, Deadline.Grace);
-    send(conn, { t: 'resumed', code: session.code, mode: session.mode, agent: session.agentName });
+    // A held (dropped) agent is not there yet: the customer hears `peer … resumed` when it is back.
+    send(conn, { t: 'resumed', code: session.code, mode: session.mode, agent: session.agent ? session.agentName : null, seq: session.seq });
     send(session.agent, { t: 'peer', role: Role.Customer, status: 'online' });
     log({ event: 'session-resumed', session: maskCode(session.code) });
   }
@@ -248,8 +250,15 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       for (const key of keys) joinLimiter.fail(key, now);
       return fail('not-found', ErrorCode.NotFound, 'No session with this ID', CloseCode.SessionNotFound);
     }
-    if (session.agent) {
+    // The place is taken while an agent is bound, and held for it a while after its connection drops.
+    const reclaim = store.verifyAgent(session, frame.token);
+    if ((session.agent || session.agentTokenHash) && !reclaim) {
       return fail('taken', ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken);
+    }
+    const previous = session.agent;
+    if (previous) {
+      previous.session = null; // a half-open socket the same agent replaces: the customer hears nothing
+      previous.ws.close(CloseCode.Ended, 'replaced');
     }
     // With authentication on, the customer sees the name the contact center vouched for.
     const name = conn.agent?.name ?? (frame.name?.trim() || 'Agent');
@@ -257,11 +266,20 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     session.agentName = name;
     bind(conn, Role.Agent, session);
     store.disarm(session, Deadline.Unjoined);
+    store.disarm(session, Deadline.AgentGrace);
     const online = session.customer?.ws.readyState === WebSocket.OPEN;
-    send(conn, { t: 'joined', code: session.code, mode: session.mode, online });
-    send(session.customer, { t: 'peer', role: Role.Agent, status: 'online', name });
-    log({ event: 'agent-joined', session: maskCode(session.code), agent: conn.agent?.id ?? null, customerOnline: online });
-    webhook?.post({ event: 'agent.joined', session: session.code, agent: { id: conn.agent?.id ?? null, name } });
+    send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token: store.issueAgentToken(session) });
+    send(session.customer, reclaim ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true } : { t: 'peer', role: Role.Agent, status: 'online', name });
+    log({ event: reclaim ? 'agent-resumed' : 'agent-joined', session: maskCode(session.code), agent: conn.agent?.id ?? null, customerOnline: online });
+    if (!reclaim) webhook?.post({ event: 'agent.joined', session: session.code, agent: { id: conn.agent?.id ?? null, name } });
+  }
+
+  /** The agent's place is free again (it left, or did not come back in time). */
+  function releaseAgent(session: Session<Conn>, event: string) {
+    store.disarm(session, Deadline.AgentGrace);
+    session.agentTokenHash = null;
+    session.agentName = null;
+    log({ event, session: maskCode(session.code) });
   }
 
   /** Pauses reading a socket that passed its frame or byte rate until its buckets refill: slower, but nothing is lost. */
@@ -294,6 +312,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       case 'patch':
         if (agent.behind) return 'behind'; // a patch on a mirror that missed patches would corrupt it
         if (queued <= limits.highWaterBytes) return null;
+        fallBehind(agent, queued);
+        return 'backpressure';
+      case 'snapshot-part': // the rest of a chunked snapshot: like a snapshot, but only its first piece brings an agent back
+        if (agent.behind) return 'behind';
+        if (queued + size <= limits.hardCapBytes) return null;
         fallBehind(agent, queued);
         return 'backpressure';
       case 'pointer': // the next one supersedes it: dropping is coalescing
@@ -353,17 +376,34 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if (conn.role === null) return handshake(conn, frame as CreateFrame | ResumeFrame | JoinFrame);
     const session = conn.session;
     if (!session) return;
+    if (frame.t !== 'ping' && frame.t !== 'pong' && frame.t !== 'ack') session.activeAt = started;
     // The mode is fixed at creation: a command it forbids never reaches the customer (whose page checks too).
     if (conn.role === Role.Agent && frame.t === 'control' && !allowedInMode(session.mode, frame)) {
       metrics.refused('mode');
       return sendText(conn, JSON.stringify({ t: 'control-result', n: frame.n, ok: false, reason: `Not allowed in ${session.mode} mode` }));
     }
     if (FORWARDED[conn.role].has(frame.t)) {
-      if (forward(conn, session, frame.t, raw)) metrics.forwarded((performance.now() - started) / 1000);
+      let kind: string = frame.t;
+      if (SEQUENCED.has(frame.t) && conn.role === Role.Customer) {
+        const { s } = frame as { s: number };
+        if (s > session.seq) session.seq = s;
+        if (frame.t === 'chunk') kind = frame.of === 'patch' ? 'patch' : frame.i === 0 ? 'snapshot' : 'snapshot-part';
+      }
+      if (forward(conn, session, kind, raw)) metrics.forwarded((performance.now() - started) / 1000);
       return;
     }
     if (frame.t === 'end') return endSession(session, conn.role);
+    if (frame.t === 'leave' && conn.role === Role.Agent) return leave(conn, session);
     refuse(conn, ErrorCode.NotAllowed, `"${frame.t}" is only allowed as the first frame`, CloseCode.PolicyViolation);
+  }
+
+  /** An agent leaves on purpose: its place is free at once, and the session lives on. */
+  function leave(conn: Conn, session: Session<Conn>) {
+    conn.session = null;
+    session.agent = null;
+    releaseAgent(session, 'agent-left');
+    send(session.customer, { t: 'peer', role: Role.Agent, status: 'offline' });
+    conn.ws.close(CloseCode.Ended, 'left');
   }
 
   function onClose(conn: Conn) {
@@ -378,7 +418,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       send(session.agent, { t: 'peer', role: Role.Customer, status: 'offline' });
       store.arm(session, Deadline.Grace, o.graceMs);
     } else if (session.agent === conn) {
-      session.agent = session.agentName = null; // free for another agent
+      session.agent = null; // its place is held for it until the grace period ends
+      store.arm(session, Deadline.AgentGrace, o.graceMs);
       send(session.customer, { t: 'peer', role: Role.Agent, status: 'offline' });
     }
     log({ event: 'peer-offline', role: conn.role, session: maskCode(session.code) });
@@ -502,6 +543,17 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const sweep = setInterval(() => joinLimiter.sweep(Date.now()), Math.min(limits.joinFailureWindowMs, 60_000));
   sweep.unref();
 
+  // Idle sessions end; one sweep rather than re-arming a timer on every frame.
+  const idle = setInterval(() => {
+    const now = performance.now();
+    for (const session of [...store.values()]) {
+      if (now - session.activeAt < o.idleMs) continue;
+      log({ event: 'session-expired', session: maskCode(session.code), why: 'idle' });
+      endSession(session, 'expired');
+    }
+  }, Math.min(o.idleMs / 4, 60_000));
+  idle.unref();
+
   function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(JSON.stringify(body));
@@ -555,6 +607,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         clearInterval(heartbeat);
         clearInterval(resync);
         clearInterval(sweep);
+        clearInterval(idle);
         store.clear();
         const closed = [...conns.keys()].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
         for (const conn of conns.values()) {

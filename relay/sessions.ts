@@ -6,8 +6,8 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Mode } from '../core/protocol/index.js';
 
-/** Why a session's timer is running: nobody joined yet, or the customer dropped. */
-export const Deadline = { Unjoined: 'unjoined', Grace: 'grace' } as const;
+/** Why a session's timer is running: nobody joined yet, the customer dropped, or the agent dropped (its place is held). */
+export const Deadline = { Unjoined: 'unjoined', Grace: 'grace', AgentGrace: 'agent' } as const;
 export type Deadline = (typeof Deadline)[keyof typeof Deadline];
 
 export interface Session<S> {
@@ -20,12 +20,19 @@ export interface Session<S> {
   customer: S | null;
   agent: S | null;
   agentName: string | null;
+  /** SHA-256 of the bound agent's resume token: while set and `agent` is null, the place is held for it. */
+  agentTokenHash: Buffer | null;
+  /** The highest sequence number seen from the customer (a reloaded page numbers on from it). */
+  seq: number;
+  /** When a frame of page content or a command last passed (ms, performance.now()), for idle expiry. */
+  activeAt: number;
   /** One slot per deadline (a plain object: a Map would cost ~250 B per session). */
   readonly timers: Record<Deadline, NodeJS.Timeout | undefined>;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
-const noTimers = (): Record<Deadline, undefined> => ({ unjoined: undefined, grace: undefined });
+const newToken = () => randomBytes(32).toString('base64url');
+const noTimers = (): Record<Deadline, undefined> => ({ unjoined: undefined, grace: undefined, agent: undefined });
 
 /** Shows enough of a session ID to correlate log lines, not enough to join: "123******". */
 export const maskCode = (code: string) => `${code.slice(0, 3)}******`;
@@ -41,13 +48,14 @@ export class SessionStore<S> {
   }
 
   /** Opens a session with a fresh 9-digit ID and returns the resume token once. */
-  create(mode: Mode, customer: S, ip: string): { session: Session<S>; token: string } {
+  create(mode: Mode, customer: S, ip: string, now: number): { session: Session<S>; token: string } {
     let code: string;
     do code = String(randomInt(0, 1_000_000_000)).padStart(9, '0');
     while (this.#sessions.has(code));
-    const token = randomBytes(32).toString('base64url');
+    const token = newToken();
     const session: Session<S> = {
-      code, mode, tokenHash: sha256(token).toString('base64'), ip, customer, agent: null, agentName: null, timers: noTimers(),
+      code, mode, tokenHash: sha256(token).toString('base64'), ip, customer, agent: null, agentName: null,
+      agentTokenHash: null, seq: 0, activeAt: now, timers: noTimers(),
     };
     this.#sessions.set(code, session);
     return { session, token };
@@ -60,6 +68,18 @@ export class SessionStore<S> {
   /** Constant-time check of a resume token (hashing first makes the lengths equal). */
   verify(session: Session<S>, token: string): boolean {
     return timingSafeEqual(Buffer.from(session.tokenHash, 'base64'), sha256(token));
+  }
+
+  /** Gives the agent now bound a resume token of its own; returns it once. */
+  issueAgentToken(session: Session<S>): string {
+    const token = newToken();
+    session.agentTokenHash = sha256(token);
+    return token;
+  }
+
+  /** Whether `token` is the bound (or held) agent's resume token. */
+  verifyAgent(session: Session<S>, token: string | undefined): boolean {
+    return !!session.agentTokenHash && token !== undefined && timingSafeEqual(session.agentTokenHash, sha256(token));
   }
 
   /** (Re)starts one of the session's deadlines. */

@@ -7,10 +7,10 @@
 import {
   NodeKind,
   Op,
-  type PatchFrame,
+  type PatchContent,
   type SerializedDocument,
   type SerializedNode,
-  type SnapshotFrame,
+  type SnapshotContent,
 } from '../protocol/index.js';
 import { PSEUDO_MARKS, PseudoMark, emulatePseudoClasses, flatParent, mayUsePseudo } from './pseudo.js';
 import { applyStyleDiff } from './style-diff.js';
@@ -121,7 +121,7 @@ export class Mirror {
   }
 
   /** Replaces the whole mirrored page. */
-  applySnapshot(frame: SnapshotFrame): void {
+  applySnapshot(frame: SnapshotContent): void {
     const doc = this.document;
     this.nodes = new Map();
     this.sheetTexts = new Map(frame.sheets ?? []);
@@ -139,7 +139,7 @@ export class Mirror {
    * Applies one batch of ops in order. Returns false when an op names a node the mirror
    * does not have: the mirror is out of step and the caller should ask for a snapshot.
    */
-  applyPatch(frame: PatchFrame): boolean {
+  applyPatch(frame: PatchContent): boolean {
     let inStep = true;
     for (const op of frame.ops) {
       switch (op[0]) {

@@ -2,7 +2,7 @@
  * Watches the customer's document and emits a snapshot, then patches.
  * One sink in, one handle out: `const rec = record({ emit }); …; rec.stop()`.
  */
-import { Op, type PatchFrame, type PatchOp, type SnapshotFrame } from '../protocol/index.js';
+import { Op, type PatchContent, type PatchOp, type SnapshotContent } from '../protocol/index.js';
 import { watchHooks, type HookListener } from './hooks.js';
 import { Masker, watchPasswords } from './mask.js';
 import { nativeMutationObserver } from './native.js';
@@ -25,7 +25,7 @@ import { styleDiff } from './style-diff.js';
 
 export interface RecordOptions {
   /** Receives every frame, in order. */
-  emit(frame: SnapshotFrame | PatchFrame): void;
+  emit(frame: SnapshotContent | PatchContent): void;
   /** The document to record; the current one by default. */
   doc?: Document;
   /** Masking rules; the defaults mask passwords, payment fields and `[data-cobrowse-mask]`. */

@@ -8,7 +8,7 @@ import {
   type SerializedDocument,
   type SerializedNode,
   type SerializedShadowRoot,
-  type SnapshotFrame,
+  type SnapshotContent,
 } from '../protocol/index.js';
 import type { Masker } from './mask.js';
 
@@ -359,7 +359,7 @@ export function serializeDocument(doc: Document, ctx: SerializeContext, marked?:
 }
 
 /** A full snapshot of the document, with fresh IDs (the sheets it adopts go through `ctx.defineSheet`). */
-export function snapshotDocument(doc: Document, ctx: SerializeContext): SnapshotFrame {
+export function snapshotDocument(doc: Document, ctx: SerializeContext): SnapshotContent {
   const view = doc.defaultView;
   return {
     t: 'snapshot',

@@ -12,6 +12,13 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame a peer may send, in bytes; the relay closes with `CloseCode.TooBig` past it. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
+/**
+ * Frames whose JSON text is longer than this (in UTF-16 units) travel as chunks. Escaped as a
+ * string inside a chunk, a slice at most doubles, and a unit is at most 3 bytes of UTF-8: so a
+ * chunk frame stays under MAX_FRAME_BYTES whatever the page's text.
+ */
+export const CHUNK_CHARS = 160 * 1024;
+
 /** What the agent may do, fixed by the customer's page when the session is created. */
 export const Mode = {
   Full: 'full-control',
@@ -183,26 +190,48 @@ export type PatchOp =
 export interface CreateFrame { t: 'create'; v: number; mode: Mode }
 /** Customer → relay: reattach to a live session after a reload or a dropped connection. */
 export interface ResumeFrame { t: 'resume'; v: number; code: string; token: string }
-/** Agent → relay: join the session with this 9-digit ID. */
-export interface JoinFrame { t: 'join'; v: number; code: string; name?: string }
+/**
+ * Agent → relay: join the session with this 9-digit ID. `token` (from an earlier `joined`)
+ * reclaims this agent's place after a dropped connection, even while the relay still holds it.
+ */
+export interface JoinFrame { t: 'join'; v: number; code: string; name?: string; token?: string }
+/** Agent → relay: leave the session (it lives on, and another agent may join at once). */
+export interface LeaveFrame { t: 'leave' }
 /** Either side → relay: end the session for both. */
 export interface EndFrame { t: 'end' }
 
 /** Relay → customer: the session exists; `token` resumes it and is never shown. */
 export interface CreatedFrame { t: 'created'; code: string; token: string; mode: Mode }
-/** Relay → customer: resumed; `agent` names the bound agent, if any. */
-export interface ResumedFrame { t: 'resumed'; code: string; mode: Mode; agent: string | null }
-/** Relay → agent: joined; `online` says whether the customer is connected now. */
-export interface JoinedFrame { t: 'joined'; code: string; mode: Mode; online: boolean }
-/** Relay → either side: the other party came or went. */
-export interface PeerFrame { t: 'peer'; role: Role; status: 'online' | 'offline'; name?: string }
+/**
+ * Relay → customer: resumed; `agent` names the bound agent, if any; `seq` is the highest
+ * sequence number the relay has seen from this session's customer (a reloaded page numbers on from it).
+ */
+export interface ResumedFrame { t: 'resumed'; code: string; mode: Mode; agent: string | null; seq: number }
+/**
+ * Relay → agent: joined; `online` says whether the customer is connected now; `token`
+ * reclaims this place after a dropped connection (send it in the next `join`).
+ */
+export interface JoinedFrame { t: 'joined'; code: string; mode: Mode; online: boolean; token: string }
+/**
+ * Relay → either side: the other party came or went. `resumed`: the same agent is back after
+ * a dropped connection (the customer keeps its consent, and replays what the agent missed).
+ */
+export interface PeerFrame { t: 'peer'; role: Role; status: 'online' | 'offline'; name?: string; resumed?: boolean }
 /** Relay → either side: the session is over; the socket closes with CloseCode.Ended. */
 export interface EndedFrame { t: 'ended'; by: EndedBy }
 /** Relay → either side: something was refused. */
 export interface ErrorFrame { t: 'error'; code: ErrorCode; message: string }
 
-/** Customer → agent: the whole page. */
-export interface SnapshotFrame {
+/**
+ * The mirror's stream — snapshots, patches and chunks of them — is numbered: `s` counts up by one
+ * per frame within a session, across reconnects and page loads. The agent applies each number
+ * once and in order, acknowledges with `ack`, and after a dropped connection the customer
+ * replays what the agent has not acknowledged (or takes a fresh snapshot).
+ */
+export interface Sequenced { s: number }
+
+/** Customer → agent: the whole page. A snapshot may skip numbers: it replaces everything before it. */
+export interface SnapshotFrame extends Sequenced {
   t: 'snapshot';
   url: string;
   title: string;
@@ -213,7 +242,18 @@ export interface SnapshotFrame {
   doc: SerializedDocument;
 }
 /** Customer → agent: one batch of changes, applied in order. */
-export interface PatchFrame { t: 'patch'; ops: PatchOp[] }
+export interface PatchFrame extends Sequenced { t: 'patch'; ops: PatchOp[] }
+/**
+ * Customer → agent: one piece of a snapshot or patch too big for one frame (the relay takes
+ * frames up to MAX_FRAME_BYTES). Pieces `i` = 0…n−1 have consecutive numbers; `d` is a slice of
+ * the whole frame's JSON text (which carries no `s` of its own).
+ */
+export interface ChunkFrame extends Sequenced { t: 'chunk'; of: 'snapshot' | 'patch'; i: number; n: number; d: string }
+/** A snapshot or patch as the recorder makes it and the mirror applies it; the Outbox numbers it. */
+export type SnapshotContent = Omit<SnapshotFrame, 's'>;
+export type PatchContent = Omit<PatchFrame, 's'>;
+/** Agent → customer: every frame numbered up to `s` is applied (0: none yet, the agent needs a snapshot). */
+export interface AckFrame { t: 'ack'; s: number }
 /** Agent → customer: please send a fresh snapshot. */
 export interface RequestSnapshotFrame { t: 'request-snapshot' }
 
@@ -290,17 +330,20 @@ export interface ControlFrame {
 export interface ControlResultFrame { t: 'control-result'; n: number; ok: boolean; reason?: string }
 
 export type CustomerFrame =
-  | CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame | PongFrame;
+  | CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | ChunkFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame | PongFrame;
 export type AgentFrame =
-  | JoinFrame | EndFrame | RequestSnapshotFrame | PointerFrame | ControlFrame | HighlightFrame | HighlightClearFrame | PingFrame;
+  | JoinFrame | LeaveFrame | EndFrame | RequestSnapshotFrame | AckFrame | PointerFrame | ControlFrame | HighlightFrame | HighlightClearFrame | PingFrame;
 export type RelayFrame = CreatedFrame | ResumedFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
 export type Frame = CustomerFrame | AgentFrame | RelayFrame;
 
 /** Frames the relay forwards untouched from one role to the other. */
 export const FORWARDED: Record<Role, ReadonlySet<string>> = {
-  customer: new Set(['snapshot', 'patch', 'pointer', 'sharing', 'control-result', 'platform', 'pong']),
-  agent: new Set(['request-snapshot', 'pointer', 'control', 'highlight', 'highlight-clear', 'ping']),
+  customer: new Set(['snapshot', 'patch', 'chunk', 'pointer', 'sharing', 'control-result', 'platform', 'pong']),
+  agent: new Set(['request-snapshot', 'ack', 'pointer', 'control', 'highlight', 'highlight-clear', 'ping']),
 };
+
+/** Frames of the mirror's numbered stream. */
+export const SEQUENCED: ReadonlySet<string> = new Set(['snapshot', 'patch', 'chunk']);
 
 /** Actions each mode allows; pointer and highlight are allowed in every mode. */
 export const MODE_ACTIONS: Record<Mode, ReadonlySet<Action>> = {

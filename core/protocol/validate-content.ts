@@ -2,7 +2,7 @@
  * Checks of the frames that carry page content (snapshots, patches, platform details). Only
  * the relay and the agent's page receive them, so the customer's bundle does not ship them.
  */
-import { NodeKind, Op, type AgentFrame, type CustomerFrame, type Frame, type PatchOp, type RelayFrame, type SerializedNode } from './frames.js';
+import { CHUNK_CHARS, NodeKind, Op, type AgentFrame, type CustomerFrame, type Frame, type PatchOp, type RelayFrame, type SerializedNode } from './frames.js';
 import {
   FROM_AGENT,
   FROM_CUSTOMER,
@@ -18,6 +18,9 @@ import {
   parseWith,
   type Checks,
 } from './validate.js';
+
+/** A frame is cut into at most this many chunks (64 MiB of JSON text). */
+export const MAX_CHUNKS = 512;
 
 /** Deeper trees are refused rather than risk a stack overflow in a peer. */
 export const MAX_TREE_DEPTH = 4096;
@@ -141,11 +144,14 @@ function isHints(x: unknown): boolean {
 export const ALL_CHECKS: Checks = {
   ...SESSION_CHECKS,
   snapshot: (f) =>
-    isString(f.url) && isString(f.title) &&
+    isId(f.s) && isString(f.url) && isString(f.title) &&
     Array.isArray(f.viewport) && f.viewport.length === 2 && f.viewport.every(isFiniteNumber) &&
     Array.isArray(f.doc) && f.doc[0] === NodeKind.Document && isSerializedNode(f.doc) &&
     (f.sheets === undefined || (Array.isArray(f.sheets) && f.sheets.every((s) => Array.isArray(s) && isId(s[0]) && isString(s[1])))),
-  patch: (f) => Array.isArray(f.ops) && f.ops.every(isPatchOp),
+  patch: (f) => isId(f.s) && Array.isArray(f.ops) && f.ops.every(isPatchOp),
+  chunk: (f) =>
+    isId(f.s) && (f.of === 'snapshot' || f.of === 'patch') && isId(f.n) && f.n >= 2 && f.n <= MAX_CHUNKS &&
+    isId(f.i) && f.i < f.n && isString(f.d) && f.d.length <= CHUNK_CHARS,
   platform: (f) =>
     isShortString(f.ua, 1024) && isPair(f.screen) && isPair(f.viewport) && isFiniteNumber(f.dpr) &&
     isShortString(f.language, 64) && isShortString(f.timeZone, 64) && (f.hints === undefined || isHints(f.hints)),

@@ -45,21 +45,27 @@ export type Check = (f: Record<string, unknown>) => boolean;
 export type Checks = Partial<Record<Frame['t'], Check>>;
 
 /** Frame types whose checks live in validate-content.ts: known here, so refused as "not allowed", not "unknown". */
-const CONTENT_TYPES = new Set(['snapshot', 'patch', 'platform']);
+const CONTENT_TYPES = new Set(['snapshot', 'patch', 'chunk', 'platform']);
 
 /** Checks of the session frames: all the customer's page ever receives. */
 export const SESSION_CHECKS: Checks = {
   create: (f) => isFiniteNumber(f.v) && MODES.has(f.mode as string),
   resume: (f) => isFiniteNumber(f.v) && isSessionCode(f.code) && isString(f.token) && f.token.length <= 256,
-  join: (f) => isFiniteNumber(f.v) && isSessionCode(f.code) && (f.name === undefined || (isString(f.name) && f.name.length <= 100)),
+  join: (f) =>
+    isFiniteNumber(f.v) && isSessionCode(f.code) && (f.name === undefined || (isString(f.name) && f.name.length <= 100)) &&
+    (f.token === undefined || (isString(f.token) && f.token.length <= 256)),
+  leave: () => true,
   end: () => true,
   created: (f) => isSessionCode(f.code) && isString(f.token) && MODES.has(f.mode as string),
-  resumed: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && (f.agent === null || isString(f.agent)),
-  joined: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean',
-  peer: (f) => (f.role === 'customer' || f.role === 'agent') && (f.status === 'online' || f.status === 'offline') && (f.name === undefined || isString(f.name)),
+  resumed: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && (f.agent === null || isString(f.agent)) && isId(f.seq),
+  joined: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean' && isString(f.token),
+  peer: (f) =>
+    (f.role === 'customer' || f.role === 'agent') && (f.status === 'online' || f.status === 'offline') &&
+    (f.name === undefined || isString(f.name)) && (f.resumed === undefined || typeof f.resumed === 'boolean'),
   ended: (f) => ['customer', 'agent', 'expired', 'relay'].includes(f.by as string),
   error: (f) => isString(f.code) && isString(f.message),
   'request-snapshot': () => true,
+  ack: (f) => isId(f.s),
   pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),
   sharing: (f) => typeof f.paused === 'boolean',
   ping: (f) => isId(f.n),
@@ -100,7 +106,7 @@ function isControl(f: Record<string, unknown>): boolean {
 }
 
 export const FROM_CUSTOMER = new Set(['create', 'resume', 'end', ...FORWARDED.customer]);
-export const FROM_AGENT = new Set(['join', 'end', ...FORWARDED.agent]);
+export const FROM_AGENT = new Set(['join', 'leave', 'end', ...FORWARDED.agent]);
 const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', ...FORWARDED.agent]);
 export const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', ...FORWARDED.customer]);
 

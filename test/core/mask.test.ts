@@ -6,7 +6,7 @@
 import { expect } from '@open-wc/testing';
 import { MASK, Masker } from '../../core/dom/mask.js';
 import { record, type Recording } from '../../core/dom/recorder.js';
-import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
+import type { PatchContent as PatchFrame, SnapshotContent as SnapshotFrame } from '../../core/protocol/index.js';
 import { mirrorFrame, settle, sourceFrame } from '../helpers/dom.js';
 
 const RUN = Math.random().toString(36).slice(2, 10);

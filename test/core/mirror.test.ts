@@ -116,6 +116,7 @@ function hostileSnapshot() {
   const html = el('html', [], [head, body]);
   const frameJson: SnapshotFrame = {
     t: 'snapshot',
+    s: 1,
     url: 'https://customer.example/',
     title: 'hostile',
     viewport: [800, 600],
@@ -150,7 +151,7 @@ function hostilePatch(ids: ReturnType<typeof hostileSnapshot>['ids']): PatchFram
     [Op.Text, ids.styleText, `@import url("javascript:${PARENT()}");`],
     [Op.Value, ids.field, `<script>${TOP()}</script>`],
   ];
-  return { t: 'patch', ops };
+  return { t: 'patch', s: 2, ops };
 }
 
 /** Sends a forged frame through JSON and the relay's own schema check, as the wire would. */
@@ -347,7 +348,7 @@ describe('mirror: never runs the customer page\'s code', () => {
       emit(frame) {
         const text = JSON.stringify(frame);
         sent.push(text);
-        const received = checkFrame(JSON.parse(text), FORWARDED.customer) as SnapshotFrame | PatchFrame;
+        const received = checkFrame({ s: 1, ...JSON.parse(text) }, FORWARDED.customer) as SnapshotFrame | PatchFrame;
         if (received.t === 'snapshot') mirror.applySnapshot(received);
         else mirror.applyPatch(received);
       },

@@ -190,7 +190,7 @@ describe('remote control by mode', () => {
     assert.equal(await s.customer.page.locator('#thanks').isVisible(), false);
 
     // Free the session for a hand-written client, which bypasses the viewer entirely.
-    await s.agent.context.close();
+    await s.agent.page.evaluate(() => document.querySelector('cobrowse-viewer').remove()); // the viewer leaves (a dropped one's place is held)
     await s.customer.page.waitForFunction(() => document.querySelector('cobrowse-launcher').state === 'waiting'); // the relay freed the session
     const raw = await rawAgent(s.code);
     for (const [n, frame] of [
@@ -214,7 +214,7 @@ describe('remote control by mode', () => {
     const s = await session('full-control');
     await s.customer.page.locator('#ssn').fill('123-45-6789');
     await s.customer.page.evaluate(() => document.activeElement?.blur());
-    await s.agent.context.close();
+    await s.agent.page.evaluate(() => document.querySelector('cobrowse-viewer').remove()); // the viewer leaves (a dropped one's place is held)
     await s.customer.page.waitForFunction(() => document.querySelector('cobrowse-launcher').state === 'waiting'); // the relay freed the session
     const raw = await rawAgent(s.code);
     const attempts = [

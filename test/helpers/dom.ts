@@ -2,7 +2,7 @@
 import { Mirror } from '../../core/dom/mirror.js';
 import { PSEUDO_MARKS } from '../../core/dom/pseudo.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
-import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
+import type { PatchContent as PatchFrame, SnapshotContent as SnapshotFrame } from '../../core/protocol/index.js';
 
 /**
  * An iframe holding `html` as its own document, ready to be recorded. `written` writes the page

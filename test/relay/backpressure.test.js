@@ -27,7 +27,7 @@ const metricsOf = async (url) => (await fetch(`${httpBase(url)}/metrics`)).text(
 
 /** Numbered frames: patches carry their number in the text op, snapshots in the title. */
 const pad = 'x'.repeat(256 * KiB);
-const patch = (n) => JSON.stringify({ t: 'patch', ops: [[3, 5, `${n} ${pad}`]] });
+const patch = (n) => JSON.stringify({ t: 'patch', s: n + 2, ops: [[3, 5, `${n} ${pad}`]] });
 const snapshot = (n) => JSON.stringify({ ...SNAPSHOT, title: String(n), url: `https://shop.example/${pad}` });
 const numberOf = (frame) => Number(frame.t === 'snapshot' ? frame.title : frame.ops[0][2].split(' ')[0]);
 

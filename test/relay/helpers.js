@@ -5,9 +5,9 @@ import { WebSocket } from 'ws';
 import { startRelay } from '../../dist/relay/index.js';
 
 export const V = 1;
-export const SNAPSHOT = { t: 'snapshot', url: 'https://shop.example/cart', title: 'Cart', viewport: [1280, 800],
+export const SNAPSHOT = { t: 'snapshot', s: 1, url: 'https://shop.example/cart', title: 'Cart', viewport: [1280, 800],
   doc: [9, 1, [[10, 2, 'html', '', ''], [1, 3, 'html', ['lang', 'en'], [[1, 4, 'body', [], [[3, 5, 'Hello']]]]]]] };
-export const PATCH = { t: 'patch', ops: [[3, 5, 'Bye'], [2, 4, 'class', 'x'], [0, 4, null, [1, 6, 'p', [], []]], [1, 6], [7, 800, 600]] };
+export const PATCH = { t: 'patch', s: 2, ops: [[3, 5, 'Bye'], [2, 4, 'class', 'x'], [0, 4, null, [1, 6, 'p', [], []]], [1, 6], [7, 800, 600]] };
 
 /**
  * A test client: buffers every message and the close, so nothing is missed between awaits.

@@ -30,7 +30,9 @@ describe('sessions', () => {
     const { customer, created } = await createSession(ctx.url, 'partial-control');
     const agent = await connect(ctx.url);
     agent.send({ t: 'join', v: V, code: created.code, name: 'Alice' });
-    assert.deepEqual(await agent.next(), { t: 'joined', code: created.code, mode: 'partial-control', online: true });
+    const joined = await agent.next();
+    assert.match(joined.token, /^[\w-]{43}$/, 'a resume token of its own');
+    assert.deepEqual(joined, { t: 'joined', code: created.code, mode: 'partial-control', online: true, token: joined.token });
     assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'online', name: 'Alice' });
     await Promise.all([agent.close(), customer.close()]);
   });
@@ -47,7 +49,7 @@ describe('sessions', () => {
   it('forwards snapshot and patch to the agent and request-snapshot to the customer, byte for byte', async () => {
     const { customer, agent } = await pair(ctx.url);
     const snapshot = JSON.stringify(SNAPSHOT);
-    const patch = `{ "t" : "patch",\n "ops": [[3, 5, "h\u00e9llo \u2603"]] }`; // odd spacing survives only if not re-serialized
+    const patch = `{ "t" : "patch",\n "ops": [[3, 5, "h\u00e9llo \u2603"]], "s": 2 }`; // odd spacing survives only if not re-serialized
     customer.send(snapshot);
     customer.send(patch);
     customer.send(PATCH);
@@ -91,15 +93,40 @@ describe('sessions', () => {
     await Promise.all([agent.close(), customer.close()]);
   });
 
-  it('when the agent leaves, the customer is told and another agent may join', async () => {
+  it('when the agent leaves, the customer is told and another agent may join at once', async () => {
     const { customer, agent, created } = await pair(ctx.url);
-    await agent.close();
+    agent.send({ t: 'leave' });
+    assert.deepEqual(await agent.closedWithin(), { code: 1000, reason: 'left' });
     assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'offline' });
     const next = await connect(ctx.url);
     next.send({ t: 'join', v: V, code: created.code, name: 'Bob' });
     assert.equal((await next.next()).t, 'joined');
-    assert.equal((await customer.next()).name, 'Bob');
+    assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'online', name: 'Bob' });
     await Promise.all([next.close(), customer.close()]);
+  });
+
+  it("a dropped agent's place is held: others are refused, its own token takes it back", async () => {
+    const { customer, created } = await createSession(ctx.url);
+    const agent = await connect(ctx.url);
+    agent.send({ t: 'join', v: V, code: created.code, name: 'Alice' });
+    const { token } = await agent.next();
+    await customer.next(); // peer online
+    await agent.close();
+    assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'offline' });
+    const other = await connect(ctx.url);
+    other.send({ t: 'join', v: V, code: created.code, name: 'Mallory', token: 'x'.repeat(43) });
+    await expectRefused(other, 'session-taken', 4009);
+    const back = await connect(ctx.url);
+    back.send({ t: 'join', v: V, code: created.code, name: 'Alice', token });
+    const joined = await back.next();
+    assert.equal(joined.t, 'joined');
+    assert.notEqual(joined.token, token, 'a fresh token each time');
+    assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'online', name: 'Alice', resumed: true });
+    // Its old token is spent.
+    const replay = await connect(ctx.url);
+    replay.send({ t: 'join', v: V, code: created.code, token });
+    await expectRefused(replay, 'session-taken', 4009);
+    await Promise.all([back.close(), customer.close()]);
   });
 
   for (const by of ['agent', 'customer']) {
@@ -130,7 +157,7 @@ describe('sessions', () => {
 
     const back = await connect(ctx.url);
     back.send({ t: 'resume', v: V, code: created.code, token: created.token });
-    assert.deepEqual(await back.next(), { t: 'resumed', code: created.code, mode: 'full-control', agent: 'Alice' });
+    assert.deepEqual(await back.next(), { t: 'resumed', code: created.code, mode: 'full-control', agent: 'Alice', seq: 0 });
     assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
     back.send(PATCH);
     assert.deepEqual(await agent.next(), PATCH);
@@ -217,7 +244,7 @@ describe('bad input', () => {
 
   it('a schema failure gets bad-frame and 1008', async () => {
     const { customer, agent } = await pair(ctx.url);
-    customer.send({ t: 'patch', ops: [[2, -1, 'class', 'x']] });
+    customer.send({ t: 'patch', s: 2, ops: [[2, -1, 'class', 'x']] });
     await expectRefused(customer, 'bad-frame', 1008);
     assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' }); // nothing forwarded
     await agent.close();
@@ -241,12 +268,12 @@ describe('bad input', () => {
 
   it('a frame over maxPayload closes with 1009; the relay stays up', async () => {
     const { customer, agent } = await pair(ctx.url);
-    customer.send({ t: 'patch', ops: [[3, 5, 'x'.repeat(5000)]] });
+    customer.send({ t: 'patch', s: 2, ops: [[3, 5, 'x'.repeat(5000)]] });
     assert.equal((await customer.closedWithin()).code, 1009);
     assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
     await agent.close();
     const again = await pair(ctx.url);
-    again.customer.send({ t: 'patch', ops: [[3, 5, 'x'.repeat(3000)]] }); // under the limit
+    again.customer.send({ t: 'patch', s: 2, ops: [[3, 5, 'x'.repeat(3000)]] }); // under the limit
     assert.equal((await again.agent.next()).ops[0][2].length, 3000);
     await Promise.all([again.agent.close(), again.customer.close()]);
   });
