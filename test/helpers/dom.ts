@@ -44,7 +44,8 @@ export function mirrorFrame(): { mirror: Mirror; frames: Array<SnapshotFrame | P
     sink(sent) {
       const text = JSON.stringify(sent);
       bytes += text.length;
-      const received = checkFrame(JSON.parse(text), FORWARDED.customer) as SnapshotFrame | PatchFrame;
+      // The Outbox numbers frames on the wire (s); the recorder's own frames carry none.
+      const received = checkFrame({ s: frames.length + 1, ...JSON.parse(text) }, FORWARDED.customer) as SnapshotFrame | PatchFrame;
       frames.push(received);
       if (received.t === 'snapshot') mirror.applySnapshot(received);
       else if (!mirror.applyPatch(received)) throw new Error(`Mirror out of step at patch ${frames.length}: ${text.slice(0, 300)}`);
