@@ -237,9 +237,12 @@ export class Mirror {
           this.showPseudo(op[1], op[2], op[3], op[4]);
           break;
         case Op.StyleDiff: {
-          for (const id of typeof op[1] === 'number' ? [op[1]] : op[1]) {
-            const style = (this.nodes.get(id) as HTMLElement | undefined)?.style;
-            if (style) applyStyleDiff(style, op[2]);
+          const [, ids, names, values] = op;
+          const shared = values.length === names.length;
+          const list = typeof ids === 'number' ? [ids] : ids;
+          for (let i = 0; i < list.length; i++) {
+            const style = (this.nodes.get(list[i]!) as HTMLElement | undefined)?.style;
+            if (style) applyStyleDiff(style, names, values, shared ? 0 : i * names.length);
             else inStep = false;
           }
           break;

@@ -21,7 +21,7 @@ import {
   styleText,
   type SerializeContext,
 } from './serializer.js';
-import { styleDiff } from './style-diff.js';
+import { declarations, styleDiff } from './style-diff.js';
 
 export interface RecordOptions {
   /** Receives every frame, in order. */
@@ -48,6 +48,12 @@ export interface Recording {
 type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
 
 const MEDIA_EVENTS = ['play', 'pause', 'seeked', 'ratechange'];
+
+/** Whether every row of `width` values equals the first. */
+function sameRows(values: Array<string | null>, width: number): boolean {
+  for (let i = width; i < values.length; i++) if (values[i] !== values[i % width]) return false;
+  return true;
+}
 
 /** Nothing hovered, focused or held down. */
 const NO_PSEUDO = 'null,null,null,false';
@@ -78,7 +84,7 @@ export function record(options: RecordOptions): Recording {
   const pseudo = new PseudoTracker(doc, () => scheduleFrameFlush());
   let sentPseudo = NO_PSEUDO;
   /** Per element, the inline style the mirror holds, when it is in the CSSOM's form: later changes travel as diffs. */
-  let sentStyles = new WeakMap<Element, [id: number, css: string]>();
+  let sentStyles = new WeakMap<Element, [id: number, css: string, declarations: string[]]>();
   let frameRequest = 0;
   let flushQueued = false;
   let stopped = false;
@@ -171,7 +177,8 @@ export function record(options: RecordOptions): Recording {
     // Nodes still known were already in the mirror, so these ops reach existing nodes only.
     // The same change on many elements (a class added to every row) travels as one op with their IDs.
     const changes = new Map<string, [name: string, value: string | null, ids: number[]]>();
-    const styleChanges = new Map<string, [declarations: Array<string | null>, ids: number[]]>();
+    /** Style diffs by the names they set, so elements changing the same properties share one op. */
+    const styleChanges = new Map<string, [names: string[], ids: number[], values: Array<string | null>]>();
     for (const [el, names] of attributes) {
       const id = ids.get(el);
       if (id === undefined) continue;
@@ -180,13 +187,21 @@ export function record(options: RecordOptions): Recording {
         const value = raw === null ? null : serializeAttribute(el, name, raw, masker);
         if (raw !== null && value === null) continue;
         if (name === 'style') {
-          const declarations = inlineStyleChange(el, id, value);
-          if (declarations) {
-            if (!declarations.length) continue; // the mirror has it already
-            const key = declarations.join('\u0000');
+          const diff = inlineStyleChange(el, id, value);
+          if (diff) {
+            if (!diff.length) continue; // the mirror has it already
+            const names: string[] = [];
+            const values: Array<string | null> = [];
+            for (let i = 0; i < diff.length; i += 2) {
+              names.push(diff[i]!);
+              values.push(diff[i + 1]!);
+            }
+            const key = names.join('\u0000');
             const change = styleChanges.get(key);
-            if (change) change[1].push(id);
-            else styleChanges.set(key, [declarations, [id]]);
+            if (change) {
+              change[1].push(id);
+              for (const v of values) change[2].push(v);
+            } else styleChanges.set(key, [names, [id], values]);
             continue;
           }
         }
@@ -197,7 +212,10 @@ export function record(options: RecordOptions): Recording {
       }
     }
     for (const [name, value, changed] of changes.values()) ops.push([Op.Attr, changed.length === 1 ? changed[0]! : changed, name, value]);
-    for (const [declarations, changed] of styleChanges.values()) ops.push([Op.StyleDiff, changed.length === 1 ? changed[0]! : changed, declarations]);
+    for (const [names, changed, values] of styleChanges.values()) {
+      if (changed.length === 1) ops.push([Op.StyleDiff, changed[0]!, names, values]);
+      else ops.push([Op.StyleDiff, changed, names, sameRows(values, names.length) ? values.slice(0, names.length) : values]);
+    }
     for (const text of texts) {
       const id = ids.get(text);
       if (id !== undefined && text.nodeType === Node.TEXT_NODE) {
@@ -264,22 +282,24 @@ export function record(options: RecordOptions): Recording {
    * undefined to send the whole attribute.
    */
   function inlineStyleChange(el: Element, id: number, value: string | null): Array<string | null> | undefined {
-    const sent = sentStyles.get(el);
-    // Only text in the CSSOM's own form can be rebuilt exactly from declarations (and a masked style never is).
-    if (value === null || value !== (el as HTMLElement).style?.cssText) {
+    // Only text in the CSSOM's own form can be rebuilt exactly from declarations: a hand-written
+    // `margin: 1px; margin-top: 5px` overlaps, and its diffs would not give the same block. (A masked style never is.)
+    const next = value !== null && value === (el as HTMLElement).style?.cssText ? declarations(value) : null;
+    if (!next) {
       sentStyles.delete(el);
       return undefined;
     }
+    const sent = sentStyles.get(el);
     // An element sent again since (moved, or a new snapshot) has a new ID, and the mirror its current style.
-    const declarations = !sent || sent[0] !== id ? null : sent[1] === value ? [] : styleDiff(sent[1], value);
-    if (declarations && (!declarations.length || diffLength(declarations) < value.length)) {
-      sentStyles.set(el, [id, value]);
-      return declarations;
+    const diff = !sent || sent[0] !== id ? null : sent[1] === value ? [] : styleDiff(sent[2], next);
+    if (diff && (!diff.length || diffLength(diff) < value!.length)) {
+      sentStyles.set(el, [id, value!, next]);
+      return diff;
     }
     // Sent whole, the mirror parses the text, and a parser lists !important declarations last: its
-    // declarations may then be in another order than the text's, and a diff would not rebuild the text.
-    if (value.includes('!important')) sentStyles.delete(el);
-    else sentStyles.set(el, [id, value]);
+    // block may then be in another order than the text, and a diff would not rebuild the text.
+    if (value!.includes('!important')) sentStyles.delete(el);
+    else sentStyles.set(el, [id, value!, next]);
     return undefined;
   }
 

@@ -40,7 +40,8 @@ export function declarations(css: string): string[] | null {
     out.push(name, css.slice(colon + 2, j));
     i = j + 1;
     if (i < n) {
-      if (css.charCodeAt(i) !== 32) return null;
+      // One space between declarations, none after the last: the text is its declarations joined.
+      if (css.charCodeAt(i) !== 32 || i + 1 === n) return null;
       i++;
     }
   }
@@ -51,48 +52,51 @@ export function declarations(css: string): string[] | null {
  * The declarations that turn style `before` into `after`: [name, value or null (removed), …], removals
  * first. Empty when nothing changed; null when setting them would not give exactly `after`'s text
  * (a declaration moved, or either text is not in the CSSOM's form): the whole attribute goes then.
+ * `before` may be given already split (the recorder keeps the last `after` it split).
  */
-export function styleDiff(before: string, after: string): Array<string | null> | null {
-  const a = declarations(before);
-  const b = declarations(after);
+export function styleDiff(before: string | string[], after: string | string[]): Array<string | null> | null {
+  const a = typeof before === 'string' ? declarations(before) : before;
+  const b = typeof after === 'string' ? declarations(after) : after;
   if (!a || !b) return null;
-  const old = new Map<string, string>();
-  for (let i = 0; i < a.length; i += 2) old.set(a[i]!, a[i + 1]!);
-  const next = new Map<string, string>();
-  for (let i = 0; i < b.length; i += 2) next.set(b[i]!, b[i + 1]!);
-  if (old.size * 2 !== a.length || next.size * 2 !== b.length) return null;
-
   const removed: Array<string | null> = [];
   const set: Array<string | null> = [];
   // The mirror's block keeps its declarations in place and appends new ones: `after` must list them in that order.
+  // Inline styles hold a handful of declarations: a linear search beats building maps.
   let k = 0;
-  for (const [name, value] of old) {
-    const now = next.get(name);
-    if (now === undefined) {
+  for (let i = 0; i < a.length; i += 2) {
+    const name = a[i]!;
+    const value = a[i + 1]!;
+    const j = indexOfName(b, name);
+    if (j < 0) {
       removed.push(name, null);
       continue;
     }
-    if (b[k] !== name) return null;
+    if (j !== k || indexOfName(a, name, i + 2) >= 0) return null; // moved, or a name twice (not the CSSOM's form)
     k += 2;
+    const now = b[j + 1]!;
     if (now === value) continue;
     // A declaration whose priority changes may move in the block (browsers differ): send the whole text.
     if (now.endsWith(IMPORTANT) !== value.endsWith(IMPORTANT)) return null;
     set.push(name, now);
   }
   for (; k < b.length; k += 2) {
-    if (old.has(b[k]!)) return null;
+    if (indexOfName(a, b[k]!) >= 0 || indexOfName(b, b[k]!, k + 2) >= 0) return null;
     set.push(b[k]!, b[k + 1]!);
   }
-  const diff = removed.concat(set);
-  if (!diff.length && before !== after) return null;
+  const diff = removed.length ? removed.concat(set) : set;
   return diff;
 }
 
-/** Applies a diff from styleDiff to a live declaration block (on the mirror). */
-export function applyStyleDiff(style: CSSStyleDeclaration, diff: ReadonlyArray<string | null>): void {
-  for (let i = 0; i < diff.length; i += 2) {
-    const name = diff[i] as string;
-    const value = diff[i + 1];
+function indexOfName(list: string[], name: string, from = 0): number {
+  for (let i = from; i < list.length; i += 2) if (list[i] === name) return i;
+  return -1;
+}
+
+/** Sets (or, for null, removes) `names[i]` to `values[offset + i]` in a live declaration block (on the mirror). */
+export function applyStyleDiff(style: CSSStyleDeclaration, names: readonly string[], values: ReadonlyArray<string | null>, offset = 0): void {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const value = values[offset + i];
     if (value === null || value === undefined) style.removeProperty(name);
     else if (value.endsWith(IMPORTANT)) style.setProperty(name, value.slice(0, -IMPORTANT.length), 'important');
     else style.setProperty(name, value);

@@ -163,7 +163,10 @@ export const Op = {
    * whether the focus shows as :focus-visible. Sent when it changes, at most once a frame.
    */
   Pseudo: 13,
-  /** Changed declarations of an inline `style`: [property, value (with ` !important`) or null to remove, …]. */
+  /**
+   * Changed declarations of inline styles: property names, and their values (with ` !important`, or
+   * null to remove) — one row shared by every element, or one row per element, in order.
+   */
   StyleDiff: 14,
 } as const;
 
@@ -182,7 +185,7 @@ export type PatchOp =
   | [op: 11, id: number, paused: boolean, time: number]
   | [op: 12, id: number, image: string]
   | [op: 13, hover: number | null, focus: number | null, active: number | null, focusVisible: boolean]
-  | [op: 14, id: number | number[], declarations: Array<string | null>];
+  | [op: 14, id: number | number[], names: string[], values: Array<string | null>];
 
 // ─── Frames ───────────────────────────────────────────────────────────────────
 

@@ -87,13 +87,11 @@ export function isSerializedNode(root: unknown): root is SerializedNode {
 
 const isIdOrNull = (x: unknown): boolean => x === null || isId(x);
 
-/** [property, value or null, …]: an even-length list, every property a non-empty string. */
-function isDeclarations(x: unknown): boolean {
-  if (!Array.isArray(x) || x.length === 0 || x.length % 2 !== 0) return false;
-  for (let i = 0; i < x.length; i += 2) {
-    if (!isString(x[i]) || !x[i] || (x[i + 1] !== null && !isString(x[i + 1]))) return false;
-  }
-  return true;
+/** Style diff names and values: values are one row per element (`count` of them) or one row for all. */
+function isStyleDiff(names: unknown, values: unknown, count: number): boolean {
+  if (!Array.isArray(names) || !names.length || !names.every((name) => isString(name) && name.length > 0)) return false;
+  if (!Array.isArray(values) || (values.length !== names.length && values.length !== names.length * count)) return false;
+  return values.every((value) => value === null || isString(value));
 }
 
 function isPatchOp(op: unknown): op is PatchOp {
@@ -126,7 +124,8 @@ function isPatchOp(op: unknown): op is PatchOp {
     case Op.Pseudo:
       return isIdOrNull(op[1]) && isIdOrNull(op[2]) && isIdOrNull(op[3]) && typeof op[4] === 'boolean';
     case Op.StyleDiff:
-      return (isId(op[1]) || (Array.isArray(op[1]) && op[1].length > 0 && op[1].every(isId))) && isDeclarations(op[2]);
+      return (isId(op[1]) || (Array.isArray(op[1]) && op[1].length > 0 && op[1].every(isId))) &&
+        isStyleDiff(op[2], op[3], typeof op[1] === 'number' ? 1 : op[1].length);
     default:
       return false;
   }
