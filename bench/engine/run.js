@@ -7,7 +7,7 @@
  *   npm run bench -- --quick           fewer runs, smaller pages, a 2 s storm (development)
  *   npm run bench -- --runs=7          measured runs per engine (a warm-up run is added and dropped)
  *   npm run bench -- --storm-seconds=5 attribute storm duration (default 10)
- *   npm run bench -- --only=snapshot,workloads,storm,heap
+ *   npm run bench -- --only=snapshot,workloads,storm,heap,latency
  *   npm run bench -- --verbose         also prints every sample, in run order
  *   npm run bench -- --profile[=attributes,add-and-move,snapshot,storm]
  *                                      CPU profiles of both engines; prints the hot functions
@@ -23,6 +23,7 @@ import { serve } from './server.js';
 import { WORKLOADS, framePage } from './pages.js';
 import { readFile } from 'node:fs/promises';
 import { profileAll } from './profile.js';
+import { benchLatency } from '../latency/run.js';
 
 // ─── Options ──────────────────────────────────────────────────────────────────
 
@@ -36,7 +37,7 @@ function parseArgs(argv) {
   const known = ['json', 'quick', 'runs', 'storm-seconds', 'only', 'profile', 'sizes', 'verbose'];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`Unknown option --${key} (known: ${known.join(', ')})`);
   const quick = flags.has('quick');
-  const only = flags.has('only') ? new Set(String(flags.get('only')).split(',')) : new Set(['snapshot', 'workloads', 'storm', 'heap']);
+  const only = flags.has('only') ? new Set(String(flags.get('only')).split(',')) : new Set(['snapshot', 'workloads', 'storm', 'heap', 'latency']);
   return {
     json: flags.has('json'),
     verbose: flags.has('verbose'),
@@ -63,6 +64,10 @@ export const LAUNCH = {
     '--disable-sync',
     '--no-first-run',
     '--js-flags=--expose-gc',
+    // The latency bench's customer and agent pages are tabs side by side: neither may be throttled as a background page.
+    '--disable-renderer-backgrounding',
+    '--disable-background-timer-throttling',
+    '--disable-backgrounding-occluded-windows',
   ],
 };
 
@@ -316,8 +321,8 @@ async function main() {
     const results = new Results();
     const loadAtStart = loadavg()[0];
     const tabs = await openTabs(browser, ['none', ...LIBS], issues);
-    const ctx = { tabs, origin: server.origin, opts, results };
-    const sections = { snapshot: benchSnapshots, workloads: benchWorkloads, storm: benchStorm, heap: benchHeap };
+    const ctx = { browser, tabs, origin: server.origin, opts, results, log };
+    const sections = { snapshot: benchSnapshots, workloads: benchWorkloads, storm: benchStorm, heap: benchHeap, latency: benchLatency };
     for (const [name, bench] of Object.entries(sections)) {
       if (!opts.only.has(name)) continue;
       const t = Date.now();
