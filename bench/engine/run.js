@@ -2,7 +2,7 @@
 /**
  * `npm run bench` — our mirroring engine against rrweb 2.2.1, in one headless Chromium run.
  *
- *   npm run bench                      full run (≈5 min on 2 cores), prints a table
+ *   npm run bench                      full run (≈10 min on 2 cores, half of it latency), prints a table
  *   npm run bench -- --json            only a JSON array of { name, unit, ours, rrweb, ratio }
  *   npm run bench -- --quick           fewer runs, smaller pages, a 2 s storm (development)
  *   npm run bench -- --runs=7          measured runs per engine (a warm-up run is added and dropped)
