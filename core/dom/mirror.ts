@@ -48,24 +48,61 @@ export function isUnsafeAttribute(tag: string, name: string, value: string): boo
   return checked && ACTIVE_URL.test(value.replace(/[\u0000-\u0020]/g, ''));
 }
 
-/** Per attribute name, whether it is always safe, needs its value checked, or is never set. */
-const Policy = { Safe: 0, Check: 1, Drop: 2 } as const;
+/**
+ * Per attribute name, whether it is always safe, needs its value checked, or is never set; safe
+ * names in the xlink: and xml: namespaces are set with their namespace.
+ */
+const Policy = { Safe: 0, Check: 1, Drop: 2, XLink: 3, Xml: 4 } as const;
 type Policy = (typeof Policy)[keyof typeof Policy];
-const policies = new Map<string, Policy>();
 const NEEDS_VALUE_CHECK = new Set([...URL_ATTRIBUTES, ...ANIMATION_VALUES, 'src', 'sandbox', 'rel', 'attributename']);
 
-/** The same answer as isUnsafeAttribute, decided once per name for the names that never depend on the value. */
-function policyOf(name: string): Policy {
-  let policy = policies.get(name);
-  if (policy === undefined) {
-    const lower = name.toLowerCase();
-    policy = lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv'
-      ? Policy.Drop
-      : NEEDS_VALUE_CHECK.has(lower) ? Policy.Check : Policy.Safe;
-    if (policies.size < 10_000) policies.set(name, policy); // a hostile page cannot grow it without bound
+/** Per tag name: the HTML tag created for it, in lower case as the DOM would make it, or an inert stand-in. */
+const htmlTags = new Map<string, string>();
+function htmlTag(tag: string): string {
+  let created = htmlTags.get(tag);
+  if (created === undefined) {
+    created = tag.toLowerCase();
+    if (INERT.has(created)) created = 'template';
+    if (htmlTags.size < 10_000) htmlTags.set(tag, created);
   }
-  return policy;
+  return created;
 }
+
+/** An attribute name, once per name: its policy, and the name as one string object. */
+interface AttributeName {
+  /**
+   * Parsed from JSON arrays, every occurrence of a name is a string of its own, which the DOM
+   * converts anew; the same string object is converted once, then found in the browser's cache.
+   */
+  name: string;
+  policy: Policy;
+}
+const attributeNames = new Map<string, AttributeName>();
+
+/** The same answer as isUnsafeAttribute, decided once per name for the names that never depend on the value. */
+function attributeName(name: string): AttributeName {
+  let known = attributeNames.get(name);
+  if (known === undefined) {
+    const lower = name.toLowerCase();
+    const policy = lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv'
+      ? Policy.Drop
+      : NEEDS_VALUE_CHECK.has(lower) ? Policy.Check
+      : name.startsWith('xlink:') ? Policy.XLink
+      : name.startsWith('xml:') ? Policy.Xml
+      : Policy.Safe;
+    known = { name, policy };
+    if (attributeNames.size < 10_000) attributeNames.set(name, known); // a hostile page cannot grow it without bound
+  }
+  return known;
+}
+
+/**
+ * A mirror node's ID lives on the node itself: one property store per node instead of a WeakMap
+ * entry, which the apply path pays for every node it builds. (The mirror runs no script to see it.)
+ */
+const NODE_ID = Symbol('cobrowse-id');
+type WithId = Node & { [NODE_ID]?: number };
+const idOf = (node: Node): number | undefined => (node as WithId)[NODE_ID];
 
 export interface MirrorOptions {
   /** Called when the customer's viewport size is known or changes. */
@@ -80,7 +117,6 @@ export class Mirror {
   url = '';
   title = '';
   private nodes = new Map<number, Node>();
-  private readonly idOf = new WeakMap<Node, number>();
   /** CSS of every constructed sheet by ID, and its CSSStyleSheet in each document's realm. */
   private sheetTexts = new Map<number, string>();
   private sheetsByRealm = new WeakMap<Window, Map<number, CSSStyleSheet>>();
@@ -117,7 +153,7 @@ export class Mirror {
 
   /** The ID the customer's page knows a mirror node by (what agent commands name). */
   idOfNode(node: Node): number | undefined {
-    return this.idOf.get(node);
+    return idOf(node);
   }
 
   /** Replaces the whole mirrored page. */
@@ -163,10 +199,28 @@ export class Mirror {
           break;
         }
         case Op.Attr: {
-          for (const id of typeof op[1] === 'number' ? [op[1]] : op[1]) {
-            const el = this.nodes.get(id);
+          const ids = op[1];
+          if (typeof ids === 'number') {
+            const el = this.nodes.get(ids);
             if (el?.nodeType === ELEMENT) this.setAttribute(el as Element, op[2], op[3]);
             else inStep = false;
+            break;
+          }
+          // One change on many elements: the name's policy is looked up once.
+          const [, , name, value] = op;
+          const policy = value === null ? Policy.Safe : attributeName(name).policy;
+          for (let i = 0; i < ids.length; i++) {
+            const el = this.nodes.get(ids[i]!) as Element | undefined;
+            // Only elements have setAttribute: a JS lookup, where nodeType would be a call into the DOM per node.
+            if (el?.setAttribute === undefined) inStep = false;
+            else if (value === null) el.removeAttribute(name);
+            else if (policy === Policy.Safe) {
+              try {
+                el.setAttribute(name, value);
+              } catch {
+                // an attribute name the DOM refuses
+              }
+            } else this.setAttribute(el, name, value);
           }
           break;
         }
@@ -360,7 +414,7 @@ export class Mirror {
     // A shadow host or an iframe whose content holds the focus is itself :focus from outside.
     for (let root = focused.getRootNode(); ; ) {
       const holder = root.nodeType === DOCUMENT ? (root as Document).defaultView?.frameElement : (root as ShadowRoot).host;
-      if (!holder || !this.idOf.has(holder)) break;
+      if (!holder || idOf(holder) === undefined) break;
       this.mark(holder, PseudoMark.focus);
       root = holder.getRootNode();
     }
@@ -368,7 +422,7 @@ export class Mirror {
 
   /** Marks the element with this ID and its ancestors in the flat tree, up to the mirror's own document. */
   private markUp(id: number | null, name: string): void {
-    for (let node = id === null ? null : this.nodes.get(id) ?? null; node && this.idOf.has(node); node = flatParent(node)) {
+    for (let node = id === null ? null : this.nodes.get(id) ?? null; node && idOf(node) !== undefined; node = flatParent(node)) {
       if (node.nodeType === ELEMENT) this.mark(node as Element, name);
     }
   }
@@ -385,7 +439,7 @@ export class Mirror {
 
   private remember(node: Node, id: number): void {
     this.nodes.set(id, node);
-    this.idOf.set(node, id);
+    (node as WithId)[NODE_ID] = id;
   }
 
   /** Drops the IDs of a removed subtree, shadow roots and iframe documents included. */
@@ -393,7 +447,7 @@ export class Mirror {
     const stack: Node[] = [root];
     while (stack.length) {
       const node = stack.pop()!;
-      const id = this.idOf.get(node);
+      const id = idOf(node);
       if (id !== undefined) this.nodes.delete(id);
       for (let child = node.firstChild; child; child = child.nextSibling) stack.push(child);
       if (node.nodeType !== ELEMENT) continue;
@@ -412,17 +466,30 @@ export class Mirror {
   private build(node: SerializedNode, doc: Document, parent: Node | null): Node | null {
     switch (node[0]) {
       case NodeKind.Element: {
-        const [, id, tag, attrs, children, extra] = node;
-        const el = this.createElement(doc, tag, extra?.ns);
-        this.remember(el, id);
-        const localName = el.localName;
-        for (let i = 0; i < attrs.length; i += 2) this.setAttribute(el, attrs[i]!, attrs[i + 1]!, localName);
+        const attrs = node[3];
+        const children = node[4];
+        const extra = node[5];
+        const el = this.createElement(doc, node[2], extra?.ns);
+        this.remember(el, node[1]);
+        // An HTML element's local name is the tag it was created with (asking the DOM costs a call per node).
+        const localName = extra?.ns ? el.localName : this.createdTag;
+        for (let i = 0; i < attrs.length; i += 2) {
+          const known = attributeName(attrs[i]!);
+          if (known.policy !== Policy.Safe) this.setAttribute(el, known.name, attrs[i + 1]!, localName);
+          else {
+            try {
+              el.setAttribute(known.name, attrs[i + 1]!);
+            } catch {
+              // an attribute name the DOM refuses; the source page kept it, the mirror cannot
+            }
+          }
+        }
         parent?.appendChild(el);
         // A linked sheet can be rewritten for :hover & co. once loaded, if its origin lets us read it.
         if (localName === 'link') el.addEventListener('load', () => emulatePseudoClasses((el as HTMLLinkElement).sheet));
         // Content of inert stand-ins is kept (for IDs) but lives in a template, so it never renders.
         const container = localName === 'template' ? (el as HTMLTemplateElement).content : el;
-        for (const child of children) this.build(child, doc, container);
+        for (let i = 0; i < children.length; i++) this.build(children[i]!, doc, container);
         if (localName === 'input' || localName === 'textarea' || localName === 'select') {
           // The agent's browser must never autofill the agent's data into the mirror.
           el.setAttribute('autocomplete', 'off');
@@ -480,12 +547,16 @@ export class Mirror {
     return node;
   }
 
+  /** The HTML tag createElement last created (its local name). */
+  private createdTag = '';
+
   private createElement(doc: Document, tag: string, ns: 's' | 'm' | undefined): Element {
-    const inert = INERT.has(tag) || INERT.has(tag.toLowerCase());
     try {
-      if (inert) return doc.createElement('template');
-      return ns ? doc.createElementNS(NAMESPACES[ns], tag) : doc.createElement(tag);
+      if (ns && !INERT.has(tag.toLowerCase())) return doc.createElementNS(NAMESPACES[ns], tag);
+      this.createdTag = htmlTag(tag);
+      return doc.createElement(this.createdTag);
     } catch {
+      this.createdTag = 'span';
       return doc.createElement('span'); // a tag name the DOM refuses (invalid markup parsed leniently)
     }
   }
@@ -495,11 +566,11 @@ export class Mirror {
       el.removeAttribute(name);
       return;
     }
-    const policy = policyOf(name);
+    const { policy } = attributeName(name);
     if (policy === Policy.Drop || (policy === Policy.Check && isUnsafeAttribute(localName, name, value))) return;
     try {
-      if (name.startsWith('xlink:')) el.setAttributeNS(XLINK_NS, name, value);
-      else if (name.startsWith('xml:')) el.setAttributeNS(XML_NS, name, value);
+      if (policy === Policy.XLink || (policy === Policy.Check && name.startsWith('xlink:'))) el.setAttributeNS(XLINK_NS, name, value);
+      else if (policy === Policy.Xml) el.setAttributeNS(XML_NS, name, value);
       else el.setAttribute(name, value);
     } catch {
       // an attribute name the DOM refuses; the source page kept it, the mirror cannot

@@ -81,6 +81,10 @@ function hostileSnapshot() {
     el('iframe', ['srcdoc', `<script>${PARENT()}</script>`]),
     el('iframe', ['src', `javascript:${PARENT()}`]),
     el('iframe', ['SRC', `javascript:${PARENT()}`]),
+    // Upper-case tags: the mirror decides by the element the DOM makes of them.
+    el('IFRAME', ['src', `javascript:${PARENT()}`]),
+    el('SCRIPT', [], [txt(TOP())]),
+    el('LINK', ['rel', 'preload', 'as', 'script', 'href', `data:text/javascript,${PARENT()}`]),
     el('iframe', ['src', `data:text/html,<script>${PARENT()}</script>`]),
     el('object', ['data', `data:text/html,<script>${PARENT()}</script>`, 'type', 'text/html']),
     el('embed', ['src', `javascript:${PARENT()}`]),
