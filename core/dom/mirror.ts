@@ -12,7 +12,7 @@ import {
   type SerializedNode,
   type SnapshotContent,
 } from '../protocol/index.js';
-import { PSEUDO_MARKS, PseudoMark, emulatePseudoClasses, flatParent, mayUsePseudo } from './pseudo.js';
+import { EMULATION_SHEETS, PSEUDO_MARKS, PseudoMark, emulatePseudoClasses, flatParent, mayUsePseudo } from './pseudo.js';
 import { applyStyleDiff } from './style-diff.js';
 
 const NAMESPACES = { s: 'http://www.w3.org/2000/svg', m: 'http://www.w3.org/1998/Math/MathML' } as const;
@@ -120,6 +120,8 @@ export class Mirror {
   /** CSS of every constructed sheet by ID, and its CSSStyleSheet in each document's realm. */
   private sheetTexts = new Map<number, string>();
   private sheetsByRealm = new WeakMap<Window, Map<number, CSSStyleSheet>>();
+  /** Per document or shadow root, the mirror's own sheets of its linked sheets' :hover & co. rules, by link. */
+  private emulation = new WeakMap<Document | ShadowRoot, Map<Element, CSSStyleSheet>>();
   /** Work that needs the built nodes in a document: iframe contents (only then do they have one), modal dialogs. */
   private afterAttach: Array<() => void> = [];
   /** Elements carrying a pseudo-class marker (the customer's hover, focus, active). */
@@ -162,6 +164,7 @@ export class Mirror {
     this.nodes = new Map();
     this.sheetTexts = new Map(frame.sheets ?? []);
     this.sheetsByRealm = new WeakMap();
+    this.emulation = new WeakMap();
     this.afterAttach = [];
     this.marked = [];
     this.renderDocument(doc, frame.doc);
@@ -287,6 +290,12 @@ export class Mirror {
           else inStep = false;
           break;
         }
+        case Op.PseudoRules: {
+          const link = this.nodes.get(op[1]) as HTMLLinkElement | undefined;
+          if (link?.localName === 'link') this.addPseudoRules(link, op[2]);
+          else inStep = false;
+          break;
+        }
         case Op.Pseudo:
           this.showPseudo(op[1], op[2], op[3], op[4]);
           break;
@@ -320,6 +329,7 @@ export class Mirror {
       if (node) doc.appendChild(node);
     }
     if (adopted) this.adopt(doc, adopted);
+    else if (doc.adoptedStyleSheets.length) doc.adoptedStyleSheets = []; // the previous page's
   }
 
   private runAfterAttach(): void {
@@ -388,7 +398,7 @@ export class Mirror {
       }
       sheets.push(sheet);
     }
-    owner.adoptedStyleSheets = sheets;
+    owner.adoptedStyleSheets = sheets.concat(this.emulationSheets(owner));
   }
 
   private setStyleText(style: HTMLStyleElement, css: string): void {
@@ -430,6 +440,45 @@ export class Mirror {
   private mark(el: Element, name: string): void {
     el.setAttribute(name, '');
     this.marked.push(el);
+  }
+
+  /**
+   * A linked sheet's :hover & co. rules, as the customer's page read them: when the mirror cannot read
+   * the sheet itself (another origin's), they go in a sheet of the mirror's own, adopted after the page's.
+   */
+  private addPseudoRules(link: HTMLLinkElement, css: string): void {
+    try {
+      if (link.sheet?.cssRules) return; // readable: its own rules were rewritten in place, in their cascade position
+    } catch {
+      // another origin's sheet
+    }
+    const root = link.getRootNode() as Document | ShadowRoot;
+    const win = (root.nodeType === DOCUMENT ? (root as Document) : root.ownerDocument)?.defaultView as (Window & typeof globalThis) | null;
+    if (!win || !('adoptedStyleSheets' in root)) return; // not in a document
+    let sheets = this.emulation.get(root);
+    if (!sheets) this.emulation.set(root, (sheets = new Map()));
+    let sheet = sheets.get(link);
+    if (!sheet) {
+      sheet = new win.CSSStyleSheet();
+      EMULATION_SHEETS.add(sheet);
+      sheets.set(link, sheet);
+    }
+    sheet.replaceSync(css);
+    emulatePseudoClasses(sheet);
+    const page = root.adoptedStyleSheets.filter((adopted) => !EMULATION_SHEETS.has(adopted));
+    root.adoptedStyleSheets = page.concat(this.emulationSheets(root));
+  }
+
+  /** The mirror's own sheets a document or shadow root adopts, for the links still in it. */
+  private emulationSheets(root: Document | ShadowRoot): CSSStyleSheet[] {
+    const sheets = this.emulation.get(root);
+    if (!sheets) return [];
+    const kept: CSSStyleSheet[] = [];
+    for (const [link, sheet] of sheets) {
+      if (link.isConnected && link.getRootNode() === root) kept.push(sheet);
+      else sheets.delete(link);
+    }
+    return kept;
   }
 
   private setViewport(width: number, height: number): void {

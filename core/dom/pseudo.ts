@@ -70,6 +70,41 @@ function emulateInRules(rules: CSSRuleList, depth: number): void {
   }
 }
 
+/**
+ * The rules of a sheet whose selectors use an emulated pseudo-class, as CSS text (inside their
+ * @media and @supports, and from imported sheets); '' when none, or when the sheet cannot be read.
+ * The recorder sends them for linked sheets, which the agent's page may not be allowed to read.
+ */
+export function pseudoRules(sheet: CSSStyleSheet | null | undefined, depth = 0): string {
+  if (!sheet || depth > 8) return '';
+  let rules: CSSRuleList;
+  try {
+    rules = sheet.cssRules;
+  } catch {
+    return '';
+  }
+  return pseudoRulesIn(rules, depth);
+}
+
+function pseudoRulesIn(rules: CSSRuleList, depth: number): string {
+  let css = '';
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CSSRule & { selectorText?: string; cssRules?: CSSRuleList; styleSheet?: CSSStyleSheet | null; conditionText?: string };
+    if (rule.type === 1) {
+      if (MAY_USE_PSEUDO.test(rule.selectorText!)) css += rule.cssText + '\n';
+    } else if (rule.type === 3) {
+      css += pseudoRules(rule.styleSheet, depth + 1); // @import
+    } else if ((rule.type === 4 || rule.type === 12) && rule.cssRules) {
+      const inner = pseudoRulesIn(rule.cssRules, depth + 1);
+      if (inner) css += `${rule.type === 4 ? '@media' : '@supports'} ${rule.conditionText} {\n${inner}}\n`;
+    }
+  }
+  return css;
+}
+
+/** Mirror-owned sheets holding linked sheets' pseudo-class rules: not the page's, so left out when trees are compared. */
+export const EMULATION_SHEETS = new WeakSet<CSSStyleSheet>();
+
 /** The element's parent in the flat tree, crossing shadow roots (to the host) and iframe documents (to the iframe). */
 export function flatParent(node: Node): Node | null {
   const slot = (node as Element).assignedSlot;

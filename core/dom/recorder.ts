@@ -6,7 +6,7 @@ import { Op, type PatchContent, type PatchOp, type SnapshotContent } from '../pr
 import { watchHooks, type HookListener } from './hooks.js';
 import { Masker, watchPasswords } from './mask.js';
 import { nativeMutationObserver } from './native.js';
-import { PseudoTracker, flatParent } from './pseudo.js';
+import { PseudoTracker, flatParent, pseudoRules } from './pseudo.js';
 import {
   CONTENT_DROPPED,
   NodeIds,
@@ -83,6 +83,9 @@ export function record(options: RecordOptions): Recording {
   /** Interaction state (hover, focus, active) as last sent; pointer and focus events ask for a frame flush. */
   const pseudo = new PseudoTracker(doc, () => scheduleFrameFlush());
   let sentPseudo = NO_PSEUDO;
+  /** Linked stylesheets (loaded since the last patch) whose :hover & co. rules the mirror may not be able to read; and what was sent of each. */
+  const loadedLinks = new Set<Element>();
+  let sentPseudoRules = new WeakMap<Element, string>();
   /** Per element, the inline style the mirror holds, when it is in the CSSOM's form: later changes travel as diffs. */
   let sentStyles = new WeakMap<Element, [id: number, css: string, declarations: string[]]>();
   let frameRequest = 0;
@@ -271,9 +274,24 @@ export function record(options: RecordOptions): Recording {
       ops.push([Op.Viewport, view.innerWidth, view.innerHeight]);
       viewportChanged = false;
     }
+    for (const link of loadedLinks) pseudoRulesOp(link as HTMLLinkElement, ops);
+    loadedLinks.clear();
     const interaction = pseudoOp();
     if (interaction) ops.push(interaction);
     return ops;
+  }
+
+  /** A linked sheet's :hover, :focus and :active rules, when it has any the mirror was not sent yet. */
+  function pseudoRulesOp(link: HTMLLinkElement, ops: PatchOp[]): void {
+    const id = ctx.ids.get(link);
+    if (id === undefined || ctx.blocked.has(link)) return;
+    const sheet = link.sheet;
+    let css = pseudoRules(sheet);
+    if (!css || sentPseudoRules.get(link) === css) return;
+    sentPseudoRules.set(link, css);
+    // Relative URLs in a linked sheet are relative to the sheet.
+    css = absoluteCss(css, sheet?.href ?? link.baseURI);
+    ops.push([Op.PseudoRules, id, css]);
   }
 
   /**
@@ -456,6 +474,9 @@ export function record(options: RecordOptions): Recording {
     if (target.localName === 'iframe' || target.localName === 'frame') {
       resend.add(target);
       queueFlush();
+    } else if (target.localName === 'link') {
+      loadedLinks.add(target);
+      queueFlush();
     }
   };
 
@@ -508,12 +529,20 @@ export function record(options: RecordOptions): Recording {
     ctx = newContext();
     sentStyles = new WeakMap();
     sentPseudo = NO_PSEUDO;
+    sentPseudoRules = new WeakMap();
+    loadedLinks.clear();
     const frame = snapshotDocument(doc, ctx);
     const sheets = takeSheetDefinitions().map((op) => [op[1], op[2]] as [number, string]);
     options.emit(sheets.length ? { ...frame, sheets } : frame);
     const docId = ctx.ids.get(doc)!;
     const state: PatchOp[] = [];
     if (view.scrollX || view.scrollY) state.push([Op.Scroll, docId, view.scrollX, view.scrollY]);
+    for (const recorded of documents.keys()) {
+      for (const sheet of Array.from(recorded.styleSheets)) {
+        const owner = sheet.ownerNode as Element | null;
+        if (owner?.localName === 'link') pseudoRulesOp(owner as HTMLLinkElement, state);
+      }
+    }
     const interaction = pseudoOp();
     if (interaction) state.push(interaction);
     if (state.length) options.emit({ t: 'patch', ops: state });

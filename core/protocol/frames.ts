@@ -168,6 +168,11 @@ export const Op = {
    * null to remove) — one row shared by every element, or one row per element, in order.
    */
   StyleDiff: 14,
+  /**
+   * The rules of a linked stylesheet whose selectors use :hover, :focus or :active, as the customer's
+   * page reads them: the agent's page may not be allowed to read another origin's sheet to emulate them.
+   */
+  PseudoRules: 15,
 } as const;
 
 export type PatchOp =
@@ -185,7 +190,8 @@ export type PatchOp =
   | [op: 11, id: number, paused: boolean, time: number]
   | [op: 12, id: number, image: string]
   | [op: 13, hover: number | null, focus: number | null, active: number | null, focusVisible: boolean]
-  | [op: 14, id: number | number[], names: string[], values: Array<string | null>];
+  | [op: 14, id: number | number[], names: string[], values: Array<string | null>]
+  | [op: 15, link: number, css: string];
 
 // ─── Frames ───────────────────────────────────────────────────────────────────
 

@@ -114,6 +114,7 @@ function isPatchOp(op: unknown): op is PatchOp {
       return isFiniteNumber(op[1]) && isFiniteNumber(op[2]);
     case Op.Sheet:
     case Op.StyleText:
+    case Op.PseudoRules:
       return isId(op[1]) && isString(op[2]);
     case Op.Adopted:
       return isId(op[1]) && Array.isArray(op[2]) && op[2].every(isId);

@@ -159,3 +159,41 @@ describe('pseudo-classes: validation', () => {
     }
   });
 });
+
+describe('pseudo-classes: linked stylesheets', () => {
+  it('sends a linked sheet\'s :hover rules, which the mirror uses when it cannot read the sheet itself', async () => {
+    const css = encodeURIComponent('p:hover { color: rgb(255, 0, 0); } @media screen { b:focus { color: rgb(0, 0, 9); } } i { color: rgb(1, 1, 1); }');
+    const { doc } = await sourceFrame(`<!doctype html><head><link id="l" rel="stylesheet" href="data:text/css,${css}"></head><body><p id="p">x <b id="b" tabindex="0">y</b></p></body>`);
+    const { mirror, sink, frames } = mirrorFrame();
+    const rec = record({ emit: sink, doc });
+    const sent = frames.flatMap((f) => f.ops ?? []).filter((op) => op[0] === Op.PseudoRules);
+    expect(sent).to.have.length(1);
+    expect(sent[0]![2]).to.contain('p:hover').and.contain('@media screen').and.not.contain('rgb(1, 1, 1)');
+    over(doc.getElementById('p')!);
+    await settle(doc.defaultView!);
+    expect(getComputedStyle(mirror.document.getElementById('p')!).color).to.equal('rgb(255, 0, 0)');
+    expect(canonical(mirror.document)).to.equal(canonical(doc));
+    rec.stop();
+  });
+
+  it('adopts the rules in a sheet of its own for a sheet it cannot read, kept through the page\'s own adoptions', async () => {
+    const { mirror, sink } = mirrorFrame();
+    const { doc } = await sourceFrame('<!doctype html><head><link id="l" rel="stylesheet" href="http://127.0.0.1:9/unreachable.css"></head><body><p id="p">x</p></body>');
+    const rec = record({ emit: sink, doc });
+    const linkId = mirror.idOfNode(mirror.document.getElementById('l')!)!;
+    const pId = mirror.idOfNode(mirror.document.getElementById('p')!)!;
+    sink({ t: 'patch', ops: [[Op.PseudoRules, linkId, 'p:hover { color: rgb(0, 99, 0); }'], [Op.Pseudo, pId, null, null, false]] });
+    const p = mirror.document.getElementById('p')!;
+    expect(getComputedStyle(p).color).to.equal('rgb(0, 99, 0)');
+    // The page adopts a sheet of its own: the mirror's stays.
+    const win = doc.defaultView as Window & typeof globalThis;
+    const own = new win.CSSStyleSheet();
+    own.replaceSync('p { margin: 3px; }');
+    doc.adoptedStyleSheets = [own];
+    await settle(win);
+    expect(getComputedStyle(p).margin).to.equal('3px');
+    expect(getComputedStyle(p).color).to.equal('rgb(0, 99, 0)');
+    expect(canonical(mirror.document)).to.equal(canonical(doc));
+    rec.stop();
+  });
+});

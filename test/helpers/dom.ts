@@ -1,6 +1,6 @@
 /** Helpers shared by the browser tests: frames to record from and mirror into, and a tree comparison. */
 import { Mirror } from '../../core/dom/mirror.js';
-import { PSEUDO_MARKS } from '../../core/dom/pseudo.js';
+import { EMULATION_SHEETS, PSEUDO_MARKS } from '../../core/dom/pseudo.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
 import type { PatchContent as PatchFrame, SnapshotContent as SnapshotFrame } from '../../core/protocol/index.js';
 
@@ -59,7 +59,8 @@ export function canonical(node: Node, indent = ''): string {
     case Node.DOCUMENT_NODE:
     case Node.DOCUMENT_FRAGMENT_NODE: {
       const owner = node as Document | ShadowRoot;
-      const adopted = owner.adoptedStyleSheets?.length ? `${indent}{adopted ${owner.adoptedStyleSheets.map(rulesOf).join(' | ')}}\n` : '';
+      const sheets = (owner.adoptedStyleSheets ?? []).filter((sheet) => !EMULATION_SHEETS.has(sheet));
+      const adopted = sheets.length ? `${indent}{adopted ${sheets.map(rulesOf).join(' | ')}}\n` : '';
       return adopted + Array.from(node.childNodes, (c) => canonical(c, indent)).join('');
     }
     case Node.DOCUMENT_TYPE_NODE:
