@@ -3,8 +3,11 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import esbuild, { minify } from 'rollup-plugin-esbuild';
 import { gzipSync } from 'node:zlib';
 
-/** The most each single-file bundle may weigh, min+gzip: every byte of the customer's ships to every page view. */
-const BUDGET_KIB = { 'cobrowse.min.js': 25, 'cobrowse-agent.min.js': 60 };
+/**
+ * The most each single-file bundle may weigh, min+gzip: every byte of the customer's ships to every page view.
+ * (Customer 25 → 26 KiB for the customer's hover/focus/active state and inline-style diffs, about 1.5 KiB.)
+ */
+const BUDGET_KIB = { 'cobrowse.min.js': 26, 'cobrowse-agent.min.js': 60 };
 
 /** Prints each bundle's minified and gzipped size, and fails the build past its budget. */
 const reportSize = () => ({

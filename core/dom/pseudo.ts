@@ -19,7 +19,7 @@ export const PseudoMark = {
 export type PseudoClass = keyof typeof PseudoMark;
 
 /** Every marker attribute, for clearing them and for leaving them out when comparing trees. */
-export const PSEUDO_MARKS: readonly string[] = Object.values(PseudoMark);
+export const PSEUDO_MARKS: readonly string[] = /* @__PURE__ */ Object.values(PseudoMark);
 
 /** A cheap first look: CSS without any of these words needs no rewriting. */
 const MAY_USE_PSEUDO = /:(hover|active|focus)/;
@@ -103,7 +103,7 @@ function pseudoRulesIn(rules: CSSRuleList, depth: number): string {
 }
 
 /** Mirror-owned sheets holding linked sheets' pseudo-class rules: not the page's, so left out when trees are compared. */
-export const EMULATION_SHEETS = new WeakSet<CSSStyleSheet>();
+export const EMULATION_SHEETS = /* @__PURE__ */ new WeakSet<CSSStyleSheet>();
 
 /** The element's parent in the flat tree, crossing shadow roots (to the host) and iframe documents (to the iframe). */
 export function flatParent(node: Node): Node | null {
@@ -140,22 +140,9 @@ export class PseudoTracker {
 
   /** Starts listening to one document (the page's or a same-origin iframe's); returns the function that stops it. */
   listen(target: Document): () => void {
-    const options = { capture: true, passive: true };
-    target.addEventListener('mouseover', this.onOver, options);
-    target.addEventListener('mouseout', this.onOut, options);
-    target.addEventListener('mousedown', this.onDown, options);
-    target.addEventListener('mouseup', this.onUp, options);
-    target.addEventListener('dragstart', this.onUp, options);
-    target.addEventListener('focusin', this.onChange, options);
-    target.addEventListener('focusout', this.onChange, options);
+    for (const type of EVENTS) target.addEventListener(type, this, LISTENING);
     return () => {
-      target.removeEventListener('mouseover', this.onOver, options);
-      target.removeEventListener('mouseout', this.onOut, options);
-      target.removeEventListener('mousedown', this.onDown, options);
-      target.removeEventListener('mouseup', this.onUp, options);
-      target.removeEventListener('dragstart', this.onUp, options);
-      target.removeEventListener('focusin', this.onChange, options);
-      target.removeEventListener('focusout', this.onChange, options);
+      for (const type of EVENTS) target.removeEventListener(type, this, LISTENING);
     };
   }
 
@@ -163,46 +150,43 @@ export class PseudoTracker {
   state(): PseudoState {
     const focus = deepActiveElement(this.doc);
     let visible = false;
-    if (focus) {
-      try {
-        visible = focus.matches(':focus-visible');
-      } catch {
-        // a browser without :focus-visible
-      }
+    try {
+      visible = !!focus?.matches(':focus-visible');
+    } catch {
+      // a browser without :focus-visible
     }
-    const hover = this.hovered?.isConnected ? this.hovered : null;
-    const active = this.active?.isConnected ? this.active : null;
-    return [hover, focus, active, visible];
+    return [this.hovered?.isConnected ? this.hovered : null, focus, this.active?.isConnected ? this.active : null, visible];
   }
 
-  // The deepest target, through open shadow roots: composedPath() starts there.
-  private readonly onOver = (event: Event): void => {
-    this.hovered = targetOf(event);
-    this.onChange();
-  };
-
-  /** Leaving a document for nothing (the window's edge, or the page around an iframe): nothing in it is hovered. */
-  private readonly onOut = (event: Event): void => {
-    if ((event as MouseEvent).relatedTarget !== null || !this.hovered) return;
-    const left = (event.currentTarget as Document) ?? null;
-    if (this.hovered.ownerDocument === left) {
-      this.hovered = frameOf(left);
-      this.onChange();
+  /** One listener object for every event type: the deepest target, through open shadow roots, is composedPath()[0]. */
+  handleEvent(event: MouseEvent): void {
+    switch (event.type) {
+      case 'mouseover':
+        this.hovered = targetOf(event);
+        break;
+      case 'mouseout': {
+        // Leaving a document for nothing (the window's edge, or the page around an iframe): nothing in it is hovered.
+        const left = event.currentTarget as Document;
+        if (event.relatedTarget !== null || this.hovered?.ownerDocument !== left) return;
+        this.hovered = frameOf(left);
+        break;
+      }
+      case 'mousedown':
+        if (event.button) return;
+        this.active = targetOf(event);
+        break;
+      case 'mouseup':
+      case 'dragstart':
+        if (!this.active) return;
+        this.active = null;
+        break;
     }
-  };
-
-  private readonly onDown = (event: Event): void => {
-    if ((event as MouseEvent).button !== 0) return;
-    this.active = targetOf(event);
-    this.onChange();
-  };
-
-  private readonly onUp = (): void => {
-    if (!this.active) return;
-    this.active = null;
-    this.onChange();
-  };
+    this.onChange(); // and focusin, focusout
+  }
 }
+
+const EVENTS = ['mouseover', 'mouseout', 'mousedown', 'mouseup', 'dragstart', 'focusin', 'focusout'];
+const LISTENING: AddEventListenerOptions = { capture: true, passive: true };
 
 function targetOf(event: Event): Element | null {
   const target = event.composedPath()[0] as Node | undefined;

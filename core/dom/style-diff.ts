@@ -8,7 +8,11 @@
 
 /** `value` carries its priority as a suffix, the way the CSSOM serializes it. */
 const IMPORTANT = ' !important';
-const NAME = /^-{0,2}[a-zA-Z][\w-]*$/;
+/**
+ * One declaration as the CSSOM writes it: `name: value;`, then one space before the next. A `;`
+ * inside a value is inside quotes there (the CSSOM quotes every url()); anything else fails to match.
+ */
+const DECLARATION = /(-{0,2}[a-zA-Z][\w-]*): ((?:[^;"'\\]|\\.|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')+);(?: (?=\S)|$)/y;
 
 /**
  * A style attribute in the CSSOM's serialization, as [name, value, name, value…];
@@ -16,34 +20,11 @@ const NAME = /^-{0,2}[a-zA-Z][\w-]*$/;
  */
 export function declarations(css: string): string[] | null {
   const out: string[] = [];
-  const n = css.length;
-  let i = 0;
-  while (i < n) {
-    const colon = css.indexOf(': ', i);
-    if (colon < 0) return null;
-    const name = css.slice(i, colon);
-    if (!NAME.test(name)) return null;
-    let j = colon + 2;
-    let depth = 0;
-    let quote = 0;
-    for (; j < n; j++) {
-      const c = css.charCodeAt(j);
-      if (c === 92 /* \ */) j++;
-      else if (quote) {
-        if (c === quote) quote = 0;
-      } else if (c === 34 || c === 39) quote = c;
-      else if (c === 40 || c === 91 || c === 123) depth++;
-      else if (c === 41 || c === 93 || c === 125) depth--;
-      else if (c === 59 /* ; */ && depth === 0) break;
-    }
-    if (j >= n || j === colon + 2) return null; // no closing ';', or an empty value (setProperty would remove it)
-    out.push(name, css.slice(colon + 2, j));
-    i = j + 1;
-    if (i < n) {
-      // One space between declarations, none after the last: the text is its declarations joined.
-      if (css.charCodeAt(i) !== 32 || i + 1 === n) return null;
-      i++;
-    }
+  DECLARATION.lastIndex = 0;
+  while (DECLARATION.lastIndex < css.length) {
+    const match = DECLARATION.exec(css);
+    if (!match) return null;
+    out.push(match[1]!, match[2]!);
   }
   return out;
 }

@@ -17,8 +17,8 @@ const PAGE = `<!doctype html><html><head><style>
 <div id="host"></div>
 </body></html>`;
 
-const pseudoOps = (frames: Array<{ t: string; ops?: PatchOp[] }>): PatchOp[] =>
-  frames.flatMap((f) => f.ops ?? []).filter((op) => op[0] === Op.Pseudo);
+const pseudoOps = (frames: Array<{ t: string; ops?: PatchOp[] }>, code: number = Op.Pseudo): PatchOp[] =>
+  frames.flatMap((f) => f.ops ?? []).filter((op) => op[0] === code);
 
 function over(target: Element): void {
   target.dispatchEvent(new MouseEvent('mouseover', { bubbles: true, composed: true, relatedTarget: null }));
@@ -166,7 +166,7 @@ describe('pseudo-classes: linked stylesheets', () => {
     const { doc } = await sourceFrame(`<!doctype html><head><link id="l" rel="stylesheet" href="data:text/css,${css}"></head><body><p id="p">x <b id="b" tabindex="0">y</b></p></body>`);
     const { mirror, sink, frames } = mirrorFrame();
     const rec = record({ emit: sink, doc });
-    const sent = frames.flatMap((f) => f.ops ?? []).filter((op) => op[0] === Op.PseudoRules);
+    const sent = pseudoOps(frames, Op.PseudoRules);
     expect(sent).to.have.length(1);
     expect(sent[0]![2]).to.contain('p:hover').and.contain('@media screen').and.not.contain('rgb(1, 1, 1)');
     over(doc.getElementById('p')!);
