@@ -5,6 +5,7 @@
  */
 import { expect } from '@open-wc/testing';
 import { record } from '../../core/dom/recorder.js';
+import { Op } from '../../core/protocol/index.js';
 import { assertSameTree, canonical, mirrorFrame, random, sourceFrame } from '../helpers/dom.js';
 
 const OPERATIONS = 10_000;
@@ -106,6 +107,13 @@ describe('convergence under random mutations', () => {
           root.dispatchEvent(new Event('scroll'));
         }
       }
+      // The customer's pointer and focus move too: the mirror marks what they touch, invisibly to the comparison.
+      if (rand() < 0.3) {
+        const targets = elements(containers());
+        pick(targets).dispatchEvent(new MouseEvent(rand() < 0.8 ? 'mouseover' : 'mousedown', { bubbles: true, composed: true }));
+        const fields = containers().flatMap((s) => Array.from(s.querySelectorAll('input,textarea'))) as HTMLElement[];
+        if (fields.length && rand() < 0.3) pick(fields).focus();
+      }
       // Half the batches end in the observer's own microtask, half in an explicit flush.
       if (rand() < 0.5) await Promise.resolve();
       await Promise.resolve();
@@ -122,6 +130,8 @@ describe('convergence under random mutations', () => {
         expect.fail(`seed ${seed}, batch ${batch}: scroll ${root.scrollTop} mirrored as ${(mirror.document.getElementById('root') as HTMLElement).scrollTop}`);
       }
     }
+    const pseudo = frames.flatMap((f) => ('ops' in f ? f.ops : [])).filter((op) => op[0] === Op.Pseudo);
+    expect(pseudo.length, 'hover, focus and active ops were sent').to.be.greaterThan(50);
     rec.stop();
   });
 });
