@@ -1,13 +1,14 @@
 // Browser bundles. The customer's page loads only the customer bundle; agent code never reaches it.
 import { nodeResolve } from '@rollup/plugin-node-resolve';
-import esbuild, { minify } from 'rollup-plugin-esbuild';
+import terser from '@rollup/plugin-terser';
+import esbuild from 'rollup-plugin-esbuild';
 import { gzipSync } from 'node:zlib';
 
-/**
- * The most each single-file bundle may weigh, min+gzip: every byte of the customer's ships to every page view.
- * (Customer 25 → 26 KiB for the customer's hover/focus/active state and inline-style diffs, about 1.5 KiB.)
- */
-const BUDGET_KIB = { 'cobrowse.min.js': 26, 'cobrowse-agent.min.js': 60 };
+/** The most each single-file bundle may weigh, min+gzip: every byte of the customer's ships to every page view. */
+const BUDGET_KIB = { 'cobrowse.min.js': 25, 'cobrowse-agent.min.js': 60 };
+
+/** Terser with two passes: about 5% smaller than esbuild's minifier once gzipped, which the customer's budget needs. */
+const minify = () => terser({ ecma: 2020, compress: { passes: 2, pure_getters: true }, format: { comments: false } });
 
 /** Prints each bundle's minified and gzipped size, and fails the build past its budget. */
 const reportSize = () => ({
@@ -33,7 +34,7 @@ const bundle = (input, name) => ({
   plugins,
   output: [
     { file: `dist/${name}.js`, format: 'es', sourcemap: true },
-    { file: `dist/${name}.min.js`, format: 'iife', name: name === 'cobrowse' ? 'Cobrowse' : 'CobrowseAgent', plugins: [minify({ target: 'es2022' }), reportSize()] },
+    { file: `dist/${name}.min.js`, format: 'iife', name: name === 'cobrowse' ? 'Cobrowse' : 'CobrowseAgent', plugins: [minify(), reportSize()] },
   ],
 });
 

@@ -38,6 +38,8 @@ const COMMAND_TIMEOUT_MS = 35_000;
 const ACK_MS = 100;
 /** A snapshot asked for and not come is asked for again after this long. */
 const RESYNC_RETRY_MS = 3_000;
+/** After telling the customer where to resume, gaps are expected for this long: its replay fills them. */
+const REPLAY_WAIT_MS = 2_000;
 import { SUBPROTOCOL, Transport, bearerProtocol } from './transport.js';
 
 export const AgentState = {
@@ -85,6 +87,26 @@ const MESSAGES: Record<string, string> = {
   [ErrorCode.UnsupportedVersion]: 'This console is out of date for the co-browsing service. Reload the page.',
 };
 
+/**
+ * The agent's resume token lives in this tab's sessionStorage, so a console that reloads takes its
+ * place back (with the customer's consent) instead of finding it held for a minute.
+ */
+const tokenKey = (code: string) => `cobrowse-agent-token:${code}`;
+function readToken(code: string): string {
+  try {
+    return globalThis.sessionStorage?.getItem(tokenKey(code)) ?? '';
+  } catch {
+    return ''; // storage denied (a sandboxed frame, privacy settings): a reload just waits for the place
+  }
+}
+function saveToken(code: string, token: string | null): void {
+  try {
+    if (token) globalThis.sessionStorage?.setItem(tokenKey(code), token);
+    else globalThis.sessionStorage?.removeItem(tokenKey(code));
+  } catch {
+    // as above
+  }
+}
 export class AgentSession {
   readonly events: Emitter<AgentEvents> = mitt<AgentEvents>();
   state: AgentState = AgentState.Idle;
@@ -104,6 +126,8 @@ export class AgentSession {
   private acked = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private resyncAskedAt = -Infinity;
+  private syncedAt = -Infinity;
+  private gapTimer: ReturnType<typeof setTimeout> | undefined;
   /** From the relay's `joined`: reclaims this agent's place after a dropped connection. */
   private resumeToken = '';
 
@@ -147,7 +171,7 @@ export class AgentSession {
     this.code = code;
     this.inbox.reset();
     this.acked = 0;
-    this.resumeToken = '';
+    this.resumeToken = readToken(code);
     this.setState(AgentState.Joining);
     const { token } = this.options;
     const transport = new Transport(this.options.relay, { protocols: token ? [SUBPROTOCOL, bearerProtocol(token)] : [SUBPROTOCOL] });
@@ -192,6 +216,7 @@ export class AgentSession {
   /** Leaves the session, which lives on: another agent may join at once. */
   leave(): void {
     this.transport?.send({ t: 'leave' });
+    saveToken(this.code, null);
     this.dispose();
   }
 
@@ -199,6 +224,7 @@ export class AgentSession {
   dispose(): void {
     clearInterval(this.pingTimer);
     clearTimeout(this.ackTimer);
+    clearTimeout(this.gapTimer);
     this.ackTimer = undefined;
     this.pingsSent.clear();
     this.transport?.close();
@@ -220,7 +246,8 @@ export class AgentSession {
       case 'joined':
         this.mode = frame.mode;
         this.resumeToken = frame.token;
-        this.sendAck(); // where the stream resumes (0: from a fresh snapshot)
+        saveToken(frame.code, frame.token);
+        this.sendSyncAck();
         this.startPinging();
         this.setState(frame.online ? AgentState.Waiting : AgentState.CustomerAway);
         this.events.emit('joined', { code: frame.code, mode: frame.mode });
@@ -231,7 +258,7 @@ export class AgentSession {
         this.content(frame);
         break;
       case 'peer':
-        if (frame.role === 'customer' && frame.status === 'online') this.sendAck(); // the customer replays from there
+        if (frame.role === 'customer' && frame.status === 'online') this.sendSyncAck();
         if (frame.role === 'customer') this.setState(frame.status === 'online' ? (this.inbox.last ? AgentState.Live : AgentState.Waiting) : AgentState.CustomerAway);
         if (frame.role === 'customer' && frame.status === 'offline') this.setLink({ status: 'offline', rtt: null });
         break;
@@ -271,7 +298,7 @@ export class AgentSession {
   private content(frame: SnapshotFrame | PatchFrame | ChunkFrame): void {
     const verdict = this.inbox.accept(frame);
     if (!verdict.apply) {
-      if (verdict.gap) this.resync();
+      if (verdict.gap) this.gap();
       return;
     }
     this.scheduleAck();
@@ -292,6 +319,18 @@ export class AgentSession {
     } else if (whole.t === 'patch' && !mirror.applyPatch(whole)) this.resync();
   }
 
+  /**
+   * Something is missing. Frames the customer sent before it heard of a reconnect may arrive
+   * ahead of its replay: give the replay a moment, then ask for a snapshot if it did not fill the gap.
+   */
+  private gap(): void {
+    const wait = this.syncedAt + REPLAY_WAIT_MS - performance.now();
+    if (wait <= 0) return this.resync();
+    const last = this.inbox.last;
+    clearTimeout(this.gapTimer);
+    this.gapTimer = setTimeout(() => this.inbox.last === last && this.resync(), wait);
+  }
+
   /** The mirror is out of step: ask for a fresh snapshot (again, if the last request was a while ago). */
   private resync(): void {
     this.setState(AgentState.Waiting);
@@ -308,11 +347,18 @@ export class AgentSession {
     }, ACK_MS);
   }
 
+  /** Tells the customer where the stream stands after a (re)connect on either side: it replays from there. */
+  private sendSyncAck(): void {
+    this.syncedAt = performance.now();
+    this.sendAck();
+  }
+
   private sendAck(): void {
     if (this.transport?.send({ t: 'ack', s: this.inbox.last })) this.acked = this.inbox.last;
   }
 
   private finish(by: EndedBy): void {
+    saveToken(this.code, null);
     this.dispose();
     for (const settle of this.pending.values()) settle({ ok: false, reason: 'The session ended' });
     this.setState(AgentState.Ended);

@@ -94,7 +94,8 @@ export class Outbox {
 
   /** The frame's text with its number, or its chunks with theirs. */
   private number(json: string, type: Content['t']): string[] {
-    if (json.length <= CHUNK_CHARS) return [`{"s":${++this.seq},${json.slice(1)}`];
+    // The number goes last, so a frame still starts with its type ({"t":"patch",…) for anyone reading the wire.
+    if (json.length <= CHUNK_CHARS) return [`${json.slice(0, -1)},"s":${++this.seq}}`];
     const n = Math.ceil(json.length / CHUNK_CHARS);
     const texts = [];
     for (let i = 0; i < n; i++) {
@@ -127,20 +128,15 @@ export class Inbox {
   accept(frame: { t: string; s: number; of?: string; i?: number; n?: number; d?: string }): Verdict {
     if (frame.s <= this.last) return SKIP;
     const opens = frame.t === 'snapshot' || (frame.t === 'chunk' && frame.of === 'snapshot' && frame.i === 0);
+    // A gap leaves everything as it was: the frames it misses may still come (a replay), in order.
     if (opens) this.parts = [];
-    else if (frame.s !== this.last + 1) {
-      this.parts = [];
-      return GAP;
-    }
+    else if (frame.s !== this.last + 1) return GAP;
     if (frame.t !== 'chunk') {
       this.parts = [];
       this.last = frame.s;
       return APPLY;
     }
-    if (frame.i !== this.parts.length) {
-      this.parts = [];
-      return GAP;
-    }
+    if (frame.i !== this.parts.length) return GAP; // not the piece that follows: only a snapshot can help
     this.parts.push(frame.d!);
     this.last = frame.s;
     if (frame.i! < frame.n! - 1) return SKIP;

@@ -268,7 +268,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     store.disarm(session, Deadline.Unjoined);
     store.disarm(session, Deadline.AgentGrace);
     const online = session.customer?.ws.readyState === WebSocket.OPEN;
-    send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token: store.issueAgentToken(session) });
+    // A reclaim keeps its token: were a new one lost with this frame, the agent could never come back.
+    const token = reclaim ? frame.token! : store.issueAgentToken(session);
+    send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token });
     send(session.customer, reclaim ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true } : { t: 'peer', role: Role.Agent, status: 'online', name });
     log({ event: reclaim ? 'agent-resumed' : 'agent-joined', session: maskCode(session.code), agent: conn.agent?.id ?? null, customerOnline: online });
     if (!reclaim) webhook?.post({ event: 'agent.joined', session: session.code, agent: { id: conn.agent?.id ?? null, name } });
