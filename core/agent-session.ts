@@ -40,7 +40,7 @@ const ACK_MS = 100;
 const RESYNC_RETRY_MS = 3_000;
 /** After telling the customer where to resume, gaps are expected for this long: its replay fills them. */
 const REPLAY_WAIT_MS = 2_000;
-import { SUBPROTOCOL, Transport, bearerProtocol } from './transport.js';
+import { SUBPROTOCOL, bearerProtocol, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
 
 export const AgentState = {
   Idle: 'idle',
@@ -79,6 +79,8 @@ export interface AgentSessionOptions {
   /** The agent's JWT from the contact center's backend. */
   token?: string;
   mirror: Mirror;
+  /** How to reach the relay; a WebSocket by default (Storybook's stories use an in-memory relay). */
+  connection?: ConnectionFactory;
 }
 
 const MESSAGES: Record<string, string> = {
@@ -113,7 +115,7 @@ export class AgentSession {
   code = '';
   /** The session's mode, known once joined. */
   mode: Mode | undefined;
-  private transport: Transport | undefined;
+  private transport: Connection | undefined;
   private commandCount = 0;
   private pingCount = 0;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -174,7 +176,7 @@ export class AgentSession {
     this.resumeToken = readToken(code);
     this.setState(AgentState.Joining);
     const { token } = this.options;
-    const transport = new Transport(this.options.relay, { protocols: token ? [SUBPROTOCOL, bearerProtocol(token)] : [SUBPROTOCOL] });
+    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, token ? [SUBPROTOCOL, bearerProtocol(token)] : [SUBPROTOCOL]);
     this.transport = transport;
     transport.events.on('open', () => {
       const { name } = this.options;

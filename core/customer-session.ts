@@ -22,7 +22,7 @@ import {
   type EndedBy,
   type HighlightKind,
 } from './protocol/index.js';
-import { Transport } from './transport.js';
+import { SUBPROTOCOL, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
 
 export const CustomerState = {
   Idle: 'idle',
@@ -74,6 +74,8 @@ export interface CustomerSessionOptions {
    * refused: a page never hands control over silently.
    */
   askConsent?(agentName: string): Promise<boolean>;
+  /** How to reach the relay; a WebSocket by default (Storybook's stories use an in-memory relay). */
+  connection?: ConnectionFactory;
 }
 
 /** How long the page keeps recording for an agent whose connection dropped (the relay holds its place as long). */
@@ -90,7 +92,7 @@ export class CustomerSession {
   consent: Consent = 'none';
   private token = '';
   private paused = false;
-  private transport: Transport | undefined;
+  private transport: Connection | undefined;
   private recording: Recording | undefined;
   private readonly masker: Masker;
   private readonly doc: Document;
@@ -179,7 +181,7 @@ export class CustomerSession {
 
   private connect(): void {
     this.setState(CustomerState.Starting);
-    const transport = new Transport(this.options.relay);
+    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, [SUBPROTOCOL]);
     this.transport = transport;
     transport.events.on('open', () => {
       // After a drop the same session is resumed: the token is what proves it is ours.

@@ -41,7 +41,22 @@ const FINAL = new Set<number>([
   CloseCode.RateLimited,
 ]);
 
-export class Transport {
+/** What a session needs of its connection; Transport is the WebSocket one (a test or a story may bring another). */
+export interface Connection {
+  readonly events: Emitter<TransportEvents>;
+  readonly connected: boolean;
+  connect(): void;
+  send(frame: object): boolean;
+  sendText(text: string): boolean;
+  close(code?: number): void;
+}
+
+/** Makes a session's connection to `url`, offering `protocols`. */
+export type ConnectionFactory = (url: string, protocols: string[]) => Connection;
+
+export const webSocketConnection: ConnectionFactory = (url, protocols) => new Transport(url, { protocols });
+
+export class Transport implements Connection {
   readonly events: Emitter<TransportEvents> = mitt<TransportEvents>();
   private socket: WebSocket | null = null;
   private attempt = 0;
