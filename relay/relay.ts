@@ -50,6 +50,8 @@ const REQUEST_SNAPSHOT = '{"t":"request-snapshot"}';
 /** How often a lagging agent's buffer is checked, and how long before asking the customer again. */
 const RESYNC_POLL_MS = 100;
 const RESYNC_RETRY_MS = 5_000;
+/** A hand-off token is good once, for this long: it only has to outlive one page load. */
+const HANDOFF_TTL_MS = 60_000;
 
 interface Conn {
   readonly ws: WebSocket;
@@ -206,9 +208,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   }
 
   function resume(conn: Conn, frame: ResumeFrame) {
-    const session = store.find(frame.code);
-    if (!session || !store.verify(session, frame.token)) {
-      const message = 'No session with this ID, or the resume token is wrong';
+    // On another of the session's domains, a one-time hand-off token stands in for the ID and resume token.
+    const handoff = 'handoff' in frame;
+    const session = handoff ? store.redeemHandoff(frame.handoff, performance.now()) : store.find(frame.code);
+    if (!session || (!handoff && !store.verify(session, frame.token))) {
+      const message = handoff ? 'This hand-off link has expired or was already used' : 'No session with this ID, or the resume token is wrong';
       return refuse(conn, ErrorCode.NotFound, message, CloseCode.SessionNotFound);
     }
     const previous = session.customer;
@@ -220,9 +224,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     bind(conn, Role.Customer, session);
     store.disarm(session, Deadline.Grace);
     // A held (dropped) agent is not there yet: the customer hears `peer … resumed` when it is back.
-    send(conn, { t: 'resumed', code: session.code, mode: session.mode, agent: session.agent ? session.agentName : null, seq: session.seq });
+    const resumed: RelayFrame = { t: 'resumed', code: session.code, mode: session.mode, agent: session.agent ? session.agentName : null, seq: session.seq };
+    // The new domain keeps its own resume token, for its own reloads.
+    send(conn, handoff ? { ...resumed, token: store.addResumeToken(session) } : resumed);
     send(session.agent, { t: 'peer', role: Role.Customer, status: 'online' });
-    log({ event: 'session-resumed', session: maskCode(session.code) });
+    log({ event: handoff ? 'session-handed-off' : 'session-resumed', session: maskCode(session.code) });
   }
 
   function join(conn: Conn, frame: JoinFrame) {
@@ -395,6 +401,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       return;
     }
     if (frame.t === 'end') return endSession(session, conn.role);
+    if (frame.t === 'handoff' && conn.role === Role.Customer) {
+      return send(conn, { t: 'handoff-token', token: store.issueHandoff(session, HANDOFF_TTL_MS, performance.now()), ttl: HANDOFF_TTL_MS });
+    }
     if (frame.t === 'leave' && conn.role === Role.Agent) return leave(conn, session);
     refuse(conn, ErrorCode.NotAllowed, `"${frame.t}" is only allowed as the first frame`, CloseCode.PolicyViolation);
   }

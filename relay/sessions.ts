@@ -13,8 +13,13 @@ export type Deadline = (typeof Deadline)[keyof typeof Deadline];
 export interface Session<S> {
   readonly code: string;
   readonly mode: Mode;
-  /** SHA-256 of the resume token (base64); the token itself is never kept. */
-  readonly tokenHash: string;
+  /**
+   * SHA-256 of each resume token; tokens themselves are never kept. One per origin the session
+   * reached (a hand-off gives the next domain its own), the oldest dropped past MAX_RESUME_TOKENS.
+   */
+  readonly tokenHashes: Buffer[];
+  /** SHA-256 of the live hand-off token, if any (one at a time), and when it stops being good. */
+  handoff: { hash: string; expiresAt: number } | null;
   /** The creating client's IP key, for the sessions-per-IP limit. */
   readonly ip: string;
   customer: S | null;
@@ -32,6 +37,7 @@ export interface Session<S> {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 const newToken = () => randomBytes(32).toString('base64url');
+const MAX_RESUME_TOKENS = 8;
 const noTimers = (): Record<Deadline, undefined> => ({ unjoined: undefined, grace: undefined, agent: undefined });
 
 /** Shows enough of a session ID to correlate log lines, not enough to join: "123******". */
@@ -39,6 +45,8 @@ export const maskCode = (code: string) => `${code.slice(0, 3)}******`;
 
 export class SessionStore<S> {
   readonly #sessions = new Map<string, Session<S>>();
+  /** Live hand-off tokens, by hash (a map lookup is what makes a hash safe to compare here). */
+  readonly #handoffs = new Map<string, Session<S>>();
 
   /** `onExpire` runs when a deadline passes; the caller ends the session. */
   constructor(private readonly onExpire: (session: Session<S>, why: Deadline) => void) {}
@@ -54,7 +62,7 @@ export class SessionStore<S> {
     while (this.#sessions.has(code));
     const token = newToken();
     const session: Session<S> = {
-      code, mode, tokenHash: sha256(token).toString('base64'), ip, customer, agent: null, agentName: null,
+      code, mode, tokenHashes: [sha256(token)], handoff: null, ip, customer, agent: null, agentName: null,
       agentTokenHash: null, seq: 0, activeAt: now, timers: noTimers(),
     };
     this.#sessions.set(code, session);
@@ -67,7 +75,37 @@ export class SessionStore<S> {
 
   /** Constant-time check of a resume token (hashing first makes the lengths equal). */
   verify(session: Session<S>, token: string): boolean {
-    return timingSafeEqual(Buffer.from(session.tokenHash, 'base64'), sha256(token));
+    const hash = sha256(token);
+    return session.tokenHashes.some((known) => timingSafeEqual(known, hash));
+  }
+
+  /** A resume token for one more origin (after a hand-off); returns it once. */
+  addResumeToken(session: Session<S>): string {
+    const token = newToken();
+    session.tokenHashes.push(sha256(token));
+    if (session.tokenHashes.length > MAX_RESUME_TOKENS) session.tokenHashes.shift();
+    return token;
+  }
+
+  /** A one-time token that carries the session to another domain; it replaces any earlier one. */
+  issueHandoff(session: Session<S>, ttlMs: number, now: number): string {
+    if (session.handoff) this.#handoffs.delete(session.handoff.hash);
+    const token = newToken();
+    const hash = sha256(token).toString('base64');
+    session.handoff = { hash, expiresAt: now + ttlMs };
+    this.#handoffs.set(hash, session);
+    return token;
+  }
+
+  /** The session a hand-off token opens, once: the token is spent either way. */
+  redeemHandoff(token: string, now: number): Session<S> | undefined {
+    const hash = sha256(token).toString('base64');
+    const session = this.#handoffs.get(hash);
+    if (!session) return undefined;
+    this.#handoffs.delete(hash);
+    const live = session.handoff?.hash === hash && session.handoff.expiresAt > now;
+    session.handoff = null;
+    return live && this.#sessions.get(session.code) === session ? session : undefined;
   }
 
   /** Gives the agent now bound a resume token of its own; returns it once. */
@@ -100,6 +138,7 @@ export class SessionStore<S> {
 
   delete(session: Session<S>): void {
     for (const why of Object.values(Deadline)) this.disarm(session, why);
+    if (session.handoff) this.#handoffs.delete(session.handoff.hash);
     if (this.#sessions.get(session.code) === session) this.#sessions.delete(session.code);
   }
 

@@ -197,8 +197,15 @@ export type PatchOp =
 
 /** Customer → relay: open a new session. */
 export interface CreateFrame { t: 'create'; v: number; mode: Mode }
-/** Customer → relay: reattach to a live session after a reload or a dropped connection. */
-export interface ResumeFrame { t: 'resume'; v: number; code: string; token: string }
+/**
+ * Customer → relay: reattach to a live session after a reload or a dropped connection (`code` and
+ * its resume `token`), or on another of the session's domains with a one-time `handoff` token.
+ */
+export type ResumeFrame = { t: 'resume'; v: number; code: string; token: string } | { t: 'resume'; v: number; handoff: string };
+/** Customer → relay: a one-time token to carry the session to another of its domains. */
+export interface HandoffFrame { t: 'handoff' }
+/** Relay → customer: the hand-off token, good once within `ttl` ms; it travels in the next page's URL fragment. */
+export interface HandoffTokenFrame { t: 'handoff-token'; token: string; ttl: number }
 /**
  * Agent → relay: join the session with this 9-digit ID. `token` (from an earlier `joined`)
  * reclaims this agent's place after a dropped connection, even while the relay still holds it.
@@ -215,7 +222,7 @@ export interface CreatedFrame { t: 'created'; code: string; token: string; mode:
  * Relay → customer: resumed; `agent` names the bound agent, if any; `seq` is the highest
  * sequence number the relay has seen from this session's customer (a reloaded page numbers on from it).
  */
-export interface ResumedFrame { t: 'resumed'; code: string; mode: Mode; agent: string | null; seq: number }
+export interface ResumedFrame { t: 'resumed'; code: string; mode: Mode; agent: string | null; seq: number; token?: string }
 /**
  * Relay → agent: joined; `online` says whether the customer is connected now; `token`
  * reclaims this place after a dropped connection (send it in the next `join`).
@@ -299,8 +306,11 @@ export interface PlatformFrame {
   language: string;
   timeZone: string;
 }
-/** Customer → agent: sharing paused (nothing more is sent) or resumed (a snapshot follows). */
-export interface SharingFrame { t: 'sharing'; paused: boolean }
+/**
+ * Customer → agent: sharing paused (nothing more is sent) or resumed (a snapshot follows). `left`:
+ * paused because the customer went to a site outside the session's domains.
+ */
+export interface SharingFrame { t: 'sharing'; paused: boolean; left?: boolean }
 
 /** What an agent may ask the customer's page to do. */
 export const Action = {
@@ -339,10 +349,10 @@ export interface ControlFrame {
 export interface ControlResultFrame { t: 'control-result'; n: number; ok: boolean; reason?: string }
 
 export type CustomerFrame =
-  | CreateFrame | ResumeFrame | EndFrame | SnapshotFrame | PatchFrame | ChunkFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame | PongFrame;
+  | CreateFrame | ResumeFrame | HandoffFrame | EndFrame | SnapshotFrame | PatchFrame | ChunkFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame | PongFrame;
 export type AgentFrame =
   | JoinFrame | LeaveFrame | EndFrame | RequestSnapshotFrame | AckFrame | PointerFrame | ControlFrame | HighlightFrame | HighlightClearFrame | PingFrame;
-export type RelayFrame = CreatedFrame | ResumedFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
+export type RelayFrame = CreatedFrame | ResumedFrame | HandoffTokenFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
 export type Frame = CustomerFrame | AgentFrame | RelayFrame;
 
 /** Frames the relay forwards untouched from one role to the other. */

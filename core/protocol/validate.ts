@@ -50,14 +50,20 @@ const CONTENT_TYPES = new Set(['snapshot', 'patch', 'chunk', 'platform']);
 /** Checks of the session frames: all the customer's page ever receives. */
 export const SESSION_CHECKS: Checks = {
   create: (f) => isFiniteNumber(f.v) && MODES.has(f.mode as string),
-  resume: (f) => isFiniteNumber(f.v) && isSessionCode(f.code) && isString(f.token) && f.token.length <= 256,
+  resume: (f) =>
+    isFiniteNumber(f.v) &&
+    (f.handoff === undefined ? isSessionCode(f.code) && isShortString(f.token, 256) : isShortString(f.handoff, 64) && f.code === undefined),
+  handoff: () => true,
+  'handoff-token': (f) => isShortString(f.token, 64) && isId(f.ttl),
   join: (f) =>
     isFiniteNumber(f.v) && isSessionCode(f.code) && (f.name === undefined || (isString(f.name) && f.name.length <= 100)) &&
     (f.token === undefined || (isString(f.token) && f.token.length <= 256)),
   leave: () => true,
   end: () => true,
   created: (f) => isSessionCode(f.code) && isString(f.token) && MODES.has(f.mode as string),
-  resumed: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && (f.agent === null || isString(f.agent)) && isId(f.seq),
+  resumed: (f) =>
+    isSessionCode(f.code) && MODES.has(f.mode as string) && (f.agent === null || isString(f.agent)) && isId(f.seq) &&
+    (f.token === undefined || isShortString(f.token, 256)),
   joined: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean' && isString(f.token),
   peer: (f) =>
     (f.role === 'customer' || f.role === 'agent') && (f.status === 'online' || f.status === 'offline') &&
@@ -67,7 +73,7 @@ export const SESSION_CHECKS: Checks = {
   'request-snapshot': () => true,
   ack: (f) => isId(f.s),
   pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),
-  sharing: (f) => typeof f.paused === 'boolean',
+  sharing: (f) => typeof f.paused === 'boolean' && (f.left === undefined || typeof f.left === 'boolean'),
   ping: (f) => isId(f.n),
   pong: (f) => isId(f.n),
   highlight: (f) =>
@@ -105,9 +111,9 @@ function isControl(f: Record<string, unknown>): boolean {
   }
 }
 
-export const FROM_CUSTOMER = new Set(['create', 'resume', 'end', ...FORWARDED.customer]);
+export const FROM_CUSTOMER = new Set(['create', 'resume', 'handoff', 'end', ...FORWARDED.customer]);
 export const FROM_AGENT = new Set(['join', 'leave', 'end', ...FORWARDED.agent]);
-const TO_CUSTOMER = new Set(['created', 'resumed', 'peer', 'ended', 'error', ...FORWARDED.agent]);
+const TO_CUSTOMER = new Set(['created', 'resumed', 'handoff-token', 'peer', 'ended', 'error', ...FORWARDED.agent]);
 export const TO_AGENT = new Set(['joined', 'peer', 'ended', 'error', ...FORWARDED.customer]);
 
 /** Parses and checks one frame whose type must be in `allowed`, with these checks; throws ProtocolError. */

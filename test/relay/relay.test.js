@@ -166,6 +166,41 @@ describe('sessions', () => {
     await Promise.all([agent.close(), back.close()]);
   });
 
+  it('hand-off: a one-time token carries the session to another domain, which gets a resume token of its own', async () => {
+    const { customer, agent, created } = await pair(ctx.url);
+    customer.send({ t: 'handoff' });
+    const { t, token, ttl } = await customer.next();
+    assert.equal(t, 'handoff-token');
+    assert.match(token, /^[\w-]{43}$/);
+    assert.ok(ttl >= 10_000);
+    // The next page, on the other domain: no ID, no resume token, only the hand-off token.
+    const next = await connect(ctx.url);
+    next.send({ t: 'resume', v: V, handoff: token });
+    const resumed = await next.next();
+    assert.deepEqual(resumed, { t: 'resumed', code: created.code, mode: 'full-control', agent: 'Alice', seq: 0, token: resumed.token });
+    assert.notEqual(resumed.token, created.token);
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
+    // Spent: it opens nothing twice.
+    const again = await connect(ctx.url);
+    again.send({ t: 'resume', v: V, handoff: token });
+    await expectRefused(again, 'session-not-found', 4004);
+    // Both domains' resume tokens work (the customer may go back).
+    for (const resumeToken of [resumed.token, created.token]) {
+      const back = await connect(ctx.url);
+      back.send({ t: 'resume', v: V, code: created.code, token: resumeToken });
+      assert.equal((await back.next()).t, 'resumed');
+      await back.close();
+    }
+    // A forged or malformed hand-off is refused like an unknown session.
+    const forged = await connect(ctx.url);
+    forged.send({ t: 'resume', v: V, handoff: 'A'.repeat(43) });
+    await expectRefused(forged, 'session-not-found', 4004);
+    const mixed = await connect(ctx.url);
+    mixed.send({ t: 'resume', v: V, handoff: token, code: created.code });
+    await expectRefused(mixed, 'bad-frame', 1008);
+    await Promise.all([agent.close(), customer.close(), next.close()]);
+  });
+
   it('resume while the old socket is still open replaces it quietly', async () => {
     const { customer, agent, created } = await pair(ctx.url);
     const second = await connect(ctx.url);
