@@ -5,6 +5,7 @@ import { CustomerSession } from '../../core/customer-session.js';
 import { createStore } from 'idb-keyval';
 import { RELAY_URL } from '../helpers/relay.js';
 import { sourceFrame } from '../helpers/dom.js';
+import { THIS_BROWSER } from '../helpers/browser.js';
 
 const mirrorDoc = (el: CobrowseViewer) => el.shadowRoot!.querySelector<HTMLIFrameElement>('[part=mirror]')!.contentDocument!;
 
@@ -63,7 +64,7 @@ describe('<cobrowse-viewer>', () => {
     expect(toolbar.shadowRoot!.querySelector('[part=mode]')!.textContent).to.equal('Full control');
     // The customer's platform reaches the toolbar: browser, system, viewport.
     await waitUntil(() => toolbar.platform, 'platform details arrive');
-    expect(toolbar.platform).to.match(/^Chrom\S* \d+ on .+ · .+ · 800×600 @/);
+    expect(toolbar.platform).to.match(new RegExp(`^${THIS_BROWSER} \\d+ on .+ · .+ · 800×600 @`));
     expect(toolbar.shadowRoot!.querySelector('[part=label]')!.getAttribute('title')).to.equal(toolbar.platform);
     await expect(el).to.be.accessible();
 

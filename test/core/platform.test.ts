@@ -2,6 +2,7 @@ import { expect } from '@open-wc/testing';
 import { collectPlatform } from '../../core/platform.js';
 import { describePlatform } from '../../core/platform-description.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
+import { THIS_BROWSER } from '../helpers/browser.js';
 
 const base = { t: 'platform' as const, screen: [1920, 1080] as [number, number], viewport: [1280, 720] as [number, number], dpr: 1.5, language: 'en-GB', timeZone: 'Europe/London' };
 
@@ -10,7 +11,7 @@ describe('platform details', () => {
     const frame = await collectPlatform();
     expect(() => checkFrame(JSON.parse(JSON.stringify(frame)), FORWARDED.customer)).not.to.throw();
     expect(frame.viewport).to.deep.equal([innerWidth, innerHeight]);
-    expect(describePlatform(frame).browser).to.match(/Chrom/);
+    expect(describePlatform(frame).browser).to.match(new RegExp(`^${THIS_BROWSER}$`));
   });
 
   it('reads browser, system and device from the UA string', () => {
