@@ -4,7 +4,9 @@ import type { Plugin } from 'vite';
 
 /**
  * The elements use standard (TC39) decorators, which Vite 8's Oxc transform leaves as they are
- * and no browser runs yet; esbuild lowers them, as it does for the rollup bundles.
+ * and no browser runs yet; esbuild lowers them, as it does for the rollup bundles. The modules
+ * register elements, but package.json's `sideEffects` names only dist/: say so, or a story's
+ * bare `import '…/cobrowse-launcher.js'` is tree-shaken away.
  */
 const lowerDecorators = (): Plugin => ({
   name: 'cobrowse-lower-decorators',
@@ -13,7 +15,7 @@ const lowerDecorators = (): Plugin => ({
     const file = id.split('?')[0]!;
     if (!/\/components\/.*\.ts$/.test(file) || file.includes('/node_modules/')) return null;
     const result = await transform(code, { loader: 'ts', target: 'es2022', sourcemap: true, sourcefile: file });
-    return { code: result.code, map: result.map };
+    return { code: result.code, map: result.map, moduleSideEffects: true };
   },
 });
 
@@ -22,8 +24,8 @@ const config: StorybookConfig = {
   framework: '@storybook/web-components-vite',
   stories: ['./**/*.stories.ts'],
   core: { disableTelemetry: true },
-  // The `autodocs` pages need @storybook/addon-docs here (not installed yet); Controls already read the manifest.
-  addons: [],
+  // Docs pages (`tags: ['autodocs']`) from the manifest that preview.ts hands to setCustomElementsManifest.
+  addons: ['@storybook/addon-docs'],
   viteFinal: (vite) => ({
     ...vite,
     plugins: [lowerDecorators(), ...(vite.plugins ?? [])],

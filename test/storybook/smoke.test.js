@@ -177,7 +177,7 @@ describe('Storybook smoke test', () => {
       const element = declarations.find((d) => d.tagName === storyElement(entry));
       if (!element) return;
       const text = await page.locator('#storybook-docs').innerText();
-      const missing = expectedRows(element).map(([name]) => name).filter((name) => !text.includes(name));
+      const missing = expectedRows(element).map(([, , label]) => label).filter((label) => !text.includes(label));
       if (missing.length) problems.push(`the docs page does not list ${missing.join(', ')}`);
     });
     console.log(`Storybook smoke test: ${docs.length - failures.length} of ${docs.length} docs pages rendered cleanly.`);
@@ -188,10 +188,10 @@ describe('Storybook smoke test', () => {
 /** Convention: storybook/<name>.stories.ts shows <cobrowse-<name>>. */
 const storyElement = (entry) => `cobrowse-${path.basename(entry.importPath, '.stories.ts')}`;
 
-/** The rows storybook/arg-types.ts makes from an element's manifest entry: [arg name, category]. */
+/** The rows storybook/arg-types.ts makes from an element's manifest entry: [arg name, category, label shown]. */
 const expectedRows = (element) => [
-  ...(element.attributes ?? []).map((a) => [a.fieldName ?? a.name, 'attributes']),
-  ...(element.events ?? []).map((e) => [e.name, 'events']),
-  ...(element.cssParts ?? []).map((p) => [`::part(${p.name})`, 'css shadow parts']),
-  ...(element.cssProperties ?? []).map((p) => [p.name, 'css custom properties']),
+  ...(element.attributes ?? []).map((a) => [a.fieldName ?? a.name, 'attributes', a.name]),
+  ...(element.events ?? []).map((e) => [e.name, 'events', e.name]),
+  ...(element.cssParts ?? []).map((p) => [`::part(${p.name})`, 'css shadow parts', `::part(${p.name})`]),
+  ...(element.cssProperties ?? []).map((p) => [p.name, 'css custom properties', p.name]),
 ];
