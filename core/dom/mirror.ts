@@ -6,6 +6,7 @@
  */
 import {
   NodeKind,
+  type ElementExtra,
   Op,
   type PatchContent,
   type SerializedDocument,
@@ -103,6 +104,11 @@ function attributeName(name: string): AttributeName {
 const NODE_ID = Symbol('cobrowse-id');
 type WithId = Node & { [NODE_ID]?: number };
 const idOf = (node: Node): number | undefined => (node as WithId)[NODE_ID];
+
+/** A linked sheet can be rewritten for :hover & co. once loaded, if its origin lets us read it. */
+function watchLinkedSheet(link: HTMLLinkElement): void {
+  link.addEventListener('load', () => emulatePseudoClasses(link.sheet));
+}
 
 export interface MirrorOptions {
   /** Called when the customer's viewport size is known or changes. */
@@ -534,8 +540,7 @@ export class Mirror {
           }
         }
         parent?.appendChild(el);
-        // A linked sheet can be rewritten for :hover & co. once loaded, if its origin lets us read it.
-        if (localName === 'link') el.addEventListener('load', () => emulatePseudoClasses((el as HTMLLinkElement).sheet));
+        if (localName === 'link') watchLinkedSheet(el as HTMLLinkElement);
         // Content of inert stand-ins is kept (for IDs) but lives in a template, so it never renders.
         const container = localName === 'template' ? (el as HTMLTemplateElement).content : el;
         for (let i = 0; i < children.length; i++) this.build(children[i]!, doc, container);
@@ -543,40 +548,7 @@ export class Mirror {
           // The agent's browser must never autofill the agent's data into the mirror.
           el.setAttribute('autocomplete', 'off');
         }
-        if (!extra) return el;
-        if (extra.value !== undefined && 'value' in el) (el as HTMLInputElement).value = extra.value;
-        if (extra.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
-        if (extra.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
-        if (extra.css !== undefined && el.localName === 'style') {
-          el.textContent = extra.css;
-          // Its sheet exists once the element is in a document.
-          if (mayUsePseudo(extra.css)) this.afterAttach.push(() => emulatePseudoClasses((el as HTMLStyleElement).sheet));
-        }
-        if ((extra.doc || extra.xo) && el.localName === 'iframe') this.afterAttach.push(() => this.fillFrame(el as HTMLIFrameElement, extra.doc ?? null));
-        if (extra.media && 'paused' in el) this.setMedia(el as HTMLMediaElement, extra.media[0], extra.media[1]);
-        if (extra.modal && el.localName === 'dialog') {
-          this.afterAttach.push(() => {
-            const dialog = el as HTMLDialogElement;
-            if (!dialog.isConnected) return;
-            dialog.removeAttribute('open'); // showModal() refuses a dialog that is already open
-            try {
-              dialog.showModal();
-            } catch {
-              dialog.setAttribute('open', '');
-            }
-          });
-        }
-        if (extra.shadow) {
-          const [, rootId, rootChildren, adopted] = extra.shadow;
-          try {
-            const root = el.attachShadow({ mode: 'open' });
-            this.remember(root, rootId);
-            for (const child of rootChildren) this.build(child, doc, root);
-            if (adopted) this.adopt(root, adopted);
-          } catch {
-            // An element that cannot host a shadow root here; its light DOM still shows.
-          }
-        }
+        if (extra) this.applyExtra(el, extra, doc);
         return el;
       }
       case NodeKind.Text:
@@ -587,6 +559,46 @@ export class Mirror {
         return this.place(doc.implementation.createDocumentType(node[2] || 'html', node[3], node[4]), node[1], parent);
       default:
         return null; // a document inside a document is not a thing
+    }
+  }
+
+  /**
+   * State beyond attributes and children. Apart from build so that build captures nothing in
+   * closures: a captured variable costs every call a context allocation, and build runs per node.
+   */
+  private applyExtra(el: Element, extra: ElementExtra, doc: Document): void {
+    if (extra.value !== undefined && 'value' in el) (el as HTMLInputElement).value = extra.value;
+    if (extra.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
+    if (extra.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
+    if (extra.css !== undefined && el.localName === 'style') {
+      el.textContent = extra.css;
+      // Its sheet exists once the element is in a document.
+      if (mayUsePseudo(extra.css)) this.afterAttach.push(() => emulatePseudoClasses((el as HTMLStyleElement).sheet));
+    }
+    if ((extra.doc || extra.xo) && el.localName === 'iframe') this.afterAttach.push(() => this.fillFrame(el as HTMLIFrameElement, extra.doc ?? null));
+    if (extra.media && 'paused' in el) this.setMedia(el as HTMLMediaElement, extra.media[0], extra.media[1]);
+    if (extra.modal && el.localName === 'dialog') {
+      this.afterAttach.push(() => {
+        const dialog = el as HTMLDialogElement;
+        if (!dialog.isConnected) return;
+        dialog.removeAttribute('open'); // showModal() refuses a dialog that is already open
+        try {
+          dialog.showModal();
+        } catch {
+          dialog.setAttribute('open', '');
+        }
+      });
+    }
+    if (extra.shadow) {
+      const [, rootId, rootChildren, adopted] = extra.shadow;
+      try {
+        const root = el.attachShadow({ mode: 'open' });
+        this.remember(root, rootId);
+        for (const child of rootChildren) this.build(child, doc, root);
+        if (adopted) this.adopt(root, adopted);
+      } catch {
+        // An element that cannot host a shadow root here; its light DOM still shows.
+      }
     }
   }
 
