@@ -1,7 +1,7 @@
 import { LitElement, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
-import { CustomerState, type CustomerEvents } from '../../core/index.js';
+import { CustomerState, type ConnectionFactory, type CustomerEvents } from '../../core/index.js';
 import { Mode, type EndedBy } from '../../core/protocol/index.js';
 import '../events.js';
 import { emit } from '../internal/emit.js';
@@ -53,6 +53,9 @@ export class CobrowseLauncher extends LitElement {
 
   /** WebSocket URL of the relay, e.g. `wss://cobrowse.example.com/relay`. */
   @property() accessor relay = '';
+
+  /** How to reach the relay; a WebSocket by default (a story or a test may hand in an in-memory relay). */
+  @property({ attribute: false }) accessor connection: ConnectionFactory | undefined;
 
   /** What the agent may do: `full-control` (default), `partial-control` or `no-control`. */
   @property() accessor mode: Mode = Mode.Full;

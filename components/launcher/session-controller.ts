@@ -1,10 +1,12 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { CustomerSession, CustomerState, Masker, type CustomerEvents } from '../../core/index.js';
+import { CustomerSession, CustomerState, Masker, type ConnectionFactory, type CustomerEvents } from '../../core/index.js';
 import { watchPasswords } from '../../core/dom/mask.js';
 import type { Mode } from '../../core/protocol/index.js';
 
 export interface SessionHost extends ReactiveControllerHost, HTMLElement {
   relay: string;
+  /** How to reach the relay. */
+  connection: ConnectionFactory | undefined;
   mode: Mode;
   mask: string;
   block: string;
@@ -75,6 +77,7 @@ export class CustomerSessionController implements ReactiveController {
     this.release();
     const session = new CustomerSession({
       relay: this.host.relay,
+      connection: this.host.connection,
       mode: this.host.mode,
       masker: new Masker({
         mask: this.host.mask,
