@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
-import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX, webSocketConnection, type ConnectionFactory } from '../../core/index.js';
+import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX, type ConnectionFactory } from '../../core/index.js';
 import { describePlatform, type PlatformDescription } from '../../core/platform-description.js';
 import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
 import type { NavigateDetail, ViewerChangeDetail } from '../events.js';
@@ -77,7 +77,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   @property() accessor relay = '';
 
   /** How to reach the relay; a WebSocket by default (a story or a test may hand in an in-memory relay). */
-  @property({ attribute: false }) accessor connection: ConnectionFactory = webSocketConnection;
+  @property({ attribute: false }) accessor connection: ConnectionFactory | undefined;
 
   /** The session ID to join; setting it joins (a chat's "Join" button can set it). */
   @property() accessor code = '';
