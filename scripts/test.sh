@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Everything `npm test` runs, in order; stops at the first failure with a non-zero exit.
-#   1. find (or install) Chromium   2. build   3. typecheck
+#   1. find (or install) Chromium and Firefox   2. build   3. typecheck
 #   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
-#   6. Storybook: build it, typecheck the stories, open every story
-#   7. Package: what `npm pack` ships, installed from its tarball into a fresh project
+#   6. Firefox: the browser unit tests and the main end-to-end flow again
+#   7. Storybook: build it, typecheck the stories, open every story
+#   8. Package: what `npm pack` ships, installed from its tarball into a fresh project
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Never let a dependency download its own browser: we use the system's Chromium.
+# Never let a dependency download its own browser: we use the system's Chromium and Firefox.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1
 
 STARTED=$SECONDS
@@ -22,6 +23,10 @@ trap 'rc=$?; if [[ $rc -ne 0 ]]; then printf "\n\033[1;31mFAILED at: %s (exit %s
 stage "Chromium"
 CHROME_PATH="$(bash scripts/ensure-chromium.sh)"
 export CHROME_PATH
+
+stage "Firefox"
+FIREFOX_PATH="$(bash scripts/ensure-firefox.sh)"
+export FIREFOX_PATH
 
 # Chromium writes into ~/.config and ~/.cache; keep that out of the user's home.
 TEST_HOME="$(mktemp -d "${TMPDIR:-/tmp}/cobrowse-test.XXXXXX")"
@@ -40,6 +45,14 @@ npx web-test-runner
 
 stage "Node suites: relay, end-to-end and fidelity (node --test)"
 node --test --test-concurrency=1 --test-reporter=spec test/relay/ test/e2e/ test/fidelity/
+
+# Firefox through WebDriver BiDi (puppeteer-core): the same browser tests, then the main flow with
+# the customer's page in Firefox and the agent in Chromium, then both in Firefox.
+stage "Firefox: browser unit tests (web-test-runner, $FIREFOX_PATH)"
+npx web-test-runner --config web-test-runner.firefox.config.mjs
+
+stage "Firefox: end-to-end session (node --test test/e2e-firefox/)"
+node --test --test-concurrency=1 --test-reporter=spec test/e2e-firefox/
 
 stage "Storybook build + smoke test (every story in $CHROME_PATH)"
 npm run build-storybook   # generates custom-elements.json first, which the stories' typecheck reads

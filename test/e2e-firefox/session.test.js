@@ -55,7 +55,8 @@ function party(browserName, page, driver) {
 
 async function openFirefox(browser, url) {
   const context = await browser.createBrowserContext(); // its own storage (IndexedDB), like a second person
-  const page = await context.newPage();
+  // A window of its own: a second tab would be a hidden page, with animation frames held back.
+  const page = await context.newPage({ type: 'window' });
   await page.setViewport({ width: 1280, height: 800 });
   await page.evaluateOnNewDocument(recordSentFrames);
   page.on('pageerror', (error) => console.error(`Firefox page error on ${url}:`, error));
@@ -111,6 +112,7 @@ function flow(customerBrowser, agentBrowser) {
     it('starts from the launcher, joins by code, mirrors the page and a live change, never a masked value', async () => {
       assert.match(await customer.value('navigator.userAgent'), /Firefox\//);
       assert.match(await agent.value('navigator.userAgent'), agentBrowser === 'Firefox' ? /Firefox\// : /Chrom/);
+      for (const side of [customer, agent]) assert.equal(await side.value('document.visibilityState'), 'visible', `the ${side.browserName} page is shown`);
       await customer.click([...LAUNCHER, '[part=trigger]']);
       await customer.click([...LAUNCHER, '[part=start]']);
       const code = await codeShown(customer);
