@@ -9,7 +9,8 @@ const L = RELAY_DEFAULTS.limits;
 const USAGE = `Usage: cobrowse-relay [options]
 
 Runs the co-browsing relay: peers connect to ws://HOST:PORT${RELAY_DEFAULTS.path}; GET /healthz and
-GET /metrics (Prometheus) on the same port. Sessions live in memory only.
+GET /metrics (Prometheus) on the same port. Sessions live in memory, in this one process,
+unless --redis shares them with other relays (any number, behind any load balancer).
 Every option can also come from the environment: --agent-secret is COBROWSE_AGENT_SECRET, and so on
 (prefer that for secrets: command lines are visible to every user of the machine).
 
@@ -48,6 +49,12 @@ Limits ("unlimited" switches one off):
   --heartbeat SECONDS      ping interval (default ${RELAY_DEFAULTS.heartbeatMs / 1000})
   --drain-timeout SECONDS  on SIGTERM, wait this long for peers to close (default ${RELAY_DEFAULTS.drainTimeoutMs / 1000})
 
+Scaling out:
+  --redis URL              redis://[user:pass@]host:port[/db] (or rediss://): session records,
+                           join limits and frames between relays go through this Redis; a peer
+                           whose relay dies resumes on another. Put the password in COBROWSE_REDIS
+  --redis-prefix P         prefix of every Redis key and channel (default cobrowse:)
+
 Webhook:
   --webhook-url URL        POST JSON on session.created, agent.joined, session.ended
   --webhook-secret S       sign each POST: X-Cobrowse-Signature: sha256=<HMAC of the body>
@@ -64,7 +71,7 @@ const STRINGS = [
   'port', 'host', 'agent-secret', 'agent-public-key', 'agent-jwks', 'agent-issuer', 'agent-audience',
   'origins', 'customer-origins', 'agent-origins', 'frames-per-second', 'bytes-per-second', 'sockets-per-ip',
   'sessions-per-ip', 'join-failures', 'join-window', 'high-water', 'hard-cap', 'max-payload', 'unjoined-ttl',
-  'grace', 'idle', 'heartbeat', 'drain-timeout', 'webhook-url', 'webhook-secret',
+  'grace', 'idle', 'heartbeat', 'drain-timeout', 'webhook-url', 'webhook-secret', 'redis', 'redis-prefix',
 ] as const;
 const FLAGS = ['dev', 'trust-proxy'] as const;
 
@@ -137,6 +144,8 @@ const limits: Partial<RelayLimits> = {
   hardCapBytes: number('hard-cap'),
 };
 const webhookUrl = option('webhook-url');
+const redisUrl = option('redis');
+if (option('redis-prefix') !== undefined && !redisUrl) fail('--redis-prefix needs --redis');
 
 // Warnings the relay logs while starting wait until the summary is printed, so it comes first.
 const early: Record<string, unknown>[] = [];
@@ -159,6 +168,7 @@ const options: RelayOptions & { port: number; host: string } = {
   heartbeatMs: number('heartbeat', 1000),
   drainTimeoutMs: number('drain-timeout', 1000),
   webhook: webhookUrl ? { url: webhookUrl, secret: option('webhook-secret') } : undefined,
+  redis: redisUrl ? { url: redisUrl, prefix: option('redis-prefix') } : undefined,
 };
 
 let relay: Awaited<ReturnType<typeof startRelay>>;

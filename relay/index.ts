@@ -10,6 +10,7 @@ export { attachRelay, type Relay } from './relay.js';
 export { RELAY_DEFAULTS, type RelayLimits, type RelayOptions } from './options.js';
 export type { AgentAuthOptions, AgentIdentity } from './auth.js';
 export type { WebhookOptions, WebhookEvent } from './webhook.js';
+export type { RedisClusterOptions } from './cluster.js';
 
 export interface StandaloneRelay {
   relay: Relay;
@@ -59,6 +60,8 @@ export async function startRelay(
     res.end(JSON.stringify({ ok: false }));
   });
   const relay = attachRelay(server, relayOptions);
+  // On Redis, start serving once it answers (or after a few seconds: /healthz then says it is down).
+  if (relayOptions.redis && !(await relay.ready())) relayOptions.log?.({ event: 'warning', message: 'Redis is not reachable yet: /healthz fails and new sessions are refused until it is' });
   await listenWithRelay(server, relay, path, port, host);
   const bound = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;

@@ -4,6 +4,7 @@
  */
 import { MAX_FRAME_BYTES } from '../core/protocol/index.js';
 import type { AgentAuthOptions } from './auth.js';
+import type { RedisClusterOptions } from './cluster.js';
 import type { WebhookOptions } from './webhook.js';
 
 /** Abuse limits. `Infinity` switches one off. */
@@ -64,6 +65,11 @@ export interface RelayOptions {
   webhook?: WebhookOptions;
   /** Serve GET /metrics (Prometheus text) from handleHttp; default true. */
   metrics?: boolean;
+  /**
+   * Share sessions with other relays through Redis (a redis:// URL, or { url, prefix }): any node
+   * can take any peer, and a peer whose node dies resumes on another. Absent: one process, in memory.
+   */
+  redis?: string | RedisClusterOptions;
   /** Receives one JSON-able object per event; default: one JSON line on stdout. Never given frame bodies, tokens or full session IDs. */
   log?: (event: Record<string, unknown>) => void;
 }
@@ -89,8 +95,8 @@ export const RELAY_DEFAULTS = {
   } satisfies RelayLimits as Readonly<RelayLimits>,
 } as const;
 
-export type ResolvedOptions = Required<Omit<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'limits'>> &
-  Pick<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook'> & { limits: RelayLimits };
+export type ResolvedOptions = Required<Omit<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'limits' | 'redis'>> &
+  Pick<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'redis'> & { limits: RelayLimits };
 
 const writeJsonLine = (event: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);

@@ -16,11 +16,12 @@ import {
   type CreateFrame, type EndedBy, type Frame, type JoinFrame, type RelayFrame, type ResumeFrame,
 } from '../core/protocol/index.js';
 import { AuthError, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
+import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type SessionRecord } from './cluster.js';
 import { FailureLimiter, KeyCounter, RateBudget, clientIp } from './limits.js';
 import { RelayMetrics, type DropReason, type Party } from './metrics.js';
 import { resolveOptions, type RelayOptions } from './options.js';
 import { OriginPolicy } from './origins.js';
-import { Deadline, SessionStore, maskCode, type Session } from './sessions.js';
+import { Deadline, MAX_RESUME_TOKENS, SessionStore, hashToken, maskCode, newCode, newToken, type Session } from './sessions.js';
 import { Webhook } from './webhook.js';
 
 export { RELAY_DEFAULTS, type RelayLimits, type RelayOptions } from './options.js';
@@ -41,6 +42,8 @@ export interface Relay {
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean;
   /** Stops accepting, closes every socket with 1001, waits for them (up to drainTimeoutMs); leaves the http server running. */
   close(): Promise<void>;
+  /** On Redis: resolves true once Redis is reachable, false after `timeoutMs` without it. In memory: true at once. */
+  ready(timeoutMs?: number): Promise<boolean>;
 }
 
 /** The only frames a socket may open with; they decide its role. */
@@ -52,9 +55,21 @@ const RESYNC_POLL_MS = 100;
 const RESYNC_RETRY_MS = 5_000;
 /** A hand-off token is good once, for this long: it only has to outlive one page load. */
 const HANDOFF_TTL_MS = 60_000;
+/**
+ * On Redis, refused handshakes while Redis is unreachable: not in core's ErrorCode (relay-only),
+ * and 1013 "try again later", which clients treat as a reason to reconnect with backoff.
+ */
+const UNAVAILABLE = 'unavailable' as ErrorCode;
+const TRY_AGAIN_LATER = 1013 as CloseCode;
 
 interface Conn {
   readonly ws: WebSocket;
+  /** Numbers the relay's sockets; on Redis, `<node>:<serial>` names the connection holding a role. */
+  readonly serial: number;
+  /** On Redis, frames that arrived while the handshake waited for Redis, handled in order after it. */
+  queue: Array<[RawData, boolean]> | null;
+  /** The socket has closed (an async handshake finishing late must undo what it took). */
+  closed: boolean;
   /** The client's IP key (IPv4, or IPv6 /64). */
   readonly ip: string;
   readonly origin: string | undefined;
@@ -105,10 +120,22 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   /** Agents that fell behind and wait for a snapshot. */
   const lagging = new Set<Conn>();
   const store = new SessionStore<Conn>((session, why) => {
+    if (cluster) return expireShared(session, why);
     if (why === Deadline.AgentGrace) return releaseAgent(session, 'agent-expired');
     log({ event: 'session-expired', session: maskCode(session.code), why });
     endSession(session, 'expired');
   });
+  /** Several relays on one Redis: the shared session records and the bus between nodes; null in memory. */
+  const cluster = o.redis
+    ? new RedisCluster(typeof o.redis === 'string' ? { url: o.redis } : o.redis, {
+        frame: onBusFrame,
+        event: onBusEvent,
+        health: (up) => log({ event: up ? 'redis-up' : 'redis-down', ...(up ? {} : { message: 'Redis is unreachable: new sessions are refused until it is back' }) }),
+      })
+    : null;
+  /** A record outlives its last frame by the idle timeout and a grace period; nodes holding a party keep it fresh. */
+  const recordTtlMs = Math.max(o.idleMs, o.unjoinedTtlMs) + o.graceMs;
+  let serials = 0;
   const metrics = new RelayMetrics({
     sessions: () => store.size,
     sockets: () => {
@@ -142,6 +169,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     `sessions: unjoined TTL ${duration(o.unjoinedTtlMs)}, resume grace ${duration(o.graceMs)}, idle ${duration(o.idleMs)}, heartbeat ${duration(o.heartbeatMs)}`,
     `client IP from: ${o.trustProxy ? 'X-Forwarded-For (last entry)' : 'the socket'}; ` +
       `metrics: ${o.metrics ? 'GET /metrics' : 'off'}; webhook: ${webhook ? `${new URL(webhook.url).origin}/…${o.webhook?.secret ? ' (signed)' : ''}` : 'off'}`,
+    cluster
+      ? `sessions shared on Redis ${cluster.describe}; sessions per IP counted per node`
+      : 'sessions in memory (one process; --redis to run several)',
   ];
   if (dev) log({ event: 'warning', message: 'DEV MODE: anyone can get an agent token at GET /dev/agent-token. Never expose this relay.' });
   else if (!auth) log({ event: 'warning', message: 'Agents are not authenticated: anyone with a session ID can join. Configure agentAuth.' });
@@ -164,9 +194,19 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     conn.ws.close(close, code);
   }
 
+  /** Ends a session for everyone; on Redis the record goes, and the script tells the other parties' nodes. */
   function endSession(session: Session<Conn>, by: EndedBy) {
+    cluster?.end(session.code, by).catch((err: unknown) => log({ event: 'redis-error', error: String(err) }));
+    endHere(session, by);
+    log({ event: 'session-ended', session: maskCode(session.code), by });
+    webhook?.post({ event: 'session.ended', session: session.code, by });
+  }
+
+  /** Ends the session's parties on this relay and forgets it here. */
+  function endHere(session: Session<Conn>, by: EndedBy) {
     store.delete(session);
-    sessionsPerIp.remove(session.ip);
+    if (session.counted) sessionsPerIp.remove(session.ip);
+    session.counted = false;
     for (const conn of [session.customer, session.agent]) {
       if (!conn) continue;
       conn.session = null; // its close is then no news to anyone
@@ -174,8 +214,6 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       conn.ws.close(CloseCode.Ended, 'ended');
     }
     session.customer = session.agent = null;
-    log({ event: 'session-ended', session: maskCode(session.code), by });
-    webhook?.post({ event: 'session.ended', session: session.code, by });
   }
 
   function bind(conn: Conn, role: Role, session: Session<Conn>) {
@@ -192,6 +230,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if (!customerOrigins.allows(conn.origin)) {
       return refuse(conn, ErrorCode.NotAllowed, 'Pages on this origin may not share through this relay', CloseCode.PolicyViolation);
     }
+    if (cluster) return shared(conn, () => (frame.t === 'create' ? createShared(conn, frame) : resumeShared(conn, frame)));
     return frame.t === 'create' ? create(conn, frame) : resume(conn, frame);
   }
 
@@ -246,6 +285,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     // address nor one agent on many addresses gets more than `joinFailures` tries.
     const now = Date.now();
     const keys = [`ip:${conn.ip}`, ...(conn.agent ? [`agent:${conn.agent.id}`] : [])];
+    if (cluster) return shared(conn, () => joinShared(conn, frame, keys, fail));
     const wait = Math.max(...keys.map((key) => joinLimiter.retryAfter(key, now)));
     if (wait > 0) {
       const message = `Too many failed attempts to join; try again in ${duration(wait)}`;
@@ -288,6 +328,201 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     session.agentTokenHash = null;
     session.agentName = null;
     log({ event, session: maskCode(session.code) });
+  }
+
+  // ─── On Redis: the same handshakes against the shared record ─────────────────────────────
+
+  const holderOf = (conn: Conn): Holder => `${cluster!.node}:${conn.serial}`;
+  /** The node of a holder, unless it is this one (or nobody). */
+  const remoteNode = (holder: Holder) => (holder && nodeOf(holder) !== cluster!.node ? nodeOf(holder) : null);
+
+  function unavailable(conn: Conn) {
+    refuse(conn, UNAVAILABLE, 'The relay cannot reach its session store (Redis); try again shortly', TRY_AGAIN_LATER);
+  }
+
+  /**
+   * Runs a handshake that waits for Redis. Frames the socket sends meanwhile wait too, and are
+   * handled in order afterwards; if the socket closed meanwhile, what the handshake took is given back.
+   */
+  function shared(conn: Conn, handshake: () => Promise<void>) {
+    if (!cluster!.up) return unavailable(conn);
+    conn.queue = [];
+    handshake()
+      .catch((err: unknown) => {
+        if (!(err instanceof ClusterUnavailable)) log({ event: 'internal-error', error: String(err) });
+        else log({ event: 'redis-error', error: err.message });
+        unavailable(conn);
+      })
+      .finally(() => {
+        const queued = conn.queue ?? [];
+        conn.queue = null;
+        if (conn.closed) return depart(conn);
+        for (const [data, isBinary] of queued) onSocketMessage.call(conn.ws, data, isBinary);
+      });
+  }
+
+  /** A different ID than any this relay holds, for the cluster to try. */
+  const freshCode = () => {
+    let code: string;
+    do code = newCode();
+    while (store.find(code));
+    return code;
+  };
+
+  async function createShared(conn: Conn, frame: CreateFrame) {
+    if (!sessionsPerIp.tryAdd(conn.ip)) {
+      return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
+    }
+    const token = newToken();
+    let code: string;
+    try {
+      code = await cluster!.create(freshCode, {
+        mode: frame.mode, ip: conn.ip, tokenHash: hashToken(token), unjoinedUntil: Date.now() + o.unjoinedTtlMs, ttlMs: recordTtlMs, holder: holderOf(conn),
+      });
+    } catch (err) {
+      sessionsPerIp.remove(conn.ip);
+      throw err;
+    }
+    const { session } = store.create(frame.mode, conn, conn.ip, performance.now(), { code, token });
+    bind(conn, Role.Customer, session);
+    store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
+    send(conn, { t: 'created', code, token, mode: session.mode });
+    log({ event: 'session-created', session: maskCode(code), mode: session.mode });
+    webhook?.post({ event: 'session.created', session: code, mode: session.mode });
+  }
+
+  /** A party arrived here: this relay's copy of the session, with what the record says. */
+  function adopt(record: SessionRecord): Session<Conn> {
+    const session = store.adopt(record, performance.now());
+    session.remote.customer = remoteNode(record.customer);
+    session.remote.agent = remoteNode(record.agent);
+    // An unjoined session keeps its deadline wherever its customer goes.
+    if (!record.joined && !session.timers.unjoined) store.arm(session, Deadline.Unjoined, Math.max(1, record.unjoinedUntil - Date.now()));
+    return session;
+  }
+
+  /** Closes this relay's socket for a role another connection took (here or, by an event, elsewhere). */
+  function replaceHere(session: Session<Conn>, role: Role) {
+    const previous = session[role];
+    if (!previous) return;
+    previous.session = null; // replaced, not gone: the other party hears nothing
+    previous.ws.close(CloseCode.Ended, 'replaced');
+    session[role] = null;
+  }
+
+  async function resumeShared(conn: Conn, frame: ResumeFrame) {
+    const handoff = 'handoff' in frame;
+    const code = handoff ? await cluster!.redeemHandoff(hashToken(frame.handoff).toString('base64')) : frame.code;
+    const record = code && (await cluster!.resume(code, handoff ? null : hashToken(frame.token), holderOf(conn), recordTtlMs));
+    if (!record) {
+      const message = handoff ? 'This hand-off link has expired or was already used' : 'No session with this ID, or the resume token is wrong';
+      return refuse(conn, ErrorCode.NotFound, message, CloseCode.SessionNotFound);
+    }
+    const session = adopt(record);
+    replaceHere(session, Role.Customer);
+    session.customer = conn;
+    bind(conn, Role.Customer, session);
+    store.disarm(session, Deadline.Grace);
+    const agent = session.agent || session.remote.agent ? session.agentName : null;
+    const resumed: RelayFrame = { t: 'resumed', code: session.code, mode: session.mode, agent, seq: session.seq };
+    if (handoff) {
+      const token = newToken();
+      await cluster!.addToken(session.code, hashToken(token), MAX_RESUME_TOKENS);
+      send(conn, { ...resumed, token });
+    } else send(conn, resumed);
+    send(session.agent, { t: 'peer', role: Role.Customer, status: 'online' }); // an agent elsewhere heard it from the script
+    log({ event: handoff ? 'session-handed-off' : 'session-resumed', session: maskCode(session.code) });
+  }
+
+  async function joinShared(conn: Conn, frame: JoinFrame, keys: string[], fail: (reason: string, code: ErrorCode, message: string, close: CloseCode) => void) {
+    const { joinFailures, joinFailureWindowMs } = limits;
+    const wait = Number.isFinite(joinFailures) ? await cluster!.retryAfter(keys, joinFailures, joinFailureWindowMs, Date.now()) : 0;
+    if (wait > 0) {
+      const message = `Too many failed attempts to join; try again in ${duration(wait)}`;
+      return fail('rate-limited', ErrorCode.RateLimited, message, CloseCode.RateLimited);
+    }
+    const name = conn.agent?.name ?? (frame.name?.trim() || 'Agent');
+    const offered = frame.token === undefined ? null : hashToken(frame.token);
+    const token = newToken();
+    const record = await cluster!.join(frame.code, offered, hashToken(token), name, holderOf(conn), recordTtlMs);
+    if (record === null) {
+      if (Number.isFinite(joinFailures)) await cluster!.fail(keys, joinFailures, joinFailureWindowMs, Date.now());
+      return fail('not-found', ErrorCode.NotFound, 'No session with this ID', CloseCode.SessionNotFound);
+    }
+    if (record === 'taken') return fail('taken', ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken);
+    const reclaim = !!offered && !!record.agentTokenHash?.equals(offered);
+    const session = adopt(record);
+    replaceHere(session, Role.Agent);
+    session.agent = conn;
+    bind(conn, Role.Agent, session);
+    store.disarm(session, Deadline.Unjoined);
+    store.disarm(session, Deadline.AgentGrace);
+    const online = session.customer?.ws.readyState === WebSocket.OPEN || !!session.remote.customer;
+    send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token: reclaim ? frame.token! : token });
+    send(session.customer, reclaim ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true } : { t: 'peer', role: Role.Agent, status: 'online', name });
+    log({ event: reclaim ? 'agent-resumed' : 'agent-joined', session: maskCode(session.code), agent: conn.agent?.id ?? null, customerOnline: online });
+    if (!reclaim) webhook?.post({ event: 'agent.joined', session: session.code, agent: { id: conn.agent?.id ?? null, name } });
+  }
+
+  /** A deadline fired here: the record decides whether it still applies (a party may be back on another node). */
+  function expireShared(session: Session<Conn>, why: Deadline) {
+    cluster!.expire(session.code, why, o.graceMs).then(
+      (result) => {
+        if (result === 'released') releaseAgent(session, 'agent-expired');
+        else if (result === 'ended' || result === 'gone') {
+          if (result === 'ended') {
+            log({ event: 'session-expired', session: maskCode(session.code), why });
+            webhook?.post({ event: 'session.ended', session: session.code, by: 'expired' });
+          }
+          endHere(session, 'expired');
+        }
+        forgetIfUnused(session);
+      },
+      () => store.arm(session, why, 1_000), // Redis is away: ask again shortly
+    );
+  }
+
+  /** On Redis, a session with no party and no deadline here lives on in Redis and on other nodes only. */
+  function forgetIfUnused(session: Session<Conn>) {
+    if (!cluster || session.customer || session.agent || store.armed(session) || store.find(session.code) !== session) return;
+    store.delete(session);
+    if (session.counted) sessionsPerIp.remove(session.ip);
+    session.counted = false;
+  }
+
+  /** A frame from a party on another node, for this relay's party of the session. */
+  function onBusFrame(code: string, role: Role, kind: string, raw: Buffer) {
+    const session = store.find(code);
+    if (!session) return metrics.dropped('no-peer');
+    session.activeAt = performance.now();
+    deliver(session[role], kind, raw);
+  }
+
+  /** News from another node about a session with a party here. */
+  function onBusEvent(code: string, event: ClusterEvent) {
+    const session = store.find(code);
+    if (!session) return;
+    if (event.ev === 'ended') {
+      endHere(session, event.by as EndedBy);
+      return;
+    }
+    const other = event.role === Role.Customer ? Role.Agent : Role.Customer;
+    if (event.ev === 'online') {
+      replaceHere(session, event.role);
+      session.remote[event.role] = nodeOf(event.holder);
+      // Its deadlines are the other node's business now.
+      store.disarm(session, event.role === Role.Customer ? Deadline.Grace : Deadline.AgentGrace);
+      store.disarm(session, Deadline.Unjoined);
+      if (event.role === Role.Agent) session.agentName = event.name ?? session.agentName;
+      const peer: RelayFrame = event.role === Role.Agent
+        ? { t: 'peer', role: Role.Agent, status: 'online', name: event.name ?? 'Agent', ...(event.resumed ? { resumed: true } : {}) }
+        : { t: 'peer', role: Role.Customer, status: 'online' };
+      send(session[other], peer);
+    } else {
+      if (session.remote[event.role] === nodeOf(event.holder)) session.remote[event.role] = null;
+      send(session[other], { t: 'peer', role: event.role, status: 'offline' });
+    }
+    forgetIfUnused(session);
   }
 
   /** Pauses reading a socket that passed its frame or byte rate until its buckets refill: slower, but nothing is lost. */
@@ -343,9 +578,19 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     log({ event: 'agent-behind', session: agent.session ? maskCode(agent.session.code) : null, queued });
   }
 
-  /** Sends a frame on to the session's other party; false if it was dropped (and counted). */
+  /** Sends a frame on to the session's other party — here, or on Redis to its node; false if it was dropped (and counted). */
   function forward(from: Conn, session: Session<Conn>, type: string, raw: Buffer): boolean {
-    const to = from.role === Role.Customer ? session.agent : session.customer;
+    const role = from.role === Role.Customer ? Role.Agent : Role.Customer;
+    const node = session[role] ? null : session.remote[role];
+    if (node) {
+      cluster!.sendFrame(node, session.code, role, type, raw); // that node applies the slow-agent rules
+      return true;
+    }
+    return deliver(session[role], type, raw);
+  }
+
+  /** Hands a frame to a party on this relay, within the slow-agent budget; false if it was dropped (and counted). */
+  function deliver(to: Conn | null, type: string, raw: Buffer): boolean {
     const drop: DropReason | null =
       to?.ws.readyState !== WebSocket.OPEN ? 'no-peer'
       : to.role === Role.Agent ? admitToAgent(to, type, raw.length)
@@ -362,6 +607,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
 
   function onMessage(conn: Conn, data: RawData, isBinary: boolean) {
     if (conn.ws.readyState !== WebSocket.OPEN) return; // already refused or ended
+    if (conn.queue) return void conn.queue.push([data, isBinary]); // its handshake waits for Redis
     const started = performance.now();
     conn.alive = true;
     const raw = data as Buffer; // default binaryType 'nodebuffer': one Buffer per message
@@ -394,7 +640,10 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       let kind: string = frame.t;
       if (SEQUENCED.has(frame.t) && conn.role === Role.Customer) {
         const { s } = frame as { s: number };
-        if (s > session.seq) session.seq = s;
+        if (s > session.seq) {
+          session.seq = s;
+          cluster?.saveSeq(session.code, s);
+        }
         if (frame.t === 'chunk') kind = frame.of === 'patch' ? 'patch' : frame.i === 0 ? 'snapshot' : 'snapshot-part';
       }
       if (forward(conn, session, kind, raw)) metrics.forwarded((performance.now() - started) / 1000);
@@ -402,7 +651,13 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }
     if (frame.t === 'end') return endSession(session, conn.role);
     if (frame.t === 'handoff' && conn.role === Role.Customer) {
-      return send(conn, { t: 'handoff-token', token: store.issueHandoff(session, HANDOFF_TTL_MS, performance.now()), ttl: HANDOFF_TTL_MS });
+      if (!cluster) return send(conn, { t: 'handoff-token', token: store.issueHandoff(session, HANDOFF_TTL_MS, performance.now()), ttl: HANDOFF_TTL_MS });
+      const token = newToken(); // redeemed on whichever node the next domain reaches
+      cluster.issueHandoff(hashToken(token).toString('base64'), session.code, HANDOFF_TTL_MS).then(
+        () => send(conn, { t: 'handoff-token', token, ttl: HANDOFF_TTL_MS }),
+        (err: unknown) => log({ event: 'redis-error', error: String(err) }),
+      );
+      return;
     }
     if (frame.t === 'leave' && conn.role === Role.Agent) return leave(conn, session);
     refuse(conn, ErrorCode.NotAllowed, `"${frame.t}" is only allowed as the first frame`, CloseCode.PolicyViolation);
@@ -414,6 +669,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     session.agent = null;
     releaseAgent(session, 'agent-left');
     send(session.customer, { t: 'peer', role: Role.Agent, status: 'offline' });
+    cluster?.leave(session.code, holderOf(conn)).catch((err: unknown) => log({ event: 'redis-error', error: String(err) }));
+    forgetIfUnused(session);
     conn.ws.close(CloseCode.Ended, 'left');
   }
 
@@ -421,6 +678,12 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     conns.delete(conn.ws);
     socketsPerIp.remove(conn.ip);
     lagging.delete(conn);
+    conn.closed = true;
+    if (!conn.queue) depart(conn); // else its handshake, still waiting for Redis, finishes first
+  }
+
+  /** A party's socket is gone: the other party hears it, and its place is held for the grace period. */
+  function depart(conn: Conn) {
     const session = conn.session;
     conn.session = null;
     if (!session) return;
@@ -433,6 +696,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       store.arm(session, Deadline.AgentGrace, o.graceMs);
       send(session.customer, { t: 'peer', role: Role.Agent, status: 'offline' });
     }
+    // On Redis the place is vacant from now on (unless another connection took it), and the other party's node hears it.
+    cluster?.offline(session.code, conn.role!, holderOf(conn)).catch((err: unknown) => log({ event: 'redis-error', error: String(err) }));
     log({ event: 'peer-offline', role: conn.role, session: maskCode(session.code) });
   }
 
@@ -466,7 +731,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   function onConnection(ws: WebSocket, ip: string, origin: string | undefined, agent: AgentIdentity | null, authError: string | null) {
     const { framesPerSecond: fps, bytesPerSecond: bps } = limits;
     conns.set(ws, {
-      ws, ip, origin, agent, authError, role: null, session: null, alive: true, seen: false, pingAt: 0,
+      ws, serial: ++serials, queue: null, closed: false, ip, origin, agent, authError, role: null, session: null, alive: true, seen: false, pingAt: 0,
       rate: fps === Infinity && bps === Infinity ? null : new RateBudget(limits, performance.now()),
       throttled: false, behind: false, resyncAskedAt: 0,
     });
@@ -541,11 +806,14 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const resync = setInterval(() => {
     const now = performance.now();
     for (const agent of lagging) {
-      const customer = agent.session?.customer ?? null;
+      const session = agent.session;
+      const customer = session?.customer ?? null;
+      const elsewhere = !customer && session?.remote.customer;
       if (!agent.behind || agent.ws.readyState !== WebSocket.OPEN) lagging.delete(agent);
-      else if (agent.ws.bufferedAmount <= limits.highWaterBytes / 2 && now - agent.resyncAskedAt >= RESYNC_RETRY_MS && customer) {
+      else if (agent.ws.bufferedAmount <= limits.highWaterBytes / 2 && now - agent.resyncAskedAt >= RESYNC_RETRY_MS && (customer || elsewhere)) {
         agent.resyncAskedAt = now;
-        sendText(customer, REQUEST_SNAPSHOT);
+        if (customer) sendText(customer, REQUEST_SNAPSHOT);
+        else cluster!.sendFrame(session!.remote.customer!, session!.code, Role.Customer, 'request-snapshot', Buffer.from(REQUEST_SNAPSHOT));
       }
     }
   }, RESYNC_POLL_MS);
@@ -562,6 +830,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       log({ event: 'session-expired', session: maskCode(session.code), why: 'idle' });
       endSession(session, 'expired');
     }
+    // Records of sessions in use here must not expire in Redis under them.
+    cluster?.touch([...store.values()].filter((s) => s.customer || s.agent).map((s) => s.code), recordTtlMs);
   }, Math.min(o.idleMs / 4, 60_000));
   idle.unref();
 
@@ -580,11 +850,17 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     },
     registry: metrics.registry,
     summary,
+    ready(timeoutMs = 5_000) {
+      return cluster ? cluster.ready(timeoutMs) : Promise.resolve(true);
+    },
     handleHttp(req, res) {
       if (req.method !== 'GET') return false;
       const url = new URL(req.url ?? '/', 'http://relay.invalid');
       if (url.pathname === '/healthz') {
-        json(res, shuttingDown ? 503 : 200, { ok: !shuttingDown, sessions: store.size, sockets: conns.size });
+        // On Redis, a node that cannot reach it is not healthy: a load balancer should send new peers elsewhere.
+        const ok = !shuttingDown && (!cluster || cluster.up);
+        const redis = cluster ? { redis: cluster.up ? 'up' : 'down', node: cluster.node } : {};
+        json(res, ok ? 200 : 503, { ok, sessions: store.size, sockets: conns.size, ...redis });
         return true;
       }
       if (url.pathname === '/metrics' && o.metrics) {
@@ -630,6 +906,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         clearTimeout(force);
         server.off('upgrade', onUpgrade);
         wss.close();
+        await cluster?.close();
         await webhook?.settle();
         log({ event: 'relay-closed' });
       })();

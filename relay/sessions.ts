@@ -33,11 +33,23 @@ export interface Session<S> {
   activeAt: number;
   /** One slot per deadline (a plain object: a Map would cost ~250 B per session). */
   readonly timers: Record<Deadline, NodeJS.Timeout | undefined>;
+  /**
+   * On Redis, the nodes holding the other parties (null: none known, or on this node). In memory
+   * only, both stay null.
+   */
+  readonly remote: { customer: string | null; agent: string | null };
+  /** Counted against its IP's sessionsPerIp on this relay (the node that created it). */
+  counted: boolean;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
-const newToken = () => randomBytes(32).toString('base64url');
-const MAX_RESUME_TOKENS = 8;
+/** SHA-256 of a token: what the relay keeps instead of the token. */
+export const hashToken = (text: string) => createHash('sha256').update(text).digest();
+const sha256 = hashToken;
+/** A fresh secret: 32 random bytes, base64url. */
+export const newToken = () => randomBytes(32).toString('base64url');
+/** A candidate session ID: 9 digits from a CSPRNG. */
+export const newCode = () => String(randomInt(0, 1_000_000_000)).padStart(9, '0');
+export const MAX_RESUME_TOKENS = 8;
 const noTimers = (): Record<Deadline, undefined> => ({ unjoined: undefined, grace: undefined, agent: undefined });
 
 /** Shows enough of a session ID to correlate log lines, not enough to join: "123******". */
@@ -55,18 +67,48 @@ export class SessionStore<S> {
     return this.#sessions.size;
   }
 
-  /** Opens a session with a fresh 9-digit ID and returns the resume token once. */
-  create(mode: Mode, customer: S, ip: string, now: number): { session: Session<S>; token: string } {
-    let code: string;
-    do code = String(randomInt(0, 1_000_000_000)).padStart(9, '0');
-    while (this.#sessions.has(code));
-    const token = newToken();
-    const session: Session<S> = {
-      code, mode, tokenHashes: [sha256(token)], handoff: null, ip, customer, agent: null, agentName: null,
-      agentTokenHash: null, seq: 0, activeAt: now, timers: noTimers(),
-    };
-    this.#sessions.set(code, session);
+  /**
+   * Opens a session with a fresh 9-digit ID and returns the resume token once. On Redis the
+   * cluster picked the ID (unique cluster-wide) and the token (its hash is in the record): `preset`.
+   */
+  create(mode: Mode, customer: S, ip: string, now: number, preset?: { code: string; token: string }): { session: Session<S>; token: string } {
+    let code = preset?.code;
+    if (code === undefined) {
+      do code = newCode();
+      while (this.#sessions.has(code));
+    }
+    const token = preset?.token ?? newToken();
+    const session = this.#add({ code, mode, tokenHashes: [sha256(token)], ip, agentTokenHash: null, agentName: null, seq: 0 }, now);
+    session.customer = customer;
+    session.counted = true;
     return { session, token };
+  }
+
+  /** On Redis: a session this relay learns of from its shared record (a party arrived here), or the one it has. */
+  adopt(record: Pick<Session<S>, 'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq'>, now: number): Session<S> {
+    const known = this.#sessions.get(record.code);
+    if (!known) return this.#add(record, now);
+    // The record is the truth for what any node may have changed.
+    known.tokenHashes.splice(0, known.tokenHashes.length, ...record.tokenHashes);
+    known.agentTokenHash = record.agentTokenHash;
+    known.agentName = record.agentName;
+    known.seq = Math.max(known.seq, record.seq);
+    return known;
+  }
+
+  #add(r: Pick<Session<S>, 'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq'>, now: number): Session<S> {
+    const session: Session<S> = {
+      code: r.code, mode: r.mode, tokenHashes: [...r.tokenHashes], handoff: null, ip: r.ip, customer: null, agent: null,
+      agentName: r.agentName, agentTokenHash: r.agentTokenHash, seq: r.seq, activeAt: now, timers: noTimers(),
+      remote: { customer: null, agent: null }, counted: false,
+    };
+    this.#sessions.set(r.code, session);
+    return session;
+  }
+
+  /** Whether any of the session's deadlines is running here. */
+  armed(session: Session<S>): boolean {
+    return Object.values(session.timers).some((timer) => timer !== undefined);
   }
 
   find(code: string): Session<S> | undefined {

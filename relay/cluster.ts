@@ -1,0 +1,494 @@
+/**
+ * Scale-out on Redis: what relay nodes share so that a customer on one node and an agent on
+ * another make one session. Session records (mode, resume-token hashes, who holds each role,
+ * the held agent place, deadlines) live in one Redis hash per session, changed only by small
+ * Lua scripts so that two nodes never both win a race (ID uniqueness, one agent, expiry).
+ * Frames and presence between nodes travel by pub/sub on one channel per node: the record says
+ * where the other party is, so a frame costs one PUBLISH and is delivered once, to that node.
+ *
+ * Nothing here knows sockets: the relay keeps its own sockets and asks this for the shared state.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Mode } from '../core/protocol/index.js';
+
+export interface RedisClusterOptions {
+  /** redis://[user:password@]host:port[/db], or rediss:// for TLS. */
+  url: string;
+  /** Prefix of every key and channel, so several deployments can share one Redis; default 'cobrowse:'. */
+  prefix?: string;
+}
+
+/** Where a role is held: `<node>:<connection>`, or '' when nobody holds it. */
+export type Holder = string;
+export const nodeOf = (holder: Holder): string => holder.slice(0, holder.lastIndexOf(':'));
+
+/** A session as Redis has it. */
+export interface SessionRecord {
+  code: string;
+  mode: Mode;
+  ip: string;
+  tokenHashes: Buffer[];
+  agentTokenHash: Buffer | null;
+  agentName: string | null;
+  seq: number;
+  customer: Holder;
+  agent: Holder;
+  /** An agent joined at least once: the unjoined deadline no longer applies. */
+  joined: boolean;
+  /** When an unjoined session expires (epoch ms). */
+  unjoinedUntil: number;
+  /** Who held the role this handshake took (resume: the customer; join: the agent), to tell it it was replaced. */
+  previous: Holder;
+}
+
+/** What one node tells another about a session. */
+export type ClusterEvent =
+  | { ev: 'online'; role: 'customer' | 'agent'; holder: Holder; name?: string; resumed?: boolean }
+  | { ev: 'offline'; role: 'customer' | 'agent'; holder: Holder }
+  | { ev: 'ended'; by: string };
+
+/** How a frame is admitted towards a slow agent (see relay.ts admitToAgent), in one byte on the bus. */
+const KIND_BYTE: Record<string, number> = { snapshot: 0x73, patch: 0x70, 'snapshot-part': 0x71, pointer: 0x6f };
+const BYTE_KIND: Record<number, string> = { 0x73: 'snapshot', 0x70: 'patch', 0x71: 'snapshot-part', 0x6f: 'pointer' };
+const FRAME = 0x46; // 'F'
+const EVENT = 0x45; // 'E'
+const CODE_LENGTH = 9;
+
+export interface ClusterHandlers {
+  /** A frame for this node's `role` party of session `code`; `raw` is the frame's original text. */
+  frame(code: string, role: 'customer' | 'agent', kind: string, raw: Buffer): void;
+  event(code: string, event: ClusterEvent): void;
+  /** Redis became reachable (true) or not (false). */
+  health(up: boolean): void;
+}
+
+// ─── Lua: every change that two nodes could race on is one script ───────────────────────────
+//
+// Scripts that change who holds a role also PUBLISH the news to the nodes concerned (never to the
+// calling node, which acts itself): inside the script, so the events of one session are in the
+// same order as its changes — an "offline" can never overtake the "online" that followed it.
+// The last three ARGV of those scripts: this node, the channel prefix, the event message.
+
+/** Publishes `msg` (default: the last ARGV) to the nodes of the given holders (`node:conn`), each once, except this node. */
+const TELL = `
+local function tell(holders, msg)
+  local n = #ARGV
+  msg = msg or ARGV[n]
+  local seen = {}
+  for _, h in ipairs(holders) do
+    local node = h and string.match(h, '^(.*):[^:]*$')
+    if node and node ~= ARGV[n - 2] and not seen[node] then
+      seen[node] = true
+      redis.call('PUBLISH', ARGV[n - 1] .. node, msg)
+    end
+  end
+end
+`;
+
+/** KEYS[1] session; ARGV mode, ip, tokenHash, unjoinedUntil, ttl, holder. 1 created, 0 the ID is taken. */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'm', ARGV[1], 'ip', ARGV[2], 'tok', ARGV[3], 'ah', '', 'an', '', 'seq', 0,
+  'c', ARGV[6], 'a', '', 'ca', 0, 'aa', 0, 'j', 0, 'u', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1`;
+
+/** KEYS[1]; ARGV tokenHash ('' after a hand-off: no check), holder, ttl, +tell. The record, or nil. Tells the agent and a replaced customer. */
+const RESUME = `${TELL}
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if ARGV[1] ~= '' and not string.find(' ' .. redis.call('HGET', KEYS[1], 'tok') .. ' ', ' ' .. ARGV[1] .. ' ', 1, true) then return false end
+local prev = redis.call('HGET', KEYS[1], 'c')
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'ca', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+tell({prev, redis.call('HGET', KEYS[1], 'a')})
+local r = redis.call('HGETALL', KEYS[1])
+table.insert(r, 'prev') table.insert(r, prev)
+return r`;
+
+/** KEYS[1]; ARGV reclaimHash ('' none), newHash, name, holder, ttl, the event if a reclaim, +tell. The record, 'taken', or nil. Tells the customer and a replaced agent. */
+const JOIN = `${TELL}
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local ah = redis.call('HGET', KEYS[1], 'ah')
+local reclaim = ARGV[1] ~= '' and ah == ARGV[1]
+if ah ~= '' and not reclaim then return 'taken' end
+local prev = redis.call('HGET', KEYS[1], 'a')
+if not reclaim then redis.call('HSET', KEYS[1], 'ah', ARGV[2]) end
+redis.call('HSET', KEYS[1], 'an', ARGV[3], 'a', ARGV[4], 'aa', 0, 'j', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+tell({prev, redis.call('HGET', KEYS[1], 'c')}, reclaim and ARGV[6] or nil)
+local r = redis.call('HGETALL', KEYS[1])
+table.insert(r, 'prev') table.insert(r, prev)
+return r`;
+
+/** KEYS[1]; ARGV field ('c' or 'a'), other field, holder, now, +tell. The role goes away only if this connection still holds it; tells the other party. */
+const OFFLINE = `${TELL}
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], '', ARGV[1] .. 'a', ARGV[4])
+tell({redis.call('HGET', KEYS[1], ARGV[2])})
+return 1`;
+
+/** KEYS[1]; ARGV holder, +tell. An agent leaving on purpose frees its place at once; tells the customer. */
+const LEAVE = `${TELL}
+if redis.call('HGET', KEYS[1], 'a') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'a', '', 'ah', '', 'an', '')
+tell({redis.call('HGET', KEYS[1], 'c')})
+return 1`;
+
+/**
+ * KEYS[1]; ARGV why, now, graceMs, +tell. A deadline armed on some node fired: it acts only if it
+ * still applies (the party may have come back on another node meanwhile). 'ended' (both parties'
+ * nodes told), 'released', 'kept' or 'gone'.
+ */
+const EXPIRE = `${TELL}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+local h = redis.call('HMGET', KEYS[1], 'c', 'a', 'ca', 'aa', 'j', 'ah')
+local now, grace = tonumber(ARGV[2]), tonumber(ARGV[3])
+if ARGV[1] == 'unjoined' then
+  if h[5] == '1' then return 'kept' end
+elseif ARGV[1] == 'grace' then
+  if h[1] ~= '' or now - tonumber(h[3]) < grace then return 'kept' end
+else
+  if h[2] ~= '' or h[6] == '' or now - tonumber(h[4]) < grace then return 'kept' end
+  redis.call('HSET', KEYS[1], 'ah', '', 'an', '')
+  return 'released'
+end
+redis.call('DEL', KEYS[1])
+tell({h[1], h[2]})
+return 'ended'`;
+
+/** KEYS[1]; ARGV +tell. Deletes the record and tells both parties' nodes; 0 if it was gone. */
+const END = `${TELL}
+local h = redis.call('HMGET', KEYS[1], 'c', 'a')
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+tell({h[1], h[2]})
+return 1`;
+
+/** KEYS[1]; ARGV hash, max. One more resume token (a hand-off's), the oldest dropped past max. */
+const ADD_TOKEN = `
+local t = redis.call('HGET', KEYS[1], 'tok')
+if not t then return 0 end
+local list = {}
+for w in string.gmatch(t, '%S+') do table.insert(list, w) end
+table.insert(list, ARGV[1])
+while #list > tonumber(ARGV[2]) do table.remove(list, 1) end
+redis.call('HSET', KEYS[1], 'tok', table.concat(list, ' '))
+return 1`;
+
+/** KEYS[1]; ARGV seq. Raises the stored sequence number; never recreates an ended session. */
+const SEQ = `
+local s = redis.call('HGET', KEYS[1], 'seq')
+if s and tonumber(s) < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'seq', ARGV[1]) end
+return 0`;
+
+interface Scripts {
+  cbCreate(key: string, ...args: (string | number)[]): Promise<number>;
+  cbResume(key: string, ...args: (string | number)[]): Promise<string[] | null>;
+  cbJoin(key: string, ...args: (string | number)[]): Promise<string[] | 'taken' | null>;
+  cbOffline(key: string, ...args: (string | number)[]): Promise<number>;
+  cbLeave(key: string, ...args: string[]): Promise<number>;
+  cbExpire(key: string, ...args: (string | number)[]): Promise<string>;
+  cbEnd(key: string, ...args: string[]): Promise<number>;
+  cbAddToken(key: string, hash: string, max: number): Promise<number>;
+  cbSeq(key: string, seq: number): Promise<number>;
+}
+
+const b64 = (hash: Buffer) => hash.toString('base64');
+
+function parseRecord(code: string, flat: string[]): SessionRecord {
+  const h: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+  return {
+    code,
+    mode: h.m as Mode,
+    ip: h.ip ?? 'unknown',
+    tokenHashes: (h.tok ?? '').split(' ').filter(Boolean).map((t) => Buffer.from(t, 'base64')),
+    agentTokenHash: h.ah ? Buffer.from(h.ah, 'base64') : null,
+    agentName: h.an || null,
+    seq: Number(h.seq) || 0,
+    customer: h.c ?? '',
+    agent: h.a ?? '',
+    joined: h.j === '1',
+    unjoinedUntil: Number(h.u) || 0,
+    previous: h.prev || '',
+  };
+}
+
+/** The clients' behaviour while Redis is away: fail fast (the relay refuses and says so), reconnect for ever. */
+const CLIENT_OPTIONS: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  connectTimeout: 2_000,
+  retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
+  lazyConnect: false,
+};
+
+/** Raised while Redis cannot be reached: the relay answers `unavailable` (close 1013), never a local-only session. */
+export class ClusterUnavailable extends Error {
+  override name = 'ClusterUnavailable';
+}
+
+export class RedisCluster {
+  /** This node's random id; holders and channels are named after it. */
+  readonly node = randomBytes(6).toString('base64url');
+  readonly url: URL;
+  readonly #prefix: string;
+  readonly #redis: Redis & Scripts;
+  readonly #sub: Redis;
+  readonly #channel: string;
+  #up = false;
+  #subscribed = false;
+  #closed = false;
+  /** Sequence numbers waiting to be written, by code (batched: at 10,000 frames/s one write each would double Redis's work). */
+  readonly #seqs = new Map<string, number>();
+  readonly #flush: NodeJS.Timeout;
+
+  constructor(
+    options: RedisClusterOptions,
+    private readonly handlers: ClusterHandlers,
+  ) {
+    this.url = new URL(options.url); // a TypeError for a malformed URL, at start
+    if (this.url.protocol !== 'redis:' && this.url.protocol !== 'rediss:') throw new TypeError('redis must be a redis:// or rediss:// URL');
+    this.#prefix = options.prefix ?? 'cobrowse:';
+    this.#channel = `${this.#prefix}node:${this.node}`;
+    this.#redis = new Redis(options.url, CLIENT_OPTIONS) as Redis & Scripts;
+    for (const [name, lua] of Object.entries({ cbCreate: CREATE, cbResume: RESUME, cbJoin: JOIN, cbOffline: OFFLINE, cbLeave: LEAVE, cbExpire: EXPIRE, cbEnd: END, cbAddToken: ADD_TOKEN, cbSeq: SEQ })) {
+      this.#redis.defineCommand(name, { numberOfKeys: 1, lua });
+    }
+    // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect.
+    this.#sub = new Redis(options.url, { ...CLIENT_OPTIONS, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.#sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.#receive(message));
+    this.#sub.subscribe(this.#channel).then(() => {
+      this.#subscribed = true;
+      this.#check();
+    }, () => {});
+    for (const client of [this.#redis, this.#sub]) {
+      client.on('ready', () => this.#check());
+      client.on('close', () => this.#check());
+      client.on('end', () => this.#check());
+      client.on('error', () => {}); // reported once as health(false), not per retry
+    }
+    this.#flush = setInterval(() => this.#flushSeqs(), 250);
+    this.#flush.unref();
+  }
+
+  /** Both connections are up: records can be read and frames can cross. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** The URL without its password, for the start-up summary. */
+  get describe(): string {
+    const url = new URL(this.url.href);
+    if (url.password) url.password = '***';
+    return `${url.href} (node ${this.node}, key prefix "${this.#prefix}")`;
+  }
+
+  /** Resolves once Redis is reachable, or after `ms` (then `up` stays false until it is). */
+  ready(ms: number): Promise<boolean> {
+    if (this.#up) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.#up), ms);
+      const poll = setInterval(() => {
+        if (!this.#up) return;
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve(true);
+      }, 20);
+      timer.unref();
+    });
+  }
+
+  #check() {
+    const up = !this.#closed && this.#redis.status === 'ready' && this.#sub.status === 'ready' && this.#subscribed;
+    if (up === this.#up) return;
+    this.#up = up;
+    this.handlers.health(up);
+  }
+
+  #key(code: string) {
+    return `${this.#prefix}s:${code}`;
+  }
+
+  /** Runs a command, turning "Redis is away" into ClusterUnavailable. */
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    if (!this.#up) throw new ClusterUnavailable('Redis is unreachable');
+    try {
+      return await command();
+    } catch (err) {
+      this.#check();
+      throw new ClusterUnavailable(`Redis: ${(err as Error).message}`);
+    }
+  }
+
+  // ─── Records ──────────────────────────────────────────────────────────────────────────────
+
+  /** Creates a record under a fresh ID (`newCode` is retried until one is free); returns the ID. */
+  async create(newCode: () => string, r: { mode: Mode; ip: string; tokenHash: Buffer; unjoinedUntil: number; ttlMs: number; holder: Holder }): Promise<string> {
+    for (;;) {
+      const code = newCode();
+      const created = await this.#run(() => this.#redis.cbCreate(this.#key(code), r.mode, r.ip, b64(r.tokenHash), r.unjoinedUntil, r.ttlMs, r.holder));
+      if (created === 1) return code;
+    }
+  }
+
+  /** The last ARGV of scripts that tell other nodes: this node, the channel prefix, the message. */
+  #tell(code: string, event: ClusterEvent): string[] {
+    return [this.node, `${this.#prefix}node:`, `E${code}${JSON.stringify(event)}`];
+  }
+
+  /** Takes the customer's role for `holder` if the token fits (null token: a redeemed hand-off); tells the agent's node. */
+  async resume(code: string, tokenHash: Buffer | null, holder: Holder, ttlMs: number): Promise<SessionRecord | null> {
+    const tell = this.#tell(code, { ev: 'online', role: 'customer', holder });
+    const flat = await this.#run(() => this.#redis.cbResume(this.#key(code), tokenHash ? b64(tokenHash) : '', holder, ttlMs, ...tell));
+    return flat ? parseRecord(code, flat) : null;
+  }
+
+  /**
+   * Binds the agent's place to `holder` unless another agent holds it; `reclaimHash` is the hash of
+   * the token the agent came back with. Tells the customer's node.
+   */
+  async join(code: string, reclaimHash: Buffer | null, newHash: Buffer, name: string, holder: Holder, ttlMs: number): Promise<SessionRecord | 'taken' | null> {
+    // Whether this is a reclaim is only known inside the script: it picks one of the two events.
+    const reclaimed = `E${code}${JSON.stringify({ ev: 'online', role: 'agent', holder, name, resumed: true } satisfies ClusterEvent)}`;
+    const tell = this.#tell(code, { ev: 'online', role: 'agent', holder, name });
+    const flat = await this.#run(() => this.#redis.cbJoin(this.#key(code), reclaimHash ? b64(reclaimHash) : '', b64(newHash), name, holder, ttlMs, reclaimed, ...tell));
+    return flat === 'taken' || flat === null ? flat : parseRecord(code, flat);
+  }
+
+  /** The connection `holder` closed: its role is vacant (if it still held it) since now; tells the other party's node. */
+  offline(code: string, role: 'customer' | 'agent', holder: Holder): Promise<number> {
+    const tell = this.#tell(code, { ev: 'offline', role, holder });
+    const [field, other] = role === 'customer' ? ['c', 'a'] : ['a', 'c'];
+    return this.#run(() => this.#redis.cbOffline(this.#key(code), field, other, holder, Date.now(), ...tell));
+  }
+
+  leave(code: string, holder: Holder): Promise<number> {
+    return this.#run(() => this.#redis.cbLeave(this.#key(code), holder, ...this.#tell(code, { ev: 'offline', role: 'agent', holder })));
+  }
+
+  /** A deadline fired: see EXPIRE. */
+  expire(code: string, why: 'unjoined' | 'grace' | 'agent', graceMs: number): Promise<'ended' | 'released' | 'kept' | 'gone'> {
+    // Timers may fire a little early; grace is compared with that much slack.
+    const tell = this.#tell(code, { ev: 'ended', by: 'expired' });
+    return this.#run(() => this.#redis.cbExpire(this.#key(code), why, Date.now(), graceMs - 100, ...tell)) as Promise<'ended' | 'released' | 'kept' | 'gone'>;
+  }
+
+  /** Deletes the record and tells the parties' nodes; false if it was gone already. */
+  async end(code: string, by: string): Promise<boolean> {
+    return (await this.#run(() => this.#redis.cbEnd(this.#key(code), ...this.#tell(code, { ev: 'ended', by })))) === 1;
+  }
+
+  addToken(code: string, hash: Buffer, max: number): Promise<number> {
+    return this.#run(() => this.#redis.cbAddToken(this.#key(code), b64(hash), max));
+  }
+
+  /** Remembers the customer's latest sequence number; written in batches. */
+  saveSeq(code: string, seq: number): void {
+    this.#seqs.set(code, seq);
+  }
+
+  #flushSeqs() {
+    if (!this.#seqs.size || !this.#up) return;
+    const pipeline = this.#redis.pipeline() as unknown as Scripts & { exec(): Promise<unknown> };
+    for (const [code, seq] of this.#seqs) pipeline.cbSeq(this.#key(code), seq);
+    this.#seqs.clear();
+    pipeline.exec().catch(() => {}); // lost with Redis: the agent's ack carries the number too
+  }
+
+  /** Keeps records of sessions still in use from expiring in Redis. */
+  touch(codes: Iterable<string>, ttlMs: number): void {
+    if (!this.#up) return;
+    const pipeline = this.#redis.pipeline();
+    let n = 0;
+    for (const code of codes) {
+      pipeline.pexpire(this.#key(code), ttlMs);
+      n++;
+    }
+    if (n) pipeline.exec().catch(() => {});
+  }
+
+  // ─── Hand-offs ────────────────────────────────────────────────────────────────────────────
+
+  async issueHandoff(hash: string, code: string, ttlMs: number): Promise<void> {
+    await this.#run(() => this.#redis.set(`${this.#prefix}h:${hash}`, code, 'PX', ttlMs));
+  }
+
+  /** The session a hand-off token opens, once (GETDEL: two nodes cannot both redeem it). */
+  redeemHandoff(hash: string): Promise<string | null> {
+    return this.#run(() => this.#redis.getdel(`${this.#prefix}h:${hash}`));
+  }
+
+  // ─── Join guessing, counted cluster-wide: a sorted set of failure times per key ───────────
+
+  /** Ms until every key may try again (0: now). */
+  async retryAfter(keys: string[], max: number, windowMs: number, now: number): Promise<number> {
+    const pipeline = this.#redis.pipeline();
+    for (const key of keys) {
+      pipeline.zremrangebyscore(`${this.#prefix}jf:${key}`, '-inf', now - windowMs);
+      pipeline.zrange(`${this.#prefix}jf:${key}`, 0, -1, 'WITHSCORES');
+    }
+    const results = await this.#run(() => pipeline.exec());
+    let wait = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const [err, flat] = results![i * 2 + 1]! as [Error | null, string[]];
+      if (err) throw new ClusterUnavailable(err.message);
+      const times = flat.filter((_, j) => j % 2 === 1).map(Number);
+      if (times.length >= max) wait = Math.max(wait, times[times.length - max]! + windowMs - now);
+    }
+    return wait;
+  }
+
+  async fail(keys: string[], max: number, windowMs: number, now: number): Promise<void> {
+    const pipeline = this.#redis.pipeline();
+    for (const key of keys) {
+      const k = `${this.#prefix}jf:${key}`;
+      pipeline.zadd(k, now, `${now}:${randomBytes(4).toString('hex')}`);
+      pipeline.zremrangebyrank(k, 0, -(max + 1)); // only the last `max` failures matter
+      pipeline.pexpire(k, windowMs);
+    }
+    await this.#run(() => pipeline.exec());
+  }
+
+  // ─── The bus: frames and events to one node ───────────────────────────────────────────────
+
+  /** Sends a frame's original bytes to the node holding `role` of session `code`. */
+  sendFrame(node: string, code: string, role: 'customer' | 'agent', kind: string, raw: Buffer): void {
+    const head = Buffer.allocUnsafe(3 + CODE_LENGTH);
+    head[0] = FRAME;
+    head[1] = role === 'agent' ? 0x61 : 0x63;
+    head[2] = KIND_BYTE[kind] ?? 0x78;
+    head.write(code, 3, 'latin1');
+    this.#publish(node, Buffer.concat([head, raw]));
+  }
+
+  #publish(node: string, message: Buffer) {
+    if (!this.#up) return;
+    // Lost with Redis: the stream's numbering (Outbox/Inbox) recovers frames, and events are re-learned at the next handshake.
+    this.#redis.publish(`${this.#prefix}node:${node}`, message).catch(() => this.#check());
+  }
+
+  #receive(message: Buffer) {
+    try {
+      const code = message.toString('latin1', message[0] === FRAME ? 3 : 1, (message[0] === FRAME ? 3 : 1) + CODE_LENGTH);
+      if (message[0] === FRAME) {
+        const role = message[1] === 0x61 ? 'agent' : 'customer';
+        this.handlers.frame(code, role, BYTE_KIND[message[2]!] ?? 'other', message.subarray(3 + CODE_LENGTH));
+      } else if (message[0] === EVENT) {
+        this.handlers.event(code, JSON.parse(message.toString('utf8', 1 + CODE_LENGTH)) as ClusterEvent);
+      }
+    } catch {
+      // Only relay nodes publish here; a malformed message is a bug elsewhere, not a reason to stop.
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#flush);
+    this.#flushSeqs();
+    await Promise.allSettled([this.#redis.quit(), this.#sub.quit()]);
+    this.#redis.disconnect();
+    this.#sub.disconnect();
+    this.#check();
+  }
+}
