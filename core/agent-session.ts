@@ -53,6 +53,8 @@ export const AgentState = {
   CustomerAway: 'customer-away',
   /** The customer stopped sharing; the session lives on. */
   Paused: 'paused',
+  /** The customer went to a site outside the session's domains: sharing is paused until they come back. */
+  Left: 'left',
   Reconnecting: 'reconnecting',
   Ended: 'ended',
   Error: 'error',
@@ -261,12 +263,15 @@ export class AgentSession {
         break;
       case 'peer':
         if (frame.role === 'customer' && frame.status === 'online') this.sendSyncAck();
-        if (frame.role === 'customer') this.setState(frame.status === 'online' ? (this.inbox.last ? AgentState.Live : AgentState.Waiting) : AgentState.CustomerAway);
+        // A customer who left the site goes offline with its page: "left" says more than "offline".
+        if (frame.role === 'customer' && (frame.status === 'online' || this.state !== AgentState.Left)) {
+          this.setState(frame.status === 'online' ? (this.inbox.last ? AgentState.Live : AgentState.Waiting) : AgentState.CustomerAway);
+        }
         if (frame.role === 'customer' && frame.status === 'offline') this.setLink({ status: 'offline', rtt: null });
         break;
       case 'sharing':
         // Resumed sharing sends a fresh snapshot, which makes the view live again.
-        this.setState(frame.paused ? AgentState.Paused : AgentState.Waiting);
+        this.setState(!frame.paused ? AgentState.Waiting : frame.left ? AgentState.Left : AgentState.Paused);
         break;
       case 'platform':
         this.events.emit('platform', frame);

@@ -9,6 +9,7 @@ import { applyControl, refusal, type ControlContext } from './dom/control.js';
 import { Masker } from './dom/mask.js';
 import { record, type Recording } from './dom/recorder.js';
 import { clearSession, loadSession, saveSession } from './persistence.js';
+import { takeHandoff, watchNavigation, withHandoff } from './handoff.js';
 import { collectPlatform } from './platform.js';
 import { Outbox } from './reliable.js';
 import {
@@ -88,121 +89,157 @@ export class CustomerSession {
   code = '';
   /** The display name of the agent viewing the page, if any. */
   agentName = '';
-  readonly mode: Mode;
+  /** The session's mode: as created, or as the relay says when resuming (the session's, not this page's). */
+  mode: Mode;
   consent: Consent = 'none';
-  private token = '';
-  private paused = false;
-  private transport: Connection | undefined;
-  private recording: Recording | undefined;
-  private readonly masker: Masker;
-  private readonly doc: Document;
-  private pointerFrame = 0;
+  #token = '';
+  #paused = false;
+  #transport: Connection | undefined;
+  #recording: Recording | undefined;
+  #masker: Masker;
+  #doc: Document;
+  #pointerFrame = 0;
   /** The mirror's numbered stream, kept until the agent has it (see reliable.ts). */
-  private readonly outbox = new Outbox((text) => this.transport?.sendText(text) ?? false);
-  private agentAwayTimer: ReturnType<typeof setTimeout> | undefined;
+  #outbox = new Outbox((text) => this.#transport?.sendText(text) ?? false);
+  #agentAwayTimer: ReturnType<typeof setTimeout> | undefined;
+  #detachNavigation: (() => void) | undefined;
+  /** The hand-off token this page arrived with, until the relay takes it. */
+  #handoff = '';
+  /** A fresh hand-off token for the next link to another of the session's domains, and when to renew it. */
+  #handoffToken = '';
+  #handoffTimer: ReturnType<typeof setTimeout> | undefined;
   /** The agent whose connection dropped, while its place is held (it keeps the consent it had if it comes back). */
-  private awayAgent = '';
-  private readonly detach: Array<() => void> = [];
-  private disposed = false;
+  #awayAgent = '';
+  #detach: Array<() => void> = [];
+  #disposed = false;
   /** The consent question being asked, so commands arriving meanwhile wait for the same answer. */
-  private pendingConsent: Promise<boolean> | undefined;
+  #pendingConsent: Promise<boolean> | undefined;
 
   constructor(private readonly options: CustomerSessionOptions) {
     this.mode = options.mode ?? Mode.Full;
-    this.masker = options.masker ?? new Masker();
-    this.doc = options.doc ?? document;
+    this.#masker = options.masker ?? new Masker();
+    this.#doc = options.doc ?? document;
   }
 
   /** Starts a session, resuming the one this site already has if it is still alive. */
   async start(): Promise<void> {
-    if (this.transport) return;
-    if (!(await this.resume())) this.connect();
+    if (this.#transport) return;
+    if (!(await this.resume())) this.#connect();
   }
 
-  /** Resumes the stored session, if any; returns whether there was one. */
+  /** Resumes the session this page was handed (from another of its domains) or has stored; returns whether there was one. */
   async resume(): Promise<boolean> {
-    if (this.transport) return true;
+    if (this.#transport) return true;
+    const arrival = takeHandoff(this.#doc.defaultView!);
+    if (arrival) {
+      this.#handoff = arrival.token;
+      this.#paused = arrival.paused;
+      this.#connect();
+      return true;
+    }
     const stored = await loadSession(this.options.store);
-    if (this.disposed) return false; // let go while IndexedDB answered
+    if (this.#disposed) return false; // let go while IndexedDB answered
     if (!stored || stored.relay !== this.options.relay) return false;
     this.code = stored.code;
-    this.token = stored.token;
-    this.paused = stored.paused; // a paused session stays paused across a reload
-    this.connect();
+    this.#token = stored.token;
+    this.#paused = stored.paused; // a paused session stays paused across a reload
+    this.#connect();
     return true;
   }
 
   /** Stops sharing: nothing more leaves the page until startSharing(); the session and its ID live on. */
   stopSharing(): void {
-    if (this.paused || !this.transport) return;
-    this.paused = true;
-    this.stopRecording();
-    this.outbox.forget();
+    if (this.#paused || !this.#transport) return;
+    this.#paused = true;
+    this.#stopRecording();
+    this.#outbox.forget();
     this.revokeConsent();
     this.events.emit('highlight-clear', {});
-    this.transport.send({ t: 'sharing', paused: true });
-    void this.persist();
-    this.setState(CustomerState.Paused);
+    this.#transport.send({ t: 'sharing', paused: true });
+    void this.#persist();
+    this.#setState(CustomerState.Paused);
   }
 
   /** Shares again under the same ID, starting with a fresh snapshot. */
   startSharing(): void {
-    if (!this.paused || !this.transport) return;
-    this.paused = false;
-    this.transport.send({ t: 'sharing', paused: false });
-    void this.persist();
-    if (!this.agentName) return this.setState(CustomerState.Waiting);
-    this.startRecording(); // its snapshot goes out at once, or when the agent says where it is
-    this.setState(CustomerState.Connected);
+    if (!this.#paused || !this.#transport) return;
+    this.#paused = false;
+    this.#transport.send({ t: 'sharing', paused: false });
+    void this.#persist();
+    if (!this.agentName) return this.#setState(CustomerState.Waiting);
+    this.#startRecording(); // its snapshot goes out at once, or when the agent says where it is
+    this.#setState(CustomerState.Connected);
   }
 
   /** Takes back control from the agent; the next command asks again. */
   revokeConsent(): void {
-    this.setConsent('none');
+    this.#setConsent('none');
   }
 
   /** Ends the session for both sides. */
   end(): void {
-    if (!this.transport?.send({ t: 'end' })) this.finish('customer');
+    if (!this.#transport?.send({ t: 'end' })) this.#finish('customer');
   }
 
   /** Lets go of the connection without ending the session (the page is going away). */
   dispose(): void {
-    this.disposed = true;
-    clearTimeout(this.agentAwayTimer);
-    this.stopRecording();
-    this.transport?.close();
-    this.transport = undefined;
+    this.#disposed = true;
+    clearTimeout(this.#agentAwayTimer);
+    clearTimeout(this.#handoffTimer);
+    this.#detachNavigation?.();
+    this.#detachNavigation = undefined;
+    this.#stopRecording();
+    this.#transport?.close();
+    this.#transport = undefined;
   }
 
-  private persist(): Promise<void> {
-    return saveSession({ code: this.code, token: this.token, mode: this.mode, relay: this.options.relay, paused: this.paused }, this.options.store);
+  /** From the session's start: links to its other domains carry it there; links away pause it for the agent. */
+  #followNavigation(): void {
+    this.#detachNavigation ??= watchNavigation(this.#doc, {
+      classify: (url) => this.#classify(url),
+      carry: (url) => this.#carry(url),
+      left: () => this.#transport?.send({ t: 'sharing', paused: true, left: true }),
+    });
   }
 
-  private connect(): void {
-    this.setState(CustomerState.Starting);
+  #persist(): Promise<void> {
+    return saveSession({ code: this.code, token: this.#token, mode: this.mode, relay: this.options.relay, paused: this.#paused }, this.options.store);
+  }
+
+  #connect(): void {
+    this.#setState(CustomerState.Starting);
+    this.#followNavigation();
     const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, [SUBPROTOCOL]);
-    this.transport = transport;
+    this.#transport = transport;
     transport.events.on('open', () => {
       // After a drop the same session is resumed: the token is what proves it is ours.
       transport.send(
-        this.token
-          ? { t: 'resume', v: PROTOCOL_VERSION, code: this.code, token: this.token }
-          : { t: 'create', v: PROTOCOL_VERSION, mode: this.mode },
+        this.#handoff
+          ? { t: 'resume', v: PROTOCOL_VERSION, handoff: this.#handoff }
+          : this.#token
+            ? { t: 'resume', v: PROTOCOL_VERSION, code: this.code, token: this.#token }
+            : { t: 'create', v: PROTOCOL_VERSION, mode: this.mode },
       );
     });
-    transport.events.on('message', (text) => this.receive(text));
-    transport.events.on('close', ({ retrying }) => {
-      if (this.transport !== transport) return; // disposed on purpose
+    transport.events.on('message', (text) => this.#receive(text));
+    transport.events.on('close', ({ retrying, reason }) => {
+      if (this.#transport !== transport) return; // disposed on purpose
       // Recording goes on into the outbox: after the resume the agent gets what it missed.
-      this.outbox.unsync();
-      if (retrying) this.setState(CustomerState.Reconnecting);
-      else if (this.state !== CustomerState.Ended) this.fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service');
+      this.#outbox.unsync();
+      this.#handoffToken = '';
+      clearTimeout(this.#handoffTimer);
+      // Another tab or window of this site took the session over: this one lets go, quietly.
+      if (reason === 'replaced') {
+        this.dispose();
+        return this.#setState(CustomerState.Idle);
+      }
+      if (retrying) this.#setState(CustomerState.Reconnecting);
+      else if (this.state !== CustomerState.Ended) this.#fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service');
     });
     transport.connect();
   }
 
-  private receive(text: string): void {
+  #receive(text: string): void {
     let frame;
     try {
       frame = parseFrameForCustomer(text);
@@ -213,53 +250,68 @@ export class CustomerSession {
     switch (frame.t) {
       case 'created':
         this.code = frame.code;
-        this.token = frame.token;
-        void this.persist();
-        this.setState(CustomerState.Waiting);
+        this.#token = frame.token;
+        void this.#persist();
+        this.#requestHandoff();
+        this.#setState(CustomerState.Waiting);
         this.events.emit('created', { code: frame.code });
         break;
       case 'resumed':
+        if (this.#handoff) {
+          // Handed over from another domain: this one keeps the session (and its own resume token) too.
+          this.#handoff = '';
+          this.code = frame.code;
+          this.#token = frame.token ?? '';
+          this.mode = frame.mode;
+          void this.#persist();
+        }
+        this.#requestHandoff();
         // Number on from what the relay has seen (this page may be a new one), and hold the
         // stream until the agent, told we are back, says what it has.
-        this.outbox.continueFrom(frame.seq);
-        this.outbox.unsync();
-        if (this.paused) {
+        this.#outbox.continueFrom(frame.seq);
+        this.#outbox.unsync();
+        if (this.#paused) {
           this.agentName = frame.agent ?? '';
-          this.transport?.send({ t: 'sharing', paused: true });
-          this.setState(CustomerState.Paused);
+          this.#transport?.send({ t: 'sharing', paused: true });
+          this.#setState(CustomerState.Paused);
         } else if (frame.agent === null) {
-          if (this.recording) this.expectAgentBack(); // it dropped while we were away too
-          this.setState(CustomerState.Waiting);
-        } else this.agentArrived(frame.agent, true);
+          if (this.#recording) this.#expectAgentBack(); // it dropped while we were away too
+          this.#setState(CustomerState.Waiting);
+        } else this.#agentArrived(frame.agent, true);
         break;
       case 'peer':
         if (frame.role !== 'agent') break;
         if (frame.status === 'online') {
-          if (this.paused) {
+          if (this.#paused) {
             if (!frame.resumed) this.revokeConsent();
             this.agentName = frame.name ?? 'Agent';
-            this.transport?.send({ t: 'sharing', paused: true });
+            this.#transport?.send({ t: 'sharing', paused: true });
             this.events.emit('agent-joined', { name: this.agentName });
-          } else this.agentArrived(frame.name ?? 'Agent', frame.resumed ?? false);
-        } else this.agentAway();
+          } else this.#agentArrived(frame.name ?? 'Agent', frame.resumed ?? false);
+        } else this.#agentAway();
         break;
       case 'ack':
-        this.catchUp(frame.s);
+        this.#catchUp(frame.s);
+        break;
+      case 'handoff-token':
+        this.#handoffToken = frame.token;
+        clearTimeout(this.#handoffTimer);
+        this.#handoffTimer = setTimeout(() => this.#requestHandoff(), frame.ttl * 0.75);
         break;
       case 'request-snapshot':
-        this.recording?.snapshot();
+        this.#recording?.snapshot();
         break;
       case 'ping':
-        this.transport?.send({ t: 'pong', n: frame.n });
+        this.#transport?.send({ t: 'pong', n: frame.n });
         break;
       case 'pointer':
-        if (!this.paused) this.events.emit('agent-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });
+        if (!this.#paused) this.events.emit('agent-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });
         break;
       case 'control':
-        void this.control(frame);
+        void this.#control(frame);
         break;
       case 'highlight': {
-        const node = this.paused ? undefined : this.recording?.nodeById(frame.target);
+        const node = this.#paused ? undefined : this.#recording?.nodeById(frame.target);
         const anchor = node?.nodeType === Node.ELEMENT_NODE ? (node as Element) : node?.parentElement;
         if (anchor) this.events.emit('highlight', { id: frame.id, kind: frame.kind, points: frame.points, ttl: frame.ttl, anchor });
         break;
@@ -268,63 +320,83 @@ export class CustomerSession {
         this.events.emit('highlight-clear', frame.id === undefined ? {} : { id: frame.id });
         break;
       case 'ended':
-        this.finish(frame.by);
+        this.#finish(frame.by);
         break;
       case 'error':
-        if (frame.code === ErrorCode.NotFound) this.finish('expired');
-        else this.fail(frame.code, frame.message);
+        if (frame.code === ErrorCode.NotFound) this.#finish('expired');
+        else this.#fail(frame.code, frame.message);
         break;
     }
   }
 
   /** Applies one agent command after the mode, sharing and consent checks, and reports the outcome. */
-  private async control(frame: ControlFrame): Promise<void> {
+  async #control(frame: ControlFrame): Promise<void> {
     const reply = (ok: boolean, reason?: string) => {
-      this.transport?.send(reason ? { t: 'control-result', n: frame.n, ok, reason } : { t: 'control-result', n: frame.n, ok });
+      this.#transport?.send(reason ? { t: 'control-result', n: frame.n, ok, reason } : { t: 'control-result', n: frame.n, ok });
       this.events.emit('control', reason ? { action: frame.a, ok, reason } : { action: frame.a, ok });
     };
     // The mode first: a command the mode forbids never even reaches the consent prompt.
     if (!MODE_ACTIONS[this.mode].has(frame.a)) return reply(false, `Not allowed in ${this.mode} mode`);
-    const recording = this.recording;
-    if (this.paused || !recording) return reply(false, 'The customer is not sharing the page');
+    const recording = this.#recording;
+    if (this.#paused || !recording) return reply(false, 'The customer is not sharing the page');
     const ctx: ControlContext = {
-      doc: this.doc,
+      doc: this.#doc,
       mode: this.mode,
-      masker: this.masker,
+      masker: this.#masker,
       nodeById: (id) => recording.nodeById(id),
-      allowsUrl: (url) => this.allowsUrl(url),
+      allowsUrl: (url) => this.#allowsUrl(url),
     };
     const refused = refusal(frame, ctx);
     if (refused) return reply(false, refused);
-    if (!(await this.ensureConsent())) return reply(false, 'The customer did not allow control');
-    if (this.recording !== recording) return reply(false, 'The customer is not sharing the page');
+    if (!(await this.#ensureConsent())) return reply(false, 'The customer did not allow control');
+    if (this.#recording !== recording) return reply(false, 'The customer is not sharing the page');
     const result = applyControl(frame, ctx);
     reply(result.ok, result.ok ? undefined : result.reason);
   }
 
-  private ensureConsent(): Promise<boolean> {
+  #ensureConsent(): Promise<boolean> {
     if (this.consent === 'granted') return Promise.resolve(true);
     if (!this.options.askConsent) return Promise.resolve(false);
-    this.pendingConsent ??= (async () => {
-      this.setConsent('asking');
+    this.#pendingConsent ??= (async () => {
+      this.#setConsent('asking');
       const granted = await this.options.askConsent!(this.agentName || 'Agent').catch(() => false);
-      this.setConsent(granted ? 'granted' : 'none');
-      this.pendingConsent = undefined;
+      this.#setConsent(granted ? 'granted' : 'none');
+      this.#pendingConsent = undefined;
       return granted;
     })();
-    return this.pendingConsent;
+    return this.#pendingConsent;
   }
 
-  private setConsent(consent: Consent): void {
+  #setConsent(consent: Consent): void {
     if (consent === this.consent) return;
     this.consent = consent;
     this.events.emit('consent', consent);
   }
 
+  /** Keeps a hand-off token ready, so a link to another of the session's domains can carry the session at once. */
+  #requestHandoff(): void {
+    this.#handoffToken = '';
+    this.#transport?.send({ t: 'handoff' });
+  }
+
+  /** Where a link leads: this origin, another of the session's domains, or away from them. */
+  #classify(url: URL): 'here' | 'listed' | 'away' {
+    if (url.origin === this.#doc.location.origin) return 'here';
+    return this.#allowsUrl(url) ? 'listed' : 'away';
+  }
+
+  /** Gives a link to another of the session's domains the hand-off token (each token serves one page). */
+  #carry(url: URL): string | null {
+    const token = this.#handoffToken;
+    if (!token) return null;
+    this.#requestHandoff();
+    return withHandoff(url, token, this.#paused);
+  }
+
   /** This page's host, and the session's listed domains (`*.example.com` covers its sub-domains). */
-  private allowsUrl(url: URL): boolean {
+  #allowsUrl(url: URL): boolean {
     const host = url.hostname;
-    if (host === this.doc.location.hostname) return true;
+    if (host === this.#doc.location.hostname) return true;
     return (this.options.domains ?? []).some((domain) =>
       domain.startsWith('*.') ? host.endsWith(domain.slice(1)) || host === domain.slice(2) : host === domain,
     );
@@ -334,107 +406,107 @@ export class CustomerSession {
    * An agent is there: a new one gets the page from its start; one back from a dropped connection
    * (`resumed`, or this page resumed) keeps its consent and gets what it missed once it says what it has.
    */
-  private agentArrived(name: string, resumed: boolean): void {
-    clearTimeout(this.agentAwayTimer);
-    if (!resumed || name !== (this.agentName || this.awayAgent)) this.revokeConsent();
+  #agentArrived(name: string, resumed: boolean): void {
+    clearTimeout(this.#agentAwayTimer);
+    if (!resumed || name !== (this.agentName || this.#awayAgent)) this.revokeConsent();
     this.agentName = name;
-    this.awayAgent = '';
-    this.outbox.unsync();
-    if (resumed) this.startRecording();
-    else this.catchUp(0);
-    void collectPlatform(this.doc.defaultView ?? window).then((frame) => this.recording && this.transport?.send(frame));
-    this.setState(CustomerState.Connected);
+    this.#awayAgent = '';
+    this.#outbox.unsync();
+    if (resumed) this.#startRecording();
+    else this.#catchUp(0);
+    void collectPlatform(this.#doc.defaultView ?? window).then((frame) => this.#recording && this.#transport?.send(frame));
+    this.#setState(CustomerState.Connected);
     this.events.emit('agent-joined', { name });
   }
 
   /** The agent's connection dropped or it left: keep recording a while, in case it comes back. */
-  private agentAway(): void {
-    this.outbox.unsync();
-    this.awayAgent = this.agentName;
+  #agentAway(): void {
+    this.#outbox.unsync();
+    this.#awayAgent = this.agentName;
     this.agentName = '';
     this.events.emit('highlight-clear', {});
-    if (!this.paused) this.setState(CustomerState.Waiting);
+    if (!this.#paused) this.#setState(CustomerState.Waiting);
     this.events.emit('agent-left');
-    this.expectAgentBack();
+    this.#expectAgentBack();
   }
 
   /** Keeps recording while the relay holds the agent's place; then lets go of it all. */
-  private expectAgentBack(): void {
-    clearTimeout(this.agentAwayTimer);
-    this.agentAwayTimer = setTimeout(() => {
-      this.stopRecording();
-      this.outbox.forget();
+  #expectAgentBack(): void {
+    clearTimeout(this.#agentAwayTimer);
+    this.#agentAwayTimer = setTimeout(() => {
+      this.#stopRecording();
+      this.#outbox.forget();
       this.revokeConsent();
-      this.awayAgent = '';
+      this.#awayAgent = '';
     }, AGENT_AWAY_MS);
   }
 
   /** The agent has applied the stream up to `s`: replay what it misses, or send a fresh snapshot. */
-  private catchUp(s: number): void {
-    if (this.outbox.ack(s) || this.paused) return;
-    if (this.recording) this.recording.snapshot();
-    else this.startRecording();
+  #catchUp(s: number): void {
+    if (this.#outbox.ack(s) || this.#paused) return;
+    if (this.#recording) this.#recording.snapshot();
+    else this.#startRecording();
   }
 
   /** Records into the outbox (a snapshot first), with the customer's pointer; no-op if already recording. */
-  private startRecording(): void {
-    if (this.recording || this.paused) return;
-    this.recording = record({ emit: (frame) => this.outbox.push(frame), doc: this.doc, masker: this.masker });
-    this.listen();
+  #startRecording(): void {
+    if (this.#recording || this.#paused) return;
+    this.#recording = record({ emit: (frame) => this.#outbox.push(frame), doc: this.#doc, masker: this.#masker });
+    this.#listen();
   }
 
   /** The customer's pointer (coalesced per animation frame), and a hidden tab ending the control grant. */
-  private listen(): void {
-    const view = this.doc.defaultView!;
+  #listen(): void {
+    const view = this.#doc.defaultView!;
     let last: MouseEvent | undefined;
     const onMove = (event: MouseEvent) => {
       last = event;
-      this.pointerFrame ||= view.requestAnimationFrame(() => {
-        this.pointerFrame = 0;
-        if (last) this.transport?.send({ t: 'pointer', x: last.clientX, y: last.clientY });
+      this.#pointerFrame ||= view.requestAnimationFrame(() => {
+        this.#pointerFrame = 0;
+        if (last) this.#transport?.send({ t: 'pointer', x: last.clientX, y: last.clientY });
       });
     };
     const onClick = (event: MouseEvent) => {
-      if (event.isTrusted) this.transport?.send({ t: 'pointer', x: event.clientX, y: event.clientY, click: true });
+      if (event.isTrusted) this.#transport?.send({ t: 'pointer', x: event.clientX, y: event.clientY, click: true });
     };
     const onVisibility = () => {
-      if (this.doc.visibilityState === 'hidden') this.revokeConsent();
+      if (this.#doc.visibilityState === 'hidden') this.revokeConsent();
     };
-    this.doc.addEventListener('mousemove', onMove, { passive: true, capture: true });
-    this.doc.addEventListener('click', onClick, { passive: true, capture: true });
-    this.doc.addEventListener('visibilitychange', onVisibility);
-    this.detach.push(() => {
-      this.doc.removeEventListener('mousemove', onMove, true);
-      this.doc.removeEventListener('click', onClick, true);
-      this.doc.removeEventListener('visibilitychange', onVisibility);
-      view.cancelAnimationFrame(this.pointerFrame);
-      this.pointerFrame = 0;
+    this.#doc.addEventListener('mousemove', onMove, { passive: true, capture: true });
+    this.#doc.addEventListener('click', onClick, { passive: true, capture: true });
+    this.#doc.addEventListener('visibilitychange', onVisibility);
+    this.#detach.push(() => {
+      this.#doc.removeEventListener('mousemove', onMove, true);
+      this.#doc.removeEventListener('click', onClick, true);
+      this.#doc.removeEventListener('visibilitychange', onVisibility);
+      view.cancelAnimationFrame(this.#pointerFrame);
+      this.#pointerFrame = 0;
     });
   }
 
-  private stopRecording(): void {
-    this.recording?.stop();
-    this.recording = undefined;
-    for (const undo of this.detach.splice(0)) undo();
+  #stopRecording(): void {
+    this.#recording?.stop();
+    this.#recording = undefined;
+    for (const undo of this.#detach.splice(0)) undo();
   }
 
-  private finish(by: EndedBy): void {
+  #finish(by: EndedBy): void {
     this.dispose();
-    this.token = '';
-    this.paused = false;
+    this.#token = '';
+    this.#paused = false;
     this.revokeConsent();
     void clearSession(this.options.store);
-    this.setState(CustomerState.Ended);
+    this.#setState(CustomerState.Ended);
     this.events.emit('ended', { by });
   }
 
-  private fail(code: string, message: string): void {
+  #fail(code: string, message: string): void {
     this.dispose();
-    this.setState(CustomerState.Error);
+    this.#setState(CustomerState.Error);
     this.events.emit('error', { code, message });
   }
 
-  private setState(state: CustomerState): void {
+  #setState(state: CustomerState): void {
     if (state === this.state) return;
     this.state = state;
     this.events.emit('state', state);

@@ -21,10 +21,10 @@ export class Outbox {
   /** Live: frames go out as they are made. False from a (re)connect until the agent says where it is. */
   synced = false;
   /** Unacknowledged frames since the latest snapshot, as sent. */
-  private readonly frames: Array<{ s: number; text: string }> = [];
-  private chars = 0;
+  #frames: Array<{ s: number; text: string }> = [];
+  #chars = 0;
   /** Number of the latest snapshot's first frame, while `frames` can still rebuild the page from it. */
-  private snapshotSeq = 0;
+  #snapshotSeq = 0;
 
   /** `send` hands a text to the socket and says whether it could. */
   constructor(
@@ -37,14 +37,14 @@ export class Outbox {
     const json = JSON.stringify(frame);
     if (frame.t === 'snapshot') {
       this.forget();
-      this.snapshotSeq = this.seq + 1;
+      this.#snapshotSeq = this.seq + 1;
     }
-    for (const text of this.number(json, frame.t)) {
+    for (const text of this.#number(json, frame.t)) {
       const s = this.seq;
-      if (this.snapshotSeq) {
-        this.frames.push({ s, text });
-        this.chars += text.length;
-        if (this.chars > this.capChars) this.forget(); // too much to replay: a resume will resnapshot
+      if (this.#snapshotSeq) {
+        this.#frames.push({ s, text });
+        this.#chars += text.length;
+        if (this.#chars > this.capChars) this.forget(); // too much to replay: a resume will resnapshot
       }
       if (this.synced && !this.send(text)) this.synced = false;
     }
@@ -62,9 +62,9 @@ export class Outbox {
 
   /** Drops everything kept (sharing stopped, or the agent is gone for good). */
   forget(): void {
-    this.frames.length = 0;
-    this.chars = 0;
-    this.snapshotSeq = 0;
+    this.#frames.length = 0;
+    this.#chars = 0;
+    this.#snapshotSeq = 0;
   }
 
   /**
@@ -74,16 +74,16 @@ export class Outbox {
    */
   ack(s: number): boolean {
     let done = 0;
-    while (done < this.frames.length && this.frames[done].s <= s) this.chars -= this.frames[done++].text.length;
-    if (done) this.frames.splice(0, done);
+    while (done < this.#frames.length && this.#frames[done].s <= s) this.#chars -= this.#frames[done++].text.length;
+    if (done) this.#frames.splice(0, done);
     if (this.synced) return true;
     this.synced = true;
     if (s > this.seq) this.seq = s; // a page that never saw the numbers the agent has
     // Replayable when what is kept starts with our snapshot, or continues exactly where the agent is on it.
-    const first = this.frames[0]?.s ?? this.seq + 1;
-    const replay = this.snapshotSeq > 0 && (first === this.snapshotSeq || (s >= this.snapshotSeq && first === s + 1));
+    const first = this.#frames[0]?.s ?? this.seq + 1;
+    const replay = this.#snapshotSeq > 0 && (first === this.#snapshotSeq || (s >= this.#snapshotSeq && first === s + 1));
     if (!replay) return false;
-    for (const { text } of this.frames) {
+    for (const { text } of this.#frames) {
       if (!this.send(text)) {
         this.synced = false;
         break;
@@ -93,7 +93,7 @@ export class Outbox {
   }
 
   /** The frame's text with its number, or its chunks with theirs. */
-  private number(json: string, type: Content['t']): string[] {
+  #number(json: string, type: Content['t']): string[] {
     // The number goes last, so a frame still starts with its type ({"t":"patch",…) for anyone reading the wire.
     if (json.length <= CHUNK_CHARS) return [`${json.slice(0, -1)},"s":${++this.seq}}`];
     const n = Math.ceil(json.length / CHUNK_CHARS);
@@ -122,32 +122,32 @@ const APPLY: Verdict = { apply: true };
 export class Inbox {
   /** The number of the last frame applied (or chunk taken); 0 before the first snapshot. */
   last = 0;
-  private parts: string[] = [];
+  #parts: string[] = [];
 
   /** Decides on a numbered frame; a snapshot (or its first chunk) may jump ahead, anything else must follow `last`. */
   accept(frame: { t: string; s: number; of?: string; i?: number; n?: number; d?: string }): Verdict {
     if (frame.s <= this.last) return SKIP;
     const opens = frame.t === 'snapshot' || (frame.t === 'chunk' && frame.of === 'snapshot' && frame.i === 0);
     // A gap leaves everything as it was: the frames it misses may still come (a replay), in order.
-    if (opens) this.parts = [];
+    if (opens) this.#parts = [];
     else if (frame.s !== this.last + 1) return GAP;
     if (frame.t !== 'chunk') {
-      this.parts = [];
+      this.#parts = [];
       this.last = frame.s;
       return APPLY;
     }
-    if (frame.i !== this.parts.length) return GAP; // not the piece that follows: only a snapshot can help
-    this.parts.push(frame.d!);
+    if (frame.i !== this.#parts.length) return GAP; // not the piece that follows: only a snapshot can help
+    this.#parts.push(frame.d!);
     this.last = frame.s;
     if (frame.i! < frame.n! - 1) return SKIP;
-    const text = this.parts.join('');
-    this.parts = [];
+    const text = this.#parts.join('');
+    this.#parts = [];
     return { apply: true, text };
   }
 
   /** Starts over (a new agent console has nothing). */
   reset(): void {
     this.last = 0;
-    this.parts = [];
+    this.#parts = [];
   }
 }

@@ -58,47 +58,47 @@ export const webSocketConnection: ConnectionFactory = (url, protocols) => new Tr
 
 export class Transport implements Connection {
   readonly events: Emitter<TransportEvents> = mitt<TransportEvents>();
-  private socket: WebSocket | null = null;
-  private attempt = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private closedByUs = false;
-  private readonly minDelay: number;
-  private readonly maxDelay: number;
-  private readonly protocols: string[];
+  #socket: WebSocket | null = null;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #closedByUs = false;
+  #minDelay: number;
+  #maxDelay: number;
+  #protocols: string[];
 
   constructor(
     readonly url: string,
     options: TransportOptions = {},
   ) {
-    this.minDelay = options.minDelay ?? 500;
-    this.maxDelay = options.maxDelay ?? 15_000;
-    this.protocols = options.protocols ?? [SUBPROTOCOL];
+    this.#minDelay = options.minDelay ?? 500;
+    this.#maxDelay = options.maxDelay ?? 15_000;
+    this.#protocols = options.protocols ?? [SUBPROTOCOL];
     const protocol = new URL(url, globalThis.location?.href).protocol;
     if (protocol !== 'ws:' && protocol !== 'wss:') throw new TypeError(`Relay URL must be ws: or wss:, got "${url}"`);
   }
 
   /** True while the socket is open. */
   get connected(): boolean {
-    return this.socket?.readyState === WebSocket.OPEN;
+    return this.#socket?.readyState === WebSocket.OPEN;
   }
 
   connect(): void {
-    this.closedByUs = false;
-    clearTimeout(this.retryTimer);
-    const socket = new WebSocket(this.url, this.protocols);
-    this.socket = socket;
+    this.#closedByUs = false;
+    clearTimeout(this.#retryTimer);
+    const socket = new WebSocket(this.url, this.#protocols);
+    this.#socket = socket;
     socket.onopen = () => {
-      this.attempt = 0;
+      this.#attempt = 0;
       this.events.emit('open');
     };
     socket.onmessage = (event) => {
       if (typeof event.data === 'string') this.events.emit('message', event.data);
     };
     socket.onclose = (event) => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      const retrying = !this.closedByUs && !FINAL.has(event.code);
-      if (retrying) this.scheduleRetry();
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      const retrying = !this.#closedByUs && !FINAL.has(event.code);
+      if (retrying) this.#scheduleRetry();
       this.events.emit('close', { code: event.code, reason: event.reason, retrying });
     };
   }
@@ -110,20 +110,20 @@ export class Transport implements Connection {
 
   /** Sends a frame already serialized; returns whether it was handed to the socket. */
   sendText(text: string): boolean {
-    if (this.socket?.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(text);
+    if (this.#socket?.readyState !== WebSocket.OPEN) return false;
+    this.#socket.send(text);
     return true;
   }
 
   /** Closes for good: no reconnect. */
   close(code = 1000): void {
-    this.closedByUs = true;
-    clearTimeout(this.retryTimer);
-    this.socket?.close(code);
+    this.#closedByUs = true;
+    clearTimeout(this.#retryTimer);
+    this.#socket?.close(code);
   }
 
-  private scheduleRetry(): void {
-    const ceiling = Math.min(this.maxDelay, this.minDelay * 2 ** this.attempt++);
-    this.retryTimer = setTimeout(() => this.connect(), Math.random() * ceiling);
+  #scheduleRetry(): void {
+    const ceiling = Math.min(this.#maxDelay, this.#minDelay * 2 ** this.#attempt++);
+    this.#retryTimer = setTimeout(() => this.connect(), Math.random() * ceiling);
   }
 }

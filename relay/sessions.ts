@@ -18,8 +18,8 @@ export interface Session<S> {
    * reached (a hand-off gives the next domain its own), the oldest dropped past MAX_RESUME_TOKENS.
    */
   readonly tokenHashes: Buffer[];
-  /** SHA-256 of the live hand-off token, if any (one at a time), and when it stops being good. */
-  handoff: { hash: string; expiresAt: number } | null;
+  /** Live hand-off tokens (SHA-256) and when each stops being good: a few at most (a page keeps one ready per link followed). */
+  readonly handoffs: Array<{ hash: string; expiresAt: number }>;
   /** The creating client's IP key, for the sessions-per-IP limit. */
   readonly ip: string;
   customer: S | null;
@@ -50,6 +50,7 @@ export const newToken = () => randomBytes(32).toString('base64url');
 /** A candidate session ID: 9 digits from a CSPRNG. */
 export const newCode = () => String(randomInt(0, 1_000_000_000)).padStart(9, '0');
 export const MAX_RESUME_TOKENS = 8;
+const MAX_HANDOFFS = 4;
 const noTimers = (): Record<Deadline, undefined> => ({ unjoined: undefined, grace: undefined, agent: undefined });
 
 /** Shows enough of a session ID to correlate log lines, not enough to join: "123******". */
@@ -98,7 +99,7 @@ export class SessionStore<S> {
 
   #add(r: Pick<Session<S>, 'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq'>, now: number): Session<S> {
     const session: Session<S> = {
-      code: r.code, mode: r.mode, tokenHashes: [...r.tokenHashes], handoff: null, ip: r.ip, customer: null, agent: null,
+      code: r.code, mode: r.mode, tokenHashes: [...r.tokenHashes], handoffs: [], ip: r.ip, customer: null, agent: null,
       agentName: r.agentName, agentTokenHash: r.agentTokenHash, seq: r.seq, activeAt: now, timers: noTimers(),
       remote: { customer: null, agent: null }, counted: false,
     };
@@ -129,13 +130,13 @@ export class SessionStore<S> {
     return token;
   }
 
-  /** A one-time token that carries the session to another domain; it replaces any earlier one. */
+  /** A one-time token that carries the session to another domain (past MAX_HANDOFFS, the oldest stops working). */
   issueHandoff(session: Session<S>, ttlMs: number, now: number): string {
-    if (session.handoff) this.#handoffs.delete(session.handoff.hash);
     const token = newToken();
     const hash = sha256(token).toString('base64');
-    session.handoff = { hash, expiresAt: now + ttlMs };
+    session.handoffs.push({ hash, expiresAt: now + ttlMs });
     this.#handoffs.set(hash, session);
+    if (session.handoffs.length > MAX_HANDOFFS) this.#handoffs.delete(session.handoffs.shift()!.hash);
     return token;
   }
 
@@ -145,8 +146,9 @@ export class SessionStore<S> {
     const session = this.#handoffs.get(hash);
     if (!session) return undefined;
     this.#handoffs.delete(hash);
-    const live = session.handoff?.hash === hash && session.handoff.expiresAt > now;
-    session.handoff = null;
+    const i = session.handoffs.findIndex((handoff) => handoff.hash === hash);
+    const live = i >= 0 && session.handoffs[i]!.expiresAt > now;
+    if (i >= 0) session.handoffs.splice(i, 1);
     return live && this.#sessions.get(session.code) === session ? session : undefined;
   }
 
@@ -180,7 +182,7 @@ export class SessionStore<S> {
 
   delete(session: Session<S>): void {
     for (const why of Object.values(Deadline)) this.disarm(session, why);
-    if (session.handoff) this.#handoffs.delete(session.handoff.hash);
+    for (const { hash } of session.handoffs) this.#handoffs.delete(hash);
     if (this.#sessions.get(session.code) === session) this.#sessions.delete(session.code);
   }
 

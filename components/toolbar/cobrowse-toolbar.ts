@@ -29,6 +29,7 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
   [AgentState.Live]: 'Live',
   [AgentState.CustomerAway]: 'Customer offline',
   [AgentState.Paused]: 'Customer paused sharing',
+  [AgentState.Left]: 'Customer left the co-browsing site',
   [AgentState.Reconnecting]: 'Reconnecting',
   [AgentState.Ended]: 'Ended',
 };

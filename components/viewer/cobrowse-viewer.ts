@@ -34,6 +34,7 @@ const WAITING: Partial<Record<AgentState, string>> = {
   [AgentState.CustomerAway]: 'The customer is offline. Waiting for them to come back…',
   [AgentState.Reconnecting]: 'Connection lost. Reconnecting…',
   [AgentState.Paused]: 'The customer paused sharing.',
+  [AgentState.Left]: 'The customer left the co-browsing site.',
 };
 
 const FORMS_LOCKED = 'Forms cannot be edited on the agent side';

@@ -47,24 +47,13 @@ export type Checks = Partial<Record<Frame['t'], Check>>;
 /** Frame types whose checks live in validate-content.ts: known here, so refused as "not allowed", not "unknown". */
 const CONTENT_TYPES = new Set(['snapshot', 'patch', 'chunk', 'platform']);
 
-/** Checks of the session frames: all the customer's page ever receives. */
-export const SESSION_CHECKS: Checks = {
-  create: (f) => isFiniteNumber(f.v) && MODES.has(f.mode as string),
-  resume: (f) =>
-    isFiniteNumber(f.v) &&
-    (f.handoff === undefined ? isSessionCode(f.code) && isShortString(f.token, 256) : isShortString(f.handoff, 64) && f.code === undefined),
-  handoff: () => true,
+/** Checks of the frames the customer's page receives: all of the checks it ships. */
+const TO_CUSTOMER_CHECKS: Checks = {
   'handoff-token': (f) => isShortString(f.token, 64) && isId(f.ttl),
-  join: (f) =>
-    isFiniteNumber(f.v) && isSessionCode(f.code) && (f.name === undefined || (isString(f.name) && f.name.length <= 100)) &&
-    (f.token === undefined || (isString(f.token) && f.token.length <= 256)),
-  leave: () => true,
-  end: () => true,
   created: (f) => isSessionCode(f.code) && isString(f.token) && MODES.has(f.mode as string),
   resumed: (f) =>
     isSessionCode(f.code) && MODES.has(f.mode as string) && (f.agent === null || isString(f.agent)) && isId(f.seq) &&
     (f.token === undefined || isShortString(f.token, 256)),
-  joined: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean' && isString(f.token),
   peer: (f) =>
     (f.role === 'customer' || f.role === 'agent') && (f.status === 'online' || f.status === 'offline') &&
     (f.name === undefined || isString(f.name)) && (f.resumed === undefined || typeof f.resumed === 'boolean'),
@@ -73,14 +62,30 @@ export const SESSION_CHECKS: Checks = {
   'request-snapshot': () => true,
   ack: (f) => isId(f.s),
   pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),
-  sharing: (f) => typeof f.paused === 'boolean' && (f.left === undefined || typeof f.left === 'boolean'),
   ping: (f) => isId(f.n),
-  pong: (f) => isId(f.n),
   highlight: (f) =>
     isId(f.id) && KINDS.has(f.kind as string) && isId(f.target) && isFiniteNumber(f.ttl) && f.ttl > 0 && f.ttl <= 3_600_000 &&
     Array.isArray(f.points) && f.points.length >= 2 && f.points.length <= 4000 && f.points.length % 2 === 0 && f.points.every(isFiniteNumber),
   'highlight-clear': (f) => f.id === undefined || isId(f.id),
   control: (f) => isId(f.n) && isControl(f),
+};
+
+/** Checks of every session frame (the relay and the agent's page need them all). */
+export const SESSION_CHECKS: Checks = {
+  ...TO_CUSTOMER_CHECKS,
+  create: (f) => isFiniteNumber(f.v) && MODES.has(f.mode as string),
+  resume: (f) =>
+    isFiniteNumber(f.v) &&
+    (f.handoff === undefined ? isSessionCode(f.code) && isShortString(f.token, 256) : isShortString(f.handoff, 64) && f.code === undefined),
+  handoff: () => true,
+  join: (f) =>
+    isFiniteNumber(f.v) && isSessionCode(f.code) && (f.name === undefined || (isString(f.name) && f.name.length <= 100)) &&
+    (f.token === undefined || (isString(f.token) && f.token.length <= 256)),
+  leave: () => true,
+  end: () => true,
+  joined: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean' && isString(f.token),
+  sharing: (f) => typeof f.paused === 'boolean' && (f.left === undefined || typeof f.left === 'boolean'),
+  pong: (f) => isId(f.n),
   'control-result': (f) => isId(f.n) && typeof f.ok === 'boolean' && (f.reason === undefined || (isString(f.reason) && f.reason.length <= 200)),
 };
 
@@ -146,4 +151,4 @@ export function checkWith(value: unknown, allowed: ReadonlySet<string>, checks: 
 }
 
 /** Frames the customer's page accepts from the relay (none carries page content, so no tree checks ship to it). */
-export const parseFrameForCustomer = (text: string) => parseWith(text, TO_CUSTOMER, SESSION_CHECKS) as RelayFrame | AgentFrame;
+export const parseFrameForCustomer = (text: string) => parseWith(text, TO_CUSTOMER, TO_CUSTOMER_CHECKS) as RelayFrame | AgentFrame;

@@ -41,8 +41,8 @@ const expectCode = (fn: () => unknown, code: ErrorCode, why = ''): void => {
 
 const doc = (children: unknown[] = []) => [9, 1, children];
 const html = [1, 2, 'html', ['lang', 'en'], [[1, 3, 'body', [], [[3, 4, 'hi'], [8, 5, ''], [1, 6, 'input', ['type', 'text'], [], { value: 'x' }], [1, 7, 'svg', [], [], { ns: 's' }]]]]];
-const snapshot = (over: Record<string, unknown> = {}) => ({ t: 'snapshot', url: 'https://a.example/', title: 'T', viewport: [800, 600], doc: doc([[10, 8, 'html', '', ''], html]), ...over });
-const patch = (...ops: unknown[]) => ({ t: 'patch', ops });
+const snapshot = (over: Record<string, unknown> = {}) => ({ t: 'snapshot', s: 1, url: 'https://a.example/', title: 'T', viewport: [800, 600], doc: doc([[10, 8, 'html', '', ''], html]), ...over });
+const patch = (...ops: unknown[]) => ({ t: 'patch', s: 2, ops });
 
 /** A chain of `depth` nested elements under a document, as JSON text, built without recursion. */
 function deepDocumentText(depth: number): string {
@@ -53,7 +53,7 @@ function deepDocumentText(depth: number): string {
   return parts.join('');
 }
 const deepSnapshotText = (depth: number): string =>
-  `{"t":"snapshot","url":"u","title":"t","viewport":[1,1],"doc":${deepDocumentText(depth)}}`;
+  `{"t":"snapshot","s":1,"url":"u","title":"t","viewport":[1,1],"doc":${deepDocumentText(depth)}}`;
 
 describe('protocol: validation', () => {
   it('accepts good frames from each side', () => {
@@ -91,8 +91,8 @@ describe('protocol: validation', () => {
     for (const frame of agent) expect(parseAgentFrame(JSON.stringify(frame)), frame.t).to.deep.equal(frame);
     const toCustomer = [
       { t: 'created', code: CODE, token: 'tok', mode: Mode.Full },
-      { t: 'resumed', code: CODE, mode: Mode.None, agent: null },
-      { t: 'resumed', code: CODE, mode: Mode.None, agent: 'Ada' },
+      { t: 'resumed', code: CODE, mode: Mode.None, agent: null, seq: 0 },
+      { t: 'resumed', code: CODE, mode: Mode.None, agent: 'Ada', seq: 7, token: 'tok' },
       { t: 'peer', role: 'agent', status: 'online', name: 'Ada' },
       { t: 'ended', by: 'expired' },
       { t: 'error', code: ErrorCode.NotFound, message: 'gone' },
@@ -100,7 +100,7 @@ describe('protocol: validation', () => {
     ];
     for (const frame of toCustomer) expect(parseFrameForCustomer(JSON.stringify(frame)), frame.t).to.deep.equal(frame);
     const toAgent = [
-      { t: 'joined', code: CODE, mode: Mode.Partial, online: false },
+      { t: 'joined', code: CODE, mode: Mode.Partial, online: false, token: 'tok' },
       { t: 'peer', role: 'customer', status: 'offline' },
       { t: 'ended', by: 'customer' },
       snapshot(),
@@ -249,7 +249,7 @@ describe('protocol: validation', () => {
     expectCode(() => parseCustomerFrame(deepSnapshotText(MAX_TREE_DEPTH + 1)), ErrorCode.BadFrame, 'one too deep');
     expectCode(() => parseCustomerFrame(deepSnapshotText(MAX_TREE_DEPTH * 3)), ErrorCode.BadFrame, 'far too deep');
     // And in an Add op: the document is the root there too, so depth is counted the same way.
-    const addText = (depth: number) => `{"t":"patch","ops":[[0,1,null,${deepDocumentText(depth)}]]}`;
+    const addText = (depth: number) => `{"t":"patch","s":2,"ops":[[0,1,null,${deepDocumentText(depth)}]]}`;
     expect(parseCustomerFrame(addText(MAX_TREE_DEPTH)).t).to.equal('patch');
     expectCode(() => parseCustomerFrame(addText(MAX_TREE_DEPTH + 1)), ErrorCode.BadFrame, 'deep add');
   });
@@ -260,19 +260,19 @@ describe('protocol: validation', () => {
     const treeText = deepDocumentText(DEPTH);
     expectCode(() => parseCustomerFrame(deepSnapshotText(DEPTH)), ErrorCode.BadFrame, 'deep snapshot');
     expectCode(() => parseFrameForAgent(deepSnapshotText(DEPTH)), ErrorCode.BadFrame, 'deep snapshot to the agent');
-    expectCode(() => parseCustomerFrame(`{"t":"patch","ops":[[0,1,null,${treeText}]]}`), ErrorCode.BadFrame, 'deep add');
+    expectCode(() => parseCustomerFrame(`{"t":"patch","s":2,"ops":[[0,1,null,${treeText}]]}`), ErrorCode.BadFrame, 'deep add');
     const tree = JSON.parse(treeText);
     expect(isSerializedNode(tree)).to.equal(false);
-    expectCode(() => checkFrame({ t: 'snapshot', url: 'u', title: 't', viewport: [1, 1], doc: tree }, ALL), ErrorCode.BadFrame, 'parsed deep tree');
+    expectCode(() => checkFrame({ t: 'snapshot', s: 1, url: 'u', title: 't', viewport: [1, 1], doc: tree }, ALL), ErrorCode.BadFrame, 'parsed deep tree');
     // Bare nested arrays wherever a frame holds one.
     const arrays = '['.repeat(DEPTH) + ']'.repeat(DEPTH);
     const places = [
       `{"t":"snapshot","url":"u","title":"t","viewport":[1,1],"doc":${arrays}}`,
       `{"t":"snapshot","url":"u","title":"t","viewport":${arrays},"doc":[9,1,[]]}`,
-      `{"t":"patch","ops":${arrays}}`,
-      `{"t":"patch","ops":[[0,1,null,${arrays}]]}`,
-      `{"t":"patch","ops":[[0,1,null,[1,2,"p",${arrays},[]]]]}`,
-      `{"t":"patch","ops":[[0,1,null,[1,2,"p",[],[${arrays}]]]]}`,
+      `{"t":"patch","s":2,"ops":${arrays}}`,
+      `{"t":"patch","s":2,"ops":[[0,1,null,${arrays}]]}`,
+      `{"t":"patch","s":2,"ops":[[0,1,null,[1,2,"p",${arrays},[]]]]}`,
+      `{"t":"patch","s":2,"ops":[[0,1,null,[1,2,"p",[],[${arrays}]]]]}`,
       `{"t":"create","v":${arrays},"mode":"full-control"}`,
       `{"t":${arrays}}`,
       arrays,
