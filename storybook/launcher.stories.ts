@@ -1,9 +1,10 @@
-import type { Meta, StoryObj } from '@storybook/web-components-vite';
-import { html, type TemplateResult } from 'lit';
+import type { Meta, StoryContext, StoryObj } from '@storybook/web-components-vite';
+import { html } from 'lit';
 import { fn } from 'storybook/test';
 import type { CobrowseLauncher } from '../components/launcher/cobrowse-launcher.js';
 import '../components/launcher/cobrowse-launcher.js';
-import { Mode } from '../core/protocol/index.js';
+import { Action, AgentState, CloseCode, CustomerState, ErrorCode, Mode } from '../core/index.js';
+import { AGENT_SIDE, headlessAgent, liveOf, until, withLive, demoPage } from './live.js';
 import { Theme } from './themes.js';
 
 type LauncherArgs = Pick<CobrowseLauncher, 'relay' | 'mode' | 'mask' | 'position' | 'open'> & {
@@ -11,39 +12,36 @@ type LauncherArgs = Pick<CobrowseLauncher, 'relay' | 'mode' | 'mask' | 'position
   onCobrowseStateChange: (event: Event) => void;
   onCobrowseAgentJoined: (event: Event) => void;
   onCobrowseEnded: (event: Event) => void;
+  onCobrowseControlRequest: (event: Event) => void;
+};
+
+/** A stand-in for the customer's site; the launcher floats in the story's corner as on a real page. */
+const render = (args: LauncherArgs, context: StoryContext) => {
+  const { relay } = liveOf(context);
+  return html`<div style="min-height:480px; padding:24px; box-sizing:border-box; border:1px solid rgb(128 128 128 / 0.3); border-radius:8px">
+    ${demoPage()}
+    <cobrowse-launcher .relay=${args.relay || relay.url} .connection=${args.relay ? undefined : relay.connection}
+      .mode=${args.mode} .mask=${args.mask} .block=${AGENT_SIDE} position=${args.position} ?open=${args.open}
+      @cobrowse-session-created=${args.onCobrowseSessionCreated}
+      @cobrowse-state-change=${args.onCobrowseStateChange}
+      @cobrowse-agent-joined=${args.onCobrowseAgentJoined}
+      @cobrowse-ended=${args.onCobrowseEnded}
+      @cobrowse-control-request=${args.onCobrowseControlRequest}></cobrowse-launcher>
+  </div>`;
 };
 
 /**
- * A stand-in for the customer's site. The launcher is `position: fixed`; the transform makes this box
- * its containing block, so it sits in this box's corner here and in the docs page.
- */
-const customerPage = (launcher: TemplateResult) => html`<div
-  style="position:relative; height:460px; overflow:hidden; transform:translateZ(0); border:1px solid rgb(128 128 128 / 0.3); border-radius:8px; padding:24px; box-sizing:border-box"
->
-  <h2 style="margin:0 0 8px">Northwind Bank · Loan application</h2>
-  <p style="max-width:420px; opacity:0.8">Step 2 of 4: income and employment. Questions? Your advisor can look at this page with
-    you: open <em>Co-browsing</em> in the corner.</p>
-  ${launcher}
-</div>`;
-
-const launcher = (args: LauncherArgs) =>
-  html`<cobrowse-launcher .relay=${args.relay} .mode=${args.mode} .mask=${args.mask}
-    position=${args.position} ?open=${args.open}
-    @cobrowse-session-created=${args.onCobrowseSessionCreated}
-    @cobrowse-state-change=${args.onCobrowseStateChange}
-    @cobrowse-agent-joined=${args.onCobrowseAgentJoined}
-    @cobrowse-ended=${args.onCobrowseEnded}></cobrowse-launcher>`;
-
-/**
- * The customer's launcher. Without a relay it shows its idle states only: every state after
- * "Start co-browsing" (waiting with the session ID, agent viewing, reconnecting, ended, error) needs a session.
- * Set `relay` to a running relay (`npx cobrowse-relay --port 8090` → `ws://127.0.0.1:8090/relay`) to try the real flow.
+ * The customer's launcher. Every story runs live on an in-memory relay of its own (storybook/loopback.ts):
+ * press "Start co-browsing" and the session is real. The state stories drive it there through the relay,
+ * with a scripted agent (an AgentSession whose mirror is hidden) on the other end. Set `relay` to a
+ * running relay (`npx cobrowse-relay --port 8090` → `ws://127.0.0.1:8090/relay`) to use that instead.
  */
 const meta = {
   title: 'Customer/Launcher',
   component: 'cobrowse-launcher',
   tags: ['autodocs'],
-  render: (args) => customerPage(launcher(args)),
+  beforeEach: withLive,
+  render,
   args: {
     relay: '',
     mode: Mode.Full,
@@ -54,31 +52,148 @@ const meta = {
     onCobrowseStateChange: fn(),
     onCobrowseAgentJoined: fn(),
     onCobrowseEnded: fn(),
+    onCobrowseControlRequest: fn(),
   },
   argTypes: {
+    relay: { description: "WebSocket URL of a running relay; empty: the story's in-memory relay" },
     mode: { control: 'select', options: Object.values(Mode) },
     position: { control: 'inline-radio', options: ['bottom-right', 'bottom-left'] },
     open: { control: 'boolean' },
+  },
+  parameters: {
+    // Each story in a frame of its own: the launcher is position: fixed, and the agent's pointer and marks use viewport coordinates.
+    docs: { story: { inline: false, iframeHeight: 540 } },
   },
 } satisfies Meta<LauncherArgs>;
 
 export default meta;
 type Story = StoryObj<LauncherArgs>;
 
-/** What a visitor sees first: one button in the corner. */
+// ─── Scenario steps, through the loopback relay ───────────────────────────────
+
+const launcherOf = (context: StoryContext) => context.canvasElement.querySelector('cobrowse-launcher')!;
+
+/** The customer presses Start; resolves with the session's code once the launcher shows it. */
+async function start(context: StoryContext): Promise<string> {
+  const launcher = launcherOf(context);
+  await launcher.updateComplete;
+  const created = liveOf(context).relay.nextSession();
+  await launcher.start();
+  const code = await created;
+  await until(() => launcher.state === CustomerState.Waiting);
+  return code;
+}
+
+/** A scripted agent joins, points at the income field and marks it. */
+async function agentJoins(context: StoryContext) {
+  const launcher = launcherOf(context);
+  const code = await start(context);
+  const agent = headlessAgent(liveOf(context), context.canvasElement, code, 'Alice');
+  await until(() => launcher.state === CustomerState.Connected && agent.session.state === AgentState.Live);
+  const income = context.canvasElement.querySelector('#income')!;
+  const box = income.getBoundingClientRect();
+  agent.session.pointer(box.right - 24, box.top + box.height / 2);
+  const target = agent.mirror.idOfNode(agent.mirror.document.getElementById('income')!);
+  if (target !== undefined) {
+    agent.session.highlight({ id: 1, kind: 'rect', target, points: [-6, -6, box.width + 6, box.height + 6], ttl: 600_000 });
+  }
+  return { launcher, agent, income };
+}
+
+/** Nothing but a button in the corner, until the visitor opens it. */
 export const Closed: Story = {};
 
-/** The idle panel, before a session exists. */
+/** The idle panel, before a session exists: "Start co-browsing" starts one on the story's relay. */
 export const Open: Story = { args: { open: true } };
 
 export const BottomLeft: Story = { args: { open: true, position: 'bottom-left' } };
 
-export const Dark: Story = { args: { open: true }, globals: { theme: Theme.Dark } };
+/** The session exists; the customer reads the 9-digit ID to the agent. */
+export const Waiting: Story = { play: async (context) => void (await start(context)) };
+
+/** An agent joined: the page is shared (red frame), the agent's pointer and a highlight mark are drawn on it. */
+export const AgentConnected: Story = { play: async (context) => void (await agentJoins(context)) };
+
+/** The customer stopped sharing; the session and its ID live on. */
+export const Paused: Story = {
+  play: async (context) => {
+    const { launcher } = await agentJoins(context);
+    launcher.stopSharing();
+    await until(() => launcher.state === CustomerState.Paused);
+  },
+};
+
+/** The agent clicked into the page: the customer is asked first (the consent prompt). */
+export const ControlRequest: Story = {
+  play: async (context) => {
+    const { launcher, agent } = await agentJoins(context);
+    const terms = agent.mirror.idOfNode(agent.mirror.document.getElementById('terms')!)!;
+    void agent.session.command({ a: Action.Check, id: terms, checked: true }); // answered when the customer decides
+    await until(() => launcher.shadowRoot!.querySelector('[part=consent]'));
+  },
+};
+
+/** The agent may control the page: the customer allowed it and can take control back. */
+export const AgentInControl: Story = {
+  play: async (context) => {
+    const { launcher, agent } = await agentJoins(context);
+    const terms = agent.mirror.idOfNode(agent.mirror.document.getElementById('terms')!)!;
+    const result = agent.session.command({ a: Action.Check, id: terms, checked: true });
+    await until(() => launcher.shadowRoot!.querySelector('[part=consent]'));
+    (launcher.shadowRoot!.querySelector('[part=consent] button.primary') as HTMLButtonElement).click();
+    await result;
+  },
+};
+
+/** Partial control: the agent may click, scroll and navigate, never type. */
+export const PartialControl: Story = { args: { mode: Mode.Partial }, play: AgentConnected.play };
+
+/** View only: the agent sees and points, nothing more. */
+export const NoControl: Story = { args: { mode: Mode.None }, play: AgentConnected.play };
+
+export const EndedByAgent: Story = {
+  play: async (context) => {
+    const { launcher, agent } = await agentJoins(context);
+    agent.session.end();
+    await until(() => launcher.state === CustomerState.Ended);
+  },
+};
+
+export const EndedByCustomer: Story = {
+  play: async (context) => {
+    const { launcher } = await agentJoins(context);
+    launcher.end();
+    await until(() => launcher.state === CustomerState.Ended);
+  },
+};
+
+/** Nobody joined in time: the relay ends the session as `expired`. */
+export const Expired: Story = {
+  play: async (context) => {
+    await start(context);
+    liveOf(context).relay.expire();
+    await until(() => launcherOf(context).state === CustomerState.Ended);
+  },
+};
+
+/** The relay refused the session (here: too many sessions from this address). */
+export const ErrorState: Story = {
+  name: 'Error',
+  play: async (context) => {
+    const launcher = launcherOf(context);
+    await launcher.updateComplete;
+    liveOf(context).relay.refuseNext(ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
+    await launcher.start();
+    await until(() => launcher.state === CustomerState.Error);
+  },
+};
+
+export const Dark: Story = { globals: { theme: Theme.Dark }, play: AgentConnected.play };
 
 /** A site's brand through the `--cobrowse-*` custom properties and `::part()`. */
 export const Branded: Story = {
   args: { open: true },
-  render: (args) => html`<style>
+  render: (args, context) => html`<style>
       .branded-launcher cobrowse-launcher {
         --cobrowse-accent: #0f766e;
         --cobrowse-surface: #f0fdfa;
@@ -87,5 +202,5 @@ export const Branded: Story = {
       }
       .branded-launcher cobrowse-launcher::part(trigger) { border-radius: 4px; }
     </style>
-    <div class="branded-launcher">${customerPage(launcher(args))}</div>`,
+    <div class="branded-launcher">${render(args, context)}</div>`,
 };
