@@ -2,6 +2,7 @@
 # Everything `npm test` runs, in order; stops at the first failure with a non-zero exit.
 #   1. find (or install) Chromium and Firefox   2. build   3. typecheck
 #   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
+#   5b. scale-out: relay processes on a real redis-server (found or installed first)
 #   6. Firefox: the browser unit tests and the main end-to-end flow again
 #   7. Storybook: build it, typecheck the stories, open every story
 #   8. Package: what `npm pack` ships, installed from its tarball into a fresh project
@@ -53,6 +54,11 @@ npx web-test-runner --config web-test-runner.firefox.config.mjs
 
 stage "Firefox: end-to-end session (node --test test/e2e-firefox/)"
 node --test --test-concurrency=1 --test-reporter=spec test/e2e-firefox/
+
+stage "Scale-out: relays on Redis (node --test test/cluster/)"
+REDIS_SERVER="$(bash scripts/ensure-redis.sh)"
+export REDIS_SERVER
+node --test --test-concurrency=1 --test-reporter=spec test/cluster/
 
 stage "Storybook build + smoke test (every story in $CHROME_PATH)"
 npm run build-storybook   # generates custom-elements.json first, which the stories' typecheck reads

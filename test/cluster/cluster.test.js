@@ -1,0 +1,204 @@
+// Scale-out: relay processes (dist/relay/cli.js --redis) sharing one real redis-server.
+// A customer on node A and an agent on node B share a session; node A dies (SIGKILL) and the
+// customer resumes on B with its token: the same ID, and a stream (the SDK's own Outbox/Inbox)
+// that neither loses nor doubles a patch. Then the rules that must hold across nodes, and Redis
+// going away and coming back.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis } from '../helpers/redis.js';
+import { connect, expectRefused } from '../relay/helpers.js';
+import { Agent, Customer, V, health, sleep, startNode, until } from './helpers.js';
+
+describe('two relays on one Redis: a node dies mid-session', () => {
+  let redis, a, b;
+  before(async () => {
+    redis = await startRedis();
+    [a, b] = await Promise.all([startNode(redis.url), startNode(redis.url)]);
+  });
+  after(async () => {
+    await Promise.all([a?.kill(), b?.kill()]);
+    await redis?.stop();
+  });
+
+  it('customer on A, agent on B co-browse; A is killed; the session continues on B with the same ID, nothing lost or applied twice', async () => {
+    const customer = new Customer([a.url, b.url]);
+    await customer.start();
+    const code = customer.code;
+    assert.match(code, /^\d{9}$/);
+    const agent = new Agent([b.url, a.url], code);
+    agent.start();
+    await until(() => agent.applied.snapshots > 0 && agent.list.length === customer.list.length, 5000, 'the first snapshot from A reaches the agent on B');
+
+    let stop = false;
+    let batches = 0;
+    const churn = (async () => {
+      while (!stop) {
+        customer.mutate(1 + (batches % 3));
+        batches++;
+        await sleep(8);
+      }
+    })();
+    await sleep(800);
+    assert.ok(agent.applied.patches > 20, `patches cross from A to B (${agent.applied.patches})`);
+    const beforeKill = agent.list.length;
+
+    await a.kill(); // no goodbye: its sockets just die
+    await sleep(1500);
+    stop = true;
+    await churn;
+    await until(() => agent.list.length === customer.list.length, 5000, 'convergence on B').catch((err) => {
+      err.message += `: agent ${agent.list.length}, customer ${customer.list.length}; ${JSON.stringify({ c: customer.log.slice(-8), a: agent.log.slice(-8) })}`;
+      throw err;
+    });
+    customer.close();
+    agent.close();
+
+    console.log(`${batches} patches (${customer.list.length} changes), ${beforeKill} before the kill; agent applied ${agent.applied.patches} patches and ` +
+      `${agent.applied.snapshots} snapshots, skipped ${agent.applied.duplicates} duplicates and ${agent.applied.gaps} gaps`);
+    assert.deepEqual(customer.nodes, [0, 1], 'the customer started on A and resumed on B');
+    assert.equal(customer.resumedCode, code, 'resumed the same session: no new ID');
+    assert.deepEqual(agent.nodes, [0], 'the agent stayed on B throughout');
+    assert.deepEqual(agent.errors, [], 'no patch lost or applied twice');
+    assert.deepEqual(agent.list, customer.list, "the agent's page equals the customer's");
+    assert.ok(agent.list.length > beforeKill, 'the stream went on after the kill');
+    assert.ok(agent.applied.patches > batches / 2, 'mostly replayed patches, not snapshots');
+  });
+});
+
+describe('two relays on one Redis: the rules hold across nodes', () => {
+  let redis, a, b;
+  before(async () => {
+    redis = await startRedis();
+    [a, b] = await Promise.all([startNode(redis.url, ['--join-failures', '3']), startNode(redis.url, ['--join-failures', '3'])]);
+  });
+  after(async () => {
+    await Promise.all([a?.kill(), b?.kill()]);
+    await redis?.stop();
+  });
+
+  it('one agent at a time, presence and end cross nodes', async () => {
+    const customer = await connect(a.url);
+    customer.send({ t: 'create', v: V, mode: 'no-control' });
+    const created = await customer.next();
+    assert.equal(created.t, 'created');
+
+    const agent = await connect(b.url);
+    agent.send({ t: 'join', v: V, code: created.code, name: 'Alice' });
+    const joined = await agent.next();
+    assert.deepEqual({ t: joined.t, online: joined.online, mode: joined.mode }, { t: 'joined', online: true, mode: 'no-control' });
+    assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'online', name: 'Alice' });
+
+    const second = await connect(a.url);
+    second.send({ t: 'join', v: V, code: created.code, name: 'Bob' });
+    await expectRefused(second, 'session-taken', 4009);
+
+    // The mode is enforced on the agent's node too.
+    agent.send({ t: 'control', n: 1, a: 'click', id: 4, x: 1, y: 1 });
+    assert.equal((await agent.next()).ok, false);
+
+    customer.send({ t: 'pointer', x: 5, y: 6 });
+    assert.deepEqual(await agent.next(), { t: 'pointer', x: 5, y: 6 });
+    agent.send({ t: 'pointer', x: 7, y: 8 });
+    assert.deepEqual(await customer.next(), { t: 'pointer', x: 7, y: 8 });
+
+    // The customer drops from A and resumes on B: the agent hears both.
+    customer.ws.terminate();
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
+    const back = await connect(b.url);
+    back.send({ t: 'resume', v: V, code: created.code, token: created.token });
+    const resumed = await back.next();
+    assert.deepEqual({ t: resumed.t, code: resumed.code, agent: resumed.agent }, { t: 'resumed', code: created.code, agent: 'Alice' });
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
+
+    agent.send({ t: 'end' });
+    assert.deepEqual(await back.next(), { t: 'ended', by: 'agent' });
+    assert.equal((await back.closedWithin()).code, 1000);
+    await agent.closedWithin();
+
+    const late = await connect(a.url);
+    late.send({ t: 'resume', v: V, code: created.code, token: created.token });
+    await expectRefused(late, 'session-not-found', 4004);
+  });
+
+  it('a wrong resume token is refused on any node; session IDs are unique', async () => {
+    const customer = await connect(a.url);
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    const { code } = await customer.next();
+    const thief = await connect(b.url);
+    thief.send({ t: 'resume', v: V, code, token: 'x'.repeat(43) });
+    await expectRefused(thief, 'session-not-found', 4004);
+    const codes = new Set([code]);
+    const clients = [customer];
+    for (let i = 0; i < 20; i++) {
+      const c = await connect(i % 2 ? a.url : b.url);
+      c.send({ t: 'create', v: V, mode: 'full-control' });
+      codes.add((await c.next()).code);
+      clients.push(c);
+    }
+    assert.equal(codes.size, 21);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('failed joins are counted cluster-wide: three misses on A lock the address out on B too', async () => {
+    const customer = await connect(a.url);
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    const { code } = await customer.next();
+    const wrong = code === '000000000' ? '000000001' : '000000000';
+    for (let i = 0; i < 3; i++) {
+      const guess = await connect(a.url);
+      guess.send({ t: 'join', v: V, code: wrong });
+      await expectRefused(guess, 'session-not-found', 4004);
+    }
+    const agent = await connect(b.url);
+    agent.send({ t: 'join', v: V, code });
+    await expectRefused(agent, 'rate-limited', 4029);
+    await customer.close();
+  });
+});
+
+describe('two relays on one Redis: Redis goes away and comes back', () => {
+  let redis, a, b;
+  before(async () => {
+    redis = await startRedis();
+    [a, b] = await Promise.all([startNode(redis.url), startNode(redis.url)]);
+  });
+  after(async () => {
+    await Promise.all([a?.kill(), b?.kill()]);
+    await redis?.stop();
+  });
+
+  it('health fails and new sessions are refused with a clear error; both recover when Redis is back', async () => {
+    assert.deepEqual((await health(a)).body.redis, 'up');
+    const port = redis.port;
+    await redis.kill();
+
+    await until(async () => (await health(a)).status === 503, 5000, 'node A reports Redis down');
+    const down = await health(a);
+    assert.deepEqual({ ok: down.body.ok, redis: down.body.redis }, { ok: false, redis: 'down' });
+    const customer = await connect(a.url);
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    const refused = await customer.next();
+    assert.equal(refused.t, 'error');
+    assert.equal(refused.code, 'unavailable');
+    assert.match(refused.message, /Redis/);
+    assert.equal((await customer.closedWithin()).code, 1013, 'try again later');
+    const agent = await connect(b.url);
+    agent.send({ t: 'join', v: V, code: '123456789' });
+    assert.equal((await agent.next()).code, 'unavailable', 'joins too: never a session only one node knows');
+
+    redis = await startRedis({ port });
+    await until(async () => (await health(a)).status === 200 && (await health(b)).status === 200, 10_000, 'both nodes see Redis again');
+    const again = await connect(a.url);
+    again.send({ t: 'create', v: V, mode: 'full-control' });
+    const created = await again.next();
+    assert.equal(created.t, 'created');
+    const joiner = await connect(b.url);
+    joiner.send({ t: 'join', v: V, code: created.code });
+    assert.equal((await joiner.next()).t, 'joined');
+    assert.equal((await again.next()).t, 'peer');
+    again.send({ t: 'pointer', x: 1, y: 2 });
+    assert.deepEqual(await joiner.next(), { t: 'pointer', x: 1, y: 2 });
+    await again.close();
+    await joiner.close();
+  });
+});
