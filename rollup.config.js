@@ -29,7 +29,8 @@ const plugins = [
   nodeResolve({ exportConditions: ['production'], browser: true }),
   esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
   // The whitespace of Lit's html`` and css`` templates, which no JS minifier touches.
-  minifyTemplates({ failOnError: true }),
+  // Conservative: runs of whitespace become one space, never none (a space between two parts of a text is text).
+  minifyTemplates({ failOnError: true, options: { minifyOptions: { collapseWhitespace: true, conservativeCollapse: true } } }),
 ];
 
 const bundle = (input, name) => ({

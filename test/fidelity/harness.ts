@@ -44,8 +44,9 @@ async function mirrorFrames(texts: string[]): Promise<{ outOfStep: number; error
   let outOfStep = 0;
   try {
     const mirror = new Mirror(iframe);
-    for (const text of texts) {
-      const frame = checkFrame(JSON.parse(text), FORWARDED.customer) as SnapshotFrame | PatchFrame;
+    for (const [i, text] of texts.entries()) {
+      // Numbered as the customer's outbox numbers them on the wire.
+      const frame = checkFrame({ ...JSON.parse(text), s: i + 1 }, FORWARDED.customer) as SnapshotFrame | PatchFrame;
       if (frame.t === 'snapshot') mirror.applySnapshot(frame);
       else if (!mirror.applyPatch(frame)) outOfStep++;
     }
