@@ -245,7 +245,6 @@ export class AgentSession {
       this.transport?.send({ t: 'request-snapshot' });
       return;
     }
-    const { mirror } = this.options;
     switch (frame.t) {
       case 'joined':
         this.mode = frame.mode;

@@ -62,7 +62,6 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
   const port = options.port ?? parsePort(process.env.PORT) ?? 8080;
 
-  let relay: Relay | undefined;
   const server = http.createServer((req, res) => {
     handle(req, res, relay).catch((err: unknown) => {
       console.error('[demo] request failed:', err);
@@ -70,10 +69,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
       else res.destroy();
     });
   });
-  relay = attachRelay(server, { ...options.relay, path: RELAY_PATH });
+  const relay = attachRelay(server, { ...options.relay, path: RELAY_PATH });
   // The relay answers upgrades on its path only; refuse the rest instead of leaving them hanging.
   await listenWithRelay(server, relay, RELAY_PATH, port, host);
-  const attached = relay;
 
   const actualPort = (server.address() as AddressInfo).port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -84,7 +82,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
     port: actualPort,
     close() {
       closing ??= (async () => {
-        await attached.close();
+        await relay.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

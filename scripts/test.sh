@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `npm test` runs, in order; stops at the first failure with a non-zero exit.
-#   1. find (or install) Chromium and Firefox   2. build   3. typecheck
+#   1. find (or install) Chromium and Firefox   2. build   3. typecheck   3b. lint
 #   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
 #   5b. scale-out: relay processes on a real redis-server (found or installed first)
 #   6. Firefox: the browser unit tests and the main end-to-end flow again
@@ -40,6 +40,11 @@ npm run build
 
 stage "Typecheck"
 npm run typecheck
+
+# ESLint (typescript-eslint, Lit, web components, lit-a11y, no .only). Prettier's format:check is not a stage yet:
+# the tree has not been formatted.
+stage "Lint (eslint)"
+npm run lint
 
 stage "Browser unit tests (web-test-runner, $CHROME_PATH)"
 npx web-test-runner

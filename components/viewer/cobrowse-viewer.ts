@@ -273,6 +273,8 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   override render() {
     const [width, height] = this.viewport;
     const s = this.scale;
+    // Known gap: clicking into the customer's page has no keyboard equivalent yet (the input layer is pointer-only).
+    /* eslint-disable lit-a11y/click-events-have-key-events */
     return html`
       ${this.noToolbar ? nothing : html`<cobrowse-toolbar part="toolbar" .viewer=${this}></cobrowse-toolbar>`}
       <div class="stage" part="stage" ?data-zoomed=${!this.autoFit}>
@@ -292,6 +294,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
         ${this.renderOverlay()}
       </div>
     `;
+    /* eslint-enable lit-a11y/click-events-have-key-events */
   }
 
   /** The agent's own field over the mirrored one: the agent's keystrokes never enter the mirror. */

@@ -32,13 +32,13 @@ function notify(call: (listener: HookListener) => void): void {
   }
 }
 
-function wrapMethod<T extends object>(proto: T, name: string, after: (self: any) => void): void {
+function wrapMethod<T extends object>(proto: T, name: string, after: (self: T) => void): void {
   const original = (proto as Record<string, unknown>)[name];
   if (typeof original !== 'function') return;
   Object.defineProperty(proto, name, {
     configurable: true,
     writable: true,
-    value: function (this: unknown, ...args: unknown[]) {
+    value: function (this: T, ...args: unknown[]) {
       const result = original.apply(this, args);
       if (result instanceof Promise) void result.then(() => after(this), () => undefined);
       else after(this);
@@ -47,13 +47,13 @@ function wrapMethod<T extends object>(proto: T, name: string, after: (self: any)
   });
 }
 
-function wrapSetter<T extends object>(proto: T, name: string, after: (self: any) => void): void {
+function wrapSetter<T extends object>(proto: T, name: string, after: (self: T) => void): void {
   const descriptor = Object.getOwnPropertyDescriptor(proto, name);
   if (!descriptor?.set) return;
   const set = descriptor.set;
   Object.defineProperty(proto, name, {
     ...descriptor,
-    set(this: unknown, value: unknown) {
+    set(this: T, value: unknown) {
       set.call(this, value);
       after(this);
     },

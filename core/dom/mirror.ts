@@ -46,6 +46,7 @@ export function isUnsafeAttribute(tag: string, name: string, value: string): boo
   if (lower === 'attributename' && /^\s*(on|href|xlink:href)/i.test(value)) return true;
   // Browsers ignore control characters and spaces inside a scheme, so must we.
   const checked = URL_ATTRIBUTES.has(lower) || ANIMATION_VALUES.has(lower);
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point here
   return checked && ACTIVE_URL.test(value.replace(/[\u0000-\u0020]/g, ''));
 }
 

@@ -102,7 +102,9 @@ function staticServer(root, extra = {}) {
     let ok = false;
     try {
       ok = (file === root || file.startsWith(root + sep)) && statSync(file).isFile();
-    } catch {}
+    } catch {
+      // Missing or unreadable: a 404 below.
+    }
     if (!ok) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');
