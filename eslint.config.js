@@ -90,7 +90,14 @@ export default tseslint.config(
   },
   {
     // Node scripts that drive Chromium: the callbacks they hand to page.evaluate() run in the page.
-    files: ['bench/**/*.js', 'test/e2e/**/*.js', 'test/e2e-firefox/**/*.js', 'test/fidelity/**/*.js', 'test/storybook/**/*.js', 'test/helpers/**/*.js'],
+    files: [
+      'bench/**/*.js',
+      'test/e2e/**/*.js',
+      'test/e2e-firefox/**/*.js',
+      'test/fidelity/**/*.js',
+      'test/storybook/**/*.js',
+      'test/helpers/**/*.js',
+    ],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
   { files: ['**/*.jsx'], languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } } },
