@@ -11,6 +11,8 @@ import { LoopbackRelay } from './loopback.js';
 /** A rendered story's relay, and what to stop when the story is left or rendered again. */
 export class Live {
   readonly relay = new LoopbackRelay();
+  /** The customer's session, when the story shares a page without the launcher (customerFrame). */
+  customer: Promise<CustomerSession> | undefined;
   private readonly stops: Array<() => void> = [];
 
   onStop(stop: () => void): void {
@@ -112,6 +114,7 @@ export function customerFrame(live: Live, mode: Mode = Mode.Full): { frame: HTML
       void session.start().then(() => resolve(session));
     }, { once: true });
   });
+  live.customer = session;
   return { frame, session };
 }
 

@@ -59,11 +59,17 @@ export class LoopbackRelay {
   /** The factory the sessions dial with: each call is one client's socket. */
   readonly connection: ConnectionFactory = () => new LoopbackConnection(this);
 
-  /** The code of the next session a customer creates. */
+  /** Codes of sessions created that nextSession() has not handed out yet. */
+  private readonly unclaimed: string[] = [];
+
+  /** The code of the oldest session not handed out yet, or of the next one a customer creates. */
   nextSession(): Promise<string> {
+    const code = this.unclaimed.shift();
+    if (code) return Promise.resolve(code);
     return new Promise((resolve) => {
       const on = (code: string) => {
         this.events.off('created', on);
+        this.unclaimed.splice(this.unclaimed.indexOf(code), 1);
         resolve(code);
       };
       this.events.on('created', on);
@@ -193,6 +199,7 @@ export class LoopbackRelay {
     this.sessions.set(code, session);
     conn.bind(Role.Customer, session);
     this.send(conn, { t: 'created', code, token, mode });
+    this.unclaimed.push(code);
     this.events.emit('created', code);
   }
 

@@ -74,7 +74,7 @@ function renderedCheck() {
 }
 
 describe('Storybook smoke test', () => {
-  let server, base, browser, context, index, manifest;
+  let server, base, browser, index, manifest;
 
   before(async () => {
     assert.ok(existsSync(path.join(ROOT, 'index.json')), 'storybook-static/ is missing: run `npm run build-storybook` first');
@@ -83,9 +83,6 @@ describe('Storybook smoke test', () => {
     server = await serve(ROOT);
     base = `http://127.0.0.1:${server.address().port}`;
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-    await context.addInitScript(listenToStorybook, [...DONE, ...FAILED]);
-    await context.addInitScript({ content: `window.__renderedCheck = ${renderedCheck};` });
   });
 
   after(async () => {
@@ -98,6 +95,10 @@ describe('Storybook smoke test', () => {
    * (empty when nothing did). Every entry is a fresh navigation, so nothing carries over but the cache.
    */
   async function openWorker() {
+    // A context per worker: live stories keep sessions in IndexedDB, and pages side by side must not share it.
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    await context.addInitScript(listenToStorybook, [...DONE, ...FAILED]);
+    await context.addInitScript({ content: `window.__renderedCheck = ${renderedCheck};` });
     const page = await context.newPage();
     let problems = [];
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -132,7 +133,7 @@ describe('Storybook smoke test', () => {
         if (!problems.length) await check(page, entry, problems);
         if (problems.length) failures.push(`${entry.id}:\n    ${problems.join('\n    ')}`);
       }
-      await page.close();
+      await page.context().close();
     }));
     return failures;
   }
