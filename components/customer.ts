@@ -1,4 +1,4 @@
 /** The customer bundle: only what a customer's page needs. */
 export { CobrowseLauncher } from './launcher/cobrowse-launcher.js';
-export { launcherStrings, type LauncherStrings } from './launcher/strings.js';
+export { launcherStrings, registerLauncherStrings, type LauncherStrings } from './launcher/strings.js';
 export type * from './events.js';

@@ -1,5 +1,4 @@
 import { LitElement, html, nothing } from 'lit';
-import { customElement, property, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
 import { CustomerState, type ConnectionFactory, type CustomerEvents } from '../../core/index.js';
 import { Mode, type EndedBy } from '../../core/protocol/index.js';
@@ -8,7 +7,7 @@ import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 import { renderMarks, type Mark } from '../internal/highlights.js';
 import { CustomerSessionController } from './session-controller.js';
-import { launcherStrings, type LauncherStrings } from './strings.js';
+import { launcherStrings, translationFor, type LauncherStrings } from './strings.js';
 import { launcherStyles } from './styles.js';
 
 
@@ -47,60 +46,111 @@ import { launcherStyles } from './styles.js';
  * @cssprop --cobrowse-z-index - Stacking order of the launcher.
  * @cssprop --cobrowse-highlight - Color of the agent's highlight marks.
  */
-@customElement('cobrowse-launcher')
 export class CobrowseLauncher extends LitElement {
   static override styles = launcherStyles;
 
+  // Declared without decorators: lowered decorators cost the customer's bundle about 2 KB.
+  static override properties = {
+    relay: {},
+    connection: { attribute: false },
+    mode: {},
+    mask: {},
+    block: {},
+    maskAllInputs: { type: Boolean, attribute: 'mask-all-inputs' },
+    preserveMaskLength: { type: Boolean, attribute: 'preserve-mask-length' },
+    shareUrlQuery: { type: Boolean, attribute: 'share-url-query' },
+    domains: {},
+    consentTimeout: { type: Number, attribute: 'consent-timeout' },
+    /**
+     * The language of the launcher's texts (the page's `<html lang>` by default): picks a translation
+     * registered with `registerLauncherStrings` (or imported from `cobrowse-sdk/strings/<lang>`); English otherwise.
+     */
+    lang: {},
+    strings: { attribute: false },
+    consentRequest: { state: true },
+    agentPointer: { state: true },
+    marks: { state: true },
+    position: { reflect: true },
+    open: { type: Boolean, reflect: true },
+    endedBy: { state: true },
+    errorMessage: { state: true },
+    copied: { state: true },
+    refused: { state: true },
+  };
+
   /** WebSocket URL of the relay, e.g. `wss://cobrowse.example.com/relay`. */
-  @property() accessor relay = '';
+  declare relay: string;
 
   /** How to reach the relay; a WebSocket by default (a story or a test may hand in an in-memory relay). */
-  @property({ attribute: false }) accessor connection: ConnectionFactory | undefined;
+  declare connection: ConnectionFactory | undefined;
 
   /** What the agent may do: `full-control` (default), `partial-control` or `no-control`. */
-  @property() accessor mode: Mode = Mode.Full;
+  declare mode: Mode;
 
   /** Extra CSS selectors whose fields and text are masked before anything leaves the page. */
-  @property() accessor mask = '';
+  declare mask: string;
 
   /** CSS selectors of elements replaced by an empty placeholder of the same size: nothing inside them is sent. */
-  @property() accessor block = '';
+  declare block: string;
 
   /** Privacy-first: mask every field unless it or an ancestor carries `data-cobrowse-unmask`. */
-  @property({ type: Boolean, attribute: 'mask-all-inputs' }) accessor maskAllInputs = false;
+  declare maskAllInputs: boolean;
 
   /** Show masked values as one asterisk per character instead of a fixed run that hides the length. */
-  @property({ type: Boolean, attribute: 'preserve-mask-length' }) accessor preserveMaskLength = false;
+  declare preserveMaskLength: boolean;
 
   /** Show the agent the page URL's query string and fragment (hidden by default: they often hold tokens). */
-  @property({ type: Boolean, attribute: 'share-url-query' }) accessor shareUrlQuery = false;
+  declare shareUrlQuery: boolean;
 
   /** Space-separated host names the agent may navigate to besides this page's own (`*.bank.example` for sub-domains). */
-  @property() accessor domains = '';
+  declare domains: string;
 
   /** How long the customer has to answer a control request before it counts as Deny, in ms. */
-  @property({ type: Number, attribute: 'consent-timeout' }) accessor consentTimeout = 30_000;
+  declare consentTimeout: number;
 
-  /** Replaces any of the launcher's texts (for localisation); see `launcherStrings` for the keys. */
-  @property({ attribute: false }) accessor strings: Partial<LauncherStrings> = {};
 
-  @state() private accessor consentRequest: { name: string; answer: (allowed: boolean) => void } | null = null;
-  @state() private accessor agentPointer: { x: number; y: number; click: number } | null = null;
+  /** Replaces any of the launcher's texts (for localisation; over the `lang` translation); see `launcherStrings` for the keys. */
+  declare strings: Partial<LauncherStrings>;
+
+  private declare consentRequest: { name: string; answer: (allowed: boolean) => void } | null;
+  private declare agentPointer: { x: number; y: number; click: number } | null;
   /** The agent's highlight marks, each anchored to an element of this page. */
-  @state() private accessor marks: Array<Mark & { anchor: Element }> = [];
+  private declare marks: Array<Mark & { anchor: Element }>;
   private marksFrame = 0;
 
   /** Where the floating button sits: `bottom-right` (default) or `bottom-left`. */
-  @property({ reflect: true }) accessor position: 'bottom-right' | 'bottom-left' = 'bottom-right';
+  declare position: 'bottom-right' | 'bottom-left';
 
   /** Whether the panel is open. */
-  @property({ type: Boolean, reflect: true }) accessor open = false;
+  declare open: boolean;
 
-  @state() private accessor endedBy: EndedBy | undefined;
-  @state() private accessor errorMessage = '';
-  @state() private accessor copied = false;
+  private declare endedBy: EndedBy | undefined;
+  private declare errorMessage: string;
+  private declare copied: boolean;
   /** Start was refused before any session (insecure page, old browser): the panel says why. */
-  @state() private accessor refused = false;
+  private declare refused: boolean;
+
+  constructor() {
+    super();
+    this.relay = '';
+    this.mode = Mode.Full;
+    this.mask = '';
+    this.block = '';
+    this.maskAllInputs = false;
+    this.preserveMaskLength = false;
+    this.shareUrlQuery = false;
+    this.domains = '';
+    this.consentTimeout = 30_000;
+    this.strings = {};
+    this.consentRequest = null;
+    this.agentPointer = null;
+    this.marks = [];
+    this.position = 'bottom-right';
+    this.open = false;
+    this.errorMessage = '';
+    this.copied = false;
+    this.refused = false;
+  }
 
   private readonly controller = new CustomerSessionController(this, (type, event) => {
     switch (type) {
@@ -204,7 +254,7 @@ export class CobrowseLauncher extends LitElement {
   }
 
   private get text(): LauncherStrings {
-    return { ...launcherStrings, ...this.strings };
+    return { ...launcherStrings, ...translationFor(this.lang || document.documentElement.lang), ...this.strings };
   }
 
   /** Starts sharing this tab (or resumes the session this site already has). */
@@ -349,6 +399,8 @@ export class CobrowseLauncher extends LitElement {
     }
   };
 }
+
+customElements.define('cobrowse-launcher', CobrowseLauncher);
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -41,3 +41,18 @@ export const launcherStrings = {
   unsupported: 'Co-browsing is not supported in this browser.',
 };
 export type LauncherStrings = typeof launcherStrings;
+
+/**
+ * Translations by language tag ('fr', 'de-CH'…), picked by the launcher's `lang`. None ships in
+ * the customer's bundle (every byte goes to every page view): import the ones you need, e.g.
+ * `import 'cobrowse-sdk/strings/fr'`, or register your own.
+ */
+const translations = new Map<string, Partial<LauncherStrings>>();
+
+export function registerLauncherStrings(lang: string, strings: Partial<LauncherStrings>): void {
+  translations.set(lang.toLowerCase(), strings);
+}
+
+/** The translation for `lang`, else for its primary language ('de' for 'de-CH'), else none. */
+export const translationFor = (lang: string): Partial<LauncherStrings> | undefined =>
+  translations.get(lang.toLowerCase()) ?? translations.get(lang.toLowerCase().split('-')[0]!);

@@ -100,6 +100,30 @@ describe('<cobrowse-launcher>', () => {
     expect(el.shadowRoot!.querySelector('[part=panel] p')!.textContent).to.contain('Share this tab');
   });
 
+  it("speaks the language of its lang attribute (or the page's) when that translation is imported; strings still win", async () => {
+    await import('../../components/launcher/strings/fr.js');
+    await import('../../components/launcher/strings/de.js');
+    const fr = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} lang="fr-CA" open></cobrowse-launcher>`);
+    expect(fr.shadowRoot!.querySelector('[part=start]')!.textContent).to.equal('Démarrer la co-navigation');
+    fr.lang = 'de';
+    await fr.updateComplete;
+    expect(fr.shadowRoot!.querySelector('[part=start]')!.textContent).to.equal('Co-Browsing starten');
+    fr.strings = { start: 'Los' };
+    await fr.updateComplete;
+    expect(fr.shadowRoot!.querySelector('[part=start]')!.textContent).to.equal('Los', 'strings over the translation');
+    expect(fr.shadowRoot!.querySelector('[part=panel] p')!.textContent).to.contain('Teilen Sie diesen Tab');
+    // A language without a translation falls back to English; the page's own lang counts too.
+    const ja = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} lang="ja" open></cobrowse-launcher>`);
+    expect(ja.shadowRoot!.querySelector('[part=start]')!.textContent).to.equal('Start co-browsing');
+    document.documentElement.lang = 'fr';
+    try {
+      const page = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} open></cobrowse-launcher>`);
+      expect(page.shadowRoot!.querySelector('[part=start]')!.textContent).to.equal('Démarrer la co-navigation');
+    } finally {
+      document.documentElement.lang = '';
+    }
+  });
+
   it('says clearly when it has no relay', async () => {
     const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher></cobrowse-launcher>`);
     let error: unknown;

@@ -46,7 +46,10 @@ describe('npm package', () => {
   });
 
   it('holds every file package.json points at, plus README and the manifest', () => {
-    const missing = [...declaredFiles(), 'README.md', 'package.json', 'dist/cobrowse.min.js', 'dist/cobrowse-agent.min.js'].filter((f) => !files.has(f));
+    // A pattern (`./strings/*`) must match files: the translations.
+    const packed = (f) => (f.includes('*') ? [...files].some((file) => new RegExp(`^${f.replace(/[.]/g, '\\.').replace('*', '[^/]+')}$`).test(file)) : files.has(f));
+    const missing = [...declaredFiles(), 'README.md', 'package.json', 'dist/cobrowse.min.js', 'dist/cobrowse-agent.min.js'].filter((f) => !packed(f));
+    for (const lang of ['fr', 'de', 'es']) assert.ok(files.has(`dist/components/launcher/strings/${lang}.js`), `the ${lang} translation`);
     assert.deepEqual(missing, []);
   });
 
@@ -108,8 +111,8 @@ describe('npm package', () => {
       return result.outputFiles[0].text;
     };
     // A bare import is how pages register the elements: a bundler must keep every definition.
-    // (Lit's @customElement('tag') calls customElements.define; the bundler renames the decorator.)
-    const defines = (code, tag) => code.includes('customElements.define(') && new RegExp(`\\(\\s*["']${tag}["']\\s*\\)`).test(code);
+    // (customElements.define('tag', Class), or Lit's @customElement('tag'), which the bundler renames.)
+    const defines = (code, tag) => code.includes('customElements.define(') && new RegExp(`\\(\\s*["']${tag}["']\\s*[,)]`).test(code);
     const customer = await bundle(`import '${PKG.name}';`);
     assert.ok(defines(customer, 'cobrowse-launcher'), 'the customer entry defines <cobrowse-launcher>');
     assert.ok(!customer.includes('cobrowse-viewer'), 'agent code never reaches the customer bundle');
