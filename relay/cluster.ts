@@ -221,6 +221,8 @@ const CLIENT_OPTIONS: RedisOptions = {
   connectTimeout: 2_000,
   retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
   lazyConnect: false,
+  // Commands issued in one tick (a burst of frames to publish) go out in one write.
+  enableAutoPipelining: true,
 };
 
 /** Raised while Redis cannot be reached: the relay answers `unavailable` (close 1013), never a local-only session. */
