@@ -135,7 +135,11 @@ export class AgentSession {
   /** From the relay's `joined`: reclaims this agent's place after a dropped connection. */
   private resumeToken = '';
 
-  constructor(private readonly options: AgentSessionOptions) {}
+  #token: string | undefined;
+
+  constructor(private readonly options: AgentSessionOptions) {
+    this.#token = options.token;
+  }
 
   /** Sends a command to the customer's page; resolves with what the page did (it may refuse). */
   command(command: Command): Promise<CommandResult> {
@@ -177,8 +181,8 @@ export class AgentSession {
     this.acked = 0;
     this.resumeToken = readToken(code);
     this.setState(AgentState.Joining);
-    const { token } = this.options;
-    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, token ? [SUBPROTOCOL, bearerProtocol(token)] : [SUBPROTOCOL]);
+    const protocols = () => (this.#token ? [SUBPROTOCOL, bearerProtocol(this.#token)] : [SUBPROTOCOL]);
+    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, protocols);
     this.transport = transport;
     transport.events.on('open', () => {
       const { name } = this.options;
@@ -215,6 +219,14 @@ export class AgentSession {
     if (link.status === this.link.status && link.rtt === this.link.rtt) return;
     this.link = link;
     this.events.emit('link', link);
+  }
+
+  /**
+   * Uses a renewed agent token from the next connection on (tokens are short-lived; a reconnect
+   * with an expired one would be refused).
+   */
+  updateToken(token: string | undefined): void {
+    this.#token = token;
   }
 
   /** Leaves the session, which lives on: another agent may join at once. */

@@ -209,7 +209,7 @@ export class CustomerSession {
   #connect(): void {
     this.#setState(CustomerState.Starting);
     this.#followNavigation();
-    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, [SUBPROTOCOL]);
+    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, () => [SUBPROTOCOL]);
     this.#transport = transport;
     transport.events.on('open', () => {
       // After a drop the same session is resumed: the token is what proves it is ours.

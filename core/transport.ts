@@ -21,8 +21,8 @@ export const SUBPROTOCOL = 'cobrowse.v1';
 export const bearerProtocol = (token: string): string => `cobrowse.bearer.${token}`;
 
 export interface TransportOptions {
-  /** WebSocket subprotocols to offer; `[SUBPROTOCOL]` by default. */
-  protocols?: string[];
+  /** WebSocket subprotocols to offer, or a function asked at every (re)connection; `[SUBPROTOCOL]` by default. */
+  protocols?: string[] | (() => string[]);
   /** First retry delay in ms; doubles each attempt up to `maxDelay`. */
   minDelay?: number;
   maxDelay?: number;
@@ -51,8 +51,8 @@ export interface Connection {
   close(code?: number): void;
 }
 
-/** Makes a session's connection to `url`, offering `protocols`. */
-export type ConnectionFactory = (url: string, protocols: string[]) => Connection;
+/** Makes a session's connection to `url`, offering the subprotocols `protocols()` returns at each (re)connection. */
+export type ConnectionFactory = (url: string, protocols: () => string[]) => Connection;
 
 export const webSocketConnection: ConnectionFactory = (url, protocols) => new Transport(url, { protocols });
 
@@ -64,7 +64,7 @@ export class Transport implements Connection {
   #closedByUs = false;
   #minDelay: number;
   #maxDelay: number;
-  #protocols: string[];
+  #protocols: string[] | (() => string[]);
 
   constructor(
     readonly url: string,
@@ -85,7 +85,8 @@ export class Transport implements Connection {
   connect(): void {
     this.#closedByUs = false;
     clearTimeout(this.#retryTimer);
-    const socket = new WebSocket(this.url, this.#protocols);
+    // Asked each time: an agent's token may have been renewed since the last connection.
+    const socket = new WebSocket(this.url, typeof this.#protocols === 'function' ? this.#protocols() : this.#protocols);
     this.#socket = socket;
     socket.onopen = () => {
       this.#attempt = 0;

@@ -251,6 +251,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   protected override updated(changed: PropertyValues<this>): void {
     if (changed.has('autoFit') || changed.has('zoom')) this.fit();
     if (changed.has('code') && this.code && this.code !== this.session?.code) this.join(this.code);
+    if (changed.has('token')) this.session?.updateToken(this.token || undefined);
     const state = this.toolbarState;
     const before = this.shown;
     if (before && (Object.keys(state) as Array<keyof ViewerChangeDetail>).every((key) => state[key] === before[key])) return;
