@@ -43,11 +43,17 @@ type FrameIn = { t: string; v?: number; mode?: Mode; code?: string; token?: stri
 
 const digits = (n: number) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b % 10).join('');
 const randomToken = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))));
-let relays = 0;
+const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** How long nextSession() waits for a customer to create a session. */
+const NEXT_SESSION_MS = 5_000;
 
 export class LoopbackRelay {
-  /** A URL of its own, so a session stored by another story's relay is never resumed here. */
-  readonly url = `ws://loopback-${++relays}.invalid/relay`;
+  /**
+   * A URL of its own, so a session stored by another story's relay is never resumed here. Random, not
+   * counted: IndexedDB outlives the page, and a count starts again at 1 on every load.
+   */
+  readonly url = `ws://loopback-${randomHex(8)}.invalid/relay`;
   /** What the agent's pings measure; change it at any time. */
   link: Link = Link.Good;
   /** `created`: a customer opened a session (its code). `ended`: a session ended. */
@@ -62,16 +68,24 @@ export class LoopbackRelay {
   /** Codes of sessions created that nextSession() has not handed out yet. */
   private readonly unclaimed: string[] = [];
 
-  /** The code of the oldest session not handed out yet, or of the next one a customer creates. */
-  nextSession(): Promise<string> {
+  /**
+   * The code of the oldest session not handed out yet, or of the next one a customer creates; rejects
+   * after `ms` without one (a customer that resumed or failed instead), so a story fails rather than hangs.
+   */
+  nextSession(ms = NEXT_SESSION_MS): Promise<string> {
     const code = this.unclaimed.shift();
     if (code) return Promise.resolve(code);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const on = (code: string) => {
+        clearTimeout(timer);
         this.events.off('created', on);
         this.unclaimed.splice(this.unclaimed.indexOf(code), 1);
         resolve(code);
       };
+      const timer = setTimeout(() => {
+        this.events.off('created', on);
+        reject(new Error(`No session was created on ${this.url} within ${ms} ms`));
+      }, ms);
       this.events.on('created', on);
     });
   }

@@ -49,12 +49,15 @@ function listenToStorybook(events) {
       if (next === channel) return;
       channel = next;
       for (const name of events) next.on(name, (...args) => window.__smokeEvents.push({ name, detail: JSON.stringify(args) }));
+      // Where a render that never finishes is stuck (a play function that never settles stays in `playing`).
+      next.on('storyRenderPhaseChanged', ({ newPhase }) => (window.__smokePhase = newPhase));
       next.on('storyPrepared', ({ argTypes }) => {
         window.__smokeArgTable = Object.fromEntries(Object.entries(argTypes).map(([name, a]) => [name, a.table?.category ?? '']));
       });
     },
   });
   window.__smokeEvents = [];
+  window.__smokePhase = '';
 }
 
 /** In the page: what proves the story rendered; '' when it did, else what is missing. */
@@ -92,7 +95,8 @@ describe('Storybook smoke test', () => {
 
   /**
    * A page per worker, reused from entry to entry; `visit` opens one entry and returns what went wrong
-   * (empty when nothing did). Every entry is a fresh navigation, so nothing carries over but the cache.
+   * (empty when nothing did). Every entry is a fresh navigation; the cache, IndexedDB and sessionStorage
+   * carry over from entry to entry, so a story must never depend on what an earlier one left there.
    */
   async function openWorker() {
     // A context per worker: live stories keep sessions in IndexedDB, and pages side by side must not share it.
@@ -114,7 +118,7 @@ describe('Storybook smoke test', () => {
       await page.goto(`${base}/iframe.html?id=${encodeURIComponent(entry.id)}&viewMode=${viewMode}`);
       await page
         .waitForFunction((names) => window.__smokeEvents.some((e) => names.includes(e.name)), [...DONE, ...FAILED], { timeout: 20_000 })
-        .catch(() => problems.push('Storybook never reported the render as finished'));
+        .catch(async () => problems.push(`Storybook never reported the render as finished (last phase: ${await page.evaluate(() => window.__smokePhase) || 'none'})`));
       const events = await page.evaluate(() => window.__smokeEvents);
       for (const e of events) if (FAILED.includes(e.name)) problems.push(`${e.name}: ${e.detail.slice(0, 400)}`);
       return problems;
