@@ -103,6 +103,8 @@ export class CustomerSession {
   #outbox = new Outbox((text) => this.#transport?.sendText(text) ?? false);
   #agentAwayTimer: ReturnType<typeof setTimeout> | undefined;
   #detachNavigation: (() => void) | undefined;
+  /** start() resumed a stored session: should the relay not know it, make a new one rather than end. */
+  #newIfGone = false;
   /** The hand-off token this page arrived with, until the relay takes it. */
   #handoff = '';
   /** A fresh hand-off token for the next link to another of the session's domains, and when to renew it. */
@@ -124,7 +126,9 @@ export class CustomerSession {
   /** Starts a session, resuming the one this site already has if it is still alive. */
   async start(): Promise<void> {
     if (this.#transport) return;
-    if (!(await this.resume())) this.#connect();
+    // The customer asked for a session: if the stored one is gone (the relay restarted, it expired), a new one.
+    if (await this.resume()) this.#newIfGone = true;
+    else this.#connect();
   }
 
   /** Resumes the session this page was handed (from another of its domains) or has stored; returns whether there was one. */
@@ -249,6 +253,7 @@ export class CustomerSession {
     }
     switch (frame.t) {
       case 'created':
+        this.#newIfGone = false;
         this.code = frame.code;
         this.#token = frame.token;
         void this.#persist();
@@ -257,6 +262,7 @@ export class CustomerSession {
         this.events.emit('created', { code: frame.code });
         break;
       case 'resumed':
+        this.#newIfGone = false;
         if (this.#handoff) {
           // Handed over from another domain: this one keeps the session (and its own resume token) too.
           this.#handoff = '';
@@ -323,7 +329,8 @@ export class CustomerSession {
         this.#finish(frame.by);
         break;
       case 'error':
-        if (frame.code === ErrorCode.NotFound) this.#finish('expired');
+        if (frame.code === ErrorCode.NotFound && this.#newIfGone) this.#startOver();
+        else if (frame.code === ErrorCode.NotFound) this.#finish('expired');
         else this.#fail(frame.code, frame.message);
         break;
     }
@@ -498,6 +505,20 @@ export class CustomerSession {
     void clearSession(this.options.store);
     this.#setState(CustomerState.Ended);
     this.events.emit('ended', { by });
+  }
+
+  /** The stored session is gone: forget it and create a new one, on a new connection. */
+  #startOver(): void {
+    const old = this.#transport;
+    this.#transport = undefined; // its close is no news
+    old?.close();
+    this.#token = '';
+    this.code = '';
+    this.#paused = false;
+    this.#stopRecording();
+    this.#outbox.forget();
+    void clearSession(this.options.store);
+    this.#connect();
   }
 
   #fail(code: string, message: string): void {

@@ -1,7 +1,7 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../components/launcher/cobrowse-launcher.js';
 import type { CobrowseLauncher } from '../../components/launcher/cobrowse-launcher.js';
-import { clearSession, loadSession } from '../../core/persistence.js';
+import { clearSession, loadSession, saveSession } from '../../core/persistence.js';
 import { RawPeer, RELAY_URL } from '../helpers/relay.js';
 
 async function startedLauncher(mode = 'full-control'): Promise<{ el: CobrowseLauncher; code: string }> {
@@ -122,6 +122,18 @@ describe('<cobrowse-launcher>', () => {
     } finally {
       document.documentElement.lang = '';
     }
+  });
+
+  it('Start makes a new session when the stored one is gone from the relay (it restarted, the session expired)', async () => {
+    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher></cobrowse-launcher>`);
+    await saveSession({ code: '000000001', token: 'gone', mode: 'full-control', relay: RELAY_URL, paused: false });
+    el.relay = RELAY_URL;
+    await el.start();
+    await waitUntil(() => el.state === 'waiting', `a new session (state ${el.state})`);
+    expect(el.code).to.match(/^\d{9}$/).and.not.equal('000000001');
+    expect((await loadSession())?.code).to.equal(el.code, 'the new one is stored');
+    el.end();
+    await oneEvent(el, 'cobrowse-ended');
   });
 
   it('says clearly when it has no relay', async () => {
