@@ -488,7 +488,9 @@ export class RedisCluster {
     this.#closed = true;
     clearInterval(this.#flush);
     this.#flushSeqs();
-    await Promise.allSettled([this.#redis.quit(), this.#sub.quit()]);
+    // QUIT only where connected: on a client still trying to connect it would wait for Redis for ever.
+    const quit = (client: Redis) => (client.status === 'ready' ? client.quit() : Promise.resolve());
+    await Promise.race([Promise.allSettled([quit(this.#redis), quit(this.#sub)]), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     this.#redis.disconnect();
     this.#sub.disconnect();
     this.#check();
