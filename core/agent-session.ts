@@ -307,6 +307,7 @@ export class AgentSession {
       case 'error':
         // The relay dropped patches for a slow console and has asked for a snapshot: catch up, don't fail.
         if (frame.code === ErrorCode.ResyncRequired) this.setState(AgentState.Waiting);
+        else if (frame.code === ErrorCode.Unavailable) break; // the close that follows is retried
         else this.fail(frame.code, MESSAGES[frame.code] ?? frame.message);
         break;
     }

@@ -331,6 +331,7 @@ export class CustomerSession {
       case 'error':
         if (frame.code === ErrorCode.NotFound && this.#newIfGone) this.#startOver();
         else if (frame.code === ErrorCode.NotFound) this.#finish('expired');
+        else if (frame.code === ErrorCode.Unavailable) break; // the close that follows is retried
         else this.#fail(frame.code, frame.message);
         break;
     }

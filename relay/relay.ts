@@ -55,12 +55,6 @@ const RESYNC_POLL_MS = 100;
 const RESYNC_RETRY_MS = 5_000;
 /** A hand-off token is good once, for this long: it only has to outlive one page load. */
 const HANDOFF_TTL_MS = 60_000;
-/**
- * On Redis, refused handshakes while Redis is unreachable: not in core's ErrorCode (relay-only),
- * and 1013 "try again later", which clients treat as a reason to reconnect with backoff.
- */
-const UNAVAILABLE = 'unavailable' as ErrorCode;
-const TRY_AGAIN_LATER = 1013 as CloseCode;
 
 interface Conn {
   readonly ws: WebSocket;
@@ -337,7 +331,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const remoteNode = (holder: Holder) => (holder && nodeOf(holder) !== cluster!.node ? nodeOf(holder) : null);
 
   function unavailable(conn: Conn) {
-    refuse(conn, UNAVAILABLE, 'The relay cannot reach its session store (Redis); try again shortly', TRY_AGAIN_LATER);
+    refuse(conn, ErrorCode.Unavailable, 'The relay cannot reach its session store (Redis); try again shortly', CloseCode.TryAgainLater);
   }
 
   /**

@@ -55,6 +55,8 @@ export const CloseCode = {
   SessionTaken: 4009,
   /** Too many failed joins, or too many sessions from one address; try again later. */
   RateLimited: 4029,
+  /** The relay cannot reach its session store (Redis) just now; reconnect with backoff. */
+  TryAgainLater: 1013,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -69,6 +71,8 @@ export const ErrorCode = {
   RateLimited: 'rate-limited',
   /** Not fatal: the relay dropped frames to a slow agent; a fresh snapshot follows. */
   ResyncRequired: 'resync-required',
+  /** Not fatal: the relay cannot reach its session store (Redis); the socket closes with 1013 and the client reconnects. */
+  Unavailable: 'unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
