@@ -19,7 +19,9 @@ const reportSize = () => ({
       if (chunk.type !== 'chunk' || !chunk.fileName.endsWith('.min.js')) continue;
       const gz = gzipSync(chunk.code, { level: 9 }).length / 1024;
       const budget = BUDGET_KIB[chunk.fileName];
-      console.log(`${chunk.fileName.padEnd(24)} ${(chunk.code.length / 1024).toFixed(1).padStart(6)} KiB min  ${gz.toFixed(1).padStart(5)} KiB min+gzip  (budget ${budget} KiB)`);
+      console.log(
+        `${chunk.fileName.padEnd(24)} ${(chunk.code.length / 1024).toFixed(1).padStart(6)} KiB min  ${gz.toFixed(1).padStart(5)} KiB min+gzip  (budget ${budget} KiB)`,
+      );
       if (budget && gz > budget) this.error(`${chunk.fileName} is ${gz.toFixed(1)} KiB min+gzip, over its ${budget} KiB budget`);
     }
   },
@@ -38,7 +40,12 @@ const bundle = (input, name) => ({
   plugins,
   output: [
     { file: `dist/${name}.js`, format: 'es', sourcemap: true },
-    { file: `dist/${name}.min.js`, format: 'iife', name: name === 'cobrowse' ? 'Cobrowse' : 'CobrowseAgent', plugins: [minify(), reportSize()] },
+    {
+      file: `dist/${name}.min.js`,
+      format: 'iife',
+      name: name === 'cobrowse' ? 'Cobrowse' : 'CobrowseAgent',
+      plugins: [minify(), reportSize()],
+    },
   ],
 });
 

@@ -35,7 +35,7 @@ const SATURATE = { sessions: QUICK ? 100 : 500, window: 2, seconds: QUICK ? 3 : 
 /** Patch bodies of 200 B – 2 KB (log-uniform), as bench/relay.js makes them. */
 function makePatchBodies(count) {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const bodies = [];
   for (let i = 0; i < count; i++) {
     const target = Math.round(200 * 10 ** (rand() * Math.log10(2048 / 200)));
@@ -54,14 +54,24 @@ function makePatchBodies(count) {
 const PATCH_HEAD = '{"t":"patch","ops":[[3,1,"';
 const patchFrame = (ts, body) => `${PATCH_HEAD}${ts.toFixed(3)}"],${body}],"s":1}`;
 const sentAt = (text) => Number(text.slice(PATCH_HEAD.length, text.indexOf('"', PATCH_HEAD.length)));
-const SNAPSHOT = JSON.stringify({ t: 'snapshot', s: 1, url: 'https://shop.example/', title: 'Bench', viewport: [1280, 800], doc: [9, 1, [[1, 2, 'html', [], [[1, 3, 'body', [], []]]]]] });
+const SNAPSHOT = JSON.stringify({
+  t: 'snapshot',
+  s: 1,
+  url: 'https://shop.example/',
+  title: 'Bench',
+  viewport: [1280, 800],
+  doc: [9, 1, [[1, 2, 'html', [], [[1, 3, 'body', [], []]]]]],
+});
 
 // ─── Relay process ───────────────────────────────────────────────────────────────────────────
 
 async function serve(redis) {
   const { startRelay } = await import(DIST);
   const relay = await startRelay({
-    port: 0, log: () => {}, ...(redis ? { redis } : {}), limits: { socketsPerIp: Infinity, sessionsPerIp: Infinity },
+    port: 0,
+    log: () => {},
+    ...(redis ? { redis } : {}),
+    limits: { socketsPerIp: Infinity, sessionsPerIp: Infinity },
   });
   process.send({ url: relay.url });
 }
@@ -81,30 +91,42 @@ const nextText = (ws) => new Promise((resolve) => ws.once('message', (data) => r
 async function openSessions(urls, count, concurrency = 50) {
   const sessions = [];
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) {
-      const i = next++;
-      const customer = await open(urls[i % urls.length]);
-      customer.send('{"t":"create","v":1,"mode":"full-control"}');
-      const { code } = JSON.parse(await nextText(customer));
-      const peer = nextText(customer); // the agent is online: listening before the join, which may answer first
-      const agent = await open(urls[(i + 1) % urls.length]);
-      const joined = nextText(agent);
-      agent.send(`{"t":"join","v":1,"code":"${code}","name":"Bench"}`);
-      await joined;
-      await peer;
-      sessions.push({ customer, agent });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        const customer = await open(urls[i % urls.length]);
+        customer.send('{"t":"create","v":1,"mode":"full-control"}');
+        const { code } = JSON.parse(await nextText(customer));
+        const peer = nextText(customer); // the agent is online: listening before the join, which may answer first
+        const agent = await open(urls[(i + 1) % urls.length]);
+        const joined = nextText(agent);
+        agent.send(`{"t":"join","v":1,"code":"${code}","name":"Bench"}`);
+        await joined;
+        await peer;
+        sessions.push({ customer, agent });
+      }
+    }),
+  );
   return sessions;
 }
 
 async function closeSessions(sessions) {
-  await Promise.all(sessions.flatMap(({ customer, agent }) => [customer, agent]).map((ws) => new Promise((resolve) => {
-    ws.once('close', resolve);
-    ws.close();
-    setTimeout(() => { ws.terminate(); resolve(); }, 3000).unref();
-  })));
+  await Promise.all(
+    sessions
+      .flatMap(({ customer, agent }) => [customer, agent])
+      .map(
+        (ws) =>
+          new Promise((resolve) => {
+            ws.once('close', resolve);
+            ws.close();
+            setTimeout(() => {
+              ws.terminate();
+              resolve();
+            }, 3000).unref();
+          }),
+      ),
+  );
 }
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
@@ -151,7 +173,13 @@ async function paced(urls, count, seconds) {
   await new Promise((r) => setTimeout(r, 1000));
   latencies.sort((a, b) => a - b);
   await closeSessions(sessions);
-  return { sent, received: latencies.length, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    sent,
+    received: latencies.length,
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
 async function saturate(urls, { sessions: count, window: inFlight, seconds }) {
@@ -195,14 +223,18 @@ function load() {
 const progress = (text) => process.stderr.write(`${text}\n`);
 
 function child(args) {
-  const proc = spawn('/bin/sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', process.execPath, SELF, ...args],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = spawn(
+    '/bin/sh',
+    ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', process.execPath, SELF, ...args],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
   const inbox = [];
   const waiters = [];
   proc.on('message', (m) => (waiters.length ? waiters.shift()(m) : inbox.push(m)));
   const next = () => new Promise((resolve) => (inbox.length ? resolve(inbox.shift()) : waiters.push(resolve)));
   return {
-    proc, next,
+    proc,
+    next,
     async ask(message) {
       proc.send(message);
       const answer = await next();
@@ -230,7 +262,11 @@ async function main() {
     progress('bench:cluster uses the built relay: run `npm run build` first.');
     process.exit(1);
   }
-  progress(`bench:cluster — node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}${QUICK ? ', --quick' : ''}`);
+  progress(
+    `bench:cluster — node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}${QUICK ? ', --quick' : ''}`,
+  );
   const redis = await startRedis();
   const loader = child(['--role=load']);
   await loader.next();
@@ -246,7 +282,8 @@ async function main() {
       for (const target of run % 2 ? ['single', 'cluster'] : ['cluster', 'single']) {
         progress(`  ${target}: ${label}${RUNS > 1 ? ` (run ${run + 1}/${RUNS})` : ''}…`);
         const result = await loader.ask({ ...task, urls: targets[target] });
-        if (result.sent && result.received < result.sent * 0.99) progress(`    ${target} fell behind: ${result.received}/${result.sent} frames in time`);
+        if (result.sent && result.received < result.sent * 0.99)
+          progress(`    ${target} fell behind: ${result.received}/${result.sent} frames in time`);
         runs[target].push(result);
       }
     }
@@ -257,10 +294,18 @@ async function main() {
   const s = `${SESSIONS.toLocaleString('en')} sessions`;
   const paced = await compare(`${s} × ${RATE} frames/s for ${SECONDS} s`, { type: 'paced', sessions: SESSIONS, seconds: SECONDS });
   row(`frames/s forwarded, ${s} × ${RATE}/s`, 'frames/s', paced.cluster.perSecond, paced.single.perSecond);
-  row(`delivered in time, ${s}`, '%', (100 * paced.cluster.received) / paced.cluster.sent, (100 * paced.single.received) / paced.single.sent);
+  row(
+    `delivered in time, ${s}`,
+    '%',
+    (100 * paced.cluster.received) / paced.cluster.sent,
+    (100 * paced.single.received) / paced.single.sent,
+  );
   row(`latency p50, ${s}`, 'ms', paced.cluster.p50, paced.single.p50);
   row(`latency p99, ${s}`, 'ms', paced.cluster.p99, paced.single.p99);
-  const sat = await compare(`${SATURATE.sessions} sessions × ${SATURATE.window} in flight, unpaced, ${SATURATE.seconds} s`, { type: 'saturate', ...SATURATE });
+  const sat = await compare(`${SATURATE.sessions} sessions × ${SATURATE.window} in flight, unpaced, ${SATURATE.seconds} s`, {
+    type: 'saturate',
+    ...SATURATE,
+  });
   row(`max frames/s, ${SATURATE.sessions} sessions unpaced`, 'frames/s', sat.cluster.perSecond, sat.single.perSecond);
 
   for (const server of [...nodes, single]) server.kill();
@@ -268,7 +313,13 @@ async function main() {
   await redis.stop();
 
   if (JSON_OUT) {
-    process.stdout.write(`${JSON.stringify(rows.map(({ name, unit, ours, bare, ratio }) => ({ name, unit, ours: round(ours), bare: round(bare), ratio: round(ratio) })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        rows.map(({ name, unit, ours, bare, ratio }) => ({ name, unit, ours: round(ours), bare: round(bare), ratio: round(ratio) })),
+        null,
+        2,
+      )}\n`,
+    );
   } else {
     const fmt = (x) => (!Number.isFinite(x) ? '–' : x >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(2));
     const cells = rows.map((r) => [r.name, r.unit, fmt(r.ours), fmt(r.bare), Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '–']);

@@ -59,7 +59,9 @@ for (let run = 0; run < RUNS; run++) {
 }
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)];
-console.log(`late join, ${ELEMENTS} elements: join → live mirror median ${median.toFixed(0)} ms (runs: ${times.map((t) => t.toFixed(0)).join(', ')}); ` +
-  `snapshot ${(snapshotBytes / 1024).toFixed(0)} KiB on the wire — what a relay cache would keep per session`);
+console.log(
+  `late join, ${ELEMENTS} elements: join → live mirror median ${median.toFixed(0)} ms (runs: ${times.map((t) => t.toFixed(0)).join(', ')}); ` +
+    `snapshot ${(snapshotBytes / 1024).toFixed(0)} KiB on the wire — what a relay cache would keep per session`,
+);
 await browser.close();
 await demo.close();

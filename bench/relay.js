@@ -26,8 +26,16 @@ const QUICK = argv.includes('--quick');
 const JSON_OUT = argv.includes('--json');
 
 const LOADS = QUICK
-  ? [{ sessions: 1, seconds: 3 }, { sessions: 100, seconds: 3 }, { sessions: 1000, seconds: 4 }]
-  : [{ sessions: 1, seconds: 6 }, { sessions: 100, seconds: 6 }, { sessions: 1000, seconds: 8 }];
+  ? [
+      { sessions: 1, seconds: 3 },
+      { sessions: 100, seconds: 3 },
+      { sessions: 1000, seconds: 4 },
+    ]
+  : [
+      { sessions: 1, seconds: 6 },
+      { sessions: 100, seconds: 6 },
+      { sessions: 1000, seconds: 8 },
+    ];
 // Ours and bare take turns, several times, and each number is the median of its runs: a shared
 // 2-core machine is noisy enough that one run each can mislead either way.
 const RUNS = Number(option('--runs') ?? (QUICK ? 1 : 3));
@@ -43,19 +51,41 @@ function makeSnapshot() {
   let id = 10;
   const rows = [];
   while (JSON.stringify(rows).length < 98_000) {
-    rows.push([1, id++, 'div', ['class', 'row item', 'data-id', String(id)], [
-      [1, id++, 'span', ['class', 'label'], [[3, id++, `Line item ${id}`]]],
-      [1, id++, 'input', ['type', 'text', 'name', `field${id}`], [], { value: 'value' }],
-    ]]);
+    rows.push([
+      1,
+      id++,
+      'div',
+      ['class', 'row item', 'data-id', String(id)],
+      [
+        [1, id++, 'span', ['class', 'label'], [[3, id++, `Line item ${id}`]]],
+        [1, id++, 'input', ['type', 'text', 'name', `field${id}`], [], { value: 'value' }],
+      ],
+    ]);
   }
-  const doc = [9, 1, [[10, 2, 'html', '', ''], [1, 3, 'html', ['lang', 'en'], [[1, 4, 'head', [], []], [1, 5, 'body', [], rows]]]]];
+  const doc = [
+    9,
+    1,
+    [
+      [10, 2, 'html', '', ''],
+      [
+        1,
+        3,
+        'html',
+        ['lang', 'en'],
+        [
+          [1, 4, 'head', [], []],
+          [1, 5, 'body', [], rows],
+        ],
+      ],
+    ],
+  ];
   return JSON.stringify({ t: 'snapshot', s: 1, url: 'https://shop.example/checkout', title: 'Checkout', viewport: [1280, 800], doc });
 }
 
 /** Patch bodies (ops after the timestamp op) of sizes spread log-uniformly over 200 B – 2 KB. */
 function makePatchBodies(count) {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const bodies = [];
   for (let i = 0; i < count; i++) {
     const target = Math.round(200 * 10 ** (rand() * Math.log10(2048 / 200)));
@@ -116,7 +146,10 @@ async function serve(target) {
     // As an operator would run it (JWT auth, default rate limits and backpressure), minus the
     // per-IP caps: every load-generator socket comes from loopback. Logging off for both.
     const relay = await startRelay({
-      port: 0, log: () => {}, agentAuth: { secret: SECRET }, limits: { socketsPerIp: Infinity, sessionsPerIp: Infinity },
+      port: 0,
+      log: () => {},
+      agentAuth: { secret: SECRET },
+      limits: { socketsPerIp: Infinity, sessionsPerIp: Infinity },
     });
     url = relay.url;
   } else {
@@ -162,22 +195,34 @@ async function openSession(url, token) {
 async function openSessions(url, token, count, concurrency = 64) {
   const sessions = [];
   let started = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (started < count) {
-      started++;
-      sessions.push(await openSession(url, token));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (started < count) {
+        started++;
+        sessions.push(await openSession(url, token));
+      }
+    }),
+  );
   return sessions;
 }
 
 async function closeSessions(sessions) {
-  await Promise.all(sessions.flatMap(({ customer, agent }) => [customer, agent]).map((ws) => new Promise((resolve) => {
-    if (ws.readyState === WebSocket.CLOSED) return resolve();
-    ws.once('close', resolve);
-    ws.close();
-    setTimeout(() => { ws.terminate(); resolve(); }, 3000).unref();
-  })));
+  await Promise.all(
+    sessions
+      .flatMap(({ customer, agent }) => [customer, agent])
+      .map(
+        (ws) =>
+          new Promise((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) return resolve();
+            ws.once('close', resolve);
+            ws.close();
+            setTimeout(() => {
+              ws.terminate();
+              resolve();
+            }, 3000).unref();
+          }),
+      ),
+  );
 }
 
 /** Tells the orchestrator when measuring starts and ends, so it can read the server's CPU time across the window. */
@@ -239,7 +284,13 @@ async function paced(url, token, { sessions: count, seconds }) {
   await new Promise((r) => setTimeout(r, 1000)); // let the last frames land
   latencies.sort((a, b) => a - b);
   await closeSessions(sessions);
-  return { sent, received: latencies.length, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    sent,
+    received: latencies.length,
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
 /** Closed loop: each session keeps `window` patches in flight; measures how many frames/s the server can move. */
@@ -293,8 +344,11 @@ async function load() {
 
 async function signToken() {
   const { SignJWT } = await import('jose');
-  return new SignJWT({ name: 'Bench agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench')
-    .setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
+  return new SignJWT({ name: 'Bench agent' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench')
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(SECRET));
 }
 
 // ─── Orchestrator ────────────────────────────────────────────────────────────────────────────
@@ -303,12 +357,25 @@ const progress = (text) => process.stderr.write(`${text}\n`);
 
 /** A child node process with a raised open-file limit, talking over IPC. */
 function child(args) {
-  const proc = spawn('/bin/sh', ['-c', `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, 'sh',
-    process.execPath, '--expose-gc', SELF, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`,
+      'sh',
+      process.execPath,
+      '--expose-gc',
+      SELF,
+      ...args,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
   const inbox = [];
   const waiters = [];
   proc.on('message', (m) => (waiters.length ? waiters.shift()(m) : inbox.push(m)));
-  proc.on('exit', (code) => { if (code) progress(`child ${args.join(' ')} exited with ${code}`); });
+  proc.on('exit', (code) => {
+    if (code) progress(`child ${args.join(' ')} exited with ${code}`);
+  });
   const next = () => new Promise((resolve) => (inbox.length ? resolve(inbox.shift()) : waiters.push(resolve)));
   return {
     proc,
@@ -356,7 +423,11 @@ async function main() {
     progress('bench:relay uses the built relay: run `npm run build` first.');
     process.exit(1);
   }
-  progress(`bench:relay — node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}${QUICK ? ', --quick' : ''}`);
+  progress(
+    `bench:relay — node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}${QUICK ? ', --quick' : ''}`,
+  );
   const loader = child(['--role=load']);
   await loader.next(); // ready
   const rows = [];
@@ -370,7 +441,8 @@ async function main() {
       for (const target of run % 2 ? ['bare', 'ours'] : ['ours', 'bare']) {
         progress(`  ${target}: ${label}${RUNS > 1 ? ` (run ${run + 1}/${RUNS})` : ''}…`);
         const result = await measured(loader, servers[target], { ...task, url: servers[target].url });
-        if (result.sent && result.received < result.sent * 0.99) progress(`    ${target} fell behind: ${result.received}/${result.sent} frames in time`);
+        if (result.sent && result.received < result.sent * 0.99)
+          progress(`    ${target} fell behind: ${result.received}/${result.sent} frames in time`);
         runs[target].push(result);
       }
     }
@@ -379,14 +451,29 @@ async function main() {
   }
 
   for (const spec of LOADS) {
-    const { ours, bare } = await compare(`${spec.sessions} session(s) × ${RATE} frames/s for ${spec.seconds} s`, { type: 'paced', ...spec });
+    const { ours, bare } = await compare(`${spec.sessions} session(s) × ${RATE} frames/s for ${spec.seconds} s`, {
+      type: 'paced',
+      ...spec,
+    });
     const s = `${spec.sessions.toLocaleString('en')} session${spec.sessions > 1 ? 's' : ''}`;
     const big = spec.sessions === 1000;
-    row(`frames/s forwarded, ${s}`, 'frames/s', ours.perSecond, bare.perSecond, big ? ['ratio ≥ 0.8', ours.perSecond / bare.perSecond >= 0.8] : undefined);
+    row(
+      `frames/s forwarded, ${s}`,
+      'frames/s',
+      ours.perSecond,
+      bare.perSecond,
+      big ? ['ratio ≥ 0.8', ours.perSecond / bare.perSecond >= 0.8] : undefined,
+    );
     row(`latency p50, ${s}`, 'ms', ours.p50, bare.p50);
     // "Added" latency is what ours costs beyond the bare forwarder on the same path (loopback, ws, load generator).
     const added = ours.p99 - bare.p99;
-    row(`latency p99, ${s}`, 'ms', ours.p99, bare.p99, big ? [`added ≤ 5 ms (ours − bare = ${added.toFixed(2)} ms)`, added <= 5] : undefined);
+    row(
+      `latency p99, ${s}`,
+      'ms',
+      ours.p99,
+      bare.p99,
+      big ? [`added ≤ 5 ms (ours − bare = ${added.toFixed(2)} ms)`, added <= 5] : undefined,
+    );
     if (spec.sessions >= 100) {
       const cpu = (r) => (r.cpu / (r.perSecond * spec.seconds)) * 1e6;
       row(`server CPU per frame, ${s}`, 'µs', cpu(ours), cpu(bare));
@@ -394,7 +481,10 @@ async function main() {
   }
   {
     const cpu = (r) => (r.cpu / (r.perSecond * SATURATE.seconds)) * 1e6;
-    const { ours, bare } = await compare(`${SATURATE.sessions} sessions × ${SATURATE.window} frames in flight, unpaced, for ${SATURATE.seconds} s`, { type: 'saturate', ...SATURATE });
+    const { ours, bare } = await compare(
+      `${SATURATE.sessions} sessions × ${SATURATE.window} frames in flight, unpaced, for ${SATURATE.seconds} s`,
+      { type: 'saturate', ...SATURATE },
+    );
     row(`max frames/s, ${SATURATE.sessions} sessions unpaced`, 'frames/s', ours.perSecond, bare.perSecond);
     row(`server CPU per frame, unpaced`, 'µs', cpu(ours), cpu(bare));
   }
@@ -424,11 +514,20 @@ async function main() {
     await loader.ask({ type: 'idle-close' });
     server.kill();
   }
-  row(`RSS per idle session, ${sessions.toLocaleString('en')} sessions`, 'KiB', idle.ours, idle.bare, ['ratio ≤ 1.3', idle.ours / idle.bare <= 1.3]);
+  row(`RSS per idle session, ${sessions.toLocaleString('en')} sessions`, 'KiB', idle.ours, idle.bare, [
+    'ratio ≤ 1.3',
+    idle.ours / idle.bare <= 1.3,
+  ]);
   loader.kill();
 
   if (JSON_OUT) {
-    process.stdout.write(`${JSON.stringify(rows.map(({ name, unit, ours, bare, ratio }) => ({ name, unit, ours: round(ours), bare: round(bare), ratio: round(ratio) })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        rows.map(({ name, unit, ours, bare, ratio }) => ({ name, unit, ours: round(ours), bare: round(bare), ratio: round(ratio) })),
+        null,
+        2,
+      )}\n`,
+    );
   } else {
     printTable(rows);
   }
@@ -444,7 +543,14 @@ const round = (x) => (Number.isFinite(x) ? Number(x.toPrecision(4)) : null);
 
 function printTable(rows) {
   const verdict = (goal) => (goal ? `${goal[1] ? '✓' : '✗'} ${goal[0]}` : '');
-  const cells = rows.map((r) => [r.name, r.unit, fmt(r.ours), fmt(r.bare), Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '–', verdict(r.goal)]);
+  const cells = rows.map((r) => [
+    r.name,
+    r.unit,
+    fmt(r.ours),
+    fmt(r.bare),
+    Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '–',
+    verdict(r.goal),
+  ]);
   const head = ['', 'unit', 'ours', 'bare ws', 'ours/bare', 'goal'];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => `| ${c.map((x, i) => (i === 0 || i === 5 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(' | ')} |`;

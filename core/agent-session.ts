@@ -186,7 +186,11 @@ export class AgentSession {
     this.transport = transport;
     transport.events.on('open', () => {
       const { name } = this.options;
-      transport.send(this.resumeToken ? { t: 'join', v: PROTOCOL_VERSION, code, name, token: this.resumeToken } : { t: 'join', v: PROTOCOL_VERSION, code, name });
+      transport.send(
+        this.resumeToken
+          ? { t: 'join', v: PROTOCOL_VERSION, code, name, token: this.resumeToken }
+          : { t: 'join', v: PROTOCOL_VERSION, code, name },
+      );
     });
     transport.events.on('message', (text) => this.receive(text));
     transport.events.on('close', ({ retrying }) => {
@@ -307,7 +311,8 @@ export class AgentSession {
       case 'error':
         // The relay dropped patches for a slow console and has asked for a snapshot: catch up, don't fail.
         if (frame.code === ErrorCode.ResyncRequired) this.setState(AgentState.Waiting);
-        else if (frame.code === ErrorCode.Unavailable) break; // the close that follows is retried
+        else if (frame.code === ErrorCode.Unavailable)
+          break; // the close that follows is retried
         else this.fail(frame.code, MESSAGES[frame.code] ?? frame.message);
         break;
     }

@@ -207,7 +207,10 @@ export class CustomerSession {
   }
 
   #persist(): Promise<void> {
-    return saveSession({ code: this.code, token: this.#token, mode: this.mode, relay: this.options.relay, paused: this.#paused }, this.options.store);
+    return saveSession(
+      { code: this.code, token: this.#token, mode: this.mode, relay: this.options.relay, paused: this.#paused },
+      this.options.store,
+    );
   }
 
   #connect(): void {
@@ -331,7 +334,8 @@ export class CustomerSession {
       case 'error':
         if (frame.code === ErrorCode.NotFound && this.#newIfGone) this.#startOver();
         else if (frame.code === ErrorCode.NotFound) this.#finish('expired');
-        else if (frame.code === ErrorCode.Unavailable) break; // the close that follows is retried
+        else if (frame.code === ErrorCode.Unavailable)
+          break; // the close that follows is retried
         else this.#fail(frame.code, frame.message);
         break;
     }

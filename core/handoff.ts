@@ -17,7 +17,11 @@ export interface Arrival {
 const FOUND = new RegExp(`(?:^#|&)${PARAM}=([\\w-]{1,64})(&${PAUSED})?`);
 
 /** A fragment without our parameters ('' or '#…'). */
-const strip = (hash: string) => hash.replace(FOUND, '').replace(/^#?&?/, '').replace(/^(?=.)/, '#');
+const strip = (hash: string) =>
+  hash
+    .replace(FOUND, '')
+    .replace(/^#?&?/, '')
+    .replace(/^(?=.)/, '#');
 
 /** Takes a hand-off token out of this page's URL (and its address bar), if it has one. */
 export function takeHandoff(view: Window): Arrival | null {
@@ -68,8 +72,12 @@ export function watchNavigation(doc: Document, hooks: NavigationHooks): () => vo
     if (carried) rewrite(carried);
   };
   const onClick = (event: MouseEvent) => {
-    const link = event.composedPath().find((node): node is HTMLAnchorElement | HTMLAreaElement =>
-      (node instanceof view.HTMLAnchorElement || node instanceof view.HTMLAreaElement) && node.hasAttribute('href'));
+    const link = event
+      .composedPath()
+      .find(
+        (node): node is HTMLAnchorElement | HTMLAreaElement =>
+          (node instanceof view.HTMLAnchorElement || node instanceof view.HTMLAreaElement) && node.hasAttribute('href'),
+      );
     if (link) follow(link.href, (url) => (link.href = url));
   };
   const onSubmit = (event: SubmitEvent) => {

@@ -4,8 +4,25 @@ export { Masker, MASK, type MaskOptions } from './dom/mask.js';
 export { NodeIds, serializeNode, snapshotDocument } from './dom/serializer.js';
 export { record, type RecordOptions, type Recording } from './dom/recorder.js';
 export { Mirror, MIRROR_SANDBOX, isUnsafeAttribute, type MirrorOptions } from './dom/mirror.js';
-export { Transport, SUBPROTOCOL, bearerProtocol, webSocketConnection, type Connection, type ConnectionFactory, type TransportEvents, type TransportOptions } from './transport.js';
+export {
+  Transport,
+  SUBPROTOCOL,
+  bearerProtocol,
+  webSocketConnection,
+  type Connection,
+  type ConnectionFactory,
+  type TransportEvents,
+  type TransportOptions,
+} from './transport.js';
 export { CustomerSession, CustomerState, type Consent, type CustomerEvents, type CustomerSessionOptions } from './customer-session.js';
-export { AgentSession, AgentState, type AgentEvents, type AgentSessionOptions, type Command, type CommandResult, type LinkStatus } from './agent-session.js';
+export {
+  AgentSession,
+  AgentState,
+  type AgentEvents,
+  type AgentSessionOptions,
+  type Command,
+  type CommandResult,
+  type LinkStatus,
+} from './agent-session.js';
 export { collectPlatform } from './platform.js';
 export { loadSession, saveSession, clearSession, type StoredSession } from './persistence.js';

@@ -37,7 +37,9 @@ export function describePlatform(frame: PlatformFrame): PlatformDescription {
     `${frame.viewport[0]}×${frame.viewport[1]} @${frame.dpr}x`,
     frame.language,
     frame.timeZone,
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return { browser, browserVersion, os, osVersion, device, summary };
 }
 

@@ -214,9 +214,7 @@ async function main(): Promise<void> {
   }
 
   const host = process.env.HOST ?? '127.0.0.1';
-  const shown = ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost'].includes(host)
-    ? `http://localhost:${demo.port}`
-    : demo.url;
+  const shown = ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost'].includes(host) ? `http://localhost:${demo.port}` : demo.url;
   const wsBase = shown.replace(/^http/, 'ws');
   console.log('');
   console.log('  Cobrowse demo is running');

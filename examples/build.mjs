@@ -25,23 +25,36 @@ const common = { bundle: true, minify: true, format: 'esm', target: 'es2022', lo
 /** How each example is built; plain-html has no build, only the one-tag bundle copied next to it. */
 export const EXAMPLES = {
   'plain-html': async (out) => copyFile(path.join(HERE, '../dist/cobrowse.min.js'), path.join(out, 'cobrowse.min.js')),
-  react: (out) => build({
-    ...common, entryPoints: [path.join(HERE, 'react/app.jsx')], outfile: path.join(out, 'app.js'), jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"production"' },
-  }),
-  vue: (out) => build({
-    ...common, entryPoints: [path.join(HERE, 'vue/app.js')], outfile: path.join(out, 'app.js'),
-    // The full build compiles the template string in the browser, where `compilerOptions.isCustomElement` applies.
-    alias: { vue: 'vue/dist/vue.esm-bundler.js' },
-    define: {
-      'process.env.NODE_ENV': '"production"', __VUE_OPTIONS_API__: 'true',
-      __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
-    },
-  }),
-  svelte: (out) => build({
-    ...common, entryPoints: [path.join(HERE, 'svelte/app.js')], outfile: path.join(out, 'app.js'),
-    conditions: ['svelte', 'browser', 'production'], plugins: [sveltePlugin],
-  }),
+  react: (out) =>
+    build({
+      ...common,
+      entryPoints: [path.join(HERE, 'react/app.jsx')],
+      outfile: path.join(out, 'app.js'),
+      jsx: 'automatic',
+      define: { 'process.env.NODE_ENV': '"production"' },
+    }),
+  vue: (out) =>
+    build({
+      ...common,
+      entryPoints: [path.join(HERE, 'vue/app.js')],
+      outfile: path.join(out, 'app.js'),
+      // The full build compiles the template string in the browser, where `compilerOptions.isCustomElement` applies.
+      alias: { vue: 'vue/dist/vue.esm-bundler.js' },
+      define: {
+        'process.env.NODE_ENV': '"production"',
+        __VUE_OPTIONS_API__: 'true',
+        __VUE_PROD_DEVTOOLS__: 'false',
+        __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+      },
+    }),
+  svelte: (out) =>
+    build({
+      ...common,
+      entryPoints: [path.join(HERE, 'svelte/app.js')],
+      outfile: path.join(out, 'app.js'),
+      conditions: ['svelte', 'browser', 'production'],
+      plugins: [sveltePlugin],
+    }),
 };
 
 /** Builds one example; resolves to its folder, which is the site root to serve. */

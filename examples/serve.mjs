@@ -24,7 +24,11 @@ export async function serveExample(root, { port = 0, host = '127.0.0.1' } = {}) 
   await new Promise((resolve) => server.listen(port, host, resolve));
   return {
     url: `http://${host}:${server.address().port}/`,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
   };
 }
 

@@ -68,10 +68,34 @@ function fail(message: string): never {
 }
 
 const STRINGS = [
-  'port', 'host', 'agent-secret', 'agent-public-key', 'agent-jwks', 'agent-issuer', 'agent-audience',
-  'origins', 'customer-origins', 'agent-origins', 'frames-per-second', 'bytes-per-second', 'sockets-per-ip',
-  'sessions-per-ip', 'join-failures', 'join-window', 'high-water', 'hard-cap', 'max-payload', 'unjoined-ttl',
-  'grace', 'idle', 'heartbeat', 'drain-timeout', 'webhook-url', 'webhook-secret', 'redis', 'redis-prefix',
+  'port',
+  'host',
+  'agent-secret',
+  'agent-public-key',
+  'agent-jwks',
+  'agent-issuer',
+  'agent-audience',
+  'origins',
+  'customer-origins',
+  'agent-origins',
+  'frames-per-second',
+  'bytes-per-second',
+  'sockets-per-ip',
+  'sessions-per-ip',
+  'join-failures',
+  'join-window',
+  'high-water',
+  'hard-cap',
+  'max-payload',
+  'unjoined-ttl',
+  'grace',
+  'idle',
+  'heartbeat',
+  'drain-timeout',
+  'webhook-url',
+  'webhook-secret',
+  'redis',
+  'redis-prefix',
 ] as const;
 const FLAGS = ['dev', 'trust-proxy'] as const;
 
@@ -99,7 +123,11 @@ function option(name: string): string | undefined {
   return value === undefined ? undefined : String(value);
 }
 const flag = (name: string) => parsed[name] === true || /^(1|true|yes)$/i.test(option(name) ?? '');
-const list = (name: string) => option(name)?.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (name: string) =>
+  option(name)
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** A positive number ("unlimited" allowed where a limit can be switched off), times `scale`. */
 function number(name: string, scale = 1, unlimited = false): number | undefined {
@@ -156,7 +184,11 @@ const log = (event: Record<string, unknown>) => {
 };
 
 const options: RelayOptions & { port: number; host: string } = {
-  port, host, log, agentAuth, limits,
+  port,
+  host,
+  log,
+  agentAuth,
+  limits,
   origins: list('origins'),
   customerOrigins: list('customer-origins'),
   agentOrigins: list('agent-origins'),

@@ -202,7 +202,10 @@ function parseRecord(code: string, flat: string[]): SessionRecord {
     code,
     mode: h.m as Mode,
     ip: h.ip ?? 'unknown',
-    tokenHashes: (h.tok ?? '').split(' ').filter(Boolean).map((t) => Buffer.from(t, 'base64')),
+    tokenHashes: (h.tok ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((t) => Buffer.from(t, 'base64')),
     agentTokenHash: h.ah ? Buffer.from(h.ah, 'base64') : null,
     agentName: h.an || null,
     seq: Number(h.seq) || 0,
@@ -254,16 +257,29 @@ export class RedisCluster {
     this.#prefix = options.prefix ?? 'cobrowse:';
     this.#channel = `${this.#prefix}node:${this.node}`;
     this.#redis = new Redis(options.url, CLIENT_OPTIONS) as Redis & Scripts;
-    for (const [name, lua] of Object.entries({ cbCreate: CREATE, cbResume: RESUME, cbJoin: JOIN, cbOffline: OFFLINE, cbLeave: LEAVE, cbExpire: EXPIRE, cbEnd: END, cbAddToken: ADD_TOKEN, cbSeq: SEQ })) {
+    for (const [name, lua] of Object.entries({
+      cbCreate: CREATE,
+      cbResume: RESUME,
+      cbJoin: JOIN,
+      cbOffline: OFFLINE,
+      cbLeave: LEAVE,
+      cbExpire: EXPIRE,
+      cbEnd: END,
+      cbAddToken: ADD_TOKEN,
+      cbSeq: SEQ,
+    })) {
       this.#redis.defineCommand(name, { numberOfKeys: 1, lua });
     }
     // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect.
     this.#sub = new Redis(options.url, { ...CLIENT_OPTIONS, enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.#sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.#receive(message));
-    this.#sub.subscribe(this.#channel).then(() => {
-      this.#subscribed = true;
-      this.#check();
-    }, () => {});
+    this.#sub.subscribe(this.#channel).then(
+      () => {
+        this.#subscribed = true;
+        this.#check();
+      },
+      () => {},
+    );
     for (const client of [this.#redis, this.#sub]) {
       client.on('ready', () => this.#check());
       client.on('close', () => this.#check());
@@ -326,10 +342,15 @@ export class RedisCluster {
   // ─── Records ──────────────────────────────────────────────────────────────────────────────
 
   /** Creates a record under a fresh ID (`newCode` is retried until one is free); returns the ID. */
-  async create(newCode: () => string, r: { mode: Mode; ip: string; tokenHash: Buffer; unjoinedUntil: number; ttlMs: number; holder: Holder }): Promise<string> {
+  async create(
+    newCode: () => string,
+    r: { mode: Mode; ip: string; tokenHash: Buffer; unjoinedUntil: number; ttlMs: number; holder: Holder },
+  ): Promise<string> {
     for (;;) {
       const code = newCode();
-      const created = await this.#run(() => this.#redis.cbCreate(this.#key(code), r.mode, r.ip, b64(r.tokenHash), r.unjoinedUntil, r.ttlMs, r.holder));
+      const created = await this.#run(() =>
+        this.#redis.cbCreate(this.#key(code), r.mode, r.ip, b64(r.tokenHash), r.unjoinedUntil, r.ttlMs, r.holder),
+      );
       if (created === 1) return code;
     }
   }
@@ -350,11 +371,20 @@ export class RedisCluster {
    * Binds the agent's place to `holder` unless another agent holds it; `reclaimHash` is the hash of
    * the token the agent came back with. Tells the customer's node.
    */
-  async join(code: string, reclaimHash: Buffer | null, newHash: Buffer, name: string, holder: Holder, ttlMs: number): Promise<SessionRecord | 'taken' | null> {
+  async join(
+    code: string,
+    reclaimHash: Buffer | null,
+    newHash: Buffer,
+    name: string,
+    holder: Holder,
+    ttlMs: number,
+  ): Promise<SessionRecord | 'taken' | null> {
     // Whether this is a reclaim is only known inside the script: it picks one of the two events.
     const reclaimed = `E${code}${JSON.stringify({ ev: 'online', role: 'agent', holder, name, resumed: true } satisfies ClusterEvent)}`;
     const tell = this.#tell(code, { ev: 'online', role: 'agent', holder, name });
-    const flat = await this.#run(() => this.#redis.cbJoin(this.#key(code), reclaimHash ? b64(reclaimHash) : '', b64(newHash), name, holder, ttlMs, reclaimed, ...tell));
+    const flat = await this.#run(() =>
+      this.#redis.cbJoin(this.#key(code), reclaimHash ? b64(reclaimHash) : '', b64(newHash), name, holder, ttlMs, reclaimed, ...tell),
+    );
     return flat === 'taken' || flat === null ? flat : parseRecord(code, flat);
   }
 
@@ -373,7 +403,9 @@ export class RedisCluster {
   expire(code: string, why: 'unjoined' | 'grace' | 'agent', graceMs: number): Promise<'ended' | 'released' | 'kept' | 'gone'> {
     // Timers may fire a little early; grace is compared with that much slack.
     const tell = this.#tell(code, { ev: 'ended', by: 'expired' });
-    return this.#run(() => this.#redis.cbExpire(this.#key(code), why, Date.now(), graceMs - 100, ...tell)) as Promise<'ended' | 'released' | 'kept' | 'gone'>;
+    return this.#run(() => this.#redis.cbExpire(this.#key(code), why, Date.now(), graceMs - 100, ...tell)) as Promise<
+      'ended' | 'released' | 'kept' | 'gone'
+    >;
   }
 
   /** Deletes the record and tells the parties' nodes; false if it was gone already. */
@@ -490,7 +522,10 @@ export class RedisCluster {
     this.#flushSeqs();
     // QUIT only where connected: on a client still trying to connect it would wait for Redis for ever.
     const quit = (client: Redis) => (client.status === 'ready' ? client.quit() : Promise.resolve());
-    await Promise.race([Promise.allSettled([quit(this.#redis), quit(this.#sub)]), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    await Promise.race([
+      Promise.allSettled([quit(this.#redis), quit(this.#sub)]),
+      new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+    ]);
     this.#redis.disconnect();
     this.#sub.disconnect();
     this.#check();

@@ -49,9 +49,7 @@ export async function listenWithRelay(server: Server, relay: Relay, path: string
  * Starts a standalone relay: an http server with GET /healthz (JSON {ok, sessions, sockets}),
  * GET /metrics (Prometheus text), in dev mode GET /dev/agent-token, and 404 elsewhere.
  */
-export async function startRelay(
-  options: RelayOptions & { port?: number; host?: string } = {},
-): Promise<StandaloneRelay> {
+export async function startRelay(options: RelayOptions & { port?: number; host?: string } = {}): Promise<StandaloneRelay> {
   const { port = 8090, host = '127.0.0.1', ...relayOptions } = options;
   const path = relayOptions.path ?? RELAY_DEFAULTS.path;
   const server = createServer((req, res) => {
@@ -61,7 +59,11 @@ export async function startRelay(
   });
   const relay = attachRelay(server, relayOptions);
   // On Redis, start serving once it answers (or after a few seconds: /healthz then says it is down).
-  if (relayOptions.redis && !(await relay.ready())) relayOptions.log?.({ event: 'warning', message: 'Redis is not reachable yet: /healthz fails and new sessions are refused until it is' });
+  if (relayOptions.redis && !(await relay.ready()))
+    relayOptions.log?.({
+      event: 'warning',
+      message: 'Redis is not reachable yet: /healthz fails and new sessions are refused until it is',
+    });
   await listenWithRelay(server, relay, path, port, host);
   const bound = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;

@@ -27,7 +27,10 @@ class Tally {
 
 function tallyCounter(registry: Registry, name: string, help: string, labelNames: string[], tally: Tally): void {
   new Counter({
-    name, help, labelNames, registers: [registry],
+    name,
+    help,
+    labelNames,
+    registers: [registry],
     collect() {
       this.reset();
       for (const [key, value] of tally.counts) {
@@ -59,9 +62,19 @@ export class RelayMetrics {
 
   constructor(state: RelayState) {
     const registry = this.registry;
-    new Gauge({ name: 'cobrowse_sessions', help: 'Live sessions, joined or not.', registers: [registry], collect() { this.set(state.sessions()); } });
     new Gauge({
-      name: 'cobrowse_sockets', help: 'Open WebSockets by state.', labelNames: ['state'], registers: [registry],
+      name: 'cobrowse_sessions',
+      help: 'Live sessions, joined or not.',
+      registers: [registry],
+      collect() {
+        this.set(state.sessions());
+      },
+    });
+    new Gauge({
+      name: 'cobrowse_sockets',
+      help: 'Open WebSockets by state.',
+      labelNames: ['state'],
+      registers: [registry],
       collect() {
         for (const [s, n] of Object.entries(state.sockets())) this.set({ state: s }, n);
       },
@@ -72,7 +85,10 @@ export class RelayMetrics {
       ['cobrowse_bytes_total', 'Frame bytes received (in) and sent (out), by the role of the peer.', 1],
     ] as const) {
       new Counter({
-        name, help, labelNames: ['direction', 'role'], registers: [registry],
+        name,
+        help,
+        labelNames: ['direction', 'role'],
+        registers: [registry],
         collect() {
           this.reset();
           for (const direction of ['in', 'out'] as const) {
@@ -81,10 +97,28 @@ export class RelayMetrics {
         },
       });
     }
-    tallyCounter(registry, 'cobrowse_dropped_frames_total', 'Frames not forwarded: no-peer (other party absent), backpressure (slow agent), behind (agent awaiting a fresh snapshot).', ['reason'], this.#dropped);
+    tallyCounter(
+      registry,
+      'cobrowse_dropped_frames_total',
+      'Frames not forwarded: no-peer (other party absent), backpressure (slow agent), behind (agent awaiting a fresh snapshot).',
+      ['reason'],
+      this.#dropped,
+    );
     tallyCounter(registry, 'cobrowse_join_failures_total', 'Refused joins by reason.', ['reason'], this.#joinFailures);
-    tallyCounter(registry, 'cobrowse_refusals_total', 'Refused upgrades (origin, ip-limit, shutting-down) and error frames sent, by reason.', ['reason'], this.#refusals);
-    tallyCounter(registry, 'cobrowse_throttled_total', 'Times a socket was paused for passing its frame or byte rate.', ['role'], this.#throttled);
+    tallyCounter(
+      registry,
+      'cobrowse_refusals_total',
+      'Refused upgrades (origin, ip-limit, shutting-down) and error frames sent, by reason.',
+      ['reason'],
+      this.#refusals,
+    );
+    tallyCounter(
+      registry,
+      'cobrowse_throttled_total',
+      'Times a socket was paused for passing its frame or byte rate.',
+      ['role'],
+      this.#throttled,
+    );
     tallyCounter(registry, 'cobrowse_webhook_total', 'Webhook deliveries by result (ok, failed, dropped).', ['result'], this.#webhook);
     this.#forward = new Histogram({
       name: 'cobrowse_forward_seconds',

@@ -95,14 +95,15 @@ export const RELAY_DEFAULTS = {
   } satisfies RelayLimits as Readonly<RelayLimits>,
 } as const;
 
-export type ResolvedOptions = Required<Omit<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'limits' | 'redis'>> &
+export type ResolvedOptions = Required<
+  Omit<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'limits' | 'redis'>
+> &
   Pick<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'redis'> & { limits: RelayLimits };
 
 const writeJsonLine = (event: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
 
-const defined = <T extends object>(value: T) =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+const defined = <T extends object>(value: T) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 const positive = (x: number) => typeof x === 'number' && x > 0 && !Number.isNaN(x);
 

@@ -11,9 +11,23 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
-  CloseCode, ErrorCode, FORWARDED, PROTOCOL_VERSION, ProtocolError, Role, SEQUENCED, allowedInMode,
-  parseAgentFrame, parseCustomerFrame, parseFrame,
-  type CreateFrame, type EndedBy, type Frame, type JoinFrame, type RelayFrame, type ResumeFrame,
+  CloseCode,
+  ErrorCode,
+  FORWARDED,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  Role,
+  SEQUENCED,
+  allowedInMode,
+  parseAgentFrame,
+  parseCustomerFrame,
+  parseFrame,
+  type CreateFrame,
+  type EndedBy,
+  type Frame,
+  type JoinFrame,
+  type RelayFrame,
+  type ResumeFrame,
 } from '../core/protocol/index.js';
 import { AuthError, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
 import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type SessionRecord } from './cluster.js';
@@ -124,7 +138,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     ? new RedisCluster(typeof o.redis === 'string' ? { url: o.redis } : o.redis, {
         frame: onBusFrame,
         event: onBusEvent,
-        health: (up) => log({ event: up ? 'redis-up' : 'redis-down', ...(up ? {} : { message: 'Redis is unreachable: new sessions are refused until it is back' }) }),
+        health: (up) =>
+          log({
+            event: up ? 'redis-up' : 'redis-down',
+            ...(up ? {} : { message: 'Redis is unreachable: new sessions are refused until it is back' }),
+          }),
       })
     : null;
   /** A record outlives its last frame by the idle timeout and a grace period; nodes holding a party keep it fresh. */
@@ -168,7 +186,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       : 'sessions in memory (one process; --redis to run several)',
   ];
   if (dev) log({ event: 'warning', message: 'DEV MODE: anyone can get an agent token at GET /dev/agent-token. Never expose this relay.' });
-  else if (!auth) log({ event: 'warning', message: 'Agents are not authenticated: anyone with a session ID can join. Configure agentAuth.' });
+  else if (!auth)
+    log({ event: 'warning', message: 'Agents are not authenticated: anyone with a session ID can join. Configure agentAuth.' });
   if (customerOrigins.open || agentOrigins.open) {
     log({ event: 'warning', message: 'No origin allowlist: pages on any site may use this relay. Configure origins.' });
   }
@@ -245,7 +264,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const handoff = 'handoff' in frame;
     const session = handoff ? store.redeemHandoff(frame.handoff, performance.now()) : store.find(frame.code);
     if (!session || (!handoff && !store.verify(session, frame.token))) {
-      const message = handoff ? 'This hand-off link has expired or was already used' : 'No session with this ID, or the resume token is wrong';
+      const message = handoff
+        ? 'This hand-off link has expired or was already used'
+        : 'No session with this ID, or the resume token is wrong';
       return refuse(conn, ErrorCode.NotFound, message, CloseCode.SessionNotFound);
     }
     const previous = session.customer;
@@ -257,7 +278,13 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     bind(conn, Role.Customer, session);
     store.disarm(session, Deadline.Grace);
     // A held (dropped) agent is not there yet: the customer hears `peer … resumed` when it is back.
-    const resumed: RelayFrame = { t: 'resumed', code: session.code, mode: session.mode, agent: session.agent ? session.agentName : null, seq: session.seq };
+    const resumed: RelayFrame = {
+      t: 'resumed',
+      code: session.code,
+      mode: session.mode,
+      agent: session.agent ? session.agentName : null,
+      seq: session.seq,
+    };
     // The new domain keeps its own resume token, for its own reloads.
     send(conn, handoff ? { ...resumed, token: store.addResumeToken(session) } : resumed);
     send(session.agent, { t: 'peer', role: Role.Customer, status: 'online' });
@@ -311,8 +338,18 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     // A reclaim keeps its token: were a new one lost with this frame, the agent could never come back.
     const token = reclaim ? frame.token! : store.issueAgentToken(session);
     send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token });
-    send(session.customer, reclaim ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true } : { t: 'peer', role: Role.Agent, status: 'online', name });
-    log({ event: reclaim ? 'agent-resumed' : 'agent-joined', session: maskCode(session.code), agent: conn.agent?.id ?? null, customerOnline: online });
+    send(
+      session.customer,
+      reclaim
+        ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true }
+        : { t: 'peer', role: Role.Agent, status: 'online', name },
+    );
+    log({
+      event: reclaim ? 'agent-resumed' : 'agent-joined',
+      session: maskCode(session.code),
+      agent: conn.agent?.id ?? null,
+      customerOnline: online,
+    });
     if (!reclaim) webhook?.post({ event: 'agent.joined', session: session.code, agent: { id: conn.agent?.id ?? null, name } });
   }
 
@@ -371,7 +408,12 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     let code: string;
     try {
       code = await cluster!.create(freshCode, {
-        mode: frame.mode, ip: conn.ip, tokenHash: hashToken(token), unjoinedUntil: Date.now() + o.unjoinedTtlMs, ttlMs: recordTtlMs, holder: holderOf(conn),
+        mode: frame.mode,
+        ip: conn.ip,
+        tokenHash: hashToken(token),
+        unjoinedUntil: Date.now() + o.unjoinedTtlMs,
+        ttlMs: recordTtlMs,
+        holder: holderOf(conn),
       });
     } catch (err) {
       sessionsPerIp.remove(conn.ip);
@@ -409,7 +451,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const code = handoff ? await cluster!.redeemHandoff(hashToken(frame.handoff).toString('base64')) : frame.code;
     const record = code && (await cluster!.resume(code, handoff ? null : hashToken(frame.token), holderOf(conn), recordTtlMs));
     if (!record) {
-      const message = handoff ? 'This hand-off link has expired or was already used' : 'No session with this ID, or the resume token is wrong';
+      const message = handoff
+        ? 'This hand-off link has expired or was already used'
+        : 'No session with this ID, or the resume token is wrong';
       return refuse(conn, ErrorCode.NotFound, message, CloseCode.SessionNotFound);
     }
     const session = adopt(record);
@@ -428,7 +472,12 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     log({ event: handoff ? 'session-handed-off' : 'session-resumed', session: maskCode(session.code) });
   }
 
-  async function joinShared(conn: Conn, frame: JoinFrame, keys: string[], fail: (reason: string, code: ErrorCode, message: string, close: CloseCode) => void) {
+  async function joinShared(
+    conn: Conn,
+    frame: JoinFrame,
+    keys: string[],
+    fail: (reason: string, code: ErrorCode, message: string, close: CloseCode) => void,
+  ) {
     const { joinFailures, joinFailureWindowMs } = limits;
     const wait = Number.isFinite(joinFailures) ? await cluster!.retryAfter(keys, joinFailures, joinFailureWindowMs, Date.now()) : 0;
     if (wait > 0) {
@@ -453,8 +502,18 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     store.disarm(session, Deadline.AgentGrace);
     const online = session.customer?.ws.readyState === WebSocket.OPEN || !!session.remote.customer;
     send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token: reclaim ? frame.token! : token });
-    send(session.customer, reclaim ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true } : { t: 'peer', role: Role.Agent, status: 'online', name });
-    log({ event: reclaim ? 'agent-resumed' : 'agent-joined', session: maskCode(session.code), agent: conn.agent?.id ?? null, customerOnline: online });
+    send(
+      session.customer,
+      reclaim
+        ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true }
+        : { t: 'peer', role: Role.Agent, status: 'online', name },
+    );
+    log({
+      event: reclaim ? 'agent-resumed' : 'agent-joined',
+      session: maskCode(session.code),
+      agent: conn.agent?.id ?? null,
+      customerOnline: online,
+    });
     if (!reclaim) webhook?.post({ event: 'agent.joined', session: session.code, agent: { id: conn.agent?.id ?? null, name } });
   }
 
@@ -508,9 +567,10 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       store.disarm(session, event.role === Role.Customer ? Deadline.Grace : Deadline.AgentGrace);
       store.disarm(session, Deadline.Unjoined);
       if (event.role === Role.Agent) session.agentName = event.name ?? session.agentName;
-      const peer: RelayFrame = event.role === Role.Agent
-        ? { t: 'peer', role: Role.Agent, status: 'online', name: event.name ?? 'Agent', ...(event.resumed ? { resumed: true } : {}) }
-        : { t: 'peer', role: Role.Customer, status: 'online' };
+      const peer: RelayFrame =
+        event.role === Role.Agent
+          ? { t: 'peer', role: Role.Agent, status: 'online', name: event.name ?? 'Agent', ...(event.resumed ? { resumed: true } : {}) }
+          : { t: 'peer', role: Role.Customer, status: 'online' };
       send(session[other], peer);
     } else {
       if (session.remote[event.role] === nodeOf(event.holder)) session.remote[event.role] = null;
@@ -586,9 +646,13 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   /** Hands a frame to a party on this relay, within the slow-agent budget; false if it was dropped (and counted). */
   function deliver(to: Conn | null, type: string, raw: Buffer): boolean {
     const drop: DropReason | null =
-      to?.ws.readyState !== WebSocket.OPEN ? 'no-peer'
-      : to.role === Role.Agent ? admitToAgent(to, type, raw.length)
-      : to.ws.bufferedAmount > limits.highWaterBytes ? 'backpressure' : null;
+      to?.ws.readyState !== WebSocket.OPEN
+        ? 'no-peer'
+        : to.role === Role.Agent
+          ? admitToAgent(to, type, raw.length)
+          : to.ws.bufferedAmount > limits.highWaterBytes
+            ? 'backpressure'
+            : null;
     if (drop) {
       metrics.dropped(drop);
       return false;
@@ -645,7 +709,12 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }
     if (frame.t === 'end') return endSession(session, conn.role);
     if (frame.t === 'handoff' && conn.role === Role.Customer) {
-      if (!cluster) return send(conn, { t: 'handoff-token', token: store.issueHandoff(session, HANDOFF_TTL_MS, performance.now()), ttl: HANDOFF_TTL_MS });
+      if (!cluster)
+        return send(conn, {
+          t: 'handoff-token',
+          token: store.issueHandoff(session, HANDOFF_TTL_MS, performance.now()),
+          ttl: HANDOFF_TTL_MS,
+        });
       const token = newToken(); // redeemed on whichever node the next domain reaches
       cluster.issueHandoff(hashToken(token).toString('base64'), session.code, HANDOFF_TTL_MS).then(
         () => send(conn, { t: 'handoff-token', token, ttl: HANDOFF_TTL_MS }),
@@ -725,9 +794,23 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   function onConnection(ws: WebSocket, ip: string, origin: string | undefined, agent: AgentIdentity | null, authError: string | null) {
     const { framesPerSecond: fps, bytesPerSecond: bps } = limits;
     conns.set(ws, {
-      ws, serial: ++serials, queue: null, closed: false, ip, origin, agent, authError, role: null, session: null, alive: true, seen: false, pingAt: 0,
+      ws,
+      serial: ++serials,
+      queue: null,
+      closed: false,
+      ip,
+      origin,
+      agent,
+      authError,
+      role: null,
+      session: null,
+      alive: true,
+      seen: false,
+      pingAt: 0,
       rate: fps === Infinity && bps === Infinity ? null : new RateBudget(limits, performance.now()),
-      throttled: false, behind: false, resyncAskedAt: 0,
+      throttled: false,
+      behind: false,
+      resyncAskedAt: 0,
     });
     ws.on('error', onSocketError);
     ws.on('pong', onSocketPong);
@@ -804,7 +887,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       const customer = session?.customer ?? null;
       const elsewhere = !customer && session?.remote.customer;
       if (!agent.behind || agent.ws.readyState !== WebSocket.OPEN) lagging.delete(agent);
-      else if (agent.ws.bufferedAmount <= limits.highWaterBytes / 2 && now - agent.resyncAskedAt >= RESYNC_RETRY_MS && (customer || elsewhere)) {
+      else if (
+        agent.ws.bufferedAmount <= limits.highWaterBytes / 2 &&
+        now - agent.resyncAskedAt >= RESYNC_RETRY_MS &&
+        (customer || elsewhere)
+      ) {
         agent.resyncAskedAt = now;
         if (customer) sendText(customer, REQUEST_SNAPSHOT);
         else cluster!.sendFrame(session!.remote.customer!, session!.code, Role.Customer, 'request-snapshot', Buffer.from(REQUEST_SNAPSHOT));
@@ -817,16 +904,22 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   sweep.unref();
 
   // Idle sessions end; one sweep rather than re-arming a timer on every frame.
-  const idle = setInterval(() => {
-    const now = performance.now();
-    for (const session of [...store.values()]) {
-      if (now - session.activeAt < o.idleMs) continue;
-      log({ event: 'session-expired', session: maskCode(session.code), why: 'idle' });
-      endSession(session, 'expired');
-    }
-    // Records of sessions in use here must not expire in Redis under them.
-    cluster?.touch([...store.values()].filter((s) => s.customer || s.agent).map((s) => s.code), recordTtlMs);
-  }, Math.min(o.idleMs / 4, 60_000));
+  const idle = setInterval(
+    () => {
+      const now = performance.now();
+      for (const session of [...store.values()]) {
+        if (now - session.activeAt < o.idleMs) continue;
+        log({ event: 'session-expired', session: maskCode(session.code), why: 'idle' });
+        endSession(session, 'expired');
+      }
+      // Records of sessions in use here must not expire in Redis under them.
+      cluster?.touch(
+        [...store.values()].filter((s) => s.customer || s.agent).map((s) => s.code),
+        recordTtlMs,
+      );
+    },
+    Math.min(o.idleMs / 4, 60_000),
+  );
   idle.unref();
 
   function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -873,7 +966,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       if (url.pathname === '/dev/agent-token' && auth?.issueDevToken) {
         // Dev consoles on other localhost ports may fetch a token too.
         const origin = req.headers.origin;
-        const cors: Record<string, string> = origin && agentOrigins.allows(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
+        const cors: Record<string, string> =
+          origin && agentOrigins.allows(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
         auth.issueDevToken(url.searchParams.get('name') ?? '').then((token) => {
           log({ event: 'dev-token-issued' });
           json(res, 200, { token }, cors);

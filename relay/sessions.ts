@@ -72,7 +72,13 @@ export class SessionStore<S> {
    * Opens a session with a fresh 9-digit ID and returns the resume token once. On Redis the
    * cluster picked the ID (unique cluster-wide) and the token (its hash is in the record): `preset`.
    */
-  create(mode: Mode, customer: S, ip: string, now: number, preset?: { code: string; token: string }): { session: Session<S>; token: string } {
+  create(
+    mode: Mode,
+    customer: S,
+    ip: string,
+    now: number,
+    preset?: { code: string; token: string },
+  ): { session: Session<S>; token: string } {
     let code = preset?.code;
     if (code === undefined) {
       do code = newCode();
@@ -86,7 +92,10 @@ export class SessionStore<S> {
   }
 
   /** On Redis: a session this relay learns of from its shared record (a party arrived here), or the one it has. */
-  adopt(record: Pick<Session<S>, 'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq'>, now: number): Session<S> {
+  adopt(
+    record: Pick<Session<S>, 'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq'>,
+    now: number,
+  ): Session<S> {
     const known = this.#sessions.get(record.code);
     if (!known) return this.#add(record, now);
     // The record is the truth for what any node may have changed.
@@ -99,9 +108,20 @@ export class SessionStore<S> {
 
   #add(r: Pick<Session<S>, 'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq'>, now: number): Session<S> {
     const session: Session<S> = {
-      code: r.code, mode: r.mode, tokenHashes: [...r.tokenHashes], handoffs: [], ip: r.ip, customer: null, agent: null,
-      agentName: r.agentName, agentTokenHash: r.agentTokenHash, seq: r.seq, activeAt: now, timers: noTimers(),
-      remote: { customer: null, agent: null }, counted: false,
+      code: r.code,
+      mode: r.mode,
+      tokenHashes: [...r.tokenHashes],
+      handoffs: [],
+      ip: r.ip,
+      customer: null,
+      agent: null,
+      agentName: r.agentName,
+      agentTokenHash: r.agentTokenHash,
+      seq: r.seq,
+      activeAt: now,
+      timers: noTimers(),
+      remote: { customer: null, agent: null },
+      counted: false,
     };
     this.#sessions.set(r.code, session);
     return session;

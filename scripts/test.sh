@@ -41,10 +41,10 @@ npm run build
 stage "Typecheck"
 npm run typecheck
 
-# ESLint (typescript-eslint, Lit, web components, lit-a11y, no .only). Prettier's format:check is not a stage yet:
-# the tree has not been formatted.
-stage "Lint (eslint)"
+# ESLint (typescript-eslint, Lit, web components, lit-a11y, no .only), then Prettier's check.
+stage "Lint (eslint) and format (prettier --check)"
 npm run lint
+npm run format:check
 
 stage "Browser unit tests (web-test-runner, $CHROME_PATH)"
 npx web-test-runner

@@ -71,8 +71,10 @@ export function argTypesOf(manifest: Manifest, tagName: string): ArgTypes {
     }
   }
   for (const e of element.events ?? []) rows.push([e.name, { ...row(e, 'events'), control: false }]);
-  for (const s of element.slots ?? []) rows.push([`slot:${s.name || 'default'}`, { ...row(s, 'slots'), name: s.name || '(default)', control: false }]);
-  for (const p of element.cssParts ?? []) rows.push([`::part(${p.name})`, { ...row(p, 'css shadow parts'), name: `::part(${p.name})`, control: false }]);
+  for (const s of element.slots ?? [])
+    rows.push([`slot:${s.name || 'default'}`, { ...row(s, 'slots'), name: s.name || '(default)', control: false }]);
+  for (const p of element.cssParts ?? [])
+    rows.push([`::part(${p.name})`, { ...row(p, 'css shadow parts'), name: `::part(${p.name})`, control: false }]);
   for (const p of element.cssProperties ?? []) rows.push([p.name, { ...row(p, 'css custom properties'), control: false }]);
   return Object.fromEntries(rows);
 }

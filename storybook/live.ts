@@ -101,18 +101,22 @@ export function customerFrame(live: Live, mode: Mode = Mode.Full): { frame: HTML
   frame.srcdoc = DEMO_DOCUMENT;
   frame.style.cssText = 'width:360px; height:440px; border:1px solid rgb(128 128 128 / 0.4); border-radius:8px; background:#fff';
   const session = new Promise<CustomerSession>((resolve) => {
-    frame.addEventListener('load', () => {
-      const session = new CustomerSession({
-        relay: live.relay.url,
-        connection: live.relay.connection,
-        doc: frame.contentDocument!,
-        store: storyStore,
-        mode,
-        askConsent: async () => true,
-      });
-      live.onStop(() => session.dispose());
-      void session.start().then(() => resolve(session));
-    }, { once: true });
+    frame.addEventListener(
+      'load',
+      () => {
+        const session = new CustomerSession({
+          relay: live.relay.url,
+          connection: live.relay.connection,
+          doc: frame.contentDocument!,
+          store: storyStore,
+          mode,
+          askConsent: async () => true,
+        });
+        live.onStop(() => session.dispose());
+        void session.start().then(() => resolve(session));
+      },
+      { once: true },
+    );
   });
   live.customer = session;
   return { frame, session };

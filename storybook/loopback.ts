@@ -7,8 +7,15 @@
  */
 import mitt, { type Emitter } from 'mitt';
 import {
-  CloseCode, ErrorCode, FORWARDED, PROTOCOL_VERSION, Role, allowedInMode,
-  type EndedBy, type Mode, type RelayFrame,
+  CloseCode,
+  ErrorCode,
+  FORWARDED,
+  PROTOCOL_VERSION,
+  Role,
+  allowedInMode,
+  type EndedBy,
+  type Mode,
+  type RelayFrame,
 } from '../core/protocol/index.js';
 import type { Connection, ConnectionFactory, TransportEvents } from '../core/transport.js';
 
@@ -39,11 +46,23 @@ interface Session {
   seq: number;
 }
 
-type FrameIn = { t: string; v?: number; mode?: Mode; code?: string; token?: string; handoff?: string; name?: string; s?: number; a?: string; n?: number };
+type FrameIn = {
+  t: string;
+  v?: number;
+  mode?: Mode;
+  code?: string;
+  token?: string;
+  handoff?: string;
+  name?: string;
+  s?: number;
+  a?: string;
+  n?: number;
+};
 
 const digits = (n: number) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b % 10).join('');
 const randomToken = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))));
-const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+const randomHex = (bytes: number) =>
+  Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** How long nextSession() waits for a customer to create a session. */
 const NEXT_SESSION_MS = 5_000;
@@ -178,13 +197,19 @@ export class LoopbackRelay {
     this.refusal = null;
     if (refusal) return this.refuse(conn, refusal.code, refusal.message, refusal.close);
     if (frame.v !== PROTOCOL_VERSION) {
-      return this.refuse(conn, ErrorCode.UnsupportedVersion, `This relay speaks protocol version ${PROTOCOL_VERSION}`, CloseCode.UnsupportedVersion);
+      return this.refuse(
+        conn,
+        ErrorCode.UnsupportedVersion,
+        `This relay speaks protocol version ${PROTOCOL_VERSION}`,
+        CloseCode.UnsupportedVersion,
+      );
     }
     if (frame.t === 'create') return this.create(conn, frame.mode!);
     if (frame.t === 'resume' && frame.handoff) {
       // A page on another of the site's origins, carrying the token its predecessor asked for: used once.
       const session = [...this.sessions.values()].find((s) => s.handoff === frame.handoff);
-      if (!session) return this.refuse(conn, ErrorCode.NotFound, 'This hand-off link has expired or was already used', CloseCode.SessionNotFound);
+      if (!session)
+        return this.refuse(conn, ErrorCode.NotFound, 'This hand-off link has expired or was already used', CloseCode.SessionNotFound);
       session.handoff = '';
       const token = randomToken();
       session.tokens.add(token);
@@ -209,7 +234,17 @@ export class LoopbackRelay {
     do code = digits(9);
     while (this.sessions.has(code));
     const token = randomToken();
-    const session: Session = { code, mode, tokens: new Set([token]), handoff: '', customer: conn, agent: null, agentName: '', agentToken: '', seq: 0 };
+    const session: Session = {
+      code,
+      mode,
+      tokens: new Set([token]),
+      handoff: '',
+      customer: conn,
+      agent: null,
+      agentName: '',
+      agentToken: '',
+      seq: 0,
+    };
     this.sessions.set(code, session);
     conn.bind(Role.Customer, session);
     this.send(conn, { t: 'created', code, token, mode });
@@ -221,7 +256,13 @@ export class LoopbackRelay {
     this.replace(session.customer);
     session.customer = conn;
     conn.bind(Role.Customer, session);
-    const resumed = { t: 'resumed', code: session.code, mode: session.mode, agent: session.agent ? session.agentName : null, seq: session.seq } as const;
+    const resumed = {
+      t: 'resumed',
+      code: session.code,
+      mode: session.mode,
+      agent: session.agent ? session.agentName : null,
+      seq: session.seq,
+    } as const;
     this.send(conn, token ? { ...resumed, token } : resumed);
     this.send(session.agent, { t: 'peer', role: Role.Customer, status: 'online' });
   }
@@ -237,7 +278,12 @@ export class LoopbackRelay {
     session.agentToken = reclaim ? token : randomToken();
     conn.bind(Role.Agent, session);
     this.send(conn, { t: 'joined', code: session.code, mode: session.mode, online: !!session.customer, token: session.agentToken });
-    this.send(session.customer, reclaim ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true } : { t: 'peer', role: Role.Agent, status: 'online', name });
+    this.send(
+      session.customer,
+      reclaim
+        ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true }
+        : { t: 'peer', role: Role.Agent, status: 'online', name },
+    );
   }
 
   /** A half-open socket its own party replaces: the other party hears nothing. */

@@ -74,7 +74,10 @@ function recordIntoMirror(): HTMLElement {
     const doc = page.contentDocument!;
     recording = record({ doc, emit: deliver });
     // Typed values reach the mirror masked: the recorder replaces them before they are serialized.
-    for (const [id, value] of [['password', 'hunter2'], ['ssn', '078-05-1120']] as const) {
+    for (const [id, value] of [
+      ['password', 'hunter2'],
+      ['ssn', '078-05-1120'],
+    ] as const) {
       const field = doc.getElementById(id) as HTMLInputElement;
       field.value = value;
       field.dispatchEvent(new Event('input', { bubbles: true }));
@@ -84,7 +87,8 @@ function recordIntoMirror(): HTMLElement {
       const seconds = Math.round((Date.now() - started) / 1000);
       doc.getElementById('clock')!.textContent = `${seconds} s ago`;
       const steps = doc.getElementById('steps')!;
-      if (steps.children.length < STEPS.length) steps.append(Object.assign(doc.createElement('li'), { textContent: STEPS[steps.children.length] }));
+      if (steps.children.length < STEPS.length)
+        steps.append(Object.assign(doc.createElement('li'), { textContent: STEPS[steps.children.length] }));
     }, 1000);
     running.add(() => clearInterval(timer));
     running.add(() => recording?.stop());

@@ -64,9 +64,7 @@ export const AllModesAndStates: Story = {
   // Every mode and state is shown; only the ID is left to set.
   argTypes: { mode: { control: false }, state: { control: false } },
   render: (args) => html`<div style="display:grid; grid-template-columns:max-content 1fr; gap:8px 16px; align-items:center">
-    ${MODES.flatMap((mode) =>
-      STATES.map((state) => html`<code>${mode} · ${state}</code>${toolbar({ ...args, mode, state })}`),
-    )}
+    ${MODES.flatMap((mode) => STATES.map((state) => html`<code>${mode} · ${state}</code>${toolbar({ ...args, mode, state })}`))}
   </div>`,
 };
 

@@ -59,7 +59,9 @@ async function joinLive(context: StoryContext): Promise<CobrowseViewer> {
   await until(() => viewer.state === AgentState.Live);
   const page = context.canvasElement.querySelector('iframe[title="Customer\'s page"]') as HTMLIFrameElement;
   const income = page.contentDocument!.getElementById('income')!.getBoundingClientRect();
-  page.contentDocument!.dispatchEvent(new MouseEvent('mousemove', { clientX: income.left + 40, clientY: income.bottom + 6, bubbles: true }));
+  page.contentDocument!.dispatchEvent(
+    new MouseEvent('mousemove', { clientX: income.left + 40, clientY: income.bottom + 6, bubbles: true }),
+  );
   return viewer;
 }
 

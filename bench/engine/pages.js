@@ -20,7 +20,8 @@ const VOID = new Set(['img', 'input', 'br', 'meta', 'link']);
 /** A tiny builder that counts the DOM nodes its HTML will parse into. */
 function el(tag, attrs, ...children) {
   let html = `<${tag}`;
-  for (const [name, value] of Object.entries(attrs ?? {})) if (value !== undefined && value !== false) html += value === true ? ` ${name}` : ` ${name}="${esc(value)}"`;
+  for (const [name, value] of Object.entries(attrs ?? {}))
+    if (value !== undefined && value !== false) html += value === true ? ` ${name}` : ` ${name}="${esc(value)}"`;
   html += '>';
   let nodes = 1;
   if (VOID.has(tag)) return { html, nodes };
@@ -37,7 +38,8 @@ function el(tag, attrs, ...children) {
   return { html: `${html}</${tag}>`, nodes };
 }
 
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(' ');
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(' ');
 const words = (i, n) => Array.from({ length: n }, (_, k) => WORDS[(i * 7 + k * 3) % WORDS.length]).join(' ');
 const COLORS = ['red', 'green', 'blue', 'black', 'white', 'teal', 'orange'];
 
@@ -45,7 +47,13 @@ const COLORS = ['red', 'green', 'blue', 'black', 'white', 'teal', 'orange'];
 function card(i) {
   const kids = [
     el('h3', { class: 'title' }, `Product ${i}`),
-    el('p', { class: 'desc' }, `${words(i, 8)} `, el('a', { href: `/product/${i}?ref=list`, class: 'link' }, 'details'), ` ${words(i + 1, 5)}.`),
+    el(
+      'p',
+      { class: 'desc' },
+      `${words(i, 8)} `,
+      el('a', { href: `/product/${i}?ref=list`, class: 'link' }, 'details'),
+      ` ${words(i + 1, 5)}.`,
+    ),
     el('img', { src: `/img/${i % 16}.png`, alt: `Product ${i}`, width: 32, height: 32, loading: 'lazy', class: 'thumb' }),
     // Fields in a div, not a <form>: Chromium's autofill scans every form on load, and thousands
     // of forms make a 100k-node page take 20 s to load (and the mirrors as long to settle).
@@ -57,7 +65,13 @@ function card(i) {
       el('input', { type: 'text', name: 'note', placeholder: 'Gift note', value: i % 3 ? '' : `note ${i}` }),
       i % 10 === 0 ? el('input', { type: 'password', name: 'pin', value: 'hunter2' }) : null,
       i % 4 === 0
-        ? el('select', { name: 'size' }, el('option', { value: 's' }, 'Small'), el('option', { value: 'm', selected: true }, 'Medium'), el('option', { value: 'l' }, 'Large'))
+        ? el(
+            'select',
+            { name: 'size' },
+            el('option', { value: 's' }, 'Small'),
+            el('option', { value: 'm', selected: true }, 'Medium'),
+            el('option', { value: 'l' }, 'Large'),
+          )
         : null,
       el('button', { type: 'button', class: `btn ${i % 2 ? 'primary' : 'secondary'}` }, 'Add to cart'),
     ),
@@ -101,7 +115,8 @@ body{font:14px/1.4 sans-serif;margin:0}
 `;
 
 /** CSS served as /style.css (rrweb inlines linked stylesheets; we keep the link). */
-export const STYLESHEET = '.card-0{background:#fafafa}.card-1{background:#f5f5ff}.card-2{background:#fff5f5}.card-3{background:#f5fff5}header nav a{margin-right:8px}\n';
+export const STYLESHEET =
+  '.card-0{background:#fafafa}.card-1{background:#f5f5ff}.card-2{background:#fff5f5}.card-3{background:#f5fff5}header nav a{margin-right:8px}\n';
 
 function head(title, script) {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${STYLE}</style><link rel="stylesheet" href="/style.css">${script}</head>`;
@@ -111,7 +126,12 @@ const header = el(
   'header',
   { class: 'top' },
   el('nav', {}, ...['Home', 'Shop', 'Deals', 'Help'].map((w) => el('a', { href: `/${w.toLowerCase()}` }, w))),
-  el('form', { action: '/search', class: 'search' }, el('input', { type: 'search', name: 'q', placeholder: 'Search' }), el('button', { type: 'submit' }, 'Go')),
+  el(
+    'form',
+    { action: '/search', class: 'search' },
+    el('input', { type: 'search', name: 'q', placeholder: 'Search' }),
+    el('button', { type: 'submit' }, 'Go'),
+  ),
 );
 
 /** Cards until the body holds about `target` nodes (elements, text, whitespace). */

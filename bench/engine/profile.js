@@ -126,7 +126,8 @@ async function report(out, title, lib, profile, maps, bundleLines) {
   const { self, total, files, busy } = summarize(profile, maps);
   out.push(`\n── ${title} · ${lib} · ${busy.toFixed(0)} ms busy (sampled, whole page.evaluate: harness and page work included) ──`);
   out.push('  self time:');
-  for (const [key, ms] of top(self, lib === 'ours' ? 15 : 8)) out.push(`    ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${key}`);
+  for (const [key, ms] of top(self, lib === 'ours' ? 15 : 8))
+    out.push(`    ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${key}`);
   if (lib !== 'ours') return;
   out.push('  hottest lines (self time, core/ only):');
   const merged = new Map();
@@ -134,10 +135,17 @@ async function report(out, title, lib, profile, maps, bundleLines) {
     const l = await sourceLine(maps, lib, bundleLines, line);
     merged.set(l.where, { ...l, ms: (merged.get(l.where)?.ms ?? 0) + ms });
   }
-  const shown = [...merged.values()].filter((l) => l.where.startsWith('core/')).sort((a, b) => b.ms - a.ms).slice(0, 12);
-  for (const l of shown) out.push(`    ${l.ms.toFixed(1).padStart(8)} ms  ${((100 * l.ms) / busy).toFixed(1).padStart(5)}%  ${l.where.padEnd(30)} ${l.code.slice(0, 100)}`);
+  const shown = [...merged.values()]
+    .filter((l) => l.where.startsWith('core/'))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 12);
+  for (const l of shown)
+    out.push(
+      `    ${l.ms.toFixed(1).padStart(8)} ms  ${((100 * l.ms) / busy).toFixed(1).padStart(5)}%  ${l.where.padEnd(30)} ${l.code.slice(0, 100)}`,
+    );
   out.push('  total time, core/ functions:');
-  for (const [key, ms] of top(total, 12, (k) => files.get(k)?.startsWith('core/'))) out.push(`    ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${key}`);
+  for (const [key, ms] of top(total, 12, (k) => files.get(k)?.startsWith('core/')))
+    out.push(`    ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${key}`);
 }
 
 export async function profileAll({ browser, origin, names, quick }) {
@@ -160,7 +168,10 @@ export async function profileAll({ browser, origin, names, quick }) {
       if (!result.frames) continue;
       // The mirror side: the same frames applied (patches, or the snapshot itself).
       const first = result.firstPatch ?? result.frames.length;
-      const applied = await profiled(browser, `${origin}/mirror.html?lib=${lib}`, ([frames, at]) => window.__bench.apply(frames, at), [result.frames, first]);
+      const applied = await profiled(browser, `${origin}/mirror.html?lib=${lib}`, ([frames, at]) => window.__bench.apply(frames, at), [
+        result.frames,
+        first,
+      ]);
       await report(out, `${name} · apply`, lib, applied.profile, maps, bundleLines);
     }
   }

@@ -37,7 +37,9 @@ function parseArgs(argv) {
   const known = ['json', 'quick', 'runs', 'storm-seconds', 'only', 'profile', 'sizes', 'verbose'];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`Unknown option --${key} (known: ${known.join(', ')})`);
   const quick = flags.has('quick');
-  const only = flags.has('only') ? new Set(String(flags.get('only')).split(',')) : new Set(['snapshot', 'workloads', 'storm', 'heap', 'latency']);
+  const only = flags.has('only')
+    ? new Set(String(flags.get('only')).split(','))
+    : new Set(['snapshot', 'workloads', 'storm', 'heap', 'latency']);
   return {
     json: flags.has('json'),
     verbose: flags.has('verbose'),
@@ -99,7 +101,15 @@ class Results {
       const o = median(ours);
       const r = median(rrweb);
       const ratio = o === null || r === null || r === 0 ? null : o / r;
-      return { name, unit, ours: round(o), rrweb: round(r), ratio: ratio === null ? null : Math.round(ratio * 1000) / 1000, goal, samples: { ours, rrweb } };
+      return {
+        name,
+        unit,
+        ours: round(o),
+        rrweb: round(r),
+        ratio: ratio === null ? null : Math.round(ratio * 1000) / 1000,
+        goal,
+        samples: { ours, rrweb },
+      };
     });
   }
 }
@@ -111,14 +121,31 @@ function printTable(rows, notes, meta) {
   const w = Math.max(...rows.map((r) => r.name.length), 10);
   const line = (cells) => cells.join('  ');
   const head = line(['name'.padEnd(w), 'unit'.padEnd(9), 'ours'.padStart(12), 'rrweb'.padStart(12), 'ratio'.padStart(7), 'goal']);
-  const out = [`\nEngine benchmark — ours vs rrweb ${meta.rrweb} · Chromium ${meta.chromium} · medians of ${meta.runs} runs each (A B A B…, warm-up dropped)`, '', head, '-'.repeat(head.length)];
+  const out = [
+    `\nEngine benchmark — ours vs rrweb ${meta.rrweb} · Chromium ${meta.chromium} · medians of ${meta.runs} runs each (A B A B…, warm-up dropped)`,
+    '',
+    head,
+    '-'.repeat(head.length),
+  ];
   for (const r of rows) {
     const goal = r.goal ? (r.ratio === null ? `≤ ${r.goal}` : r.ratio <= r.goal ? `≤ ${r.goal} ✓` : `≤ ${r.goal} ✗`) : '';
-    out.push(line([r.name.padEnd(w), r.unit.padEnd(9), fmt(r.ours).padStart(12), fmt(r.rrweb).padStart(12), (r.ratio === null ? '—' : r.ratio.toFixed(2)).padStart(7), goal]));
+    out.push(
+      line([
+        r.name.padEnd(w),
+        r.unit.padEnd(9),
+        fmt(r.ours).padStart(12),
+        fmt(r.rrweb).padStart(12),
+        (r.ratio === null ? '—' : r.ratio.toFixed(2)).padStart(7),
+        goal,
+      ]),
+    );
   }
   if (meta.verbose) {
     out.push('', 'Samples (run order):');
-    for (const r of rows) out.push(`  ${r.name}\n    ours  ${r.samples.ours.map((x) => round(x)).join(', ')}\n    rrweb ${r.samples.rrweb.map((x) => round(x)).join(', ')}`);
+    for (const r of rows)
+      out.push(
+        `  ${r.name}\n    ours  ${r.samples.ours.map((x) => round(x)).join(', ')}\n    rrweb ${r.samples.rrweb.map((x) => round(x)).join(', ')}`,
+      );
   }
   if (notes.length) {
     out.push('', 'Notes:');
@@ -133,7 +160,10 @@ function printTable(rows, notes, meta) {
 export async function openBrowser() {
   // Chromium writes into ~/.config and ~/.cache: keep that out of the user's home.
   const home = await mkdtemp(join(tmpdir(), 'cobrowse-bench-'));
-  const browser = await chromium.launch({ ...LAUNCH, env: { ...process.env, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') } });
+  const browser = await chromium.launch({
+    ...LAUNCH,
+    env: { ...process.env, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
+  });
   return {
     browser,
     async close() {
@@ -156,7 +186,8 @@ export async function openTabs(browser, libs, issues) {
     const cdp = await context.newCDPSession(page);
     page.on('pageerror', (e) => issues.push(`${lib}: page error at ${page.url().replace(/^https?:\/\/[^/]+/, '')}: ${e.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') issues.push(`${lib}: console ${msg.type()} at ${page.url().replace(/^https?:\/\/[^/]+/, '')}: ${msg.text().slice(0, 160)}`);
+      if (msg.type() === 'error' || msg.type() === 'warning')
+        issues.push(`${lib}: console ${msg.type()} at ${page.url().replace(/^https?:\/\/[^/]+/, '')}: ${msg.text().slice(0, 160)}`);
     });
     tabs[lib] = {
       page,
@@ -198,17 +229,28 @@ async function benchSnapshots(ctx) {
   for (const [i, size] of opts.sizes.entries()) {
     const label = `snapshot ${SIZE_LABEL(size)} nodes`;
     log(`• ${label}`);
-    await alternate(opts.runs, async (lib, warmup) => {
-      const rec = await tabs[lib].on(`${origin}/generated/${size}.html?lib=${lib}`, (page) => page.evaluate(() => window.__bench.snapshot()));
-      const app = await tabs[lib].on(`${origin}/mirror.html?lib=${lib}`, (page) => page.evaluate(([frames]) => window.__bench.apply(frames, frames.length), [rec.frames]));
-      if (app.loadedElements !== rec.elements) results.note(`${label}: ${lib}'s mirror has ${app.loadedElements} body elements, the page ${rec.elements}.`);
-      if (warmup) return;
-      results.add(`${label}: time (record start)`, 'ms', 0.5, lib, rec.firstMs);
-      results.add(`${label}: time (resnapshot)`, 'ms', 0.5, lib, rec.againMs);
-      results.add(`${label}: size`, 'bytes', 0.5, lib, rec.bytes);
-      results.add(`${label}: mirror apply`, 'ms', 0.7, lib, app.loadMs);
-      results.note(`Generated pages: ${SIZE_LABEL(size)} = ${rec.nodes.toLocaleString('en-US')} DOM nodes (${rec.elements.toLocaleString('en-US')} elements in <body>).`);
-    }, i === 0);
+    await alternate(
+      opts.runs,
+      async (lib, warmup) => {
+        const rec = await tabs[lib].on(`${origin}/generated/${size}.html?lib=${lib}`, (page) =>
+          page.evaluate(() => window.__bench.snapshot()),
+        );
+        const app = await tabs[lib].on(`${origin}/mirror.html?lib=${lib}`, (page) =>
+          page.evaluate(([frames]) => window.__bench.apply(frames, frames.length), [rec.frames]),
+        );
+        if (app.loadedElements !== rec.elements)
+          results.note(`${label}: ${lib}'s mirror has ${app.loadedElements} body elements, the page ${rec.elements}.`);
+        if (warmup) return;
+        results.add(`${label}: time (record start)`, 'ms', 0.5, lib, rec.firstMs);
+        results.add(`${label}: time (resnapshot)`, 'ms', 0.5, lib, rec.againMs);
+        results.add(`${label}: size`, 'bytes', 0.5, lib, rec.bytes);
+        results.add(`${label}: mirror apply`, 'ms', 0.7, lib, app.loadMs);
+        results.note(
+          `Generated pages: ${SIZE_LABEL(size)} = ${rec.nodes.toLocaleString('en-US')} DOM nodes (${rec.elements.toLocaleString('en-US')} elements in <body>).`,
+        );
+      },
+      i === 0,
+    );
   }
 }
 
@@ -216,19 +258,30 @@ async function benchWorkloads(ctx) {
   const { tabs, origin, opts, results } = ctx;
   for (const [i, [name, file]] of WORKLOADS.entries()) {
     log(`• mutation ${name}`);
-    await alternate(opts.runs, async (lib, warmup) => {
-      const rec = await tabs[lib].on(`${origin}/workload/${file}?lib=${lib}`, (page) => page.evaluate(() => window.__bench.workload()));
-      const app = await tabs[lib].on(`${origin}/mirror.html?lib=${lib}`, (page) => page.evaluate(([frames, first]) => window.__bench.apply(frames, first), [rec.frames, rec.firstPatch]));
-      if (app.elements !== rec.elements) results.note(`mutation ${name}: ${lib}'s mirror ended with ${app.elements} body elements, the page with ${rec.elements} (did not converge).`);
-      if (app.outOfStep) results.note(`mutation ${name}: ${lib}'s mirror reported ${app.outOfStep} patch(es) out of step.`);
-      if (warmup) return;
-      results.add(`mutation ${name}: record`, 'ms', 0.5, lib, rec.timeMs);
-      results.add(`mutation ${name}: recorder callback`, 'ms', 0.5, lib, rec.callbackMs);
-      results.add(`mutation ${name}: size`, 'bytes', 0.5, lib, rec.bytes);
-      results.add(`mutation ${name}: mirror apply`, 'ms', 0.7, lib, app.applyMs);
-    }, i === 0);
+    await alternate(
+      opts.runs,
+      async (lib, warmup) => {
+        const rec = await tabs[lib].on(`${origin}/workload/${file}?lib=${lib}`, (page) => page.evaluate(() => window.__bench.workload()));
+        const app = await tabs[lib].on(`${origin}/mirror.html?lib=${lib}`, (page) =>
+          page.evaluate(([frames, first]) => window.__bench.apply(frames, first), [rec.frames, rec.firstPatch]),
+        );
+        if (app.elements !== rec.elements)
+          results.note(
+            `mutation ${name}: ${lib}'s mirror ended with ${app.elements} body elements, the page with ${rec.elements} (did not converge).`,
+          );
+        if (app.outOfStep) results.note(`mutation ${name}: ${lib}'s mirror reported ${app.outOfStep} patch(es) out of step.`);
+        if (warmup) return;
+        results.add(`mutation ${name}: record`, 'ms', 0.5, lib, rec.timeMs);
+        results.add(`mutation ${name}: recorder callback`, 'ms', 0.5, lib, rec.callbackMs);
+        results.add(`mutation ${name}: size`, 'bytes', 0.5, lib, rec.bytes);
+        results.add(`mutation ${name}: mirror apply`, 'ms', 0.7, lib, app.applyMs);
+      },
+      i === 0,
+    );
   }
-  results.note('"record" runs from the workload\'s start to the last event emitted (it includes the workload\'s own DOM work, the same for both); "recorder callback" is only the engine\'s MutationObserver callback (workload return → next microtask).');
+  results.note(
+    '"record" runs from the workload\'s start to the last event emitted (it includes the workload\'s own DOM work, the same for both); "recorder callback" is only the engine\'s MutationObserver callback (workload return → next microtask).',
+  );
 }
 
 async function benchStorm(ctx) {
@@ -238,7 +291,9 @@ async function benchStorm(ctx) {
   const update = { ours: [], rrweb: [] };
   await alternate(opts.runs, async (lib, warmup) => {
     const seconds = warmup ? Math.min(1, opts.stormSeconds) : opts.stormSeconds;
-    const r = await tabs[lib].on(`${origin}/storm.html?lib=${lib}`, (page) => page.evaluate((ms) => window.__bench.storm(ms), seconds * 1000));
+    const r = await tabs[lib].on(`${origin}/storm.html?lib=${lib}`, (page) =>
+      page.evaluate((ms) => window.__bench.storm(ms), seconds * 1000),
+    );
     if (warmup) return;
     results.add('attribute storm 200 dots @60 Hz: recorder time', 'ms/s', 0.5, lib, r.recorderMsPerSec);
     results.add('attribute storm 200 dots @60 Hz: size', 'bytes/s', 0.5, lib, r.bytesPerSec);
@@ -257,8 +312,20 @@ async function benchHeap(ctx) {
   const baseline = { mutations: [], iframes: [], iframeDocs: [] };
   const kinds = [
     // Mutations warm up with a full round of other mutations (hash tables and code reach their size), iframes with ten cycles.
-    ['mutations', `heap after ${opts.mutations.toLocaleString('en-US')} mutations`, ([n, seed]) => window.__bench.mutations(n, seed), [opts.mutations, 2], [opts.mutations, 1]],
-    ['iframes', `heap after ${opts.iframes} iframe mount/unmount`, ([n, html]) => window.__bench.iframes(n, html), [opts.iframes, frame], [Math.ceil(opts.iframes / 10), frame]],
+    [
+      'mutations',
+      `heap after ${opts.mutations.toLocaleString('en-US')} mutations`,
+      ([n, seed]) => window.__bench.mutations(n, seed),
+      [opts.mutations, 2],
+      [opts.mutations, 1],
+    ],
+    [
+      'iframes',
+      `heap after ${opts.iframes} iframe mount/unmount`,
+      ([n, html]) => window.__bench.iframes(n, html),
+      [opts.iframes, frame],
+      [Math.ceil(opts.iframes / 10), frame],
+    ],
   ];
   for (const [kind, label, work, args, warmArgs] of kinds) {
     log(`• ${label}`);
@@ -273,7 +340,12 @@ async function benchHeap(ctx) {
           await page.evaluate(work, args);
           const after = await measureHeap(cdp);
           await page.evaluate(() => window.__bench.stopRecording());
-          return { js: (after.js - before.js) / 1024, nodes: after.nodes - before.nodes, documents: after.documents - before.documents, listeners: after.listeners - before.listeners };
+          return {
+            js: (after.js - before.js) / 1024,
+            nodes: after.nodes - before.nodes,
+            documents: after.documents - before.documents,
+            listeners: after.listeners - before.listeners,
+          };
         });
         if (lib === 'none') {
           baseline[kind].push(r.js);
@@ -300,7 +372,7 @@ const FEATURE_NOTES = [
   'Coverage: both engines record same-origin iframes and open shadow roots. rrweb also inlines <link rel=stylesheet> CSS into its snapshot (we send the URL; the generated pages link a 0.2 KB sheet) and records mouse, selection and focus events (none happen here).',
   'Masking: rrweb with its defaults (masks password inputs); ours with the default Masker (passwords, hidden and payment/one-time-code fields). The generated pages have a password input on every 10th card.',
   'Apply: ours = Mirror.applySnapshot/applyPatch on parsed frames (the viewer also runs checkFrame() per frame, not timed here); rrweb = Replayer in live mode fed with addEvent(), timed inside rebuildFullSnapshot/applyIncremental (what its live timer calls), so its state machine and timer overhead are not counted.',
-  'Runs: one long-lived tab per engine (its own browser context and renderer process), navigated afresh for every run; ours and rrweb alternate run by run; each section starts with a dropped warm-up round. Mirrors are built in a display:none container, so no apply figure includes the browser\'s style, layout or paint of the mirrored page.',
+  "Runs: one long-lived tab per engine (its own browser context and renderer process), navigated afresh for every run; ours and rrweb alternate run by run; each section starts with a dropped warm-up round. Mirrors are built in a display:none container, so no apply figure includes the browser's style, layout or paint of the mirrored page.",
 ];
 
 // ─── Main ─────────────────────────────────────────────────────────────────────
@@ -332,7 +404,9 @@ async function main() {
     for (const n of FEATURE_NOTES) results.note(n);
     results.note(
       `Machine: ${availableParallelism()} cores; load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end` +
-        (Math.max(loadAtStart, loadavg()[0]) > availableParallelism() ? ' — other processes competed for the CPU, so absolute times are inflated and noisier (ratios hold better).' : '.'),
+        (Math.max(loadAtStart, loadavg()[0]) > availableParallelism()
+          ? ' — other processes competed for the CPU, so absolute times are inflated and noisier (ratios hold better).'
+          : '.'),
     );
     const counted = new Map();
     for (const issue of issues) counted.set(issue, (counted.get(issue) ?? 0) + 1);
@@ -341,7 +415,13 @@ async function main() {
     const rows = results.table();
     const rrwebVersion = JSON.parse(await readFile(new URL('../../node_modules/rrweb/package.json', import.meta.url), 'utf8')).version;
     if (opts.json) {
-      process.stdout.write(JSON.stringify(rows.map(({ name, unit, ours, rrweb, ratio }) => ({ name, unit, ours, rrweb, ratio })), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          rows.map(({ name, unit, ours, rrweb, ratio }) => ({ name, unit, ours, rrweb, ratio })),
+          null,
+          2,
+        ) + '\n',
+      );
     } else {
       printTable(rows, results.notes, { rrweb: rrwebVersion, chromium: browser.version(), runs: opts.runs, verbose: opts.verbose });
     }

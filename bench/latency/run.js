@@ -44,7 +44,10 @@ async function buildBundles() {
 function customerPage(kind, script) {
   const ready = '<i id="bench-ready"></i>';
   if (kind === 'typing') {
-    return generatedPage(TYPING_PAGE_NODES, script).replace('<body>', `<body><input id="typing" type="text" autocomplete="off" aria-label="Typing">${ready}`);
+    return generatedPage(TYPING_PAGE_NODES, script).replace(
+      '<body>',
+      `<body><input id="typing" type="text" autocomplete="off" aria-label="Typing">${ready}`,
+    );
   }
   const slots = `<div id="slots">${'<span>-</span> '.repeat(100)}</div>${ready}`;
   return generatedPage(1000, script).replace('</body>', `${slots}</body>`);
@@ -61,9 +64,15 @@ function serve() {
         res.writeHead(200, { 'content-type': 'text/javascript' });
         return res.end(await readFile(`${BUILD_DIR}${url.pathname.slice('/build/'.length)}`));
       }
-      const html = (body) => (res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }), res.end(body));
+      const html = (body) => (
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }),
+        res.end(body)
+      );
       if (url.pathname === '/customer.html') return html(customerPage(url.searchParams.get('page'), script));
-      if (url.pathname === '/agent.html') return html(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Agent</title>${script}</head><body style="margin:0"></body></html>`);
+      if (url.pathname === '/agent.html')
+        return html(
+          `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Agent</title>${script}</head><body style="margin:0"></body></html>`,
+        );
       if (url.pathname === '/style.css') return (res.writeHead(200, { 'content-type': 'text/css' }), res.end(''));
       res.writeHead(url.pathname.startsWith('/img/') || url.pathname === '/favicon.ico' ? 204 : 404);
       res.end();
@@ -73,7 +82,9 @@ function serve() {
     }
   });
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })),
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) }),
+    ),
   );
 }
 
@@ -97,7 +108,10 @@ function startForwarder() {
   });
   return new Promise((resolve) =>
     wss.on('listening', () =>
-      resolve({ url: `ws://127.0.0.1:${wss.address().port}/`, close: () => new Promise((r) => (wss.clients.forEach((c) => c.terminate()), wss.close(r))) }),
+      resolve({
+        url: `ws://127.0.0.1:${wss.address().port}/`,
+        close: () => new Promise((r) => (wss.clients.forEach((c) => c.terminate()), wss.close(r))),
+      }),
     ),
   );
 }
@@ -111,8 +125,14 @@ async function openSession(browser, { origin, relayUrl, forwarderUrl }, lib, kin
   for (const role of ['customer', 'agent']) {
     const page = await context.newPage();
     page.on('pageerror', (e) => issues.push(`latency ${lib} ${role}: page error: ${e.message}`));
-    page.on('console', (msg) => msg.type() === 'error' && issues.push(`latency ${lib} ${role}: console error: ${msg.text().slice(0, 160)}`));
-    await page.goto(`${origin}/${role}.html?lib=${lib}&role=${role}${role === 'customer' ? `&page=${kind}` : ''}`, { waitUntil: 'load', timeout: 120_000 });
+    page.on(
+      'console',
+      (msg) => msg.type() === 'error' && issues.push(`latency ${lib} ${role}: console error: ${msg.text().slice(0, 160)}`),
+    );
+    await page.goto(`${origin}/${role}.html?lib=${lib}&role=${role}${role === 'customer' ? `&page=${kind}` : ''}`, {
+      waitUntil: 'load',
+      timeout: 120_000,
+    });
     pages.push(page);
   }
   const [customer, agent] = pages;
@@ -178,9 +198,16 @@ export async function benchLatency({ browser, results, opts, log }) {
       for (const rate of RATES) {
         base += 10_000;
         const made = await s.customer.evaluate(([b, n, r]) => window.__latency.changes(b, n, r), [base, count, rate]);
-        const arrivals = await settle(s.agent, 'slots', made.map((_, i) => base + i));
+        const arrivals = await settle(
+          s.agent,
+          'slots',
+          made.map((_, i) => base + i),
+        );
         const { sorted, lost } = latencies(made, arrivals, s.clock.offset, (i) => base + i);
-        if (lost) results.note(`latency ${rate} changes/s: ${lost} of ${count} changes never showed in ${lib}'s mirror (overwritten in their slot first, or lost).`);
+        if (lost)
+          results.note(
+            `latency ${rate} changes/s: ${lost} of ${count} changes never showed in ${lib}'s mirror (overwritten in their slot first, or lost).`,
+          );
         results.add(`latency DOM change → mirror @${rate}/s: p50`, 'ms', 0, lib, percentile(sorted, 50));
         results.add(`latency DOM change → mirror @${rate}/s: p99`, 'ms', 0, lib, percentile(sorted, 99));
         if (rate === 100) p99At100[lib] = percentile(sorted, 99);
@@ -201,9 +228,14 @@ export async function benchLatency({ browser, results, opts, log }) {
         await k.customer.keyboard.press(String.fromCharCode(97 + (i % 26)));
       }
       const made = await k.customer.evaluate(() => window.__latency.keys());
-      const arrivals = await settle(k.agent, 'values', made.map((_, i) => i + 1));
+      const arrivals = await settle(
+        k.agent,
+        'values',
+        made.map((_, i) => i + 1),
+      );
       const { sorted, lost } = latencies(made, arrivals, k.clock.offset, (i) => i + 1);
-      if (lost) results.note(`latency keystrokes: ${lost} of ${made.length} values never showed in ${lib}'s mirror (a later one came first).`);
+      if (lost)
+        results.note(`latency keystrokes: ${lost} of ${made.length} values never showed in ${lib}'s mirror (a later one came first).`);
       results.add('latency keystroke → mirror, 10k elements: p50', 'ms', 0, lib, percentile(sorted, 50));
       results.add('latency keystroke → mirror, 10k elements: p99', 'ms', 0, lib, percentile(sorted, 99));
       await k.context.close();
@@ -217,6 +249,8 @@ export async function benchLatency({ browser, results, opts, log }) {
       `times are performance.timeOrigin + now() in each page, the agent page's clock offset (largest |offset| ${worst.offset.toFixed(3)} ms, probe round trip ${worst.rtt.toFixed(3)} ms over a BroadcastChannel) taken off. ` +
       `Goal: p99 within one frame (${FRAME_MS} ms) at 100 changes/s — ours ${p99At100.ours?.toFixed(1)} ms ${p99At100.ours <= FRAME_MS ? '✓' : '✗'}, rrweb ${p99At100.rrweb?.toFixed(1)} ms.`,
   );
-  results.note('Latency transport: ours through our relay (envelopes checked, frames validated); rrweb through a bare ws forwarder started beside it (no checks), because our relay accepts only our protocol frames. rrweb\'s Replayer runs live with no buffer (startLive before the customer records; both pages share one clock), so each event is cast in the first animation frame after it arrives.');
+  results.note(
+    "Latency transport: ours through our relay (envelopes checked, frames validated); rrweb through a bare ws forwarder started beside it (no checks), because our relay accepts only our protocol frames. rrweb's Replayer runs live with no buffer (startLive before the customer records; both pages share one clock), so each event is cast in the first animation frame after it arrives.",
+  );
   for (const issue of [...new Set(issues)].slice(0, 6)) results.note(issue);
 }

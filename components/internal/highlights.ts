@@ -22,16 +22,23 @@ const SPOT_RADIUS = 70;
  * (or null while the anchor is not on the page); `scale` maps page px to layer px.
  */
 export function renderMarks(marks: Mark[], place: (mark: Mark) => [number, number] | null, scale: number): TemplateResult | typeof nothing {
-  const placed = marks.map((mark) => [mark, place(mark)] as const).filter(([, at]) => at !== null) as Array<readonly [Mark, [number, number]]>;
+  const placed = marks.map((mark) => [mark, place(mark)] as const).filter(([, at]) => at !== null) as Array<
+    readonly [Mark, [number, number]]
+  >;
   if (!placed.length) return nothing;
   const point = ([x, y]: [number, number], mark: Mark, i: number) => [x + mark.points[i]! * scale, y + mark.points[i + 1]! * scale];
   const spots = placed.filter(([mark]) => mark.kind === 'spot');
   return svg`<svg class="marks" part="highlights" aria-hidden="true" width="100%" height="100%">
-    ${spots.length
-      ? svg`<mask id="spots"><rect width="100%" height="100%" fill="white"></rect>
-          ${spots.map(([mark, at]) => { const [cx, cy] = point(at, mark, 0); return svg`<circle cx=${cx} cy=${cy} r=${SPOT_RADIUS * scale} fill="black"></circle>`; })}
+    ${
+      spots.length
+        ? svg`<mask id="spots"><rect width="100%" height="100%" fill="white"></rect>
+          ${spots.map(([mark, at]) => {
+            const [cx, cy] = point(at, mark, 0);
+            return svg`<circle cx=${cx} cy=${cy} r=${SPOT_RADIUS * scale} fill="black"></circle>`;
+          })}
         </mask><rect width="100%" height="100%" fill="rgb(0 0 0 / 0.45)" mask="url(#spots)"></rect>`
-      : nothing}
+        : nothing
+    }
     ${placed.map(([mark, at]) => {
       if (mark.kind === 'rect') {
         const [x1, y1] = point(at, mark, 0);

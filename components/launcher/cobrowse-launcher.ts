@@ -10,8 +10,6 @@ import { CustomerSessionController } from './session-controller.js';
 import { launcherStrings, translationFor, type LauncherStrings } from './strings.js';
 import { launcherStyles } from './styles.js';
 
-
-
 /**
  * Lets a customer share this tab with a support agent: a floating button opens a panel
  * that starts a session and shows the 9-digit session ID to read to the agent.
@@ -108,14 +106,13 @@ export class CobrowseLauncher extends LitElement {
   /** How long the customer has to answer a control request before it counts as Deny, in ms. */
   declare consentTimeout: number;
 
-
   /** Replaces any of the launcher's texts (for localisation; over the `lang` translation); see `launcherStrings` for the keys. */
   declare strings: Partial<LauncherStrings>;
 
-  private declare consentRequest: { name: string; answer: (allowed: boolean) => void } | null;
-  private declare agentPointer: { x: number; y: number; click: number } | null;
+  declare private consentRequest: { name: string; answer: (allowed: boolean) => void } | null;
+  declare private agentPointer: { x: number; y: number; click: number } | null;
   /** The agent's highlight marks, each anchored to an element of this page. */
-  private declare marks: Array<Mark & { anchor: Element }>;
+  declare private marks: Array<Mark & { anchor: Element }>;
   private marksFrame = 0;
 
   /** Where the floating button sits: `bottom-right` (default) or `bottom-left`. */
@@ -124,11 +121,11 @@ export class CobrowseLauncher extends LitElement {
   /** Whether the panel is open. */
   declare open: boolean;
 
-  private declare endedBy: EndedBy | undefined;
-  private declare errorMessage: string;
-  private declare copied: boolean;
+  declare private endedBy: EndedBy | undefined;
+  declare private errorMessage: string;
+  declare private copied: boolean;
   /** Start was refused before any session (insecure page, old browser): the panel says why. */
-  private declare refused: boolean;
+  declare private refused: boolean;
 
   constructor() {
     super();
@@ -225,7 +222,12 @@ export class CobrowseLauncher extends LitElement {
         resolve(allowed);
       };
       const timer = setTimeout(() => answer(false), this.consentTimeout);
-      const hostDecides = !emit(this, 'cobrowse-control-request', { name, allow: () => answer(true), deny: () => answer(false) }, { cancelable: true });
+      const hostDecides = !emit(
+        this,
+        'cobrowse-control-request',
+        { name, allow: () => answer(true), deny: () => answer(false) },
+        { cancelable: true },
+      );
       if (!hostDecides && !settled) {
         this.consentRequest = { name, answer };
         this.open = true;
@@ -285,14 +287,26 @@ export class CobrowseLauncher extends LitElement {
     const pointer = shared ? this.agentPointer : null;
     return html`
       ${shared ? html`<div class="frame" part="shared-frame" aria-hidden="true"></div>` : nothing}
-      ${shared && this.marks.length ? html`<div class="marks-layer">${renderMarks(this.marks, (m) => {
-        const box = (m as Mark & { anchor: Element }).anchor.getBoundingClientRect();
-        return [box.left, box.top];
-      }, 1)}</div>` : nothing}
-      ${pointer ? html`<div class="agent-pointer" part="agent-pointer" aria-hidden="true" style="left:${pointer.x}px;top:${pointer.y}px">
+      ${
+        shared && this.marks.length
+          ? html`<div class="marks-layer">${renderMarks(
+              this.marks,
+              (m) => {
+                const box = (m as Mark & { anchor: Element }).anchor.getBoundingClientRect();
+                return [box.left, box.top];
+              },
+              1,
+            )}</div>`
+          : nothing
+      }
+      ${
+        pointer
+          ? html`<div class="agent-pointer" part="agent-pointer" aria-hidden="true" style="left:${pointer.x}px;top:${pointer.y}px">
           <span class="arrow"></span><span class="name">${this.controller.session?.agentName || this.text.defaultAgent}</span>
           ${pointer.click ? keyed(pointer.click, html`<span class="ripple"></span>`) : nothing}
-        </div>` : nothing}
+        </div>`
+          : nothing
+      }
       <div class="visually-hidden" role="status" aria-live="polite">${this.statusText()}</div>
       ${this.open ? html`<section class="panel" part="panel" aria-label="Co-browsing">${this.renderPanel()}</section>` : nothing}
       <button class="trigger" part="trigger" ?data-shared=${shared} aria-expanded=${this.open} @click=${() => (this.open = !this.open)}>

@@ -11,7 +11,11 @@ export type { ToolbarViewer } from './viewer-link.js';
 
 const LINK_LABEL = { good: 'Good', slow: 'Slow', offline: 'Offline' } as const;
 
-const TOOLS = [['rect', 'Rectangle'], ['pen', 'Pen'], ['spot', 'Spotlight']] as const;
+const TOOLS = [
+  ['rect', 'Rectangle'],
+  ['pen', 'Pen'],
+  ['spot', 'Spotlight'],
+] as const;
 
 /** Each zoom step multiplies or divides by this; zoom stays between 25% and 400%. */
 const ZOOM_STEP = 1.25;
@@ -291,26 +295,42 @@ export class CobrowseToolbar extends LitElement {
       ${this.platform ? html`<span id="platform" class="platform" part="platform">${this.platform}</span>` : nothing}
       ${this.mode ? html`<span class="badge" part="mode">${MODE_LABEL[this.mode]}</span>` : nothing}
       ${status ? html`<span class="status" part="status" data-state=${this.state}>${status}</span>` : nothing}
-      ${open && this.link ? html`<span class="link" part="link" data-link=${this.link} role="img"
+      ${
+        open && this.link
+          ? html`<span class="link" part="link" data-link=${this.link} role="img"
           aria-label=${`Customer's connection: ${LINK_LABEL[this.link]}${this.rtt === null ? '' : `, ${this.rtt} ms`}`}
           title=${`Round trip to the customer's page${this.rtt === null ? ': no answer' : `: ${this.rtt} ms`}`}>
-          ${LINK_LABEL[this.link]}${this.rtt === null ? '' : html` · ${this.rtt} ms`}</span>` : nothing}
-      ${open && this.url ? html`<form class="nav" part="navigation" @submit=${this.go}>
-          ${this.canNavigate ? html`
+          ${LINK_LABEL[this.link]}${this.rtt === null ? '' : html` · ${this.rtt} ms`}</span>`
+          : nothing
+      }
+      ${
+        open && this.url
+          ? html`<form class="nav" part="navigation" @submit=${this.go}>
+          ${
+            this.canNavigate
+              ? html`
             <button type="button" class="plain" aria-label="Back" @click=${() => this.navigate({ action: 'back' })}>←</button>
             <button type="button" class="plain" aria-label="Forward" @click=${() => this.navigate({ action: 'forward' })}>→</button>
-            <button type="button" class="plain" aria-label="Reload" @click=${() => this.navigate({ action: 'reload' })}>↻</button>` : nothing}
+            <button type="button" class="plain" aria-label="Reload" @click=${() => this.navigate({ action: 'reload' })}>↻</button>`
+              : nothing
+          }
           <input name="url" aria-label="Address of the customer's page" .value=${this.url} ?readonly=${!this.canNavigate} autocomplete="off" />
-        </form>` : nothing}
+        </form>`
+          : nothing
+      }
       <span class="spacer"></span>
       <span class="zoom" part="highlight" role="group" aria-label="Highlight">
         <button class="plain" aria-pressed=${Boolean(this.highlightTool)} ?disabled=${!open}
           @click=${() => this.highlight(this.highlightTool ? null : 'rect')}>Highlight</button>
-        ${this.highlightTool
-          ? html`${TOOLS.map(([tool, label]) => html`<button class="plain" aria-pressed=${this.highlightTool === tool}
-                @click=${() => this.highlight(tool)}>${label}</button>`)}
+        ${
+          this.highlightTool
+            ? html`${TOOLS.map(
+                ([tool, label]) => html`<button class="plain" aria-pressed=${this.highlightTool === tool}
+                @click=${() => this.highlight(tool)}>${label}</button>`,
+              )}
               <button class="plain" @click=${() => this.request('cobrowse-highlight-clear', {}, (viewer) => viewer.clearHighlights())}>Clear</button>`
-          : nothing}
+            : nothing
+        }
       </span>
       <span class="zoom" part="zoom" role="group" aria-label="Zoom">
         <button class="plain" aria-label="Zoom out" ?disabled=${!open} @click=${() => this.setZoom(this.zoom / ZOOM_STEP)}>−</button>

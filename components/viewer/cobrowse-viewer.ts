@@ -130,7 +130,11 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   private shown: ViewerChangeDetail | undefined;
   private mirror: Mirror | undefined;
   private readonly resizeObserver = new ResizeObserver(() => this.fit());
-  private readonly remote = new RemoteControl(() => this.session, () => this.mirror, () => this.mode);
+  private readonly remote = new RemoteControl(
+    () => this.session,
+    () => this.mirror,
+    () => this.mode,
+  );
 
   /** The session's state: idle, joining, waiting, live, customer-away, reconnecting, ended or error. */
   get state(): AgentState {
@@ -155,7 +159,13 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     this.message = '';
     this.endedBy = undefined;
     this.hasPage = false;
-    const session = new AgentSession({ relay: this.relay, connection: this.connection, name: this.name, token: this.token || undefined, mirror: this.mirror! });
+    const session = new AgentSession({
+      relay: this.relay,
+      connection: this.connection,
+      name: this.name,
+      token: this.token || undefined,
+      mirror: this.mirror!,
+    });
     this.session = session;
     session.events.on('state', (s) => {
       this.agentState = s;
@@ -199,7 +209,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
       zoom: this.scale,
       autoFit: this.autoFit,
       highlightTool: this.tool ?? '',
-      url: this.hasPage ? this.mirror?.url ?? '' : '',
+      url: this.hasPage ? (this.mirror?.url ?? '') : '',
       canNavigate: this.remote.allows(Action.Navigate),
     };
   }
@@ -218,7 +228,11 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   /** Asks the customer's page to go back, forward, reload or to `url`; a refusal shows as a notice. */
   async navigate({ action, url }: NavigateDetail): Promise<void> {
     const command =
-      action === 'go' ? { a: Action.Navigate, url } : action === 'reload' ? { a: Action.Reload } : { a: Action.History, delta: action === 'back' ? -1 : 1 };
+      action === 'go'
+        ? { a: Action.Navigate, url }
+        : action === 'reload'
+          ? { a: Action.Reload }
+          : { a: Action.History, delta: action === 'back' ? -1 : 1 };
     this.report(await this.remote.send(command as Parameters<RemoteControl['send']>[0]));
   }
 
@@ -285,10 +299,21 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
           ${renderMarks(this.drawing ? [...this.marks, this.drawing] : this.marks, (m) => this.anchorAt(m), s)}
           <div class="input-layer" part="input-layer" ?data-drawing=${Boolean(this.tool)} @mousemove=${this.onMove} @click=${this.onClick}
             @mousedown=${this.onDrawStart} @mouseup=${this.onDrawEnd} @wheel=${this.onWheel}></div>
-          ${this.customerPointer ? html`<div class="pointer customer" part="customer-pointer" aria-hidden="true"
-            style="left:${this.customerPointer.x * s}px;top:${this.customerPointer.y * s}px"></div>` : nothing}
-          ${this.ripple ? keyed(this.ripple.key, html`<div class="ripple" aria-hidden="true"
-            style="left:${this.ripple.x * s}px;top:${this.ripple.y * s}px"></div>`) : nothing}
+          ${
+            this.customerPointer
+              ? html`<div class="pointer customer" part="customer-pointer" aria-hidden="true"
+            style="left:${this.customerPointer.x * s}px;top:${this.customerPointer.y * s}px"></div>`
+              : nothing
+          }
+          ${
+            this.ripple
+              ? keyed(
+                  this.ripple.key,
+                  html`<div class="ripple" aria-hidden="true"
+            style="left:${this.ripple.x * s}px;top:${this.ripple.y * s}px"></div>`,
+                )
+              : nothing
+          }
           ${this.renderEditor()}
         </div>
         ${this.notice ? html`<div class="notice" part="notice" role="status">${this.notice}</div>` : nothing}
@@ -428,7 +453,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   }
 
   private report(result: { ok: boolean; reason?: string }): void {
-    if (!result.ok) this.showNotice(result.reason ?? 'The customer\'s page refused');
+    if (!result.ok) this.showNotice(result.reason ?? "The customer's page refused");
   }
 
   private showNotice(text: string): void {

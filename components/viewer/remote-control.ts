@@ -15,7 +15,21 @@ export type Target =
 const FIELD = /^(input|textarea|select)$/;
 const TOGGLES = new Set(['checkbox', 'radio']);
 /** Input types co-filled as text; others (buttons, files, colors…) are clicked. */
-const TEXT_INPUTS = new Set(['', 'text', 'email', 'tel', 'url', 'search', 'number', 'password', 'date', 'time', 'datetime-local', 'month', 'week']);
+const TEXT_INPUTS = new Set([
+  '',
+  'text',
+  'email',
+  'tel',
+  'url',
+  'search',
+  'number',
+  'password',
+  'date',
+  'time',
+  'datetime-local',
+  'month',
+  'week',
+]);
 
 /** The deepest mirrored element at a point of the customer's viewport, through open shadow roots. */
 export function elementAt(doc: Document, x: number, y: number): Element | null {
@@ -33,7 +47,8 @@ function scrollableAncestor(el: Element | null): Element | null {
   for (let n = el; n && n.localName !== 'html' && n.localName !== 'body'; n = n.parentElement) {
     const style = n.ownerDocument.defaultView!.getComputedStyle(n);
     const scrolls = (v: string) => v === 'auto' || v === 'scroll';
-    if ((scrolls(style.overflowY) && n.scrollHeight > n.clientHeight) || (scrolls(style.overflowX) && n.scrollWidth > n.clientWidth)) return n;
+    if ((scrolls(style.overflowY) && n.scrollHeight > n.clientHeight) || (scrolls(style.overflowX) && n.scrollWidth > n.clientWidth))
+      return n;
   }
   return null;
 }

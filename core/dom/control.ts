@@ -40,7 +40,7 @@ function fire(target: EventTarget, type: string, init: MouseEventInit | EventIni
 
 /** Refuses masked and blocked elements, and anything inside a blocked one. */
 function guarded(el: Element, masker: Masker): string | null {
-  for (let n: Element | null = el; n; n = n.parentElement ?? ((n.getRootNode() as ShadowRoot).host ?? null)) {
+  for (let n: Element | null = el; n; n = n.parentElement ?? (n.getRootNode() as ShadowRoot).host ?? null) {
     if (masker.isBlocked(n)) return 'This part of the page is hidden from the agent';
   }
   return masker.isMaskedContent(el) ? 'This part of the page is private to the customer' : null;
@@ -132,7 +132,8 @@ export function applyControl(frame: ControlFrame, ctx: ControlContext): ControlR
     }
     case Action.Check: {
       const box = el as HTMLInputElement;
-      if (box.localName !== 'input' || (box.type !== 'checkbox' && box.type !== 'radio')) return refuse('Only checkboxes and radio buttons can be checked');
+      if (box.localName !== 'input' || (box.type !== 'checkbox' && box.type !== 'radio'))
+        return refuse('Only checkboxes and radio buttons can be checked');
       if (box.disabled) return refuse('This field cannot be edited');
       if (box.checked !== frame.checked) box.click(); // toggles with real input and change events
       return OK;

@@ -40,7 +40,11 @@ function wrapMethod<T extends object>(proto: T, name: string, after: (self: T) =
     writable: true,
     value: function (this: T, ...args: unknown[]) {
       const result = original.apply(this, args);
-      if (result instanceof Promise) void result.then(() => after(this), () => undefined);
+      if (result instanceof Promise)
+        void result.then(
+          () => after(this),
+          () => undefined,
+        );
       else after(this);
       return result;
     },

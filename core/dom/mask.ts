@@ -39,7 +39,7 @@ export interface MaskOptions {
  * iframe's document to the iframe: a mark on an ancestor covers everything inside it.
  */
 export function closestAcross(el: Element, selector: string): Element | null {
-  for (let n: Element | null = el; n; ) {
+  for (let n: Element | null = el; n;) {
     const hit = n.closest(selector);
     if (hit) return hit;
     const root = n.getRootNode() as ShadowRoot | Document;
@@ -162,7 +162,8 @@ export class Masker {
 
   /** True when an attribute's value is page text that masking covers here. */
   isMaskedAttribute(el: Element, name: string, marked?: boolean): boolean {
-    const textual = TEXT_ATTRIBUTES.has(name) || name.startsWith('aria-') || (name.startsWith('data-') && !name.startsWith('data-cobrowse'));
+    const textual =
+      TEXT_ATTRIBUTES.has(name) || name.startsWith('aria-') || (name.startsWith('data-') && !name.startsWith('data-cobrowse'));
     return textual && this.isMaskedContent(el, marked);
   }
 

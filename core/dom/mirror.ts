@@ -29,7 +29,21 @@ export const MIRROR_SANDBOX = 'allow-same-origin';
 
 /** Elements replaced by an inert <template> so they keep their place but can do nothing. */
 const INERT = new Set(['script', 'noscript', 'base', 'object', 'embed', 'applet', 'frame', 'frameset', 'portal']);
-const URL_ATTRIBUTES = new Set(['src', 'href', 'action', 'formaction', 'poster', 'background', 'xlink:href', 'data', 'cite', 'ping', 'srcset', 'lowsrc', 'dynsrc']);
+const URL_ATTRIBUTES = new Set([
+  'src',
+  'href',
+  'action',
+  'formaction',
+  'poster',
+  'background',
+  'xlink:href',
+  'data',
+  'cite',
+  'ping',
+  'srcset',
+  'lowsrc',
+  'dynsrc',
+]);
 const ACTIVE_URL = /^(javascript|vbscript|data:text\/html|data:application|data:image\/svg)/i;
 /** SVG animation attributes that can write a URL or a handler into another attribute. */
 const ANIMATION_VALUES = new Set(['to', 'from', 'values', 'by']);
@@ -86,12 +100,16 @@ function attributeName(name: string): AttributeName {
   let known = attributeNames.get(name);
   if (known === undefined) {
     const lower = name.toLowerCase();
-    const policy = lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv'
-      ? Policy.Drop
-      : NEEDS_VALUE_CHECK.has(lower) ? Policy.Check
-      : name.startsWith('xlink:') ? Policy.XLink
-      : name.startsWith('xml:') ? Policy.Xml
-      : Policy.Safe;
+    const policy =
+      lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv'
+        ? Policy.Drop
+        : NEEDS_VALUE_CHECK.has(lower)
+          ? Policy.Check
+          : name.startsWith('xlink:')
+            ? Policy.XLink
+            : name.startsWith('xml:')
+              ? Policy.Xml
+              : Policy.Safe;
     known = { name, policy };
     if (attributeNames.size < 10_000) attributeNames.set(name, known); // a hostile page cannot grow it without bound
   }
@@ -373,10 +391,10 @@ export class Mirror {
     doc.open();
     doc.write('<!DOCTYPE html>');
     doc.close();
-    doc.body.style.cssText = 'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
+    doc.body.style.cssText =
+      'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
     doc.body.textContent = 'Content from another website is not shared';
   }
-
 
   private *realms(): Iterable<Map<number, CSSStyleSheet>> {
     for (const node of this.nodes.values()) {
@@ -429,7 +447,7 @@ export class Mirror {
     this.mark(focused as Element, PseudoMark.focus);
     if (focusVisible) this.mark(focused as Element, PseudoMark['focus-visible']);
     // A shadow host or an iframe whose content holds the focus is itself :focus from outside.
-    for (let root = focused.getRootNode(); ; ) {
+    for (let root = focused.getRootNode(); ;) {
       const holder = root.nodeType === DOCUMENT ? (root as Document).defaultView?.frameElement : (root as ShadowRoot).host;
       if (!holder || idOf(holder) === undefined) break;
       this.mark(holder, PseudoMark.focus);
@@ -439,7 +457,7 @@ export class Mirror {
 
   /** Marks the element with this ID and its ancestors in the flat tree, up to the mirror's own document. */
   private markUp(id: number | null, name: string): void {
-    for (let node = id === null ? null : this.nodes.get(id) ?? null; node && idOf(node) !== undefined; node = flatParent(node)) {
+    for (let node = id === null ? null : (this.nodes.get(id) ?? null); node && idOf(node) !== undefined; node = flatParent(node)) {
       if (node.nodeType === ELEMENT) this.mark(node as Element, name);
     }
   }
@@ -576,7 +594,8 @@ export class Mirror {
       // Its sheet exists once the element is in a document.
       if (mayUsePseudo(extra.css)) this.afterAttach.push(() => emulatePseudoClasses((el as HTMLStyleElement).sheet));
     }
-    if ((extra.doc || extra.xo) && el.localName === 'iframe') this.afterAttach.push(() => this.fillFrame(el as HTMLIFrameElement, extra.doc ?? null));
+    if ((extra.doc || extra.xo) && el.localName === 'iframe')
+      this.afterAttach.push(() => this.fillFrame(el as HTMLIFrameElement, extra.doc ?? null));
     if (extra.media && 'paused' in el) this.setMedia(el as HTMLMediaElement, extra.media[0], extra.media[1]);
     if (extra.modal && el.localName === 'dialog') {
       this.afterAttach.push(() => {

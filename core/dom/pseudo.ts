@@ -34,9 +34,7 @@ export const mayUsePseudo = (css: string): boolean => MAY_USE_PSEUDO.test(css);
 
 /** A selector that also matches the markers: `a:hover` → `a:is(:hover, [data-cobrowse-hover])`. */
 export function emulatedSelector(selector: string): string {
-  return selector.replace(PSEUDO_CLASS, (match, name: PseudoClass | undefined) =>
-    name ? `:is(:${name}, [${PseudoMark[name]}])` : match,
-  );
+  return selector.replace(PSEUDO_CLASS, (match, name: PseudoClass | undefined) => (name ? `:is(:${name}, [${PseudoMark[name]}])` : match));
 }
 
 /**
@@ -89,7 +87,12 @@ export function pseudoRules(sheet: CSSStyleSheet | null | undefined, depth = 0):
 function pseudoRulesIn(rules: CSSRuleList, depth: number): string {
   let css = '';
   for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i] as CSSRule & { selectorText?: string; cssRules?: CSSRuleList; styleSheet?: CSSStyleSheet | null; conditionText?: string };
+    const rule = rules[i] as CSSRule & {
+      selectorText?: string;
+      cssRules?: CSSRuleList;
+      styleSheet?: CSSStyleSheet | null;
+      conditionText?: string;
+    };
     if (rule.type === 1) {
       if (MAY_USE_PSEUDO.test(rule.selectorText!)) css += rule.cssText + '\n';
     } else if (rule.type === 3) {
@@ -110,7 +113,8 @@ export function flatParent(node: Node): Node | null {
   const slot = (node as Element).assignedSlot;
   if (slot) return slot;
   const parent = node.parentNode;
-  if (parent) return parent.nodeType === 11 ? (parent as ShadowRoot).host ?? null : parent.nodeType === 9 ? frameOf(parent as Document) : parent;
+  if (parent)
+    return parent.nodeType === 11 ? ((parent as ShadowRoot).host ?? null) : parent.nodeType === 9 ? frameOf(parent as Document) : parent;
   return node.nodeType === 9 ? frameOf(node as Document) : null;
 }
 

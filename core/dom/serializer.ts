@@ -158,7 +158,11 @@ function serializeChildren(parent: Node, ctx: SerializeContext, marked: boolean)
 }
 
 /** Serializes an open shadow root and starts observing it; `marked`: its host is under a mask mark. */
-export function serializeShadowRoot(root: ShadowRoot, ctx: SerializeContext, marked = ctx.masker.isMarked(root.host)): SerializedShadowRoot {
+export function serializeShadowRoot(
+  root: ShadowRoot,
+  ctx: SerializeContext,
+  marked = ctx.masker.isMarked(root.host),
+): SerializedShadowRoot {
   const id = ctx.ids.assign(root);
   ctx.observeRoot(root);
   const children = serializeChildren(root, ctx, marked);
@@ -260,7 +264,11 @@ function isFormField(el: Element): el is HTMLInputElement | HTMLTextAreaElement 
 }
 
 /** The field's current value as it may be sent (masked, or undefined for file inputs). */
-export function fieldValue(el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, masker: Masker, marked?: boolean): string | undefined {
+export function fieldValue(
+  el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement,
+  masker: Masker,
+  marked?: boolean,
+): string | undefined {
   if (el.localName === 'input' && (el as HTMLInputElement).type === 'file') return undefined;
   return masker.isMaskedField(el, marked) ? masker.mask(el.value) : el.value;
 }

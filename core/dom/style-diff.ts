@@ -74,7 +74,12 @@ function indexOfName(list: string[], name: string, from = 0): number {
 }
 
 /** Sets (or, for null, removes) `names[i]` to `values[offset + i]` in a live declaration block (on the mirror). */
-export function applyStyleDiff(style: CSSStyleDeclaration, names: readonly string[], values: ReadonlyArray<string | null>, offset = 0): void {
+export function applyStyleDiff(
+  style: CSSStyleDeclaration,
+  names: readonly string[],
+  values: ReadonlyArray<string | null>,
+  offset = 0,
+): void {
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const value = values[offset + i];

@@ -110,14 +110,7 @@ export interface ElementExtra {
 }
 
 /** [kind, id, tag (lower case for HTML), attributes as [name, value, name, value…], children, extra] */
-export type SerializedElement = [
-  kind: 1,
-  id: number,
-  tag: string,
-  attrs: string[],
-  children: SerializedNode[],
-  extra?: ElementExtra,
-];
+export type SerializedElement = [kind: 1, id: number, tag: string, attrs: string[], children: SerializedNode[], extra?: ElementExtra];
 export type SerializedText = [kind: 3, id: number, text: string];
 export type SerializedComment = [kind: 8, id: number, text: string];
 /** `quirks` is true when the source document renders in quirks mode; `adopted` lists its adopted sheets' IDs. */
@@ -125,12 +118,7 @@ export type SerializedDocument = [kind: 9, id: number, children: SerializedNode[
 export type SerializedShadowRoot = [kind: 11, id: number, children: SerializedNode[], adopted?: number[]];
 export type SerializedDoctype = [kind: 10, id: number, name: string, publicId: string, systemId: string];
 export type SerializedNode =
-  | SerializedElement
-  | SerializedText
-  | SerializedComment
-  | SerializedDocument
-  | SerializedDoctype
-  | SerializedShadowRoot;
+  SerializedElement | SerializedText | SerializedComment | SerializedDocument | SerializedDoctype | SerializedShadowRoot;
 
 // ─── Patches ──────────────────────────────────────────────────────────────────
 
@@ -200,47 +188,98 @@ export type PatchOp =
 // ─── Frames ───────────────────────────────────────────────────────────────────
 
 /** Customer → relay: open a new session. */
-export interface CreateFrame { t: 'create'; v: number; mode: Mode }
+export interface CreateFrame {
+  t: 'create';
+  v: number;
+  mode: Mode;
+}
 /**
  * Customer → relay: reattach to a live session after a reload or a dropped connection (`code` and
  * its resume `token`), or on another of the session's domains with a one-time `handoff` token.
  */
 export type ResumeFrame = { t: 'resume'; v: number; code: string; token: string } | { t: 'resume'; v: number; handoff: string };
 /** Customer → relay: a one-time token to carry the session to another of its domains. */
-export interface HandoffFrame { t: 'handoff' }
+export interface HandoffFrame {
+  t: 'handoff';
+}
 /** Relay → customer: the hand-off token, good once within `ttl` ms; it travels in the next page's URL fragment. */
-export interface HandoffTokenFrame { t: 'handoff-token'; token: string; ttl: number }
+export interface HandoffTokenFrame {
+  t: 'handoff-token';
+  token: string;
+  ttl: number;
+}
 /**
  * Agent → relay: join the session with this 9-digit ID. `token` (from an earlier `joined`)
  * reclaims this agent's place after a dropped connection, even while the relay still holds it.
  */
-export interface JoinFrame { t: 'join'; v: number; code: string; name?: string; token?: string }
+export interface JoinFrame {
+  t: 'join';
+  v: number;
+  code: string;
+  name?: string;
+  token?: string;
+}
 /** Agent → relay: leave the session (it lives on, and another agent may join at once). */
-export interface LeaveFrame { t: 'leave' }
+export interface LeaveFrame {
+  t: 'leave';
+}
 /** Either side → relay: end the session for both. */
-export interface EndFrame { t: 'end' }
+export interface EndFrame {
+  t: 'end';
+}
 
 /** Relay → customer: the session exists; `token` resumes it and is never shown. */
-export interface CreatedFrame { t: 'created'; code: string; token: string; mode: Mode }
+export interface CreatedFrame {
+  t: 'created';
+  code: string;
+  token: string;
+  mode: Mode;
+}
 /**
  * Relay → customer: resumed; `agent` names the bound agent, if any; `seq` is the highest
  * sequence number the relay has seen from this session's customer (a reloaded page numbers on from it).
  */
-export interface ResumedFrame { t: 'resumed'; code: string; mode: Mode; agent: string | null; seq: number; token?: string }
+export interface ResumedFrame {
+  t: 'resumed';
+  code: string;
+  mode: Mode;
+  agent: string | null;
+  seq: number;
+  token?: string;
+}
 /**
  * Relay → agent: joined; `online` says whether the customer is connected now; `token`
  * reclaims this place after a dropped connection (send it in the next `join`).
  */
-export interface JoinedFrame { t: 'joined'; code: string; mode: Mode; online: boolean; token: string }
+export interface JoinedFrame {
+  t: 'joined';
+  code: string;
+  mode: Mode;
+  online: boolean;
+  token: string;
+}
 /**
  * Relay → either side: the other party came or went. `resumed`: the same agent is back after
  * a dropped connection (the customer keeps its consent, and replays what the agent missed).
  */
-export interface PeerFrame { t: 'peer'; role: Role; status: 'online' | 'offline'; name?: string; resumed?: boolean }
+export interface PeerFrame {
+  t: 'peer';
+  role: Role;
+  status: 'online' | 'offline';
+  name?: string;
+  resumed?: boolean;
+}
 /** Relay → either side: the session is over; the socket closes with CloseCode.Ended. */
-export interface EndedFrame { t: 'ended'; by: EndedBy }
+export interface EndedFrame {
+  t: 'ended';
+  by: EndedBy;
+}
 /** Relay → either side: something was refused. */
-export interface ErrorFrame { t: 'error'; code: ErrorCode; message: string }
+export interface ErrorFrame {
+  t: 'error';
+  code: ErrorCode;
+  message: string;
+}
 
 /**
  * The mirror's stream — snapshots, patches and chunks of them — is numbered: `s` counts up by one
@@ -248,7 +287,9 @@ export interface ErrorFrame { t: 'error'; code: ErrorCode; message: string }
  * once and in order, acknowledges with `ack`, and after a dropped connection the customer
  * replays what the agent has not acknowledged (or takes a fresh snapshot).
  */
-export interface Sequenced { s: number }
+export interface Sequenced {
+  s: number;
+}
 
 /** Customer → agent: the whole page. A snapshot may skip numbers: it replaces everything before it. */
 export interface SnapshotFrame extends Sequenced {
@@ -262,27 +303,52 @@ export interface SnapshotFrame extends Sequenced {
   doc: SerializedDocument;
 }
 /** Customer → agent: one batch of changes, applied in order. */
-export interface PatchFrame extends Sequenced { t: 'patch'; ops: PatchOp[] }
+export interface PatchFrame extends Sequenced {
+  t: 'patch';
+  ops: PatchOp[];
+}
 /**
  * Customer → agent: one piece of a snapshot or patch too big for one frame (the relay takes
  * frames up to MAX_FRAME_BYTES). Pieces `i` = 0…n−1 have consecutive numbers; `d` is a slice of
  * the whole frame's JSON text (which carries no `s` of its own).
  */
-export interface ChunkFrame extends Sequenced { t: 'chunk'; of: 'snapshot' | 'patch'; i: number; n: number; d: string }
+export interface ChunkFrame extends Sequenced {
+  t: 'chunk';
+  of: 'snapshot' | 'patch';
+  i: number;
+  n: number;
+  d: string;
+}
 /** A snapshot or patch as the recorder makes it and the mirror applies it; the Outbox numbers it. */
 export type SnapshotContent = Omit<SnapshotFrame, 's'>;
 export type PatchContent = Omit<PatchFrame, 's'>;
 /** Agent → customer: every frame numbered up to `s` is applied (0: none yet, the agent needs a snapshot). */
-export interface AckFrame { t: 'ack'; s: number }
+export interface AckFrame {
+  t: 'ack';
+  s: number;
+}
 /** Agent → customer: please send a fresh snapshot. */
-export interface RequestSnapshotFrame { t: 'request-snapshot' }
+export interface RequestSnapshotFrame {
+  t: 'request-snapshot';
+}
 
 /** Either way: where that party's pointer is, in the customer's viewport (CSS px); `click` shows a ripple. */
-export interface PointerFrame { t: 'pointer'; x: number; y: number; click?: boolean }
+export interface PointerFrame {
+  t: 'pointer';
+  x: number;
+  y: number;
+  click?: boolean;
+}
 /** Agent → customer: an application-level ping (browsers cannot send WebSocket pings); `n` numbers it. */
-export interface PingFrame { t: 'ping'; n: number }
+export interface PingFrame {
+  t: 'ping';
+  n: number;
+}
 /** Customer → agent: the answer to ping `n`; the agent measures the round trip through the relay. */
-export interface PongFrame { t: 'pong'; n: number }
+export interface PongFrame {
+  t: 'pong';
+  n: number;
+}
 
 /** Highlight tools: a rectangle, a freehand pen stroke, a spotlight around a point. */
 export const HighlightKind = { Rect: 'rect', Pen: 'pen', Spot: 'spot' } as const;
@@ -293,9 +359,19 @@ export type HighlightKind = (typeof HighlightKind)[keyof typeof HighlightKind];
  * from the element's top-left corner, so the mark stays on it through scrolling and reflow.
  * Allowed in every mode. It disappears after `ttl` ms, on `highlight-clear`, or on navigation.
  */
-export interface HighlightFrame { t: 'highlight'; id: number; kind: HighlightKind; target: number; points: number[]; ttl: number }
+export interface HighlightFrame {
+  t: 'highlight';
+  id: number;
+  kind: HighlightKind;
+  target: number;
+  points: number[];
+  ttl: number;
+}
 /** Agent → customer: remove one mark, or all when `id` is absent. */
-export interface HighlightClearFrame { t: 'highlight-clear'; id?: number }
+export interface HighlightClearFrame {
+  t: 'highlight-clear';
+  id?: number;
+}
 
 /** Customer → agent: the customer's browser and device, for the agent's toolbar. */
 export interface PlatformFrame {
@@ -314,7 +390,11 @@ export interface PlatformFrame {
  * Customer → agent: sharing paused (nothing more is sent) or resumed (a snapshot follows). `left`:
  * paused because the customer went to a site outside the session's domains.
  */
-export interface SharingFrame { t: 'sharing'; paused: boolean; left?: boolean }
+export interface SharingFrame {
+  t: 'sharing';
+  paused: boolean;
+  left?: boolean;
+}
 
 /** What an agent may ask the customer's page to do. */
 export const Action = {
@@ -350,12 +430,37 @@ export interface ControlFrame {
   delta?: -1 | 1;
 }
 /** Customer → agent: what became of control command `n`; `reason` says why it was refused. */
-export interface ControlResultFrame { t: 'control-result'; n: number; ok: boolean; reason?: string }
+export interface ControlResultFrame {
+  t: 'control-result';
+  n: number;
+  ok: boolean;
+  reason?: string;
+}
 
 export type CustomerFrame =
-  | CreateFrame | ResumeFrame | HandoffFrame | EndFrame | SnapshotFrame | PatchFrame | ChunkFrame | PointerFrame | SharingFrame | ControlResultFrame | PlatformFrame | PongFrame;
+  | CreateFrame
+  | ResumeFrame
+  | HandoffFrame
+  | EndFrame
+  | SnapshotFrame
+  | PatchFrame
+  | ChunkFrame
+  | PointerFrame
+  | SharingFrame
+  | ControlResultFrame
+  | PlatformFrame
+  | PongFrame;
 export type AgentFrame =
-  | JoinFrame | LeaveFrame | EndFrame | RequestSnapshotFrame | AckFrame | PointerFrame | ControlFrame | HighlightFrame | HighlightClearFrame | PingFrame;
+  | JoinFrame
+  | LeaveFrame
+  | EndFrame
+  | RequestSnapshotFrame
+  | AckFrame
+  | PointerFrame
+  | ControlFrame
+  | HighlightFrame
+  | HighlightClearFrame
+  | PingFrame;
 export type RelayFrame = CreatedFrame | ResumedFrame | HandoffTokenFrame | JoinedFrame | PeerFrame | EndedFrame | ErrorFrame;
 export type Frame = CustomerFrame | AgentFrame | RelayFrame;
 

@@ -2,7 +2,17 @@
  * Checks of the frames that carry page content (snapshots, patches, platform details). Only
  * the relay and the agent's page receive them, so the customer's bundle does not ship them.
  */
-import { CHUNK_CHARS, NodeKind, Op, type AgentFrame, type CustomerFrame, type Frame, type PatchOp, type RelayFrame, type SerializedNode } from './frames.js';
+import {
+  CHUNK_CHARS,
+  NodeKind,
+  Op,
+  type AgentFrame,
+  type CustomerFrame,
+  type Frame,
+  type PatchOp,
+  type RelayFrame,
+  type SerializedNode,
+} from './frames.js';
 import {
   FROM_AGENT,
   FROM_CUSTOMER,
@@ -32,7 +42,8 @@ function isStringPairs(x: unknown): x is string[] {
 function isElementExtra(x: unknown): boolean {
   if (!isRecord(x)) return false;
   const { ns, value, checked, selected, shadow, css, doc, xo, modal, media } = x;
-  return (ns === undefined || ns === 's' || ns === 'm') &&
+  return (
+    (ns === undefined || ns === 's' || ns === 'm') &&
     (value === undefined || isString(value)) &&
     (checked === undefined || typeof checked === 'boolean') &&
     (selected === undefined || typeof selected === 'boolean') &&
@@ -41,7 +52,8 @@ function isElementExtra(x: unknown): boolean {
     (doc === undefined || (Array.isArray(doc) && doc[0] === NodeKind.Document)) &&
     (xo === undefined || xo === 1) &&
     (modal === undefined || modal === 1) &&
-    (media === undefined || (Array.isArray(media) && typeof media[0] === 'boolean' && isFiniteNumber(media[1])));
+    (media === undefined || (Array.isArray(media) && typeof media[0] === 'boolean' && isFiniteNumber(media[1])))
+  );
 }
 
 const isIdList = (x: unknown): boolean => x === undefined || (Array.isArray(x) && x.every(isId));
@@ -125,8 +137,10 @@ function isPatchOp(op: unknown): op is PatchOp {
     case Op.Pseudo:
       return isIdOrNull(op[1]) && isIdOrNull(op[2]) && isIdOrNull(op[3]) && typeof op[4] === 'boolean';
     case Op.StyleDiff:
-      return (isId(op[1]) || (Array.isArray(op[1]) && op[1].length > 0 && op[1].every(isId))) &&
-        isStyleDiff(op[2], op[3], typeof op[1] === 'number' ? 1 : op[1].length);
+      return (
+        (isId(op[1]) || (Array.isArray(op[1]) && op[1].length > 0 && op[1].every(isId))) &&
+        isStyleDiff(op[2], op[3], typeof op[1] === 'number' ? 1 : op[1].length)
+      );
     default:
       return false;
   }
@@ -135,26 +149,49 @@ function isPatchOp(op: unknown): op is PatchOp {
 function isHints(x: unknown): boolean {
   if (!isRecord(x)) return false;
   const { brands, platform, platformVersion, mobile } = x;
-  return Array.isArray(brands) && brands.length <= 16 &&
+  return (
+    Array.isArray(brands) &&
+    brands.length <= 16 &&
     brands.every((b) => Array.isArray(b) && b.length === 2 && isShortString(b[0], 64) && isShortString(b[1], 64)) &&
-    isShortString(platform, 64) && isShortString(platformVersion, 64) && typeof mobile === 'boolean';
+    isShortString(platform, 64) &&
+    isShortString(platformVersion, 64) &&
+    typeof mobile === 'boolean'
+  );
 }
 
 /** Checks of every frame type. */
 export const ALL_CHECKS: Checks = {
   ...SESSION_CHECKS,
   snapshot: (f) =>
-    isId(f.s) && isString(f.url) && isString(f.title) &&
-    Array.isArray(f.viewport) && f.viewport.length === 2 && f.viewport.every(isFiniteNumber) &&
-    Array.isArray(f.doc) && f.doc[0] === NodeKind.Document && isSerializedNode(f.doc) &&
+    isId(f.s) &&
+    isString(f.url) &&
+    isString(f.title) &&
+    Array.isArray(f.viewport) &&
+    f.viewport.length === 2 &&
+    f.viewport.every(isFiniteNumber) &&
+    Array.isArray(f.doc) &&
+    f.doc[0] === NodeKind.Document &&
+    isSerializedNode(f.doc) &&
     (f.sheets === undefined || (Array.isArray(f.sheets) && f.sheets.every((s) => Array.isArray(s) && isId(s[0]) && isString(s[1])))),
   patch: (f) => isId(f.s) && Array.isArray(f.ops) && f.ops.every(isPatchOp),
   chunk: (f) =>
-    isId(f.s) && (f.of === 'snapshot' || f.of === 'patch') && isId(f.n) && f.n >= 2 && f.n <= MAX_CHUNKS &&
-    isId(f.i) && f.i < f.n && isString(f.d) && f.d.length <= CHUNK_CHARS,
+    isId(f.s) &&
+    (f.of === 'snapshot' || f.of === 'patch') &&
+    isId(f.n) &&
+    f.n >= 2 &&
+    f.n <= MAX_CHUNKS &&
+    isId(f.i) &&
+    f.i < f.n &&
+    isString(f.d) &&
+    f.d.length <= CHUNK_CHARS,
   platform: (f) =>
-    isShortString(f.ua, 1024) && isPair(f.screen) && isPair(f.viewport) && isFiniteNumber(f.dpr) &&
-    isShortString(f.language, 64) && isShortString(f.timeZone, 64) && (f.hints === undefined || isHints(f.hints)),
+    isShortString(f.ua, 1024) &&
+    isPair(f.screen) &&
+    isPair(f.viewport) &&
+    isFiniteNumber(f.dpr) &&
+    isShortString(f.language, 64) &&
+    isShortString(f.timeZone, 64) &&
+    (f.hints === undefined || isHints(f.hints)),
 };
 
 /** Parses and checks one frame of any type, which must be in `allowed`; throws ProtocolError. */

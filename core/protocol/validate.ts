@@ -3,16 +3,7 @@
  * carry page content are checked in validate-content.ts. Hand-written rather than a schema
  * library: this part ships in the customer's bundle, so every byte counts.
  */
-import {
-  Action,
-  FORWARDED,
-  HighlightKind,
-  ErrorCode,
-  Mode,
-  type AgentFrame,
-  type Frame,
-  type RelayFrame,
-} from './frames.js';
+import { Action, FORWARDED, HighlightKind, ErrorCode, Mode, type AgentFrame, type Frame, type RelayFrame } from './frames.js';
 
 /** A refused frame, with the reason a peer is told. */
 export class ProtocolError extends Error {
@@ -29,8 +20,7 @@ const MODES = new Set<string>(Object.values(Mode));
 export const isString = (x: unknown): x is string => typeof x === 'string';
 export const isId = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 export const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-export const isRecord = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
+export const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** A session ID: exactly nine digits. */
 export const isSessionCode = (x: unknown): x is string => isString(x) && /^\d{9}$/.test(x);
@@ -52,11 +42,16 @@ const TO_CUSTOMER_CHECKS: Checks = {
   'handoff-token': (f) => isShortString(f.token, 64) && isId(f.ttl),
   created: (f) => isSessionCode(f.code) && isString(f.token) && MODES.has(f.mode as string),
   resumed: (f) =>
-    isSessionCode(f.code) && MODES.has(f.mode as string) && (f.agent === null || isString(f.agent)) && isId(f.seq) &&
+    isSessionCode(f.code) &&
+    MODES.has(f.mode as string) &&
+    (f.agent === null || isString(f.agent)) &&
+    isId(f.seq) &&
     (f.token === undefined || isShortString(f.token, 256)),
   peer: (f) =>
-    (f.role === 'customer' || f.role === 'agent') && (f.status === 'online' || f.status === 'offline') &&
-    (f.name === undefined || isString(f.name)) && (f.resumed === undefined || typeof f.resumed === 'boolean'),
+    (f.role === 'customer' || f.role === 'agent') &&
+    (f.status === 'online' || f.status === 'offline') &&
+    (f.name === undefined || isString(f.name)) &&
+    (f.resumed === undefined || typeof f.resumed === 'boolean'),
   ended: (f) => ['customer', 'agent', 'expired', 'relay'].includes(f.by as string),
   error: (f) => isString(f.code) && isString(f.message),
   'request-snapshot': () => true,
@@ -64,8 +59,17 @@ const TO_CUSTOMER_CHECKS: Checks = {
   pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),
   ping: (f) => isId(f.n),
   highlight: (f) =>
-    isId(f.id) && KINDS.has(f.kind as string) && isId(f.target) && isFiniteNumber(f.ttl) && f.ttl > 0 && f.ttl <= 3_600_000 &&
-    Array.isArray(f.points) && f.points.length >= 2 && f.points.length <= 4000 && f.points.length % 2 === 0 && f.points.every(isFiniteNumber),
+    isId(f.id) &&
+    KINDS.has(f.kind as string) &&
+    isId(f.target) &&
+    isFiniteNumber(f.ttl) &&
+    f.ttl > 0 &&
+    f.ttl <= 3_600_000 &&
+    Array.isArray(f.points) &&
+    f.points.length >= 2 &&
+    f.points.length <= 4000 &&
+    f.points.length % 2 === 0 &&
+    f.points.every(isFiniteNumber),
   'highlight-clear': (f) => f.id === undefined || isId(f.id),
   control: (f) => isId(f.n) && isControl(f),
 };
@@ -79,14 +83,17 @@ export const SESSION_CHECKS: Checks = {
     (f.handoff === undefined ? isSessionCode(f.code) && isShortString(f.token, 256) : isShortString(f.handoff, 64) && f.code === undefined),
   handoff: () => true,
   join: (f) =>
-    isFiniteNumber(f.v) && isSessionCode(f.code) && (f.name === undefined || (isString(f.name) && f.name.length <= 100)) &&
+    isFiniteNumber(f.v) &&
+    isSessionCode(f.code) &&
+    (f.name === undefined || (isString(f.name) && f.name.length <= 100)) &&
     (f.token === undefined || (isString(f.token) && f.token.length <= 256)),
   leave: () => true,
   end: () => true,
   joined: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean' && isString(f.token),
   sharing: (f) => typeof f.paused === 'boolean' && (f.left === undefined || typeof f.left === 'boolean'),
   pong: (f) => isId(f.n),
-  'control-result': (f) => isId(f.n) && typeof f.ok === 'boolean' && (f.reason === undefined || (isString(f.reason) && f.reason.length <= 200)),
+  'control-result': (f) =>
+    isId(f.n) && typeof f.ok === 'boolean' && (f.reason === undefined || (isString(f.reason) && f.reason.length <= 200)),
 };
 
 const ACTIONS = new Set<string>(Object.values(Action));

@@ -15,9 +15,13 @@ function App() {
     <>
       <h1>Contact us</h1>
       <form onSubmit={(e) => e.preventDefault()}>
-        <label>Name <input id="name" value={name} onChange={(e) => setName(e.target.value)} /></label>
+        <label>
+          Name <input id="name" value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
         <p id="echo">Hello {name || 'nobody'}</p>
-        <button id="rerender" type="button" onClick={() => setRenders(renders + 1)}>Re-render ({renders})</button>
+        <button id="rerender" type="button" onClick={() => setRenders(renders + 1)}>
+          Re-render ({renders})
+        </button>
       </form>
       <p id="session">{code && `Session ID ${code}`}</p>
       <cobrowse-launcher relay={relay} strings={strings} oncobrowse-session-created={(e) => setCode(e.detail.code)} />

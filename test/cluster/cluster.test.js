@@ -27,7 +27,11 @@ describe('two relays on one Redis: a node dies mid-session', () => {
     assert.match(code, /^\d{9}$/);
     const agent = new Agent([b.url, a.url], code);
     agent.start();
-    await until(() => agent.applied.snapshots > 0 && agent.list.length === customer.list.length, 5000, 'the first snapshot from A reaches the agent on B');
+    await until(
+      () => agent.applied.snapshots > 0 && agent.list.length === customer.list.length,
+      5000,
+      'the first snapshot from A reaches the agent on B',
+    );
 
     let stop = false;
     let batches = 0;
@@ -53,8 +57,10 @@ describe('two relays on one Redis: a node dies mid-session', () => {
     customer.close();
     agent.close();
 
-    console.log(`${batches} patches (${customer.list.length} changes), ${beforeKill} before the kill; agent applied ${agent.applied.patches} patches and ` +
-      `${agent.applied.snapshots} snapshots, skipped ${agent.applied.duplicates} duplicates and ${agent.applied.gaps} gaps`);
+    console.log(
+      `${batches} patches (${customer.list.length} changes), ${beforeKill} before the kill; agent applied ${agent.applied.patches} patches and ` +
+        `${agent.applied.snapshots} snapshots, skipped ${agent.applied.duplicates} duplicates and ${agent.applied.gaps} gaps`,
+    );
     assert.deepEqual(customer.nodes, [0, 1], 'the customer started on A and resumed on B');
     assert.equal(customer.resumedCode, code, 'resumed the same session: no new ID');
     assert.deepEqual(agent.nodes, [0], 'the agent stayed on B throughout');

@@ -15,21 +15,30 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * once it listens. `args` are more CLI flags.
  */
 export async function startNode(redisUrl, args = []) {
-  const proc = spawn(process.execPath, [CLI, '--port', '0', '--redis', redisUrl, '--sockets-per-ip', 'unlimited', '--sessions-per-ip', 'unlimited', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [CLI, '--port', '0', '--redis', redisUrl, '--sockets-per-ip', 'unlimited', '--sessions-per-ip', 'unlimited', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs = [];
   let out = '';
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`relay did not start: ${out}`)), 10_000);
-    proc.stderr.on('data', (d) => { out += d; });
+    proc.stderr.on('data', (d) => {
+      out += d;
+    });
     proc.stdout.on('data', (d) => {
       out += d;
       for (const line of String(d).split('\n')) {
         if (line.startsWith('{')) logs.push(JSON.parse(line));
         const m = /listening on (ws:\/\/\S+)/.exec(line);
-        if (m) { clearTimeout(timer); resolve(m[1]); }
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
       }
     });
     proc.once('exit', (code) => reject(new Error(`relay exited (${code}): ${out}`)));
@@ -38,7 +47,14 @@ export async function startNode(redisUrl, args = []) {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     await exited;
   };
-  return { url, http: url.replace(/^ws/, 'http').replace(/\/relay$/, ''), proc, logs, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return {
+    url,
+    http: url.replace(/^ws/, 'http').replace(/\/relay$/, ''),
+    proc,
+    logs,
+    kill: () => end('SIGKILL'),
+    stop: () => end('SIGTERM'),
+  };
 }
 
 export async function health(node) {
@@ -62,7 +78,10 @@ function openAny(urls, start, onOpen) {
     const ws = new WebSocket(url, ['cobrowse.v1']);
     ws.on('error', () => {});
     let opened = false;
-    ws.once('open', () => { opened = true; onOpen(ws, i % urls.length); });
+    ws.once('open', () => {
+      opened = true;
+      onOpen(ws, i % urls.length);
+    });
     ws.once('close', () => {
       if (opened) return;
       i++;
@@ -127,7 +146,11 @@ export class Customer {
       if (this.#closed) return ws.close();
       this.#ws = ws;
       this.nodes.push(index);
-      ws.send(JSON.stringify(this.#token ? { t: 'resume', v: V, code: this.code, token: this.#token } : { t: 'create', v: V, mode: 'full-control' }));
+      ws.send(
+        JSON.stringify(
+          this.#token ? { t: 'resume', v: V, code: this.code, token: this.#token } : { t: 'create', v: V, mode: 'full-control' },
+        ),
+      );
       ws.on('message', (data) => {
         const frame = JSON.parse(String(data));
         if (frame.t !== 'ack') this.log.push(`${frame.t}${frame.status ?? ''}${frame.code ?? ''}`);
@@ -230,7 +253,9 @@ export class Agent {
       if (this.#closed) return ws.close();
       this.#ws = ws;
       this.nodes.push(index);
-      ws.send(JSON.stringify(this.#token ? { t: 'join', v: V, code: this.code, token: this.#token } : { t: 'join', v: V, code: this.code }));
+      ws.send(
+        JSON.stringify(this.#token ? { t: 'join', v: V, code: this.code, token: this.#token } : { t: 'join', v: V, code: this.code }),
+      );
       ws.on('message', (data) => {
         const frame = JSON.parse(String(data));
         if (frame.t !== 'patch' && frame.t !== 'chunk') this.log.push(`${frame.t}${frame.status ?? ''}${frame.role ?? ''}`);

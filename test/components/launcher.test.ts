@@ -92,7 +92,9 @@ describe('<cobrowse-launcher>', () => {
   });
 
   it('shows replaced strings (localisation), keeping the others', async () => {
-    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} .strings=${{ trigger: 'Co-navigation', start: 'Démarrer' }}></cobrowse-launcher>`);
+    const el = await fixture<CobrowseLauncher>(
+      html`<cobrowse-launcher relay=${RELAY_URL} .strings=${{ trigger: 'Co-navigation', start: 'Démarrer' }}></cobrowse-launcher>`,
+    );
     expect(el.shadowRoot!.querySelector('[part=trigger]')!.textContent!.trim()).to.equal('Co-navigation');
     el.open = true;
     await el.updateComplete;
@@ -130,7 +132,9 @@ describe('<cobrowse-launcher>', () => {
     el.relay = RELAY_URL;
     await el.start();
     await waitUntil(() => el.state === 'waiting', `a new session (state ${el.state})`);
-    expect(el.code).to.match(/^\d{9}$/).and.not.equal('000000001');
+    expect(el.code)
+      .to.match(/^\d{9}$/)
+      .and.not.equal('000000001');
     expect((await loadSession())?.code).to.equal(el.code, 'the new one is stored');
     el.end();
     await oneEvent(el, 'cobrowse-ended');

@@ -11,7 +11,12 @@ import { sourceFrame } from '../helpers/dom.js';
 /** A real customer session recording a page in an iframe, through the test relay. */
 async function liveCustomer(page: string) {
   const { doc } = await sourceFrame(page);
-  const session = new CustomerSession({ relay: RELAY_URL, mode: 'full-control', doc, store: createStore(`toolbar-test-${Math.random()}`, 's') });
+  const session = new CustomerSession({
+    relay: RELAY_URL,
+    mode: 'full-control',
+    doc,
+    store: createStore(`toolbar-test-${Math.random()}`, 's'),
+  });
   const created = new Promise<string>((resolve) => session.events.on('created', ({ code }) => resolve(code)));
   await session.start();
   return { session, code: await created };
@@ -19,12 +24,18 @@ async function liveCustomer(page: string) {
 
 describe('<cobrowse-toolbar>', () => {
   it('is accessible', async () => {
-    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar mode="full-control" state="live" code="123456789"></cobrowse-toolbar>`);
+    const el = await fixture<CobrowseToolbar>(
+      html`<cobrowse-toolbar mode="full-control" state="live" code="123456789"></cobrowse-toolbar>`,
+    );
     await expect(el).to.be.accessible();
   });
 
   it('shows the mode, the status and the session ID', async () => {
-    for (const [mode, label] of [['full-control', 'Full control'], ['partial-control', 'Partial control'], ['no-control', 'No control']]) {
+    for (const [mode, label] of [
+      ['full-control', 'Full control'],
+      ['partial-control', 'Partial control'],
+      ['no-control', 'No control'],
+    ]) {
       const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar mode=${mode} state="live" code="123456789"></cobrowse-toolbar>`);
       expect(el.shadowRoot!.querySelector('[part=mode]')!.textContent).to.equal(label);
       expect(el.shadowRoot!.querySelector('[part=status]')!.textContent).to.equal('Live');
@@ -52,13 +63,20 @@ describe('<cobrowse-toolbar> zoom', () => {
     const asked: Array<{ zoom?: number; autoFit: boolean }> = [];
     el.addEventListener('cobrowse-zoom', (e) => asked.push(e.detail));
     const button = (label: string) =>
-      Array.from(el.shadowRoot!.querySelectorAll('[part=zoom] button')).find((b) => (b.getAttribute('aria-label') ?? b.textContent) === label) as HTMLButtonElement;
+      Array.from(el.shadowRoot!.querySelectorAll('[part=zoom] button')).find(
+        (b) => (b.getAttribute('aria-label') ?? b.textContent) === label,
+      ) as HTMLButtonElement;
     expect(el.shadowRoot!.querySelector('[part=zoom] output')!.textContent).to.equal('50%');
     button('Zoom in').click();
     button('Zoom out').click();
     button('100%').click();
     button('Auto-fit').click();
-    expect(asked).to.deep.equal([{ zoom: 0.63, autoFit: false }, { zoom: 0.4, autoFit: false }, { zoom: 1, autoFit: false }, { autoFit: false }]);
+    expect(asked).to.deep.equal([
+      { zoom: 0.63, autoFit: false },
+      { zoom: 0.4, autoFit: false },
+      { zoom: 1, autoFit: false },
+      { autoFit: false },
+    ]);
     expect(button('Auto-fit').getAttribute('aria-pressed')).to.equal('true');
     await expect(el).to.be.accessible();
   });
@@ -88,24 +106,43 @@ class FakeViewer extends HTMLElement {
   zoom = 1;
   autoFit = true;
   toolbarState: ViewerChangeDetail = {
-    mode: 'full-control', state: 'live', code: '123456789', platform: 'Chrome 140 on Linux', link: 'good', rtt: 12,
-    zoom: 0.5, autoFit: true, highlightTool: '', url: 'https://shop.example/cart', canNavigate: true,
+    mode: 'full-control',
+    state: 'live',
+    code: '123456789',
+    platform: 'Chrome 140 on Linux',
+    link: 'good',
+    rtt: 12,
+    zoom: 0.5,
+    autoFit: true,
+    highlightTool: '',
+    url: 'https://shop.example/cart',
+    canNavigate: true,
   };
   /** Changes the state and tells toolbars, as the viewer does after each render. */
   change(patch: Partial<ViewerChangeDetail>): void {
     this.toolbarState = { ...this.toolbarState, ...patch };
     this.dispatchEvent(new CustomEvent('cobrowse-viewer-change', { detail: this.toolbarState, bubbles: true, composed: true }));
   }
-  highlight(tool: unknown) { this.calls.push(['highlight', tool]); }
-  clearHighlights() { this.calls.push(['clearHighlights']); }
-  async navigate(detail: unknown) { this.calls.push(['navigate', detail]); }
-  end() { this.calls.push(['end']); }
+  highlight(tool: unknown) {
+    this.calls.push(['highlight', tool]);
+  }
+  clearHighlights() {
+    this.calls.push(['clearHighlights']);
+  }
+  async navigate(detail: unknown) {
+    this.calls.push(['navigate', detail]);
+  }
+  end() {
+    this.calls.push(['end']);
+  }
 }
 customElements.define('fake-viewer', FakeViewer);
 
 const part = (el: CobrowseToolbar, name: string) => el.shadowRoot!.querySelector(`[part=${name}]`);
 const buttonLabelled = (el: CobrowseToolbar, label: string) =>
-  Array.from(el.shadowRoot!.querySelectorAll('button')).find((b) => (b.getAttribute('aria-label') ?? b.textContent!.trim()) === label) as HTMLButtonElement;
+  Array.from(el.shadowRoot!.querySelectorAll('button')).find(
+    (b) => (b.getAttribute('aria-label') ?? b.textContent!.trim()) === label,
+  ) as HTMLButtonElement;
 
 describe('<cobrowse-toolbar> standalone, following a viewer', () => {
   it('is accessible', async () => {
@@ -135,7 +172,9 @@ describe('<cobrowse-toolbar> standalone, following a viewer', () => {
   });
 
   it('finds its viewer by the for attribute, in its own document or shadow root', async () => {
-    const host = await fixture<HTMLDivElement>(html`<div><fake-viewer id="console-viewer"></fake-viewer><cobrowse-toolbar for="console-viewer"></cobrowse-toolbar></div>`);
+    const host = await fixture<HTMLDivElement>(
+      html`<div><fake-viewer id="console-viewer"></fake-viewer><cobrowse-toolbar for="console-viewer"></cobrowse-toolbar></div>`,
+    );
     const el = host.querySelector('cobrowse-toolbar')!;
     await el.updateComplete;
     expect(el.control === host.querySelector('fake-viewer')).to.equal(true);
@@ -165,7 +204,11 @@ describe('<cobrowse-toolbar> standalone, following a viewer', () => {
     address.form!.requestSubmit();
     buttonLabelled(el, 'Close session').click();
     expect(viewer.calls).to.deep.equal([
-      ['highlight', 'rect'], ['clearHighlights'], ['navigate', { action: 'back' }], ['navigate', { action: 'go', url: 'https://shop.example/help' }], ['end'],
+      ['highlight', 'rect'],
+      ['clearHighlights'],
+      ['navigate', { action: 'back' }],
+      ['navigate', { action: 'go', url: 'https://shop.example/help' }],
+      ['end'],
     ]);
 
     el.addEventListener('cobrowse-close', (e) => e.preventDefault(), { once: true });

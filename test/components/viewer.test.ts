@@ -79,7 +79,9 @@ describe('<cobrowse-viewer>', () => {
 
   it('scales the customer viewport to fit, aspect kept', async () => {
     const { session, code } = await customer('<!doctype html><body><p>fit</p></body>');
-    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer style="width:400px;height:500px" relay=${RELAY_URL} code=${code}></cobrowse-viewer>`);
+    const el = await fixture<CobrowseViewer>(
+      html`<cobrowse-viewer style="width:400px;height:500px" relay=${RELAY_URL} code=${code}></cobrowse-viewer>`,
+    );
     await waitUntil(() => el.state === 'live');
     await el.updateComplete;
     const iframe = el.shadowRoot!.querySelector<HTMLIFrameElement>('[part=mirror]')!;
@@ -91,7 +93,9 @@ describe('<cobrowse-viewer>', () => {
 
     // The toolbar's 100% turns auto-fit off: the page shows at its own size, and the stage scrolls.
     const toolbar = el.shadowRoot!.querySelector('cobrowse-toolbar')!;
-    const hundred = Array.from(toolbar.shadowRoot!.querySelectorAll('[part=zoom] button')).find((b) => b.textContent === '100%') as HTMLButtonElement;
+    const hundred = Array.from(toolbar.shadowRoot!.querySelectorAll('[part=zoom] button')).find(
+      (b) => b.textContent === '100%',
+    ) as HTMLButtonElement;
     hundred.click();
     await waitUntil(() => Math.abs(iframe.getBoundingClientRect().width - 800) < 0.5, 'shown at 100%');
     const stageEl = el.shadowRoot!.querySelector('[part=stage]') as HTMLElement;

@@ -91,7 +91,8 @@ describe('convergence under random mutations', () => {
             if (rand() < 0.5) shadow.adoptedStyleSheets = [shared];
           }
         } else if (roll < 0.84) {
-          if (rand() < 0.6 || sheet.cssRules.length < 2) sheet.insertRule(`.c${done % 9} { padding: ${done % 5}px; }`, sheet.cssRules.length);
+          if (rand() < 0.6 || sheet.cssRules.length < 2)
+            sheet.insertRule(`.c${done % 9} { padding: ${done % 5}px; }`, sheet.cssRules.length);
           else sheet.deleteRule(Math.floor(rand() * sheet.cssRules.length));
           if (rand() < 0.2) shared.replaceSync(`b { font-weight: ${rand() < 0.5 ? 400 : 700}; }`);
         } else if (roll < 0.94) {
@@ -127,7 +128,9 @@ describe('convergence under random mutations', () => {
       }
       lastSeen = seen;
       if (root.scrollTop !== (mirror.document.getElementById('root') as HTMLElement).scrollTop) {
-        expect.fail(`seed ${seed}, batch ${batch}: scroll ${root.scrollTop} mirrored as ${(mirror.document.getElementById('root') as HTMLElement).scrollTop}`);
+        expect.fail(
+          `seed ${seed}, batch ${batch}: scroll ${root.scrollTop} mirrored as ${(mirror.document.getElementById('root') as HTMLElement).scrollTop}`,
+        );
       }
     }
     const pseudo = frames.flatMap((f) => ('ops' in f ? f.ops : [])).filter((op) => op[0] === Op.Pseudo);

@@ -34,19 +34,19 @@ describe('fidelity: shadow DOM, stylesheets, iframes', () => {
         level2.append(doc.createElement('em'));
       },
     );
-    const deep = mirror.document.getElementById('host')!.shadowRoot!.querySelector('.next')!.shadowRoot!.querySelector('.next')!.shadowRoot!;
+    const deep = mirror.document
+      .getElementById('host')!
+      .shadowRoot!.querySelector('.next')!
+      .shadowRoot!.querySelector('.next')!.shadowRoot!;
     expect(deep.querySelector('p')!.textContent).to.equal('changed deep inside');
     expect(getComputedStyle(deep.querySelector('p')!).color).to.equal('rgb(2, 0, 0)');
     rec.stop();
   });
 
   it('moves a subtree into a shadow root', async () => {
-    const { rec } = await roundTrip(
-      '<!doctype html><body><div id="host"></div><ul id="list"><li>a</li><li>b</li></ul></body>',
-      (doc) => {
-        doc.getElementById('host')!.attachShadow({ mode: 'open' }).append(doc.getElementById('list')!);
-      },
-    );
+    const { rec } = await roundTrip('<!doctype html><body><div id="host"></div><ul id="list"><li>a</li><li>b</li></ul></body>', (doc) => {
+      doc.getElementById('host')!.attachShadow({ mode: 'open' }).append(doc.getElementById('list')!);
+    });
     rec.stop();
   });
 
@@ -157,10 +157,17 @@ describe('fidelity: resources', () => {
     const frames: string[] = [];
     const rec = record({ emit: (f) => frames.push(JSON.stringify(f)), doc });
     const wire = frames.join('');
-    for (const url of ['https://bank.example/app/a.png', 'https://bank.example/app/b.png 2x', 'https://bank.example/c.png 3x',
-      'https://bank.example/help', 'url(bg.png)'.replace('bg.png', 'https://bank.example/app/bg.png'),
-      'https://bank.example/app/img/hero.png', 'https://bank.example/app/theme.css', 'https://bank.example/app/submit',
-      'https://bank.example/app/dot.svg']) {
+    for (const url of [
+      'https://bank.example/app/a.png',
+      'https://bank.example/app/b.png 2x',
+      'https://bank.example/c.png 3x',
+      'https://bank.example/help',
+      'url(bg.png)'.replace('bg.png', 'https://bank.example/app/bg.png'),
+      'https://bank.example/app/img/hero.png',
+      'https://bank.example/app/theme.css',
+      'https://bank.example/app/submit',
+      'https://bank.example/app/dot.svg',
+    ]) {
       expect(wire, url).to.contain(url);
     }
     rec.stop();
@@ -215,7 +222,14 @@ describe('fidelity: state that is not in attributes', () => {
     const mirrored = on.mirror.document.getElementById('c') as HTMLCanvasElement;
     const pixel = () => Array.from(mirrored.getContext('2d')!.getImageData(5, 5, 1, 1).data);
     // Red, within lossy WebP's error.
-    await waitUntil(() => { const [r, g, b] = pixel(); return r! > 245 && g! < 10 && b! < 10; }, 'the canvas image arrives', { timeout: 5000 });
+    await waitUntil(
+      () => {
+        const [r, g, b] = pixel();
+        return r! > 245 && g! < 10 && b! < 10;
+      },
+      'the canvas image arrives',
+      { timeout: 5000 },
+    );
     const before = on.frames.length;
     await new Promise((r) => setTimeout(r, 300)); // unchanged pixels send nothing more
     expect(on.frames.length).to.equal(before);
@@ -224,7 +238,7 @@ describe('fidelity: state that is not in attributes', () => {
 });
 
 describe('the SDK itself', () => {
-  it('sends the customer\'s own launcher as an empty element: the agent never sees its panel', async () => {
+  it("sends the customer's own launcher as an empty element: the agent never sees its panel", async () => {
     const { doc } = await sourceFrame('<!doctype html><body><cobrowse-launcher><span>light</span></cobrowse-launcher></body>');
     doc.querySelector('cobrowse-launcher')!.attachShadow({ mode: 'open' }).innerHTML = '<p>Your session ID 123 456 789</p>';
     const frames: string[] = [];

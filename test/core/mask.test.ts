@@ -252,10 +252,12 @@ describe('masking at the source', () => {
     const btn = h.doc.getElementById('btn')!;
     btn.setAttribute('onmouseover', `window.__x='${CODE}-later'`);
     btn.setAttribute('onclick', `window.__x='${CODE}-changed'`);
-    h.doc.body.insertAdjacentHTML('beforeend',
+    h.doc.body.insertAdjacentHTML(
+      'beforeend',
       `<div id="later" onclick="${CODE}-added" ondblclick="${CODE}-added2">x</div>` +
-      `<svg><script>${CODE}-svg-script</script><circle onclick="${CODE}-svg" r="1"/></svg>` +
-      `<noscript><img src="data:," onerror="${CODE}-noscript"></noscript>`);
+        `<svg><script>${CODE}-svg-script</script><circle onclick="${CODE}-svg" r="1"/></svg>` +
+        `<noscript><img src="data:," onerror="${CODE}-noscript"></noscript>`,
+    );
     const script = h.doc.createElement('script');
     script.textContent = `window.__y = '${CODE}-new-script';`;
     h.doc.body.append(script);

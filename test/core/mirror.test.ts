@@ -51,21 +51,29 @@ function hostileSnapshot() {
   const style = el('style', ['id', 'style'], [styleText]);
   const field = el('input', ['id', 'field']);
   const script = el('script', ['id', 'script'], [txt(TOP())]);
-  const head = el('head', [], [
-    el('title', [], [txt('hostile')]),
-    meta,
-    el('meta', ['http-equiv', 'refresh', 'content', `0;url=javascript:${PARENT()}`]),
-    el('meta', ['HTTP-EQUIV', 'Refresh', 'content', '0;url=/test/fixtures/LICENSE-rrweb']),
-    el('base', ['href', `javascript:${PARENT()}//`]),
-    el('link', ['rel', 'import', 'href', `data:text/html,<script>${PARENT()}</script>`]),
-    el('link', ['rel', 'stylesheet', 'href', `javascript:${PARENT()}`]),
-    el('style', [], [txt(`@import url("javascript:${PARENT()}"); body { background: url("javascript:${PARENT()}") }`)]),
-    el('style', ['onload', TOP()], [txt('a{}')]),
-    el('script', ['src', `data:text/javascript,${TOP()}`]),
-    style,
-  ]);
+  const head = el(
+    'head',
+    [],
+    [
+      el('title', [], [txt('hostile')]),
+      meta,
+      el('meta', ['http-equiv', 'refresh', 'content', `0;url=javascript:${PARENT()}`]),
+      el('meta', ['HTTP-EQUIV', 'Refresh', 'content', '0;url=/test/fixtures/LICENSE-rrweb']),
+      el('base', ['href', `javascript:${PARENT()}//`]),
+      el('link', ['rel', 'import', 'href', `data:text/html,<script>${PARENT()}</script>`]),
+      el('link', ['rel', 'stylesheet', 'href', `javascript:${PARENT()}`]),
+      el('style', [], [txt(`@import url("javascript:${PARENT()}"); body { background: url("javascript:${PARENT()}") }`)]),
+      el('style', ['onload', TOP()], [txt('a{}')]),
+      el('script', ['src', `data:text/javascript,${TOP()}`]),
+      style,
+    ],
+  );
   const vectors: SerializedNode[] = [
-    target, link, frame, field, script,
+    target,
+    link,
+    frame,
+    field,
+    script,
     el('script', [], [txt(`${TOP()}; document.title = 'pwned'`)]),
     svg('svg', ['onload', TOP()]),
     el('img', ['src', 'x', 'onerror', TOP()]),
@@ -93,22 +101,63 @@ function hostileSnapshot() {
     el('form', ['action', `javascript:${TOP()}`], [el('input', ['type', 'submit'])]),
     el('button', ['formaction', `javascript:${TOP()}`], [txt('b')]),
     el('input', ['type', 'image', 'src', 'x', 'formaction', `javascript:${TOP()}`]),
-    svg('svg', [], [
-      svg('a', ['xlink:href', `javascript:${PARENT()}`], [svg('text', ['y', '10'], [txt('xlink')])]),
-      svg('a', ['XLINK:HREF', `javascript:${PARENT()}`, 'href', ` javascript:${PARENT()}`], [svg('text', ['y', '20'], [txt('href')])]),
-      svg('use', ['href', `data:image/svg+xml,<svg id='x' xmlns='http://www.w3.org/2000/svg'><image href='1' onerror='${PARENT()}'/></svg>#x`]),
-      svg('use', ['xlink:href', `data:image/svg+xml;base64,${btoa(`<svg id="x" xmlns="http://www.w3.org/2000/svg" onload="${PARENT()}"/>`)}#x`]),
-      svg('image', ['href', `javascript:${PARENT()}`]),
-      svg('script', [], [txt(PARENT())]),
-      svg('SCRIPT', ['href', `data:text/javascript,${PARENT()}`]),
-      svg('animate', ['onbegin', PARENT(), 'attributeName', 'x', 'dur', '1s']),
-      // Animations that turn a harmless link into a javascript: one once the document runs.
-      svg('a', ['id', 'set-href'], [svg('set', ['attributeName', 'href', 'to', `javascript:${PARENT('svg-set-href')}`]), svg('text', ['y', '30'], [txt('set')])]),
-      svg('a', ['id', 'set-xlink'], [svg('set', ['attributeName', 'xlink:href', 'to', `javascript:${PARENT('svg-set-xlink-href')}`]), svg('text', ['y', '40'], [txt('set')])]),
-      svg('a', ['id', 'animate-values'], [svg('animate', ['attributeName', 'href', 'values', `javascript:${PARENT('svg-animate-values-href')}`, 'dur', '10s', 'fill', 'freeze']), svg('text', ['y', '50'], [txt('animate')])]),
-      svg('foreignObject', [], [el('iframe', ['srcdoc', `<script>${PARENT()}</script>`])]),
-    ]),
-    math('math', [], [math('maction', ['actiontype', 'statusline', 'xlink:href', `javascript:${PARENT()}`], [math('mtext', [], [txt('maction')])])]),
+    svg(
+      'svg',
+      [],
+      [
+        svg('a', ['xlink:href', `javascript:${PARENT()}`], [svg('text', ['y', '10'], [txt('xlink')])]),
+        svg('a', ['XLINK:HREF', `javascript:${PARENT()}`, 'href', ` javascript:${PARENT()}`], [svg('text', ['y', '20'], [txt('href')])]),
+        svg('use', [
+          'href',
+          `data:image/svg+xml,<svg id='x' xmlns='http://www.w3.org/2000/svg'><image href='1' onerror='${PARENT()}'/></svg>#x`,
+        ]),
+        svg('use', [
+          'xlink:href',
+          `data:image/svg+xml;base64,${btoa(`<svg id="x" xmlns="http://www.w3.org/2000/svg" onload="${PARENT()}"/>`)}#x`,
+        ]),
+        svg('image', ['href', `javascript:${PARENT()}`]),
+        svg('script', [], [txt(PARENT())]),
+        svg('SCRIPT', ['href', `data:text/javascript,${PARENT()}`]),
+        svg('animate', ['onbegin', PARENT(), 'attributeName', 'x', 'dur', '1s']),
+        // Animations that turn a harmless link into a javascript: one once the document runs.
+        svg(
+          'a',
+          ['id', 'set-href'],
+          [svg('set', ['attributeName', 'href', 'to', `javascript:${PARENT('svg-set-href')}`]), svg('text', ['y', '30'], [txt('set')])],
+        ),
+        svg(
+          'a',
+          ['id', 'set-xlink'],
+          [
+            svg('set', ['attributeName', 'xlink:href', 'to', `javascript:${PARENT('svg-set-xlink-href')}`]),
+            svg('text', ['y', '40'], [txt('set')]),
+          ],
+        ),
+        svg(
+          'a',
+          ['id', 'animate-values'],
+          [
+            svg('animate', [
+              'attributeName',
+              'href',
+              'values',
+              `javascript:${PARENT('svg-animate-values-href')}`,
+              'dur',
+              '10s',
+              'fill',
+              'freeze',
+            ]),
+            svg('text', ['y', '50'], [txt('animate')]),
+          ],
+        ),
+        svg('foreignObject', [], [el('iframe', ['srcdoc', `<script>${PARENT()}</script>`])]),
+      ],
+    ),
+    math(
+      'math',
+      [],
+      [math('maction', ['actiontype', 'statusline', 'xlink:href', `javascript:${PARENT()}`], [math('mtext', [], [txt('maction')])])],
+    ),
     el('details', ['open', '', 'ontoggle', TOP()], [el('summary', [], [txt('s')])]),
     el('input', ['autofocus', '', 'onfocus', TOP()]),
     el('video', [], [el('source', ['src', 'x', 'onerror', TOP()])]),
@@ -126,7 +175,18 @@ function hostileSnapshot() {
     viewport: [800, 600],
     doc: [9, docId, [[10, nextId++, 'html', '', ''], html]],
   };
-  const ids = { head: head[1], body: body[1], target: target[1], link: link[1], frame: frame[1], meta: meta[1], style: style[1], styleText: styleText[1], field: field[1], script: script[1] };
+  const ids = {
+    head: head[1],
+    body: body[1],
+    target: target[1],
+    link: link[1],
+    frame: frame[1],
+    meta: meta[1],
+    style: style[1],
+    styleText: styleText[1],
+    field: field[1],
+    script: script[1],
+  };
   return { frame: frameJson, ids };
 }
 
@@ -189,14 +249,35 @@ function lateSandboxedMirror(): Setup {
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const URL_ATTRIBUTES = new Set(['src', 'href', 'xlink:href', 'action', 'formaction', 'poster', 'background', 'data', 'cite', 'ping', 'srcset', 'lowsrc', 'dynsrc', 'codebase', 'manifest', 'to', 'from', 'values', 'by']);
+const URL_ATTRIBUTES = new Set([
+  'src',
+  'href',
+  'xlink:href',
+  'action',
+  'formaction',
+  'poster',
+  'background',
+  'data',
+  'cite',
+  'ping',
+  'srcset',
+  'lowsrc',
+  'dynsrc',
+  'codebase',
+  'manifest',
+  'to',
+  'from',
+  'values',
+  'by',
+]);
 
 /** Every element of a document, including what lives inside <template> contents. */
 function allElements(root: Document | DocumentFragment): Element[] {
   const out: Element[] = [];
   for (const e of Array.from(root.querySelectorAll('*'))) {
     out.push(e);
-    if (e.localName === 'template' && e.namespaceURI === 'http://www.w3.org/1999/xhtml') out.push(...allElements((e as HTMLTemplateElement).content));
+    if (e.localName === 'template' && e.namespaceURI === 'http://www.w3.org/1999/xhtml')
+      out.push(...allElements((e as HTMLTemplateElement).content));
   }
   return out;
 }
@@ -213,7 +294,8 @@ function problems(doc: Document): string[] {
       if (e.localName === 'iframe' && name === 'src') found.push(`${where} src`);
       // eslint-disable-next-line no-control-regex -- browsers skip control characters inside a scheme, so the check must too
       const squashed = a.value.replace(/[\u0000-\u0020]/g, '').toLowerCase();
-      if (URL_ATTRIBUTES.has(name) && /^(javascript|vbscript):|^data:(text\/html|image\/svg)/.test(squashed)) found.push(`${where} ${a.name}=${a.value.slice(0, 30)}`);
+      if (URL_ATTRIBUTES.has(name) && /^(javascript|vbscript):|^data:(text\/html|image\/svg)/.test(squashed))
+        found.push(`${where} ${a.name}=${a.value.slice(0, 30)}`);
     }
   }
   return found;
@@ -245,7 +327,7 @@ async function assertInert(setup: Setup, hrefAfterFirstApply: string, doc: Docum
 
 // ─── Tests ────────────────────────────────────────────────────────────────────
 
-describe('mirror: never runs the customer page\'s code', () => {
+describe("mirror: never runs the customer page's code", () => {
   beforeEach(() => {
     delete win.__pwned;
     delete win.__probe;
@@ -327,7 +409,13 @@ describe('mirror: never runs the customer page\'s code', () => {
     const { mirror, iframe } = sandboxedMirror();
     const good = overTheWire(hostileSnapshot().frame);
     mirror.applySnapshot(good);
-    for (const sandbox of ['allow-same-origin allow-scripts', 'allow-scripts allow-same-origin', 'allow-scripts', 'allow-same-origin allow-top-navigation', '']) {
+    for (const sandbox of [
+      'allow-same-origin allow-scripts',
+      'allow-scripts allow-same-origin',
+      'allow-scripts',
+      'allow-same-origin allow-top-navigation',
+      '',
+    ]) {
       iframe.setAttribute('sandbox', sandbox);
       expect(() => mirror.applySnapshot(good), `sandbox="${sandbox}"`).to.throw(/sandbox/);
     }
@@ -342,7 +430,9 @@ describe('mirror: never runs the customer page\'s code', () => {
     const html = await (await fetch('/test/fixtures/pages/html/with-script.html')).text();
     expect(html).to.include('var a = 1 + 1'); // (the dev server's esbuild prefixes "use strict" and a source map)
     // The dev server injects its own module script into HTML it serves: not part of the page.
-    const { doc, frame: source } = await sourceFrame(html.replace(/<!-- injected by web-dev-server -->|<script[^>]*__web-dev-server[^>]*><\/script>/g, ''));
+    const { doc, frame: source } = await sourceFrame(
+      html.replace(/<!-- injected by web-dev-server -->|<script[^>]*__web-dev-server[^>]*><\/script>/g, ''),
+    );
     // The page's external script blocks the parser until it fails to load.
     for (let i = 0; i < 100 && doc.readyState !== 'complete'; i++) await wait(20);
     expect(doc.querySelectorAll('script')).to.have.length(2);
@@ -372,5 +462,4 @@ describe('mirror: never runs the customer page\'s code', () => {
     source.remove();
     iframe.remove();
   });
-
 });

@@ -15,10 +15,13 @@ async function recordPage(html: string, masker?: Masker) {
 
 describe('privacy rules', () => {
   it('blocks an element: a same-size placeholder, nothing inside or on it sent, also for later changes', async () => {
-    const { doc, mirror, rec, wire } = await recordPage(`<!doctype html><body>
+    const { doc, mirror, rec, wire } = await recordPage(
+      `<!doctype html><body>
       <section id="b" data-cobrowse-block title="${SECRET}" data-id="${SECRET}" style="width:200px;height:50px;background:url(${SECRET}.png)">
         <a href="/${SECRET}">${SECRET}</a><img src="${SECRET}.png" srcset="${SECRET}.png 2x" aria-label="${SECRET}"></section>
-      <div class="private" style="width:30px;height:10px">${SECRET}</div></body>`, new Masker({ block: '.private' }));
+      <div class="private" style="width:30px;height:10px">${SECRET}</div></body>`,
+      new Masker({ block: '.private' }),
+    );
     const placeholder = mirror.document.getElementById('b');
     expect(placeholder, 'the id is not sent either').to.equal(null);
     const blocked = mirror.document.querySelectorAll('[data-cobrowse-blocked]');
@@ -42,11 +45,13 @@ describe('privacy rules', () => {
   });
 
   it('masks every field in mask-all-inputs mode, except under data-cobrowse-unmask (never a password)', async () => {
-    const { doc, mirror, rec, wire } = await recordPage(`<!doctype html><body>
+    const { doc, mirror, rec, wire } = await recordPage(
+      `<!doctype html><body>
       <input id="a" value="${SECRET}-a"><textarea id="t">${SECRET}-t</textarea>
       <select id="s"><option value="${SECRET}-o">${SECRET}-o</option></select>
       <div data-cobrowse-unmask><input id="ok" value="visible"><input id="pw" type="password" value="${SECRET}-pw"></div></body>`,
-      new Masker({ maskAllInputs: true }));
+      new Masker({ maskAllInputs: true }),
+    );
     (doc.getElementById('a') as HTMLInputElement).value = `${SECRET}-typed`;
     doc.getElementById('a')!.dispatchEvent(new Event('input', { bubbles: true }));
     await settle(doc.defaultView!);
@@ -56,16 +61,21 @@ describe('privacy rules', () => {
   });
 
   it('a partial configuration never unmasks the defaults', async () => {
-    const { rec, wire } = await recordPage(`<!doctype html><body>
+    const { rec, wire } = await recordPage(
+      `<!doctype html><body>
       <input type="password" value="${SECRET}-1"><input autocomplete="cc-number" value="${SECRET}-2">
       <input type="hidden" value="${SECRET}-3"><input autocomplete="cc-exp-month" value="${SECRET}-4"></body>`,
-      new Masker({ mask: '.foo', block: '.bar' }));
+      new Masker({ mask: '.foo', block: '.bar' }),
+    );
     expect(wire()).not.to.contain(SECRET);
     rec.stop();
   });
 
   it('can preserve the length of masked values when the site opts in', async () => {
-    const { mirror, rec } = await recordPage('<!doctype html><body><input id="p" type="password" value="abcd"></body>', new Masker({ preserveLength: true }));
+    const { mirror, rec } = await recordPage(
+      '<!doctype html><body><input id="p" type="password" value="abcd"></body>',
+      new Masker({ preserveLength: true }),
+    );
     expect((mirror.document.getElementById('p') as HTMLInputElement).value).to.equal('****');
     rec.stop();
   });

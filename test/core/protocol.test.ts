@@ -19,7 +19,21 @@ import {
 } from '../../core/protocol/index.js';
 
 const CODE = '123456789';
-const ALL = new Set(['create', 'resume', 'join', 'end', 'created', 'resumed', 'joined', 'peer', 'ended', 'error', 'snapshot', 'patch', 'request-snapshot']);
+const ALL = new Set([
+  'create',
+  'resume',
+  'join',
+  'end',
+  'created',
+  'resumed',
+  'joined',
+  'peer',
+  'ended',
+  'error',
+  'snapshot',
+  'patch',
+  'request-snapshot',
+]);
 
 /** Runs `fn` and returns the ProtocolError it throws; fails on anything else (a RangeError above all). */
 function refused(fn: () => unknown, why = ''): ProtocolError {
@@ -40,8 +54,35 @@ const expectCode = (fn: () => unknown, code: ErrorCode, why = ''): void => {
 };
 
 const doc = (children: unknown[] = []) => [9, 1, children];
-const html = [1, 2, 'html', ['lang', 'en'], [[1, 3, 'body', [], [[3, 4, 'hi'], [8, 5, ''], [1, 6, 'input', ['type', 'text'], [], { value: 'x' }], [1, 7, 'svg', [], [], { ns: 's' }]]]]];
-const snapshot = (over: Record<string, unknown> = {}) => ({ t: 'snapshot', s: 1, url: 'https://a.example/', title: 'T', viewport: [800, 600], doc: doc([[10, 8, 'html', '', ''], html]), ...over });
+const html = [
+  1,
+  2,
+  'html',
+  ['lang', 'en'],
+  [
+    [
+      1,
+      3,
+      'body',
+      [],
+      [
+        [3, 4, 'hi'],
+        [8, 5, ''],
+        [1, 6, 'input', ['type', 'text'], [], { value: 'x' }],
+        [1, 7, 'svg', [], [], { ns: 's' }],
+      ],
+    ],
+  ],
+];
+const snapshot = (over: Record<string, unknown> = {}) => ({
+  t: 'snapshot',
+  s: 1,
+  url: 'https://a.example/',
+  title: 'T',
+  viewport: [800, 600],
+  doc: doc([[10, 8, 'html', '', ''], html]),
+  ...over,
+});
 const patch = (...ops: unknown[]) => ({ t: 'patch', s: 2, ops });
 
 /** A chain of `depth` nested elements under a document, as JSON text, built without recursion. */
@@ -140,13 +181,34 @@ describe('protocol: validation', () => {
   });
 
   it('refuses a known type the sender may not send', () => {
-    const notFromCustomer = [{ t: 'join', v: 1, code: CODE }, { t: 'request-snapshot' }, { t: 'created', code: CODE, token: 't', mode: Mode.Full }, { t: 'error', code: 'x', message: 'y' }, { t: 'peer', role: 'agent', status: 'online' }];
+    const notFromCustomer = [
+      { t: 'join', v: 1, code: CODE },
+      { t: 'request-snapshot' },
+      { t: 'created', code: CODE, token: 't', mode: Mode.Full },
+      { t: 'error', code: 'x', message: 'y' },
+      { t: 'peer', role: 'agent', status: 'online' },
+    ];
     for (const frame of notFromCustomer) expectCode(() => parseCustomerFrame(JSON.stringify(frame)), ErrorCode.NotAllowed, frame.t);
-    const notFromAgent = [snapshot(), patch(), { t: 'create', v: 1, mode: Mode.Full }, { t: 'resume', v: 1, code: CODE, token: 't' }, { t: 'joined', code: CODE, mode: Mode.Full, online: true }, { t: 'ended', by: 'relay' }];
+    const notFromAgent = [
+      snapshot(),
+      patch(),
+      { t: 'create', v: 1, mode: Mode.Full },
+      { t: 'resume', v: 1, code: CODE, token: 't' },
+      { t: 'joined', code: CODE, mode: Mode.Full, online: true },
+      { t: 'ended', by: 'relay' },
+    ];
     for (const frame of notFromAgent) expectCode(() => parseAgentFrame(JSON.stringify(frame)), ErrorCode.NotAllowed, frame.t);
     expectCode(() => parseFrameForCustomer(JSON.stringify(snapshot())), ErrorCode.NotAllowed, 'snapshot to the customer');
-    expectCode(() => parseFrameForAgent(JSON.stringify({ t: 'created', code: CODE, token: 't', mode: Mode.Full })), ErrorCode.NotAllowed, 'created to the agent');
-    expectCode(() => checkFrame({ t: 'create', v: 1, mode: Mode.Full }, FORWARDED.customer), ErrorCode.NotAllowed, 'create is not forwarded');
+    expectCode(
+      () => parseFrameForAgent(JSON.stringify({ t: 'created', code: CODE, token: 't', mode: Mode.Full })),
+      ErrorCode.NotAllowed,
+      'created to the agent',
+    );
+    expectCode(
+      () => checkFrame({ t: 'create', v: 1, mode: Mode.Full }, FORWARDED.customer),
+      ErrorCode.NotAllowed,
+      'create is not forwarded',
+    );
     // The role is checked before the shape: a malformed frame of a forbidden type is "not allowed".
     expectCode(() => parseAgentFrame('{"t":"snapshot"}'), ErrorCode.NotAllowed, 'malformed and forbidden');
   });
@@ -263,7 +325,11 @@ describe('protocol: validation', () => {
     expectCode(() => parseCustomerFrame(`{"t":"patch","s":2,"ops":[[0,1,null,${treeText}]]}`), ErrorCode.BadFrame, 'deep add');
     const tree = JSON.parse(treeText);
     expect(isSerializedNode(tree)).to.equal(false);
-    expectCode(() => checkFrame({ t: 'snapshot', s: 1, url: 'u', title: 't', viewport: [1, 1], doc: tree }, ALL), ErrorCode.BadFrame, 'parsed deep tree');
+    expectCode(
+      () => checkFrame({ t: 'snapshot', s: 1, url: 'u', title: 't', viewport: [1, 1], doc: tree }, ALL),
+      ErrorCode.BadFrame,
+      'parsed deep tree',
+    );
     // Bare nested arrays wherever a frame holds one.
     const arrays = '['.repeat(DEPTH) + ']'.repeat(DEPTH);
     const places = [
@@ -280,7 +346,11 @@ describe('protocol: validation', () => {
     for (const text of places) expectCode(() => parseCustomerFrame(text), ErrorCode.BadFrame, text.slice(0, 60));
     // Deep objects too, and deep data in fields that are not checked: no error either way, no RangeError.
     const objects = '{"a":'.repeat(DEPTH) + '1' + '}'.repeat(DEPTH);
-    expectCode(() => parseCustomerFrame(`{"t":"snapshot","url":${objects},"title":"t","viewport":[1,1],"doc":[9,1,[]]}`), ErrorCode.BadFrame, 'deep url');
+    expectCode(
+      () => parseCustomerFrame(`{"t":"snapshot","url":${objects},"title":"t","viewport":[1,1],"doc":[9,1,[]]}`),
+      ErrorCode.BadFrame,
+      'deep url',
+    );
     expect(() => parseAgentFrame(`{"t":"end","extra":${objects}}`)).to.not.throw();
     expect(() => parseAgentFrame(`{"t":"end","extra":${arrays}}`)).to.not.throw();
     expect(isSerializedNode(JSON.parse(arrays))).to.equal(false);

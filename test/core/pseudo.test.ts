@@ -35,14 +35,14 @@ describe('pseudo-classes: selector rewriting', () => {
   });
 
   it('leaves strings, escaped class names, other pseudo-classes and pseudo-elements alone', () => {
-    for (const selector of ['[title=":hover"]', ".hover\\:underline", 'a:hovered', 'a:focusable', 'a::hover', 'a:visited']) {
+    for (const selector of ['[title=":hover"]', '.hover\\:underline', 'a:hovered', 'a:focusable', 'a::hover', 'a:visited']) {
       expect(emulatedSelector(selector), selector).to.equal(selector);
     }
     expect(emulatedSelector('.md\\:hover\\:x:hover')).to.equal('.md\\:hover\\:x:is(:hover, [data-cobrowse-hover])');
   });
 });
 
-describe('pseudo-classes: the customer\'s hover, focus and active on the mirror', () => {
+describe("pseudo-classes: the customer's hover, focus and active on the mirror", () => {
   it('shows hover on the element and its ancestors, in <style> and @media rules', async () => {
     const { doc } = await sourceFrame(PAGE);
     const { mirror, sink, frames } = mirrorFrame();
@@ -82,7 +82,13 @@ describe('pseudo-classes: the customer\'s hover, focus and active on the mirror'
     expect(getComputedStyle(m.getElementById('go')!).color).to.equal('rgb(0, 0, 0)');
     expect(getComputedStyle(m.getElementById('name')!).backgroundColor).not.to.equal('rgb(0, 0, 255)');
     expect(getComputedStyle(m.getElementById('form')!).backgroundColor).to.equal('rgba(0, 0, 0, 0)');
-    expect(m.querySelectorAll(Object.values(PseudoMark).map((name) => `[${name}]`).join(','))).to.have.length(0);
+    expect(
+      m.querySelectorAll(
+        Object.values(PseudoMark)
+          .map((name) => `[${name}]`)
+          .join(','),
+      ),
+    ).to.have.length(0);
     rec.stop();
   });
 
@@ -154,16 +160,25 @@ describe('pseudo-classes: validation', () => {
     const { checkFrame, FORWARDED } = await import('../../core/protocol/index.js');
     const patch = (op: unknown) => () => checkFrame({ t: 'patch', s: 1, ops: [op] }, FORWARDED.customer);
     expect(patch([Op.Pseudo, 3, null, 4, true])).not.to.throw();
-    for (const bad of [[Op.Pseudo, 3, null, null], [Op.Pseudo, '3', null, null, false], [Op.Pseudo, 3, null, null, 1], [Op.Pseudo, -1, null, null, false]]) {
+    for (const bad of [
+      [Op.Pseudo, 3, null, null],
+      [Op.Pseudo, '3', null, null, false],
+      [Op.Pseudo, 3, null, null, 1],
+      [Op.Pseudo, -1, null, null, false],
+    ]) {
       expect(patch(bad), JSON.stringify(bad)).to.throw();
     }
   });
 });
 
 describe('pseudo-classes: linked stylesheets', () => {
-  it('sends a linked sheet\'s :hover rules, which the mirror uses when it cannot read the sheet itself', async () => {
-    const css = encodeURIComponent('p:hover { color: rgb(255, 0, 0); } @media screen { b:focus { color: rgb(0, 0, 9); } } i { color: rgb(1, 1, 1); }');
-    const { doc } = await sourceFrame(`<!doctype html><head><link id="l" rel="stylesheet" href="data:text/css,${css}"></head><body><p id="p">x <b id="b" tabindex="0">y</b></p></body>`);
+  it("sends a linked sheet's :hover rules, which the mirror uses when it cannot read the sheet itself", async () => {
+    const css = encodeURIComponent(
+      'p:hover { color: rgb(255, 0, 0); } @media screen { b:focus { color: rgb(0, 0, 9); } } i { color: rgb(1, 1, 1); }',
+    );
+    const { doc } = await sourceFrame(
+      `<!doctype html><head><link id="l" rel="stylesheet" href="data:text/css,${css}"></head><body><p id="p">x <b id="b" tabindex="0">y</b></p></body>`,
+    );
     const { mirror, sink, frames } = mirrorFrame();
     const rec = record({ emit: sink, doc });
     const sent = pseudoOps(frames, Op.PseudoRules);
@@ -176,13 +191,21 @@ describe('pseudo-classes: linked stylesheets', () => {
     rec.stop();
   });
 
-  it('adopts the rules in a sheet of its own for a sheet it cannot read, kept through the page\'s own adoptions', async () => {
+  it("adopts the rules in a sheet of its own for a sheet it cannot read, kept through the page's own adoptions", async () => {
     const { mirror, sink } = mirrorFrame();
-    const { doc } = await sourceFrame('<!doctype html><head><link id="l" rel="stylesheet" href="http://127.0.0.1:9/unreachable.css"></head><body><p id="p">x</p></body>');
+    const { doc } = await sourceFrame(
+      '<!doctype html><head><link id="l" rel="stylesheet" href="http://127.0.0.1:9/unreachable.css"></head><body><p id="p">x</p></body>',
+    );
     const rec = record({ emit: sink, doc });
     const linkId = mirror.idOfNode(mirror.document.getElementById('l')!)!;
     const pId = mirror.idOfNode(mirror.document.getElementById('p')!)!;
-    sink({ t: 'patch', ops: [[Op.PseudoRules, linkId, 'p:hover { color: rgb(0, 99, 0); }'], [Op.Pseudo, pId, null, null, false]] });
+    sink({
+      t: 'patch',
+      ops: [
+        [Op.PseudoRules, linkId, 'p:hover { color: rgb(0, 99, 0); }'],
+        [Op.Pseudo, pId, null, null, false],
+      ],
+    });
     const p = mirror.document.getElementById('p')!;
     expect(getComputedStyle(p).color).to.equal('rgb(0, 99, 0)');
     // The page adopts a sheet of its own: the mirror's stays.

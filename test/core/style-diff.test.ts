@@ -18,7 +18,10 @@ function declared(doc: Document): Node {
   [doc.documentElement, ...doc.documentElement.querySelectorAll('*')].forEach((el, i) => {
     const style = (el as HTMLElement).style;
     if (!el.hasAttribute('style') || !style) return;
-    const longhands = Array.from(style, (name) => `${name}: ${style.getPropertyValue(name)}${style.getPropertyPriority(name) ? ' !important' : ''};`);
+    const longhands = Array.from(
+      style,
+      (name) => `${name}: ${style.getPropertyValue(name)}${style.getPropertyPriority(name) ? ' !important' : ''};`,
+    );
     copies[i]!.setAttribute('style', longhands.sort().join(' '));
   });
   return copy;
@@ -28,14 +31,20 @@ const inlineStyles = (doc: Document): string => canonical(IN_FIREFOX ? declared(
 const opsOf = (frames: Array<{ t: string; ops?: PatchOp[] }>, code: number): PatchOp[] =>
   frames.flatMap((f) => f.ops ?? []).filter((op) => op[0] === code);
 
-describe('style diff: parsing and diffing the CSSOM\'s serialization', () => {
+describe("style diff: parsing and diffing the CSSOM's serialization", () => {
   it('splits declarations, keeping strings, url()s and priorities whole', () => {
     expect(declarations('left: 1px; top: 2px;')).to.deep.equal(['left', '1px', 'top', '2px']);
     expect(declarations('content: "a; b"; background: url("x;y.png") !important; --v: { a };')).to.deep.equal([
-      'content', '"a; b"', 'background', 'url("x;y.png") !important', '--v', '{ a }',
+      'content',
+      '"a; b"',
+      'background',
+      'url("x;y.png") !important',
+      '--v',
+      '{ a }',
     ]);
     expect(declarations('')).to.deep.equal([]);
-    for (const text of ['left:1px', 'left: 1px', 'left: 1px; ', '--v: { a; b };', 'left: 1px;top: 2px;', 'left: ;', '1x: 2;']) expect(declarations(text), text).to.equal(null);
+    for (const text of ['left:1px', 'left: 1px', 'left: 1px; ', '--v: { a; b };', 'left: 1px;top: 2px;', 'left: ;', '1x: 2;'])
+      expect(declarations(text), text).to.equal(null);
   });
 
   it('sends changed, added and removed declarations; refuses what would not rebuild the same text', () => {
@@ -50,7 +59,9 @@ describe('style diff: parsing and diffing the CSSOM\'s serialization', () => {
 
 describe('style diff: recorder → mirror', () => {
   it('sends a CSSOM style change as the changed declarations only', async () => {
-    const { doc } = await sourceFrame('<!doctype html><body><div id="d" style="position: absolute; left: 1px; top: 2px; width: 10px; height: 10px; background: red;"></div></body>');
+    const { doc } = await sourceFrame(
+      '<!doctype html><body><div id="d" style="position: absolute; left: 1px; top: 2px; width: 10px; height: 10px; background: red;"></div></body>',
+    );
     const { mirror, sink, frames } = mirrorFrame();
     const rec = record({ emit: sink, doc });
     const d = doc.getElementById('d')!;
@@ -62,12 +73,24 @@ describe('style diff: recorder → mirror', () => {
     }
     // The first change sends the whole attribute (the recorder did not know the mirror's), then only diffs.
     expect(opsOf(frames, Op.Attr)).to.have.length(1);
-    expect(opsOf(frames, Op.StyleDiff).map((op) => op.slice(2))).to.deep.equal([[['left', 'top'], ['11px', '21px']], [['left', 'top'], ['12px', '22px']]]);
+    expect(opsOf(frames, Op.StyleDiff).map((op) => op.slice(2))).to.deep.equal([
+      [
+        ['left', 'top'],
+        ['11px', '21px'],
+      ],
+      [
+        ['left', 'top'],
+        ['12px', '22px'],
+      ],
+    ]);
     d.style.setProperty('color', 'blue', 'important');
     d.style.removeProperty('background');
     await settle(doc.defaultView!);
     expect(canonical(mirror.document)).to.equal(canonical(doc));
-    expect(opsOf(frames, Op.StyleDiff).at(-1)!.slice(2)).to.deep.equal([['background', 'color'], [null, 'blue !important']]);
+    expect(opsOf(frames, Op.StyleDiff).at(-1)!.slice(2)).to.deep.equal([
+      ['background', 'color'],
+      [null, 'blue !important'],
+    ]);
     rec.stop();
   });
 
@@ -130,9 +153,11 @@ describe('style diff: recorder → mirror', () => {
           const [other, otherValue] = pick(PROPS);
           const v = value();
           // (URLs are made absolute, which writes the scheme in lower case: not what is tested here.)
-          el.setAttribute('style', `${el.style.cssText} ${prop}: ${v.includes('url(') ? v : v.toUpperCase()}; ${other}: ${otherValue()};`.trim());
-        }
-        else if (roll < 0.96) el.removeAttribute('style');
+          el.setAttribute(
+            'style',
+            `${el.style.cssText} ${prop}: ${v.includes('url(') ? v : v.toUpperCase()}; ${other}: ${otherValue()};`.trim(),
+          );
+        } else if (roll < 0.96) el.removeAttribute('style');
         else root.insertBefore(el, root.firstChild);
       }
       await Promise.resolve();
@@ -151,9 +176,17 @@ describe('style diff: validation', () => {
     expect(patch([Op.StyleDiff, 3, ['left', 'top'], ['1px', null]])).not.to.throw();
     expect(patch([Op.StyleDiff, [3, 4], ['left'], ['1px']])).not.to.throw();
     expect(patch([Op.StyleDiff, [3, 4], ['left'], ['1px', '2px']])).not.to.throw();
-    for (const bad of [[Op.StyleDiff, 3, [], []], [Op.StyleDiff, 3, ['left'], []], [Op.StyleDiff, 3, [''], ['1px']], [Op.StyleDiff, 3, [1], ['1px']],
-      [Op.StyleDiff, 'x', ['left'], ['1px']], [Op.StyleDiff, [], ['left'], ['1px']], [Op.StyleDiff, 3, ['left'], '1px'],
-      [Op.StyleDiff, [3, 4], ['left'], ['1px', '2px', '3px']], [Op.StyleDiff, 3, ['left'], [1]]]) {
+    for (const bad of [
+      [Op.StyleDiff, 3, [], []],
+      [Op.StyleDiff, 3, ['left'], []],
+      [Op.StyleDiff, 3, [''], ['1px']],
+      [Op.StyleDiff, 3, [1], ['1px']],
+      [Op.StyleDiff, 'x', ['left'], ['1px']],
+      [Op.StyleDiff, [], ['left'], ['1px']],
+      [Op.StyleDiff, 3, ['left'], '1px'],
+      [Op.StyleDiff, [3, 4], ['left'], ['1px', '2px', '3px']],
+      [Op.StyleDiff, 3, ['left'], [1]],
+    ]) {
       expect(patch(bad), JSON.stringify(bad)).to.throw();
     }
   });

@@ -5,7 +5,11 @@ describe('transport', () => {
   it('asks for its subprotocols at every connection, so a renewed agent token is used on reconnect', async () => {
     let asked = 0;
     // Nothing listens on port 9: every attempt fails and is retried.
-    const transport = new Transport('ws://127.0.0.1:9/relay', { minDelay: 20, maxDelay: 40, protocols: () => (asked++, [SUBPROTOCOL, `cobrowse.bearer.t${asked}`]) });
+    const transport = new Transport('ws://127.0.0.1:9/relay', {
+      minDelay: 20,
+      maxDelay: 40,
+      protocols: () => (asked++, [SUBPROTOCOL, `cobrowse.bearer.t${asked}`]),
+    });
     const closes: boolean[] = [];
     transport.events.on('close', ({ retrying }) => closes.push(retrying));
     transport.connect();

@@ -32,7 +32,9 @@ function recordSentFrames() {
  */
 function party(browserName, page, driver) {
   const until = (expression) =>
-    driver === 'puppeteer' ? page.waitForFunction(expression, { timeout: TIMEOUT }) : page.waitForFunction(expression, undefined, { timeout: TIMEOUT });
+    driver === 'puppeteer'
+      ? page.waitForFunction(expression, { timeout: TIMEOUT })
+      : page.waitForFunction(expression, undefined, { timeout: TIMEOUT });
   const handle = async (path) => {
     await until(deep(path));
     return page.evaluateHandle(deep(path));
@@ -100,7 +102,8 @@ function flow(customerBrowser, agentBrowser) {
       firefox = await launchFirefox();
       if (agentBrowser === 'Chromium') chromium = await launchChromium();
       customer = await openFirefox(firefox, `${demo.url}/`);
-      agent = agentBrowser === 'Chromium' ? await openChromium(chromium, `${demo.url}/agent/`) : await openFirefox(firefox, `${demo.url}/agent/`);
+      agent =
+        agentBrowser === 'Chromium' ? await openChromium(chromium, `${demo.url}/agent/`) : await openFirefox(firefox, `${demo.url}/agent/`);
     });
 
     after(async () => {
@@ -112,7 +115,8 @@ function flow(customerBrowser, agentBrowser) {
     it('starts from the launcher, joins by code, mirrors the page and a live change, never a masked value', async () => {
       assert.match(await customer.value('navigator.userAgent'), /Firefox\//);
       assert.match(await agent.value('navigator.userAgent'), agentBrowser === 'Firefox' ? /Firefox\// : /Chrom/);
-      for (const side of [customer, agent]) assert.equal(await side.value('document.visibilityState'), 'visible', `the ${side.browserName} page is shown`);
+      for (const side of [customer, agent])
+        assert.equal(await side.value('document.visibilityState'), 'visible', `the ${side.browserName} page is shown`);
       await customer.click([...LAUNCHER, '[part=trigger]']);
       await customer.click([...LAUNCHER, '[part=start]']);
       const code = await codeShown(customer);
@@ -125,7 +129,9 @@ function flow(customerBrowser, agentBrowser) {
 
       // A DOM change reaches the mirror.
       const marker = `live-change-${Date.now()}`;
-      await customer.value(`(() => { const p = document.createElement('p'); p.id = 'e2e-marker'; p.textContent = ${JSON.stringify(marker)}; document.body.append(p); })()`);
+      await customer.value(
+        `(() => { const p = document.createElement('p'); p.id = 'e2e-marker'; p.textContent = ${JSON.stringify(marker)}; document.body.append(p); })()`,
+      );
       await agent.until(`${MIRROR_DOC}?.getElementById('e2e-marker')?.textContent === ${JSON.stringify(marker)}`);
 
       // Secrets typed key by key, then a plain field typed last: once it shows, every frame before it has been seen.
@@ -141,7 +147,7 @@ function flow(customerBrowser, agentBrowser) {
       const agentText = await agent.value(`document.documentElement.outerHTML + ${MIRROR_DOC}.documentElement.outerHTML +
         Array.from(${MIRROR_DOC}.querySelectorAll('input, textarea'), (f) => f.value).join('\\n')`);
       const sent = (await customer.sent()).join('\n');
-      assert.ok(sent.includes(name), 'the customer page\'s frames were recorded');
+      assert.ok(sent.includes(name), "the customer page's frames were recorded");
       for (const secret of [ssn, ssn.replace(/-/g, ''), password]) {
         assert.ok(!agentText.includes(secret), `the agent's page must not contain ${secret}`);
         assert.ok(!sent.includes(secret), `a frame the customer's page sent carried ${secret}`);

@@ -7,7 +7,6 @@ import WebSocket from 'ws';
 import { startDemo } from '../../dist/demo/server.js';
 import { launchChromium, mirrorPoint, settledMirrorPoint } from '../helpers/chromium.js';
 
-
 let demo, browser;
 
 async function party(url) {
@@ -26,13 +25,20 @@ async function party(url) {
 async function session(mode, { hostAllows = true, consentTimeout } = {}) {
   const customer = await party(`${demo.url}/`);
   const agent = await party(`${demo.url}/agent/`);
-  await customer.page.evaluate(({ mode, hostAllows, consentTimeout }) => {
-    const launcher = document.querySelector('cobrowse-launcher');
-    launcher.mode = mode;
-    if (consentTimeout) launcher.consentTimeout = consentTimeout;
-    // The host page may decide on control itself instead of the built-in prompt.
-    if (hostAllows) launcher.addEventListener('cobrowse-control-request', (e) => { e.preventDefault(); e.detail.allow(); });
-  }, { mode, hostAllows, consentTimeout });
+  await customer.page.evaluate(
+    ({ mode, hostAllows, consentTimeout }) => {
+      const launcher = document.querySelector('cobrowse-launcher');
+      launcher.mode = mode;
+      if (consentTimeout) launcher.consentTimeout = consentTimeout;
+      // The host page may decide on control itself instead of the built-in prompt.
+      if (hostAllows)
+        launcher.addEventListener('cobrowse-control-request', (e) => {
+          e.preventDefault();
+          e.detail.allow();
+        });
+    },
+    { mode, hostAllows, consentTimeout },
+  );
   const launcher = customer.page.locator('cobrowse-launcher');
   await launcher.locator('[part=trigger]').click();
   await launcher.locator('[part=start]').click();
@@ -48,8 +54,10 @@ async function session(mode, { hostAllows = true, consentTimeout } = {}) {
 async function showOnBoth(s, selector) {
   await s.customer.page.locator(selector).scrollIntoViewIfNeeded();
   const y = await s.customer.page.evaluate(() => scrollY);
-  await s.agent.page.waitForFunction((y) =>
-    document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentWindow.scrollY === y, y);
+  await s.agent.page.waitForFunction(
+    (y) => document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentWindow.scrollY === y,
+    y,
+  );
 }
 
 async function clickInMirror(s, selector) {
@@ -104,7 +112,6 @@ after(async () => {
 });
 
 describe('remote control by mode', () => {
-
   it('full control: the agent co-fills a field, ticks a box, clicks a button and scrolls; both pointers show', async () => {
     const s = await session('full-control');
     await clickInMirror(s, '#name');
@@ -119,7 +126,7 @@ describe('remote control by mode', () => {
 
     await clickInMirror(s, '#submit');
     await s.customer.page.locator('#thanks').waitFor({ state: 'visible' });
-    assert.match(await s.customer.page.locator("#thanks").textContent(), /Thanks, Grace/);
+    assert.match(await s.customer.page.locator('#thanks').textContent(), /Thanks, Grace/);
 
     // The agent's pointer is drawn on the customer's page, named; the customer's in the console.
     const { x, y } = await mirrorPoint(s.agent.page, '#submit');
@@ -132,7 +139,12 @@ describe('remote control by mode', () => {
     // The customer's connection is measured through the relay and shown in the toolbar.
     const link = s.agent.page.locator('cobrowse-viewer').locator('cobrowse-toolbar').locator('[part=link]');
     await s.agent.page.waitForFunction(() =>
-      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('cobrowse-toolbar').shadowRoot.querySelector('[part=link]')?.textContent.includes('ms'));
+      document
+        .querySelector('cobrowse-viewer')
+        .shadowRoot.querySelector('cobrowse-toolbar')
+        .shadowRoot.querySelector('[part=link]')
+        ?.textContent.includes('ms'),
+    );
     assert.match(await link.textContent(), /Good · \d+ ms/);
 
     // Wheel over the mirror scrolls the customer's page.
@@ -151,8 +163,9 @@ describe('remote control by mode', () => {
     await s.customer.page.waitForURL(/step=2/);
     // The launcher on the new page resumes the same session; the agent's mirror follows by itself.
     await s.agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
-    await s.agent.page.waitForFunction(() =>
-      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('cobrowse-toolbar').url === location.origin + '/');
+    await s.agent.page.waitForFunction(
+      () => document.querySelector('cobrowse-viewer').shadowRoot.querySelector('cobrowse-toolbar').url === location.origin + '/',
+    );
     assert.equal(await s.customer.page.evaluate(() => document.querySelector('cobrowse-launcher').code), s.code);
 
     // The control grant ended with the page: the customer is asked again, and allows.
@@ -179,7 +192,7 @@ describe('remote control by mode', () => {
     await clickInMirror(s, '#submit');
     await s.customer.page.locator('#thanks').waitFor({ state: 'visible' });
 
-    assert.equal(await value(s, '#name'), 'Ada', 'the field keeps the customer\'s value');
+    assert.equal(await value(s, '#name'), 'Ada', "the field keeps the customer's value");
     await s.close();
   });
 
@@ -258,8 +271,11 @@ describe('remote control by mode', () => {
     await launcher.getByText('Take back control').click();
     await clickInMirror(s, '#consent');
     await launcher.locator('[part=consent]').waitFor();
-    await s.agent.page.waitForFunction(() =>
-      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('[part=notice]')?.textContent === 'The customer did not allow control');
+    await s.agent.page.waitForFunction(
+      () =>
+        document.querySelector('cobrowse-viewer').shadowRoot.querySelector('[part=notice]')?.textContent ===
+        'The customer did not allow control',
+    );
     assert.equal(await s.customer.page.locator('#consent').isChecked(), true);
     await s.close();
   });
@@ -273,19 +289,35 @@ describe('remote control by mode', () => {
 
     const sentBefore = s.customer.frames.length;
     const secret = `while-paused-${Date.now()}`;
-    await s.customer.page.evaluate((secret) => document.body.append(Object.assign(document.createElement('p'), { textContent: secret })), secret);
+    await s.customer.page.evaluate(
+      (secret) => document.body.append(Object.assign(document.createElement('p'), { textContent: secret })),
+      secret,
+    );
     await s.customer.page.locator('#name').fill(secret);
     await s.customer.page.mouse.move(300, 300);
     await new Promise((r) => setTimeout(r, 500));
     const sentWhilePaused = s.customer.frames.slice(sentBefore);
     // Only the connection heartbeat answers (pong) may go out: nothing of the page.
-    assert.deepEqual(sentWhilePaused.filter((f) => !f.startsWith('{"t":"pong"')), [], 'nothing leaves the page while paused');
+    assert.deepEqual(
+      sentWhilePaused.filter((f) => !f.startsWith('{"t":"pong"')),
+      [],
+      'nothing leaves the page while paused',
+    );
 
     await launcher.locator('[part=pause]').click(); // Start sharing
     await s.agent.page.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
-    assert.equal(await launcher.locator('[part=code]').textContent().then((t) => t.replace(/\s/g, '')), s.code);
-    await s.agent.page.waitForFunction((secret) =>
-      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.body.textContent.includes(secret), secret);
+    assert.equal(
+      await launcher
+        .locator('[part=code]')
+        .textContent()
+        .then((t) => t.replace(/\s/g, '')),
+      s.code,
+    );
+    await s.agent.page.waitForFunction(
+      (secret) =>
+        document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.body.textContent.includes(secret),
+      secret,
+    );
     await s.close();
   });
 });
@@ -303,7 +335,12 @@ describe('highlights', () => {
       const layer = viewer.shadowRoot.querySelector('.input-layer').getBoundingClientRect();
       const scale = layer.width / iframe.offsetWidth;
       const r = iframe.contentDocument.querySelector('#submit').getBoundingClientRect();
-      return { x1: layer.left + (r.left - 6) * scale, y1: layer.top + (r.top - 6) * scale, x2: layer.left + (r.right + 6) * scale, y2: layer.top + (r.bottom + 6) * scale };
+      return {
+        x1: layer.left + (r.left - 6) * scale,
+        y1: layer.top + (r.top - 6) * scale,
+        x2: layer.left + (r.right + 6) * scale,
+        y2: layer.top + (r.bottom + 6) * scale,
+      };
     });
     await s.agent.page.mouse.move(box.x1, box.y1);
     await s.agent.page.mouse.down();

@@ -9,8 +9,13 @@ import { startDemo } from '../../dist/demo/server.js';
 import { launchChromium, settledMirrorPoint } from '../helpers/chromium.js';
 
 /** The mirror's copy of the customer's page, in the agent's console. */
-const mirrored = (agent, selector) => agent.evaluate((selector) =>
-  document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.querySelector(selector)?.textContent ?? null, selector);
+const mirrored = (agent, selector) =>
+  agent.evaluate(
+    (selector) =>
+      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.querySelector(selector)?.textContent ??
+      null,
+    selector,
+  );
 
 describe('framework examples', () => {
   let demo, browser, relayUrl;
@@ -39,7 +44,11 @@ describe('framework examples', () => {
     await customer.goto(`${site.url}?relay=${encodeURIComponent(relayUrl)}`);
     await customer.locator('#name').waitFor();
     await customer.evaluate(() =>
-      document.querySelector('cobrowse-launcher').addEventListener('cobrowse-control-request', (e) => { e.preventDefault(); e.detail.allow(); }));
+      document.querySelector('cobrowse-launcher').addEventListener('cobrowse-control-request', (e) => {
+        e.preventDefault();
+        e.detail.allow();
+      }),
+    );
     const launcher = customer.locator('cobrowse-launcher');
     // What the framework passed as `strings`, an object only a property can carry.
     const trigger = (await launcher.locator('[part=trigger]').textContent()).trim();
@@ -59,8 +68,16 @@ describe('framework examples', () => {
 
   it('plain HTML: the one-tag bundle, no build', async (t) => {
     const { agent } = await startSession('plain-html', t);
-    assert.equal(await agent.evaluate(() => document.querySelector('cobrowse-viewer').shadowRoot
-      .querySelector('iframe').contentDocument.querySelectorAll('#contact input, #contact textarea').length), 2);
+    assert.equal(
+      await agent.evaluate(
+        () =>
+          document
+            .querySelector('cobrowse-viewer')
+            .shadowRoot.querySelector('iframe')
+            .contentDocument.querySelectorAll('#contact input, #contact textarea').length,
+      ),
+      2,
+    );
   });
 
   it('React 19: properties and events on the element directly', async (t) => {
@@ -73,7 +90,7 @@ describe('framework examples', () => {
     assert.equal(trigger, 'Share this tab');
   });
 
-  it('Vue 3: the agent co-fills a v-model input; Vue\'s state takes it and keeps it through a re-render', async (t) => {
+  it("Vue 3: the agent co-fills a v-model input; Vue's state takes it and keeps it through a re-render", async (t) => {
     const { customer, agent, trigger } = await startSession('vue', t);
     assert.equal(trigger, 'Share this tab');
 
@@ -89,7 +106,10 @@ describe('framework examples', () => {
     await customer.waitForFunction(() => document.getElementById('rerender').textContent === 'Re-render (1)');
     assert.equal(await customer.locator('#name').inputValue(), 'Ada', 'the value survives Vue re-rendering');
     assert.equal(await customer.evaluate(() => window.vueState.name), 'Ada');
-    await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').shadowRoot
-      .querySelector('iframe').contentDocument.getElementById('echo')?.textContent === 'Hello Ada');
+    await agent.waitForFunction(
+      () =>
+        document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.getElementById('echo')?.textContent ===
+        'Hello Ada',
+    );
   });
 });

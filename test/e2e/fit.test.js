@@ -57,7 +57,7 @@ describe('auto-fit and zoom', () => {
     };
 
     const fit = await settled();
-    assert.deepEqual(fit.mirror, [1920, 1080], 'the mirror has the customer\'s viewport');
+    assert.deepEqual(fit.mirror, [1920, 1080], "the mirror has the customer's viewport");
     assert.ok(fit.scale < 1 && fit.scale > 0.4, `scaled down to fit (${fit.scale})`);
     assert.ok(Math.abs(fit.aspect - 1920 / 1080) < 0.01, `aspect kept (${fit.aspect})`);
     assert.equal(fit.scrollbars, false, 'no scrollbars when fitted');

@@ -16,8 +16,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 async function startReactPage(relayUrl) {
   const app = await build({
     entryPoints: [path.join(ROOT, 'test/fixtures/frameworks/react-app.jsx')],
-    bundle: true, write: false, format: 'esm', jsx: 'automatic', target: 'es2022',
-    define: { 'process.env.NODE_ENV': '"production"' }, logLevel: 'silent',
+    bundle: true,
+    write: false,
+    format: 'esm',
+    jsx: 'automatic',
+    target: 'es2022',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'silent',
   });
   const launcher = await readFile(path.join(ROOT, 'dist/cobrowse.js'));
   const html = `<!doctype html><html><body><div id="app"></div>
@@ -45,13 +50,17 @@ describe('co-fill into framework-controlled inputs', () => {
     await demo?.close();
   });
 
-  it('React 19: the agent\'s value becomes the app\'s state and survives a re-render', async () => {
+  it("React 19: the agent's value becomes the app's state and survives a re-render", async () => {
     const customer = await (await browser.newContext()).newPage();
     const agent = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await customer.goto(page.url);
     await customer.locator('#react-name').waitFor();
     await customer.evaluate(() =>
-      document.querySelector('cobrowse-launcher').addEventListener('cobrowse-control-request', (e) => { e.preventDefault(); e.detail.allow(); }));
+      document.querySelector('cobrowse-launcher').addEventListener('cobrowse-control-request', (e) => {
+        e.preventDefault();
+        e.detail.allow();
+      }),
+    );
     const launcher = customer.locator('cobrowse-launcher');
     await launcher.locator('[part=trigger]').click();
     await launcher.locator('[part=start]').click();
@@ -70,7 +79,10 @@ describe('co-fill into framework-controlled inputs', () => {
     await customer.waitForFunction(() => document.getElementById('rerender').textContent === 'Re-render (1)');
     assert.equal(await customer.locator('#react-name').inputValue(), 'Grace', 'the value survives React re-rendering');
     // And the agent's mirror shows what React rendered.
-    await agent.waitForFunction(() =>
-      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.getElementById('echo')?.textContent === 'Hello Grace');
+    await agent.waitForFunction(
+      () =>
+        document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.getElementById('echo')?.textContent ===
+        'Hello Grace',
+    );
   });
 });

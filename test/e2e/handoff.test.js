@@ -22,7 +22,9 @@ async function startSite() {
     const port = server.address().port;
     if (req.url === '/cobrowse.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
     if (host.startsWith('outside.example')) {
-      return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Elsewhere</title><p id="elsewhere">Another site</p>');
+      return res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><title>Elsewhere</title><p id="elsewhere">Another site</p>');
     }
     res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><html><head><title>${host}</title></head><body>
       <h1 id="host">${host}</h1>
@@ -66,12 +68,17 @@ describe('the session follows the customer across domains', () => {
     const launcherState = () => customer.evaluate(() => document.querySelector('cobrowse-launcher')?.state);
     const launcherCode = () => customer.evaluate(() => document.querySelector('cobrowse-launcher')?.code);
     const mirrorHost = () =>
-      agent.evaluate(() => document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe')?.contentDocument?.getElementById('host')?.textContent);
+      agent.evaluate(
+        () =>
+          document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe')?.contentDocument?.getElementById('host')
+            ?.textContent,
+      );
     const viewerState = () => agent.evaluate(() => document.querySelector('cobrowse-viewer').state);
     const until = async (test, what, ms = 15_000) => {
       const deadline = Date.now() + ms;
       while (!(await test())) {
-        if (Date.now() > deadline) throw new Error(`timed out: ${what} (launcher: ${await launcherState()}, viewer: ${await viewerState()})`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out: ${what} (launcher: ${await launcherState()}, viewer: ${await viewerState()})`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
@@ -111,6 +118,9 @@ describe('the session follows the customer across domains', () => {
     await customer.goBack();
     await until(async () => (await launcherState()) === 'connected', 'the session resumes on coming back');
     assert.equal(await launcherCode(), code, 'still the same session ID');
-    await until(async () => (await viewerState()) === 'live' && (await mirrorHost()) === `partner.example:${site.port}`, 'the agent sees the page again');
+    await until(
+      async () => (await viewerState()) === 'live' && (await mirrorHost()) === `partner.example:${site.port}`,
+      'the agent sees the page again',
+    );
   });
 });

@@ -109,10 +109,17 @@ describe("the toolbar shows the customer's connection", () => {
       text: (await link.textContent()).replace(/\s+/g, ' ').trim(),
       label: await link.getAttribute('aria-label'),
     });
-    const until = (status, timeout) => agent.waitForFunction(
-      (status) => document.querySelector('cobrowse-viewer').shadowRoot.querySelector('cobrowse-toolbar')
-        .shadowRoot.querySelector('[part=link]')?.getAttribute('data-link') === status,
-      status, { timeout, polling: 100 });
+    const until = (status, timeout) =>
+      agent.waitForFunction(
+        (status) =>
+          document
+            .querySelector('cobrowse-viewer')
+            .shadowRoot.querySelector('cobrowse-toolbar')
+            .shadowRoot.querySelector('[part=link]')
+            ?.getAttribute('data-link') === status,
+        status,
+        { timeout, polling: 100 },
+      );
 
     // Pings go every 2 s: the first pong makes it good.
     await until('good', 10_000);

@@ -32,7 +32,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'privacy');
 const DIST = path.join(ROOT, 'dist');
 
-
 /** What the agent sees instead of a masked value (core/dom/mask.ts MASK; no preserveLength here). */
 const MASK = '********';
 /** Canaries are XOR-ed with this on their way to the relay's process (test/fixtures/privacy/relay-child.js). */
@@ -68,13 +67,16 @@ const pasted = (sel) => async (page, c) => {
 
 /** As browser autofill does: the value set through the native setter, then input and change. */
 const autofilled = (sel) => (page, c) =>
-  page.evaluate(([sel, c]) => {
-    const el = document.querySelector(sel);
-    const proto = el.localName === 'textarea' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
-    Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, c);
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, [sel, c]);
+  page.evaluate(
+    ([sel, c]) => {
+      const el = document.querySelector(sel);
+      const proto = el.localName === 'textarea' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+      Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, c);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    },
+    [sel, c],
+  );
 
 /** Set by the page's script, no event at all: only a (re)snapshot can see it. */
 const scripted = (sel) => (page, c) => page.evaluate(([sel, c]) => (document.querySelector(sel).value = c), [sel, c]);
@@ -87,9 +89,11 @@ const attribute = (sel, name) => (page, c) =>
 const inPage = (fn) => (page, c) => page.evaluate(fn, c);
 
 /** Several steps in order. */
-const steps = (...actions) => async (page, c) => {
-  for (const action of actions) await action(page, c);
-};
+const steps =
+  (...actions) =>
+  async (page, c) => {
+    for (const action of actions) await action(page, c);
+  };
 const click = (sel) => (page) => page.locator(sel).click();
 
 // ---------------------------------------------------------------------------------------------
@@ -104,39 +108,153 @@ const CASES = [
   { id: 'pw-typed', group: 'always', what: 'password, typed', act: typed('#pw-typed'), masked: '#pw-typed' },
   { id: 'pw-paste', group: 'always', what: 'password, pasted (clipboard, Ctrl+V)', act: pasted('#pw-paste'), masked: '#pw-paste' },
   { id: 'pw-autofill', group: 'always', what: 'password, autofilled', act: autofilled('#pw-autofill'), masked: '#pw-autofill' },
-  { id: 'pw-script', group: 'always', what: 'password, .value set by script without events', act: scripted('#pw-script'), masked: '#pw-script' },
-  { id: 'pw-attr', group: 'always', what: 'password, value attribute set by script', act: attribute('#pw-attr', 'value'), masked: '#pw-attr', attr: true },
+  {
+    id: 'pw-script',
+    group: 'always',
+    what: 'password, .value set by script without events',
+    act: scripted('#pw-script'),
+    masked: '#pw-script',
+  },
+  {
+    id: 'pw-attr',
+    group: 'always',
+    what: 'password, value attribute set by script',
+    act: attribute('#pw-attr', 'value'),
+    masked: '#pw-attr',
+    attr: true,
+  },
   { id: 'pw-static', group: 'always', what: 'password, value attribute in the HTML', masked: '#pw-static', attr: true },
-  { id: 'pw-before-share', group: 'always', what: 'password typed before sharing started', when: 'pre', act: typed('#pw-before-share'), masked: '#pw-before-share' },
-  { id: 'pw-toggle', group: 'always', what: 'password typed, then "show password" (type=text), then typed on', act: steps(typed('#pw-toggle'), click('#pw-toggle-show'), (page) => page.locator('#pw-toggle').press('End'), (page) => page.locator('#pw-toggle').pressSequentially('z')), masked: '#pw-toggle' },
-  { id: 'pw-toggle-before-share', group: 'always', what: 'password typed and shown (type=text) before sharing started', when: 'pre', act: steps(typed('#pw-toggle-before-share'), click('#pw-toggle-before-share-show')), masked: '#pw-toggle-before-share' },
+  {
+    id: 'pw-before-share',
+    group: 'always',
+    what: 'password typed before sharing started',
+    when: 'pre',
+    act: typed('#pw-before-share'),
+    masked: '#pw-before-share',
+  },
+  {
+    id: 'pw-toggle',
+    group: 'always',
+    what: 'password typed, then "show password" (type=text), then typed on',
+    act: steps(
+      typed('#pw-toggle'),
+      click('#pw-toggle-show'),
+      (page) => page.locator('#pw-toggle').press('End'),
+      (page) => page.locator('#pw-toggle').pressSequentially('z'),
+    ),
+    masked: '#pw-toggle',
+  },
+  {
+    id: 'pw-toggle-before-share',
+    group: 'always',
+    what: 'password typed and shown (type=text) before sharing started',
+    when: 'pre',
+    act: steps(typed('#pw-toggle-before-share'), click('#pw-toggle-before-share-show')),
+    masked: '#pw-toggle-before-share',
+  },
   { id: 'cc-number', group: 'always', what: 'autocomplete=cc-number, typed', act: typed('#cc-number'), masked: '#cc-number' },
-  { id: 'cc-billing', group: 'always', what: 'autocomplete="billing cc-number", autofilled', act: autofilled('#cc-billing'), masked: '#cc-billing' },
-  { id: 'cc-paste-handler', group: 'always', what: "cc-number pasted through the page's own paste handler (DataTransfer + execCommand('insertText'))", act: pasted('#cc-paste-handler'), masked: '#cc-paste-handler' },
+  {
+    id: 'cc-billing',
+    group: 'always',
+    what: 'autocomplete="billing cc-number", autofilled',
+    act: autofilled('#cc-billing'),
+    masked: '#cc-billing',
+  },
+  {
+    id: 'cc-paste-handler',
+    group: 'always',
+    what: "cc-number pasted through the page's own paste handler (DataTransfer + execCommand('insertText'))",
+    act: pasted('#cc-paste-handler'),
+    masked: '#cc-paste-handler',
+  },
   { id: 'cc-csc', group: 'always', what: 'autocomplete=cc-csc, pasted', act: pasted('#cc-csc'), masked: '#cc-csc' },
   { id: 'cc-exp', group: 'always', what: 'autocomplete=cc-exp, autofilled', act: autofilled('#cc-exp'), masked: '#cc-exp' },
-  { id: 'cc-exp-month', group: 'always', what: 'autocomplete=cc-exp-month, value attribute set', act: attribute('#cc-exp-month', 'value'), masked: '#cc-exp-month', attr: true },
+  {
+    id: 'cc-exp-month',
+    group: 'always',
+    what: 'autocomplete=cc-exp-month, value attribute set',
+    act: attribute('#cc-exp-month', 'value'),
+    masked: '#cc-exp-month',
+    attr: true,
+  },
   { id: 'otp', group: 'always', what: 'autocomplete=one-time-code, typed', act: typed('#otp'), masked: '#otp' },
-  { id: 'current-pw', group: 'always', what: 'type=text autocomplete=current-password, typed', act: typed('#current-pw'), masked: '#current-pw' },
-  { id: 'new-pw', group: 'always', what: 'type=text autocomplete="section-signup new-password", autofilled', act: autofilled('#new-pw'), masked: '#new-pw' },
+  {
+    id: 'current-pw',
+    group: 'always',
+    what: 'type=text autocomplete=current-password, typed',
+    act: typed('#current-pw'),
+    masked: '#current-pw',
+  },
+  {
+    id: 'new-pw',
+    group: 'always',
+    what: 'type=text autocomplete="section-signup new-password", autofilled',
+    act: autofilled('#new-pw'),
+    masked: '#new-pw',
+  },
   { id: 'hidden-static', group: 'always', what: 'hidden input (CSRF token) in the HTML', masked: '#hidden-static', attr: true },
-  { id: 'hidden-script', group: 'always', what: 'hidden input set by script (writes its value attribute)', act: scripted('#hidden-script'), masked: '#hidden-script', attr: true },
-  { id: 'offline-pw', group: 'always', what: 'password typed while the connection was down', when: 'offline', act: typed('#offline-pw'), masked: '#offline-pw' },
+  {
+    id: 'hidden-script',
+    group: 'always',
+    what: 'hidden input set by script (writes its value attribute)',
+    act: scripted('#hidden-script'),
+    masked: '#hidden-script',
+    attr: true,
+  },
+  {
+    id: 'offline-pw',
+    group: 'always',
+    what: 'password typed while the connection was down',
+    when: 'offline',
+    act: typed('#offline-pw'),
+    masked: '#offline-pw',
+  },
 
   // Masked by data-cobrowse-mask on an ancestor.
   { id: 'ssn-typed', group: 'marked', what: 'field, typed', act: typed('#ssn-typed'), masked: '#ssn-typed' },
   { id: 'ssn-paste', group: 'marked', what: 'field, pasted', act: pasted('#ssn-paste'), masked: '#ssn-paste' },
   { id: 'ssn-autofill', group: 'marked', what: 'field, autofilled', act: autofilled('#ssn-autofill'), masked: '#ssn-autofill' },
-  { id: 'ssn-script', group: 'marked', what: 'field, .value set by script without events', act: scripted('#ssn-script'), masked: '#ssn-script' },
-  { id: 'ssn-attr', group: 'marked', what: 'field, value attribute set by script', act: attribute('#ssn-attr', 'value'), masked: '#ssn-attr', attr: true },
+  {
+    id: 'ssn-script',
+    group: 'marked',
+    what: 'field, .value set by script without events',
+    act: scripted('#ssn-script'),
+    masked: '#ssn-script',
+  },
+  {
+    id: 'ssn-attr',
+    group: 'marked',
+    what: 'field, value attribute set by script',
+    act: attribute('#ssn-attr', 'value'),
+    masked: '#ssn-attr',
+    attr: true,
+  },
   { id: 'ssn-static', group: 'marked', what: 'field, value attribute in the HTML', masked: '#ssn-static', attr: true },
-  { id: 'away-ssn', group: 'marked', what: 'field typed while the agent was away (then rejoined)', when: 'away', act: typed('#away-ssn'), masked: '#away-ssn' },
+  {
+    id: 'away-ssn',
+    group: 'marked',
+    what: 'field typed while the agent was away (then rejoined)',
+    when: 'away',
+    act: typed('#away-ssn'),
+    masked: '#away-ssn',
+  },
   { id: 'ta-typed', group: 'marked', what: 'textarea, typed', act: typed('#ta-typed'), masked: '#ta-typed' },
   { id: 'ta-static', group: 'marked', what: 'textarea text in the HTML', masked: '#ta-static' },
-  { id: 'ta-script', group: 'marked', what: 'textarea text node set by script', act: inPage((c) => (document.querySelector('#ta-script').textContent = c)), masked: '#ta-script' },
+  {
+    id: 'ta-script',
+    group: 'marked',
+    what: 'textarea text node set by script',
+    act: inPage((c) => (document.querySelector('#ta-script').textContent = c)),
+    masked: '#ta-script',
+  },
   { id: 'ce-typed', group: 'marked', what: 'contenteditable, typed', act: typed('#ce-typed') },
   { id: 'ce-paste', group: 'marked', what: 'contenteditable, pasted', act: pasted('#ce-paste') },
-  { id: 'opt-text', group: 'marked', what: 'select: option text, chosen', act: (page) => page.locator('#opt-select').selectOption({ index: 1 }) },
+  {
+    id: 'opt-text',
+    group: 'marked',
+    what: 'select: option text, chosen',
+    act: (page) => page.locator('#opt-select').selectOption({ index: 1 }),
+  },
   { id: 'opt-value', group: 'marked', what: 'select: option value of the chosen option' },
   { id: 'opt-label', group: 'marked', what: 'select: option label attribute' },
   { id: 'placeholder', group: 'marked', what: 'placeholder attribute' },
@@ -146,27 +264,83 @@ const CASES = [
   { id: 'title-later', group: 'marked', what: 'title attribute set later', act: attribute('#attr-later', 'title') },
   { id: 'aria-later', group: 'marked', what: 'aria-description attribute set later', act: attribute('#attr-later', 'aria-description') },
   { id: 'data-later', group: 'marked', what: 'data-* attribute set later', act: attribute('#attr-later', 'data-note') },
-  { id: 'text-later', group: 'marked', what: 'text node changed later (characterData)', act: inPage((c) => (document.querySelector('#text-later').firstChild.data = c)) },
-  { id: 'text-added', group: 'marked', what: 'text added later (childList)', act: inPage((c) => document.querySelector('#text-added').append(Object.assign(document.createElement('b'), { textContent: c }))) },
-  { id: 'field-added', group: 'marked', what: 'field added later, then typed', act: steps(inPage(() => document.querySelector('#field-added').append(Object.assign(document.createElement('input'), { id: 'added-input' }))), typed('#added-input')), masked: '#added-input' },
-  { id: 'field-added-attr', group: 'marked', what: 'field added later with its value attribute', act: inPage((c) => document.querySelector('#field-added').insertAdjacentHTML('beforeend', `<input id="added-attr" value="${c}">`)), masked: '#added-attr', attr: true },
+  {
+    id: 'text-later',
+    group: 'marked',
+    what: 'text node changed later (characterData)',
+    act: inPage((c) => (document.querySelector('#text-later').firstChild.data = c)),
+  },
+  {
+    id: 'text-added',
+    group: 'marked',
+    what: 'text added later (childList)',
+    act: inPage((c) => document.querySelector('#text-added').append(Object.assign(document.createElement('b'), { textContent: c }))),
+  },
+  {
+    id: 'field-added',
+    group: 'marked',
+    what: 'field added later, then typed',
+    act: steps(
+      inPage(() => document.querySelector('#field-added').append(Object.assign(document.createElement('input'), { id: 'added-input' }))),
+      typed('#added-input'),
+    ),
+    masked: '#added-input',
+  },
+  {
+    id: 'field-added-attr',
+    group: 'marked',
+    what: 'field added later with its value attribute',
+    act: inPage((c) => document.querySelector('#field-added').insertAdjacentHTML('beforeend', `<input id="added-attr" value="${c}">`)),
+    masked: '#added-attr',
+    attr: true,
+  },
   { id: 'img-alt', group: 'marked', what: 'img alt attribute' },
   { id: 'svg-text', group: 'marked', what: 'SVG <text>' },
-  { id: 'shadow-field', group: 'marked', what: 'field in an open shadow root of a custom element inside the marked element, typed', act: typed('#shadow-field input') },
-  { id: 'iframe-editor', group: 'marked', what: "rich-text editor's same-origin iframe inside the marked element, text written", act: inPage((c) => (document.querySelector('#editor-frame').contentDocument.querySelector('#editor-text').textContent = c)) },
+  {
+    id: 'shadow-field',
+    group: 'marked',
+    what: 'field in an open shadow root of a custom element inside the marked element, typed',
+    act: typed('#shadow-field input'),
+  },
+  {
+    id: 'iframe-editor',
+    group: 'marked',
+    what: "rich-text editor's same-origin iframe inside the marked element, text written",
+    act: inPage((c) => (document.querySelector('#editor-frame').contentDocument.querySelector('#editor-text').textContent = c)),
+  },
 
   // Masked later, and by the launcher's mask=".foo".
-  { id: 'mark-later', group: 'later', what: 'data-cobrowse-mask added to the container and the field autofilled in the same task', act: inPage((c) => {
-    document.querySelector('#mark-later-box').setAttribute('data-cobrowse-mask', '');
-    const el = document.querySelector('#mark-later');
-    el.value = c;
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-  }), masked: '#mark-later' },
-  { id: 'class-later', group: 'later', what: 'class "foo" (the launcher\'s mask) added to a field, then typed', act: steps(inPage(() => document.querySelector('#class-later').classList.add('foo')), typed('#class-later')), masked: '#class-later' },
-  { id: 'class-ancestor', group: 'later', what: 'class "foo" added to an ancestor and its text changed in the same task', act: inPage((c) => {
-    document.querySelector('#class-ancestor-box').classList.add('foo');
-    document.querySelector('#class-ancestor').textContent = c;
-  }) },
+  {
+    id: 'mark-later',
+    group: 'later',
+    what: 'data-cobrowse-mask added to the container and the field autofilled in the same task',
+    act: inPage((c) => {
+      document.querySelector('#mark-later-box').setAttribute('data-cobrowse-mask', '');
+      const el = document.querySelector('#mark-later');
+      el.value = c;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }),
+    masked: '#mark-later',
+  },
+  {
+    id: 'class-later',
+    group: 'later',
+    what: 'class "foo" (the launcher\'s mask) added to a field, then typed',
+    act: steps(
+      inPage(() => document.querySelector('#class-later').classList.add('foo')),
+      typed('#class-later'),
+    ),
+    masked: '#class-later',
+  },
+  {
+    id: 'class-ancestor',
+    group: 'later',
+    what: 'class "foo" added to an ancestor and its text changed in the same task',
+    act: inPage((c) => {
+      document.querySelector('#class-ancestor-box').classList.add('foo');
+      document.querySelector('#class-ancestor').textContent = c;
+    }),
+  },
   { id: 'foo-text', group: 'later', what: 'text inside mask=".foo"' },
   { id: 'foo-field', group: 'later', what: 'field inside mask=".foo", typed', act: typed('#foo-field'), masked: '#foo-field' },
 
@@ -182,16 +356,26 @@ const CASES = [
   { id: 'blk-child', group: 'blocked', what: 'child elements' },
   { id: 'sel-block', group: 'blocked', what: 'launcher block=".blockme": text and title' },
   { id: 'blk-field', group: 'blocked', what: 'field inside, typed', act: typed('#blk-field') },
-  { id: 'blk-later', group: 'blocked', what: 'content and attributes changed later', act: inPage((c) => {
-    const el = document.querySelector('#blk-later');
-    el.append(Object.assign(document.createElement('span'), { textContent: c }));
-    el.setAttribute('title', c);
-  }) },
-  { id: 'block-later', group: 'blocked', what: 'data-cobrowse-block added and content written in the same task', act: inPage((c) => {
-    const el = document.querySelector('#block-later');
-    el.setAttribute('data-cobrowse-block', '');
-    el.textContent = c;
-  }) },
+  {
+    id: 'blk-later',
+    group: 'blocked',
+    what: 'content and attributes changed later',
+    act: inPage((c) => {
+      const el = document.querySelector('#blk-later');
+      el.append(Object.assign(document.createElement('span'), { textContent: c }));
+      el.setAttribute('title', c);
+    }),
+  },
+  {
+    id: 'block-later',
+    group: 'blocked',
+    what: 'data-cobrowse-block added and content written in the same task',
+    act: inPage((c) => {
+      const el = document.querySelector('#block-later');
+      el.setAttribute('data-cobrowse-block', '');
+      el.textContent = c;
+    }),
+  },
 
   // The page URL's query string and fragment are not shown by default.
   { id: 'url-query', group: 'url', what: 'page URL query (?token=…)' },
@@ -199,25 +383,118 @@ const CASES = [
   { id: 'url-link', group: 'url', what: 'page URL query through an in-page link resolved against it (href=" #top")', page: 'maskAll' },
 
   // A React 19 app: controlled inputs.
-  { id: 'react-ssn-typed', group: 'react', what: 'controlled input in data-cobrowse-mask, typed (and echoed as text)', act: typed('#react-ssn-typed'), masked: '#react-ssn-typed', attr: true },
-  { id: 'react-ssn-paste', group: 'react', what: 'controlled input in data-cobrowse-mask, pasted', act: pasted('#react-ssn-paste'), masked: '#react-ssn-paste', attr: true },
-  { id: 'react-pw-typed', group: 'react', what: 'controlled password, typed', act: typed('#react-pw-typed'), masked: '#react-pw-typed', attr: true },
-  { id: 'react-pw-autofill', group: 'react', what: 'controlled password, autofilled', act: autofilled('#react-pw-autofill'), masked: '#react-pw-autofill', attr: true },
-  { id: 'react-pw-toggle', group: 'react', what: 'controlled password, typed, then shown (React sets type=text)', act: steps(typed('#react-pw-toggle'), click('#react-pw-toggle-show')), masked: '#react-pw-toggle', attr: true },
-  { id: 'react-cc-state', group: 'react', what: 'controlled cc-number filled from app state', act: inPage((c) => window.privacyReact.setCard(c)), masked: '#react-cc-state', attr: true },
-  { id: 'react-foo-typed', group: 'react', what: 'controlled input inside mask=".foo", typed', act: typed('#react-foo-typed'), masked: '#react-foo-typed', attr: true },
+  {
+    id: 'react-ssn-typed',
+    group: 'react',
+    what: 'controlled input in data-cobrowse-mask, typed (and echoed as text)',
+    act: typed('#react-ssn-typed'),
+    masked: '#react-ssn-typed',
+    attr: true,
+  },
+  {
+    id: 'react-ssn-paste',
+    group: 'react',
+    what: 'controlled input in data-cobrowse-mask, pasted',
+    act: pasted('#react-ssn-paste'),
+    masked: '#react-ssn-paste',
+    attr: true,
+  },
+  {
+    id: 'react-pw-typed',
+    group: 'react',
+    what: 'controlled password, typed',
+    act: typed('#react-pw-typed'),
+    masked: '#react-pw-typed',
+    attr: true,
+  },
+  {
+    id: 'react-pw-autofill',
+    group: 'react',
+    what: 'controlled password, autofilled',
+    act: autofilled('#react-pw-autofill'),
+    masked: '#react-pw-autofill',
+    attr: true,
+  },
+  {
+    id: 'react-pw-toggle',
+    group: 'react',
+    what: 'controlled password, typed, then shown (React sets type=text)',
+    act: steps(typed('#react-pw-toggle'), click('#react-pw-toggle-show')),
+    masked: '#react-pw-toggle',
+    attr: true,
+  },
+  {
+    id: 'react-cc-state',
+    group: 'react',
+    what: 'controlled cc-number filled from app state',
+    act: inPage((c) => window.privacyReact.setCard(c)),
+    masked: '#react-cc-state',
+    attr: true,
+  },
+  {
+    id: 'react-foo-typed',
+    group: 'react',
+    what: 'controlled input inside mask=".foo", typed',
+    act: typed('#react-foo-typed'),
+    masked: '#react-foo-typed',
+    attr: true,
+  },
 
   // mask-all-inputs: every field and select, unless under data-cobrowse-unmask (the proof field is).
   { id: 'ma-text', group: 'maskAll', what: 'text field, typed', page: 'maskAll', act: typed('#ma-text'), masked: '#ma-text' },
   { id: 'ma-textarea', group: 'maskAll', what: 'textarea, typed', page: 'maskAll', act: typed('#ma-textarea'), masked: '#ma-textarea' },
-  { id: 'ma-select', group: 'maskAll', what: 'select: option text and value, chosen', page: 'maskAll', act: (page) => page.locator('#ma-select').selectOption({ index: 1 }) },
+  {
+    id: 'ma-select',
+    group: 'maskAll',
+    what: 'select: option text and value, chosen',
+    page: 'maskAll',
+    act: (page) => page.locator('#ma-select').selectOption({ index: 1 }),
+  },
   { id: 'ma-opt-label', group: 'maskAll', what: 'select: option label attribute', page: 'maskAll' },
   { id: 'ma-static', group: 'maskAll', what: 'value attribute in the HTML', page: 'maskAll', masked: '#ma-static', attr: true },
-  { id: 'ma-autofill', group: 'maskAll', what: 'email, autofilled', page: 'maskAll', act: autofilled('#ma-autofill'), masked: '#ma-autofill' },
-  { id: 'ma-added', group: 'maskAll', what: 'field added later, then typed', page: 'maskAll', act: steps(inPage(() => document.querySelector('#ma-added-box').append(Object.assign(document.createElement('input'), { id: 'ma-added' }))), typed('#ma-added')), masked: '#ma-added' },
-  { id: 'ma-unmask-pw', group: 'maskAll', what: 'password under data-cobrowse-unmask, typed', page: 'maskAll', act: typed('#ma-unmask-pw'), masked: '#ma-unmask-pw' },
-  { id: 'ma-unmask-cc', group: 'maskAll', what: 'cc-number under data-cobrowse-unmask, typed', page: 'maskAll', act: typed('#ma-unmask-cc'), masked: '#ma-unmask-cc' },
-  { id: 'ma-unmask-hidden', group: 'maskAll', what: 'hidden input under data-cobrowse-unmask', page: 'maskAll', masked: '#ma-unmask-hidden', attr: true },
+  {
+    id: 'ma-autofill',
+    group: 'maskAll',
+    what: 'email, autofilled',
+    page: 'maskAll',
+    act: autofilled('#ma-autofill'),
+    masked: '#ma-autofill',
+  },
+  {
+    id: 'ma-added',
+    group: 'maskAll',
+    what: 'field added later, then typed',
+    page: 'maskAll',
+    act: steps(
+      inPage(() => document.querySelector('#ma-added-box').append(Object.assign(document.createElement('input'), { id: 'ma-added' }))),
+      typed('#ma-added'),
+    ),
+    masked: '#ma-added',
+  },
+  {
+    id: 'ma-unmask-pw',
+    group: 'maskAll',
+    what: 'password under data-cobrowse-unmask, typed',
+    page: 'maskAll',
+    act: typed('#ma-unmask-pw'),
+    masked: '#ma-unmask-pw',
+  },
+  {
+    id: 'ma-unmask-cc',
+    group: 'maskAll',
+    what: 'cc-number under data-cobrowse-unmask, typed',
+    page: 'maskAll',
+    act: typed('#ma-unmask-cc'),
+    masked: '#ma-unmask-cc',
+  },
+  {
+    id: 'ma-unmask-hidden',
+    group: 'maskAll',
+    what: 'hidden input under data-cobrowse-unmask',
+    page: 'maskAll',
+    masked: '#ma-unmask-hidden',
+    attr: true,
+  },
 ];
 
 for (const [i, c] of CASES.entries()) {
@@ -261,7 +538,11 @@ async function startRelayProcess() {
     log: () => log,
     /** Which needles occur in a heap snapshot of the relay's process. */
     async searchHeap(needles) {
-      const encoded = needles.map((n) => Buffer.from(n).map((b) => b ^ KEY).toString('base64'));
+      const encoded = needles.map((n) =>
+        Buffer.from(n)
+          .map((b) => b ^ KEY)
+          .toString('base64'),
+      );
       const { found, bytes } = await ask({ t: 'heap', needles: encoded });
       return { found: found.map((i) => needles[i]), bytes };
     },
@@ -544,7 +825,8 @@ describe('privacy: the leak corpus', { timeout: 90_000 }, () => {
     );
     // The DevTools events for the frame that carried it have arrived too.
     await until(
-      () => pair.customer.frames.some((f) => f.dir === 'sent' && f.data.includes(value)) &&
+      () =>
+        pair.customer.frames.some((f) => f.dir === 'sent' && f.data.includes(value)) &&
         pair.agent.frames.some((f) => f.dir === 'received' && f.data.includes(value)),
       `${pair.name}: the proof frame in the DevTools records`,
     );
@@ -608,14 +890,20 @@ describe('privacy: the leak corpus', { timeout: 90_000 }, () => {
       record(c?.id ?? '(unknown case)', `${phase}: relay heap snapshot${c ? '' : ' (part of a canary)'}`);
     }
     for (const code of codes) assert.ok(heap.found.includes(code), `the heap snapshot finds session ${code} in the relay`);
-    scans.push(`${phase}: relay heap ${(heap.bytes / 1e6).toFixed(1)} MB` + (memory ? `, relay memory ${(memory.scanned / 1e6).toFixed(0)} MB` : ''));
+    scans.push(
+      `${phase}: relay heap ${(heap.bytes / 1e6).toFixed(1)} MB` + (memory ? `, relay memory ${(memory.scanned / 1e6).toFixed(0)} MB` : ''),
+    );
 
     const unexpected = [...leaks].filter(([id]) => !KNOWN_LEAKS.has(id));
     return unexpected;
   }
 
   function assertNoUnexpectedLeaks(unexpected) {
-    const describeLeak = ([id, places]) => `  ${id} (${byId.get(id)?.what ?? '?'}):\n${[...places].slice(0, 4).map((p) => `    ${p}`).join('\n')}`;
+    const describeLeak = ([id, places]) =>
+      `  ${id} (${byId.get(id)?.what ?? '?'}):\n${[...places]
+        .slice(0, 4)
+        .map((p) => `    ${p}`)
+        .join('\n')}`;
     assert.equal(unexpected.length, 0, `canaries leaked:\n${unexpected.map(describeLeak).join('\n')}`);
   }
 
@@ -633,7 +921,8 @@ describe('privacy: the leak corpus', { timeout: 90_000 }, () => {
         const viewer = document.querySelector('cobrowse-viewer');
         return viewer.session?.transport?.send({ t: 'request-snapshot' }) ?? false;
       });
-      if (sent) await until(() => countFrames(pair.customer, 'sent', 'snapshot') > before, `${pair.name}: a snapshot after request-snapshot`);
+      if (sent)
+        await until(() => countFrames(pair.customer, 'sent', 'snapshot') > before, `${pair.name}: a snapshot after request-snapshot`);
       else notes.push(`${pair.name}: could not reach the viewer's socket to send request-snapshot; the rejoin below resnapshots`);
 
       // 2. The agent leaves (the customer is told), a field changes meanwhile, the agent rejoins.
@@ -650,8 +939,17 @@ describe('privacy: the leak corpus', { timeout: 90_000 }, () => {
     assertNoUnexpectedLeaks(await check('resnapshot'));
   });
 
-  it('reconnect: after the customer\'s connection drops, the resumed session sends only masked state', async () => {
-    const before = Object.fromEntries(Object.values(pairs).map((p) => [p.name, { sockets: p.customer.sockets, snapshots: countFrames(p.customer, 'sent', 'snapshot'), acks: countFrames(p.customer, 'received', 'ack') }]));
+  it("reconnect: after the customer's connection drops, the resumed session sends only masked state", async () => {
+    const before = Object.fromEntries(
+      Object.values(pairs).map((p) => [
+        p.name,
+        {
+          sockets: p.customer.sockets,
+          snapshots: countFrames(p.customer, 'sent', 'snapshot'),
+          acks: countFrames(p.customer, 'received', 'ack'),
+        },
+      ]),
+    );
     const dropped = await relay.drop('customer');
     assert.equal(dropped, Object.keys(pairs).length, 'each customer socket was cut');
     await act('offline');
@@ -659,7 +957,10 @@ describe('privacy: the leak corpus', { timeout: 90_000 }, () => {
       await until(() => pair.customer.sockets > before[pair.name].sockets, `${pair.name}: the customer to reconnect`);
       // The agent gets what it missed: replayed from the customer's outbox (or a snapshot, when it cannot be).
       // (what changed meanwhile, or nothing if nothing did), once the agent has said where it is.
-      await until(() => countFrames(pair.customer, 'received', 'ack') > before[pair.name].acks, `${pair.name}: the agent's ack after the reconnect`);
+      await until(
+        () => countFrames(pair.customer, 'received', 'ack') > before[pair.name].acks,
+        `${pair.name}: the agent's ack after the reconnect`,
+      );
       await waitLive(pair);
       await proof(pair, 'reconnect');
     }
@@ -676,8 +977,12 @@ describe('privacy: the leak corpus', { timeout: 90_000 }, () => {
       assert.equal(mirrored.attr, MASK, `case ${c.id}: the agent's mirror shows the value attribute masked`);
     }
     // Blocked elements are there as placeholders (one per blocked element on the page).
-    const blocked = await pairs.main.customer.page.evaluate(() =>
-      Array.from(document.querySelectorAll('[data-cobrowse-block], .blockme')).filter((el) => !el.parentElement.closest('[data-cobrowse-block], .blockme')).length);
+    const blocked = await pairs.main.customer.page.evaluate(
+      () =>
+        Array.from(document.querySelectorAll('[data-cobrowse-block], .blockme')).filter(
+          (el) => !el.parentElement.closest('[data-cobrowse-block], .blockme'),
+        ).length,
+    );
     assert.equal(await pairs.main.agent.page.evaluate(mirrorBlockedCount), blocked, 'every blocked element is a placeholder in the mirror');
   });
 
@@ -686,7 +991,8 @@ describe('privacy: the leak corpus', { timeout: 90_000 }, () => {
     assert.equal(await launcher.getAttribute('mask'), '.foo');
     assert.equal(await launcher.getAttribute('mask-all-inputs'), null);
     // The partial configuration is in force: what it selects is masked…
-    for (const id of ['foo-text', 'foo-field', 'class-later', 'react-foo-typed']) assert.ok(!leaks.has(id), `${id} is masked by mask=".foo"`);
+    for (const id of ['foo-text', 'foo-field', 'class-later', 'react-foo-typed'])
+      assert.ok(!leaks.has(id), `${id} is masked by mask=".foo"`);
     // …and it replaced none of the defaults.
     const defaults = CASES.filter((c) => c.page === 'main' && /^(react-)?(pw|cc|hidden|otp|current-pw|new-pw|offline-pw)\b/.test(c.id));
     assert.ok(defaults.length >= 20);

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { startDemo } from '../../dist/demo/server.js';
 import { launchChromium } from '../helpers/chromium.js';
 
-
 /** Opens a page in its own context (own IndexedDB) and records every WebSocket frame it sends or receives. */
 async function openParty(browser, url) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -88,7 +87,8 @@ describe('co-browsing end to end', () => {
       document.body.append(p);
     }, marker);
     await agent.page.waitForFunction(() =>
-      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.getElementById('e2e-marker'));
+      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.getElementById('e2e-marker'),
+    );
     assert.equal((await mirrorQuery(agent.page, '#e2e-marker')).text, marker);
 
     // Secrets typed key by key, then a plain field typed last: once it shows, every frame before it has been seen.
@@ -98,8 +98,11 @@ describe('co-browsing end to end', () => {
     await customer.page.locator('#ssn').pressSequentially(ssn, { delay: 5 });
     await customer.page.locator('#password').pressSequentially(password, { delay: 5 });
     await customer.page.locator('#name').fill(name);
-    await agent.page.waitForFunction((name) =>
-      document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.getElementById('name').value === name, name);
+    await agent.page.waitForFunction(
+      (name) =>
+        document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe').contentDocument.getElementById('name').value === name,
+      name,
+    );
 
     assert.equal((await mirrorQuery(agent.page, '#ssn')).value, '********');
     assert.equal((await mirrorQuery(agent.page, '#password')).value, '********');
@@ -113,7 +116,10 @@ describe('co-browsing end to end', () => {
         assert.equal(leaked.length, 0, `a WebSocket frame ${leaked[0]?.dir} by a page carried ${secret}`);
       }
     }
-    assert.ok(customer.frames.some((f) => f.dir === 'sent' && f.data.includes(name)), 'frames were captured');
+    assert.ok(
+      customer.frames.some((f) => f.dir === 'sent' && f.data.includes(name)),
+      'frames were captured',
+    );
   });
 
   it('ends from the agent and the customer is told', async () => {

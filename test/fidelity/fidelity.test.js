@@ -37,7 +37,9 @@ import { launchChromium } from '../helpers/chromium.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../fixtures/pages');
-const PAGES = readdirSync(join(ROOT, 'html')).filter((f) => f.endsWith('.html')).sort();
+const PAGES = readdirSync(join(ROOT, 'html'))
+  .filter((f) => f.endsWith('.html'))
+  .sort();
 
 /** The issue's bar: at most this share of pixels may differ between source and mirror. */
 const MAX_DIFF = 0.01;
@@ -85,8 +87,13 @@ const EXPECTED_PASS = new Set([
 const SAVE_ALL = Boolean(process.env.FIDELITY_SAVE_ALL);
 
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml',
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.webp': 'image/webp',
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.webp': 'image/webp',
 };
 
 /** Serves files under `root`, nothing outside it; 404 for anything missing (as several fixtures expect). */
@@ -147,8 +154,16 @@ function network(page) {
 /** Waits for the page's images and fonts, then for two painted frames. */
 const painted = (page) =>
   page.evaluate(async () => {
-    await Promise.all(Array.from(document.images, (img) =>
-      img.complete ? null : new Promise((r) => { img.addEventListener('load', r); img.addEventListener('error', r); })));
+    await Promise.all(
+      Array.from(document.images, (img) =>
+        img.complete
+          ? null
+          : new Promise((r) => {
+              img.addEventListener('load', r);
+              img.addEventListener('error', r);
+            }),
+      ),
+    );
     await document.fonts.ready;
     await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   });
@@ -168,7 +183,10 @@ async function settle(page, net) {
 
 /** Bounding box of pixelmatch's diff-coloured (pure red) pixels, as "x,y wxh". */
 function diffBox(png) {
-  let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -1,
+    y1 = -1;
   const { data, width, height } = png;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -229,10 +247,16 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
     ]);
     const head = ['page', 'diff', 'result', 'diff box (x,y wxh)', 'notes'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-    const line = (cells) => cells.map((c, i) => (i === 1 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ').trimEnd();
+    const line = (cells) =>
+      cells
+        .map((c, i) => (i === 1 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .join(' | ')
+        .trimEnd();
     const table = [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)];
     const passing = results.filter((r) => r.pass).length;
-    console.log(`\nFidelity, source vs mirror at ${WIDTH}x${HEIGHT}, pixelmatch threshold ${THRESHOLD}, bar ${MAX_DIFF * 100}%:\n${table.join('\n')}`);
+    console.log(
+      `\nFidelity, source vs mirror at ${WIDTH}x${HEIGHT}, pixelmatch threshold ${THRESHOLD}, bar ${MAX_DIFF * 100}%:\n${table.join('\n')}`,
+    );
     console.log(`${passing}/${results.length} pages within the bar; ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     const newlyPassing = results.filter((r) => r.pass && !EXPECTED_PASS.has(r.page)).map((r) => r.page);
     if (newlyPassing.length) console.log(`Now passing, add to EXPECTED_PASS: ${newlyPassing.join(', ')}`);
@@ -244,7 +268,7 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
   function schedule() {
     const queue = [...PAGES];
     const worker = async () => {
-      for (let page; (page = queue.shift()); ) {
+      for (let page; (page = queue.shift());) {
         const result = compare(page);
         pending.get(page).resolve(result);
         await result.catch(() => {});
@@ -268,8 +292,11 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
         assert.ok(result.mirrorHasParagraph, 'the mirror shows the paragraph /js/a.js added, without running it');
       }
       if (EXPECTED_PASS.has(page)) {
-        assert.ok(result.pass, `${page}: ${result.diff === null ? 'not mirrored' : `${(result.diff * 100).toFixed(3)}% of pixels differ`}` +
-          ` (bar ${MAX_DIFF * 100}%). ${result.notes.join('; ')}. Screenshots: ${out}`);
+        assert.ok(
+          result.pass,
+          `${page}: ${result.diff === null ? 'not mirrored' : `${(result.diff * 100).toFixed(3)}% of pixels differ`}` +
+            ` (bar ${MAX_DIFF * 100}%). ${result.notes.join('; ')}. Screenshots: ${out}`,
+        );
       }
     });
   }
@@ -345,12 +372,21 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
         if (response && response.status() === 404) sourceMissing.push(new URL(r.url()).pathname);
       }
       if (sourceMissing.length) notes.push(`404 in the source too: ${sourceMissing.join(', ')}`);
-      if (remote.size) notes.push(`remote, aborted: ${[...remote].map((u) => new URL(u).host).filter((h, i, a) => a.indexOf(h) === i).join(', ')}`);
+      if (remote.size)
+        notes.push(
+          `remote, aborted: ${[...remote]
+            .map((u) => new URL(u).host)
+            .filter((h, i, a) => a.indexOf(h) === i)
+            .join(', ')}`,
+        );
       // The picture an <img> chose (src or a srcset candidate) should be the same one.
       if (recorded.frames.length && mirrorState.images.length === sourceImages.length) {
         const short = (u) => (u.startsWith(sourceOrigin) ? u.slice(sourceOrigin.length) : u);
         sourceImages.forEach((src, i) => {
-          if (src !== mirrorState.images[i]) notes.push(`img #${i + 1} shows ${short(mirrorState.images[i]) || 'nothing'} in the mirror, ${short(src) || 'nothing'} in the source`);
+          if (src !== mirrorState.images[i])
+            notes.push(
+              `img #${i + 1} shows ${short(mirrorState.images[i]) || 'nothing'} in the mirror, ${short(src) || 'nothing'} in the source`,
+            );
         });
       }
       if (blocked.size) notes.push(`cross-origin to the mirror, refused: ${[...blocked].map((u) => new URL(u).pathname).join(', ')}`);

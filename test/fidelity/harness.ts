@@ -8,8 +8,7 @@ import { Mirror } from '../../core/dom/mirror.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
 import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
 
-const nextFrame = (): Promise<void> =>
-  new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+const nextFrame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 /** Records the current page: the snapshot plus whatever patches follow within two frames, as JSON text. */
 async function recordPage(): Promise<{ frames: string[]; error?: string }> {

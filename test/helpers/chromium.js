@@ -7,9 +7,19 @@ export const CHROME_PATH = process.env.CHROME_PATH || '/usr/bin/chromium';
  * Flags for every test browser: no sandbox (root), headless, no network calls of its own, and
  * pages side by side never throttled as background pages (the recorder waits for animation frames).
  */
-export const CHROME_ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-  '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'];
+export const CHROME_ARGS = [
+  '--no-sandbox',
+  '--headless=new',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-renderer-backgrounding',
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
+];
 
 /** Launches Chromium with CHROME_ARGS, plus any test-specific flags. */
 export const launchChromium = (extraArgs = []) => chromium.launch({ executablePath: CHROME_PATH, args: [...CHROME_ARGS, ...extraArgs] });
@@ -29,7 +39,7 @@ export function mirrorPoint(agentPage, selector) {
 /** mirrorPoint once it holds still: the console may still be fitting the page to its size. */
 export async function settledMirrorPoint(agentPage, selector) {
   let point = await mirrorPoint(agentPage, selector);
-  for (let previous = null; JSON.stringify(previous) !== JSON.stringify(point); ) {
+  for (let previous = null; JSON.stringify(previous) !== JSON.stringify(point);) {
     previous = point;
     await agentPage.waitForTimeout(50);
     point = await mirrorPoint(agentPage, selector);

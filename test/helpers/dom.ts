@@ -30,7 +30,12 @@ export async function sourceFrame(html: string, options: { written?: boolean } =
 }
 
 /** A mirror in a fresh iframe, and a sink that sends frames through JSON and validation first, as the wire would. */
-export function mirrorFrame(): { mirror: Mirror; frames: Array<SnapshotFrame | PatchFrame>; sink(frame: SnapshotFrame | PatchFrame): void; bytes(): number } {
+export function mirrorFrame(): {
+  mirror: Mirror;
+  frames: Array<SnapshotFrame | PatchFrame>;
+  sink(frame: SnapshotFrame | PatchFrame): void;
+  bytes(): number;
+} {
   const frame = document.createElement('iframe');
   frame.style.cssText = 'width:800px;height:600px;border:0';
   document.body.append(frame);
@@ -87,7 +92,12 @@ export function canonical(node: Node, indent = ''): string {
       const shadow = el.shadowRoot ? `${indent}  #shadow-root\n${canonical(el.shadowRoot, indent + '    ')}` : '';
       const frameDoc = el.localName === 'iframe' ? (el as HTMLIFrameElement).contentDocument : null;
       const framed = frameDoc ? `${indent}  #document\n${canonical(frameDoc, indent + '    ')}` : '';
-      return `${indent}<${el.localName}${ns} ${attrs}>${state}\n` + shadow + framed + Array.from(children.childNodes, (c) => canonical(c, indent + '  ')).join('');
+      return (
+        `${indent}<${el.localName}${ns} ${attrs}>${state}\n` +
+        shadow +
+        framed +
+        Array.from(children.childNodes, (c) => canonical(c, indent + '  ')).join('')
+      );
     }
     default:
       return '';

@@ -23,7 +23,10 @@ async function listening(port, ms) {
   const deadline = Date.now() + ms;
   for (;;) {
     const ok = await new Promise((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -40,12 +43,41 @@ export async function startRedis({ port } = {}) {
   port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cobrowse-redis-'));
   const bin = process.env.REDIS_SERVER || 'redis-server';
-  const proc = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(
+    bin,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
+  proc.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise((resolve) => proc.once('exit', resolve));
-  const spawnError = new Promise((_, reject) => proc.once('error', (err) => reject(new Error(`cannot start ${bin}: ${err.message} (run scripts/ensure-redis.sh)`))));
-  await Promise.race([listening(port, 5000), spawnError, exited.then((code) => { throw new Error(`redis-server exited (${code}): ${stderr}`); })]);
+  const spawnError = new Promise((_, reject) =>
+    proc.once('error', (err) => reject(new Error(`cannot start ${bin}: ${err.message} (run scripts/ensure-redis.sh)`))),
+  );
+  await Promise.race([
+    listening(port, 5000),
+    spawnError,
+    exited.then((code) => {
+      throw new Error(`redis-server exited (${code}): ${stderr}`);
+    }),
+  ]);
   const end = async (signal) => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     await exited;

@@ -23,7 +23,8 @@ export class RawPeer {
     for (;;) {
       const frame = this.frames.find((f) => f.t === type);
       if (frame) return frame;
-      if (Date.now() - start > timeout) throw new Error(`No "${type}" frame within ${timeout} ms; got ${this.frames.map((f) => f.t).join(', ')}`);
+      if (Date.now() - start > timeout)
+        throw new Error(`No "${type}" frame within ${timeout} ms; got ${this.frames.map((f) => f.t).join(', ')}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -39,16 +39,24 @@ describe('npm package', () => {
   after(() => tmp && rm(tmp, { recursive: true, force: true }));
 
   it('holds no tests, stories, fixtures, demo, benchmarks or examples', () => {
-    const unwanted = [...files].filter((f) =>
-      /(^|\/)(test|tests|fixtures|storybook|storybook-static|stories|demo|bench|examples|node_modules)\//.test(f) ||
-      /\.(test|spec|stories)\.[jt]sx?(\.map)?$/.test(f) || /\.tgz$/.test(f));
+    const unwanted = [...files].filter(
+      (f) =>
+        /(^|\/)(test|tests|fixtures|storybook|storybook-static|stories|demo|bench|examples|node_modules)\//.test(f) ||
+        /\.(test|spec|stories)\.[jt]sx?(\.map)?$/.test(f) ||
+        /\.tgz$/.test(f),
+    );
     assert.deepEqual(unwanted, []);
   });
 
   it('holds every file package.json points at, plus README and the manifest', () => {
     // A pattern (`./strings/*`) must match files: the translations.
-    const packed = (f) => (f.includes('*') ? [...files].some((file) => new RegExp(`^${f.replace(/[.]/g, '\\.').replace('*', '[^/]+')}$`).test(file)) : files.has(f));
-    const missing = [...declaredFiles(), 'README.md', 'package.json', 'dist/cobrowse.min.js', 'dist/cobrowse-agent.min.js'].filter((f) => !packed(f));
+    const packed = (f) =>
+      f.includes('*')
+        ? [...files].some((file) => new RegExp(`^${f.replace(/[.]/g, '\\.').replace('*', '[^/]+')}$`).test(file))
+        : files.has(f);
+    const missing = [...declaredFiles(), 'README.md', 'package.json', 'dist/cobrowse.min.js', 'dist/cobrowse-agent.min.js'].filter(
+      (f) => !packed(f),
+    );
     for (const lang of ['fr', 'de', 'es']) assert.ok(files.has(`dist/components/launcher/strings/${lang}.js`), `the ${lang} translation`);
     assert.deepEqual(missing, []);
   });
@@ -103,11 +111,21 @@ describe('npm package', () => {
   it('browser entries resolve and bundle; importing one defines its elements (sideEffects)', async () => {
     const bundle = async (contents, { quiet = true } = {}) => {
       const result = await build({
-        stdin: { contents, resolveDir: project, loader: 'js' }, bundle: true, write: false, format: 'esm',
-        platform: 'browser', conditions: ['production'], logLevel: 'silent',
+        stdin: { contents, resolveDir: project, loader: 'js' },
+        bundle: true,
+        write: false,
+        format: 'esm',
+        platform: 'browser',
+        conditions: ['production'],
+        logLevel: 'silent',
       });
       // A warning here would show in every user's bundler output.
-      if (quiet) assert.deepEqual(result.warnings.map((w) => w.text), [], contents);
+      if (quiet)
+        assert.deepEqual(
+          result.warnings.map((w) => w.text),
+          [],
+          contents,
+        );
       return result.outputFiles[0].text;
     };
     // A bare import is how pages register the elements: a bundler must keep every definition.
@@ -138,14 +156,23 @@ export const used = [viewer, CobrowseToolbar, Mirror, null as Frame | null];
 export const relay: Promise<StandaloneRelay> = createRelay({ port: 0 });
 `;
     await writeFile(path.join(project, 'check.ts'), source);
-    await writeFile(path.join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom', 'dom.iterable'],
-        strict: true, noEmit: true, skipLibCheck: true,
-        types: ['node'], typeRoots: [path.join(ROOT, 'node_modules/@types')],
-      },
-      files: ['check.ts'],
-    }));
+    await writeFile(
+      path.join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          lib: ['es2022', 'dom', 'dom.iterable'],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [path.join(ROOT, 'node_modules/@types')],
+        },
+        files: ['check.ts'],
+      }),
+    );
     const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
     const result = await run(process.execPath, [tsc, '-p', project]).catch((err) => err);
     assert.equal(result.code ?? 0, 0, `${result.stdout}${result.stderr}`);

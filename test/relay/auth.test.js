@@ -9,15 +9,24 @@ import { join as joinPath } from 'node:path';
 import { SignJWT, exportJWK, UnsecuredJWT } from 'jose';
 import { attachRelay, startRelay } from '../../dist/relay/index.js';
 import { startDemo } from '../../dist/demo/server.js';
-import {
-  PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, joinAs, relaySuite,
-} from './helpers.js';
+import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, joinAs, relaySuite } from './helpers.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
 const key = (secret) => new TextEncoder().encode(secret);
 
 /** A token as a contact center's backend would sign it; `claims` override the defaults, `null` leaves a claim out. */
-function sign({ secret = SECRET, alg = 'HS256', privateKey, kid, exp = '5m', nbf, sub = 'agent-42', name = 'Alice Agent', iss = 'cc', aud = 'cobrowse' } = {}) {
+function sign({
+  secret = SECRET,
+  alg = 'HS256',
+  privateKey,
+  kid,
+  exp = '5m',
+  nbf,
+  sub = 'agent-42',
+  name = 'Alice Agent',
+  iss = 'cc',
+  aud = 'cobrowse',
+} = {}) {
   const jwt = new SignJWT(name === null ? {} : { name }).setProtectedHeader({ alg, ...(kid ? { kid } : {}) }).setIssuedAt();
   if (sub !== null) jwt.setSubject(sub);
   if (exp !== null) jwt.setExpirationTime(exp);
@@ -108,7 +117,12 @@ describe('agent tokens (HS256 secret)', () => {
     const good = await sign();
     const [h, , s] = good.split('.');
     const tampered = `${h}.${Buffer.from(JSON.stringify({ sub: 'admin', name: 'Root', exp: 9e9, iss: 'cc', aud: 'cobrowse' })).toString('base64url')}.${s}`;
-    const none = new UnsecuredJWT({ name: 'None' }).setSubject('x').setIssuer('cc').setAudience('cobrowse').setExpirationTime('5m').encode();
+    const none = new UnsecuredJWT({ name: 'None' })
+      .setSubject('x')
+      .setIssuer('cc')
+      .setAudience('cobrowse')
+      .setExpirationTime('5m')
+      .encode();
     for (const token of [tampered, none, 'not.a.jwt', 'x']) {
       const agent = await connect(ctx.url, { protocols: agentProtocols(token) });
       agent.send({ t: 'join', v: V, code: created.code });
@@ -187,10 +201,12 @@ describe('agent tokens (public keys and JWKS)', () => {
   });
 
   it('a JWKS file picks the key by kid', async () => {
-    const jwks = { keys: [
-      { ...(await exportJWK(rsa.publicKey)), kid: 'r1', alg: 'RS256', use: 'sig' },
-      { ...(await exportJWK(ec.publicKey)), kid: 'e1', alg: 'ES256', use: 'sig' },
-    ] };
+    const jwks = {
+      keys: [
+        { ...(await exportJWK(rsa.publicKey)), kid: 'r1', alg: 'RS256', use: 'sig' },
+        { ...(await exportJWK(ec.publicKey)), kid: 'e1', alg: 'ES256', use: 'sig' },
+      ],
+    };
     const file = joinPath(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify(jwks));
     const url = await start({ jwksFile: file, issuer: 'cc' });
@@ -254,7 +270,7 @@ describe('dev mode', () => {
     await customer.close();
   });
 
-  it("a dev token is worthless against another dev relay (each has its own random secret)", async () => {
+  it('a dev token is worthless against another dev relay (each has its own random secret)', async () => {
     const other = await startRelay({ port: 0, log: () => {}, agentAuth: 'dev' });
     try {
       const { token: foreign } = await (await fetch(`${httpBase(other.url)}/dev/agent-token`)).json();

@@ -62,7 +62,10 @@ describe('backpressure towards a stalled agent', () => {
     const received = n + 2;
     // Wait until the relay has read every frame (bounded: a mistake here must fail, not hang).
     for (let text = '', tries = 0; metric(text, 'cobrowse_frames_total{direction="in",role="customer"}') !== received; await sleep(50)) {
-      assert.ok(tries++ < 200, `the relay read ${metric(text, 'cobrowse_frames_total{direction="in",role="customer"}')} of ${received} frames`);
+      assert.ok(
+        tries++ < 200,
+        `the relay read ${metric(text, 'cobrowse_frames_total{direction="in",role="customer"}')} of ${received} frames`,
+      );
       text = await metricsOf(relay.url);
     }
     peak = Math.max(peak, rssMiB(relay.child.pid));

@@ -8,13 +8,21 @@ import { PATCH, SNAPSHOT, V, agentProtocols, connect, createSession, relaySuite,
 
 const SECRET = 'fuzz-test-secret-0123456789abcdef-xyz';
 const sign = (sub) =>
-  new SignJWT({ name: sub }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('10m')
+  new SignJWT({ name: sub })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SECRET));
 
 /** docs/protocol.md, "Error codes" and "Close codes". */
 const CLOSE_FOR_ERROR = {
-  'bad-frame': 1008, 'not-allowed': 1008, 'unsupported-version': 4000, 'session-not-found': 4004,
-  'session-taken': 4009, unauthorized: 4001, 'rate-limited': 4029,
+  'bad-frame': 1008,
+  'not-allowed': 1008,
+  'unsupported-version': 4000,
+  'session-not-found': 4004,
+  'session-taken': 4009,
+  unauthorized: 4001,
+  'rate-limited': 4029,
 };
 /** Closes that come without an error frame: ended/replaced, binary, too big, and a client's own close. */
 const BARE_CLOSES = new Set([1000, 1003, 1005, 1009]);
@@ -58,8 +66,13 @@ describe('fuzz, with agent authentication', () => {
       { t: 'join', v: V, code: goodCode, name: 'Mallory' },
       { t: 'join', v: V, code: String(Math.floor(rand() * 1e9)).padStart(9, '0') },
       { t: 'resume', v: V, code: goodCode, token: 'guess' },
-      { t: 'end' }, { t: 'request-snapshot' }, SNAPSHOT, PATCH,
-      { t: 'pointer', x: 1, y: 2 }, { t: 'sharing', paused: true }, { t: 'control', n: 1, a: 'click', id: 4 },
+      { t: 'end' },
+      { t: 'request-snapshot' },
+      SNAPSHOT,
+      PATCH,
+      { t: 'pointer', x: 1, y: 2 },
+      { t: 'sharing', paused: true },
+      { t: 'control', n: 1, a: 'click', id: 4 },
     ];
     const r = rand();
     if (r < 0.35) return JSON.stringify(pick(valid));

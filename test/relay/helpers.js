@@ -5,9 +5,32 @@ import { WebSocket } from 'ws';
 import { startRelay } from '../../dist/relay/index.js';
 
 export const V = 1;
-export const SNAPSHOT = { t: 'snapshot', s: 1, url: 'https://shop.example/cart', title: 'Cart', viewport: [1280, 800],
-  doc: [9, 1, [[10, 2, 'html', '', ''], [1, 3, 'html', ['lang', 'en'], [[1, 4, 'body', [], [[3, 5, 'Hello']]]]]]] };
-export const PATCH = { t: 'patch', s: 2, ops: [[3, 5, 'Bye'], [2, 4, 'class', 'x'], [0, 4, null, [1, 6, 'p', [], []]], [1, 6], [7, 800, 600]] };
+export const SNAPSHOT = {
+  t: 'snapshot',
+  s: 1,
+  url: 'https://shop.example/cart',
+  title: 'Cart',
+  viewport: [1280, 800],
+  doc: [
+    9,
+    1,
+    [
+      [10, 2, 'html', '', ''],
+      [1, 3, 'html', ['lang', 'en'], [[1, 4, 'body', [], [[3, 5, 'Hello']]]]],
+    ],
+  ],
+};
+export const PATCH = {
+  t: 'patch',
+  s: 2,
+  ops: [
+    [3, 5, 'Bye'],
+    [2, 4, 'class', 'x'],
+    [0, 4, null, [1, 6, 'p', [], []]],
+    [1, 6],
+    [7, 800, 600],
+  ],
+};
 
 /**
  * A test client: buffers every message and the close, so nothing is missed between awaits.
@@ -19,16 +42,24 @@ export function connect(url, options = {}) {
   const inbox = [];
   const waiters = [];
   let closeInfo = null;
-  const wake = () => { while (waiters.length) waiters.shift()(); };
-  ws.on('message', (data, isBinary) => { inbox.push({ text: data.toString(), isBinary }); wake(); });
-  ws.on('error', () => {}); // the close event carries what the tests check
-  const closed = new Promise((resolve) => ws.on('close', (code, reason) => {
-    closeInfo = { code, reason: reason.toString() };
+  const wake = () => {
+    while (waiters.length) waiters.shift()();
+  };
+  ws.on('message', (data, isBinary) => {
+    inbox.push({ text: data.toString(), isBinary });
     wake();
-    resolve(closeInfo);
-  }));
+  });
+  ws.on('error', () => {}); // the close event carries what the tests check
+  const closed = new Promise((resolve) =>
+    ws.on('close', (code, reason) => {
+      closeInfo = { code, reason: reason.toString() };
+      wake();
+      resolve(closeInfo);
+    }),
+  );
   const client = {
-    ws, closed,
+    ws,
+    closed,
     send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     /** The next message's raw text. */
     async nextText(ms = 2000) {
@@ -36,17 +67,25 @@ export function connect(url, options = {}) {
       while (!inbox.length) {
         if (closeInfo) throw new Error(`closed (${closeInfo.code}) while waiting for a message`);
         if (Date.now() > deadline) throw new Error('timed out waiting for a message');
-        await new Promise((resolve) => { waiters.push(resolve); setTimeout(resolve, 50); });
+        await new Promise((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 50);
+        });
       }
       return inbox.shift().text;
     },
-    async next(ms) { return JSON.parse(await client.nextText(ms)); },
+    async next(ms) {
+      return JSON.parse(await client.nextText(ms));
+    },
     /** Resolves with the close; fails if it takes longer than `ms`. */
     async closedWithin(ms = 2000) {
       return Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('not closed in time')), ms).unref())]);
     },
     pending: () => inbox.length,
-    close() { if (ws.readyState <= WebSocket.OPEN) ws.close(); return closed; },
+    close() {
+      if (ws.readyState <= WebSocket.OPEN) ws.close();
+      return closed;
+    },
   };
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(client));

@@ -26,7 +26,10 @@ describe('idle sessions', () => {
       assert.equal((await client.closedWithin()).code, 1000);
     }
     assert.equal(busy.customer.ws.readyState, 1, 'the busy session lives on');
-    assert.ok(ctx.logs.some((e) => e.event === 'session-expired' && e.why === 'idle'), 'logged with its reason');
+    assert.ok(
+      ctx.logs.some((e) => e.event === 'session-expired' && e.why === 'idle'),
+      'logged with its reason',
+    );
     await Promise.all([busy.customer.close(), busy.agent.close()]);
   });
 });

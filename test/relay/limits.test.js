@@ -9,7 +9,10 @@ import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBa
 
 const SECRET = 'limits-test-secret-0123456789abcdef';
 const tokenFor = (sub) =>
-  new SignJWT({ name: sub }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('10m')
+  new SignJWT({ name: sub })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SECRET));
 
 /** One join attempt as agent `sub` from `ip`; resolves with 'joined' or the error code. */
@@ -42,7 +45,8 @@ describe('join brute force', () => {
       while (next < 10_000) {
         const i = next++;
         let code;
-        do code = randomCode(); while (codes.has(code)); // a guess, never a lucky hit
+        do code = randomCode();
+        while (codes.has(code)); // a guess, never a lucky hit
         const result = await attempt(ctx.url, { token: tokens[i % 4], ip: ips[Math.floor(i / 4) % 4], code });
         results[result] = (results[result] ?? 0) + 1;
       }
@@ -66,7 +70,8 @@ describe('join failures per agent and per address', () => {
 
   it('one agent is locked out on every address after 5 failures; the error says when to retry', async () => {
     const token = await tokenFor('roaming');
-    for (let i = 0; i < 5; i++) assert.equal(await attempt(ctx.url, { token, ip: `127.0.1.${i + 1}`, code: randomCode() }), 'session-not-found');
+    for (let i = 0; i < 5; i++)
+      assert.equal(await attempt(ctx.url, { token, ip: `127.0.1.${i + 1}`, code: randomCode() }), 'session-not-found');
     const { customer, created } = await createSession(ctx.url);
     const agent = await connect(ctx.url, { protocols: agentProtocols(token), localAddress: '127.0.1.99' });
     agent.send({ t: 'join', v: V, code: created.code });

@@ -7,9 +7,7 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { attachRelay, startRelay } from '../../dist/relay/index.js';
-import {
-  PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, metric, pair, relaySuite, sleep,
-} from './helpers.js';
+import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, metric, pair, relaySuite, sleep } from './helpers.js';
 
 const metricsOf = async (url) => {
   const res = await fetch(`${httpBase(url)}/metrics`);
@@ -45,7 +43,11 @@ describe('metrics', () => {
     // Heartbeat pongs give round-trip times (polled: a busy machine delays timers).
     for (let tries = 0; ; tries++) {
       const later = await metricsOf(ctx.url);
-      if (metric(later, 'cobrowse_peer_rtt_seconds_count{role="customer"}') >= 2 && metric(later, 'cobrowse_peer_rtt_seconds_count{role="agent"}') >= 1) break;
+      if (
+        metric(later, 'cobrowse_peer_rtt_seconds_count{role="customer"}') >= 2 &&
+        metric(later, 'cobrowse_peer_rtt_seconds_count{role="agent"}') >= 1
+      )
+        break;
       assert.ok(tries < 50, 'no round-trip times after 5 s');
       await sleep(100);
     }
@@ -136,7 +138,11 @@ describe('webhook', () => {
   };
 
   it('POSTs session.created, agent.joined and session.ended, signed with the secret', async () => {
-    const relay = await startRelay({ port: 0, log: () => {}, webhook: { url: `http://127.0.0.1:${hook.address().port}/hooks`, secret: 'hook-secret' } });
+    const relay = await startRelay({
+      port: 0,
+      log: () => {},
+      webhook: { url: `http://127.0.0.1:${hook.address().port}/hooks`, secret: 'hook-secret' },
+    });
     try {
       const { customer, agent, created } = await pair(relay.url, 'Alice');
       agent.send({ t: 'end' });
@@ -148,7 +154,10 @@ describe('webhook', () => {
         assert.equal(headers['content-type'], 'application/json');
         return JSON.parse(body);
       });
-      assert.deepEqual(events.map((e) => e.event), ['session.created', 'agent.joined', 'session.ended']);
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ['session.created', 'agent.joined', 'session.ended'],
+      );
       assert.deepEqual(events[0], { event: 'session.created', session: created.code, mode: 'full-control', time: events[0].time });
       assert.deepEqual(events[1].agent, { id: null, name: 'Alice' });
       assert.equal(events[2].by, 'agent');
@@ -163,7 +172,9 @@ describe('webhook', () => {
     stall = true;
     const logs = [];
     const relay = await startRelay({
-      port: 0, log: (e) => logs.push(e), webhook: { url: `http://127.0.0.1:${hook.address().port}/`, timeoutMs: 1000, maxInFlight: 2 },
+      port: 0,
+      log: (e) => logs.push(e),
+      webhook: { url: `http://127.0.0.1:${hook.address().port}/`, timeoutMs: 1000, maxInFlight: 2 },
     });
     try {
       const { customer, agent } = await pair(relay.url); // two events in flight, never answered
@@ -211,15 +222,25 @@ describe('cobrowse-relay CLI', () => {
     return { child, url, exited, out: () => out, err: () => err };
   }
 
-  const exitCode = (args) =>
-    new Promise((resolve) => spawn(process.execPath, [cli, ...args], { stdio: 'ignore' }).on('exit', resolve));
+  const exitCode = (args) => new Promise((resolve) => spawn(process.execPath, [cli, ...args], { stdio: 'ignore' }).on('exit', resolve));
 
   it('takes flags, prints a summary without secrets, and authenticates agents with the secret', async () => {
     const secret = 'cli-secret-that-is-long-enough-0123456789';
     const relay = await run([
-      '--agent-secret', secret, '--origins', 'https://shop.example', '--agent-origins', 'https://console.example',
-      '--sessions-per-ip', '3', '--frames-per-second', 'unlimited', '--webhook-url', 'https://hooks.example/cobrowse?key=hidden',
-      '--webhook-secret', 'hook-secret-value',
+      '--agent-secret',
+      secret,
+      '--origins',
+      'https://shop.example',
+      '--agent-origins',
+      'https://console.example',
+      '--sessions-per-ip',
+      '3',
+      '--frames-per-second',
+      'unlimited',
+      '--webhook-url',
+      'https://hooks.example/cobrowse?key=hidden',
+      '--webhook-secret',
+      'hook-secret-value',
     ]);
     try {
       const out = relay.out() + relay.err();
@@ -228,7 +249,10 @@ describe('cobrowse-relay CLI', () => {
       assert.match(out, /unlimited frames\/s, .* 3 sessions/);
       assert.match(out, /webhook: https:\/\/hooks\.example\/… \(signed\)/);
       for (const secretText of [secret, 'hidden', 'hook-secret-value']) assert.ok(!out.includes(secretText), `printed ${secretText}`);
-      const token = await new SignJWT({ name: 'CLI' }).setProtectedHeader({ alg: 'HS256' }).setSubject('a1').setExpirationTime('1m')
+      const token = await new SignJWT({ name: 'CLI' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('a1')
+        .setExpirationTime('1m')
         .sign(new TextEncoder().encode(secret));
       const { customer, created } = await createSession(relay.url);
       const agent = await connect(relay.url, { protocols: agentProtocols(token) });

@@ -288,7 +288,10 @@ describe('bad input', () => {
   });
 
   it('a wrong protocol version gets unsupported-version and 4000', async () => {
-    for (const frame of [{ t: 'create', v: 2, mode: 'full-control' }, { t: 'join', v: 0, code: '123456789' }]) {
+    for (const frame of [
+      { t: 'create', v: 2, mode: 'full-control' },
+      { t: 'join', v: 0, code: '123456789' },
+    ]) {
       const client = await connect(ctx.url);
       client.send(frame);
       await expectRefused(client, 'unsupported-version', 4000);
@@ -428,7 +431,10 @@ describe('cobrowse-relay CLI', () => {
         const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 5000);
         child.stdout.on('data', () => {
           const match = out.match(/ws:\/\/127\.0\.0\.1:(\d+)\/relay/);
-          if (match) { clearTimeout(timer); resolve(match[0]); }
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[0]);
+          }
         });
       });
       assert.doesNotMatch(out.split('\n')[0], /\{/, 'the first line is a plain summary');

@@ -60,7 +60,14 @@ class Customer {
   snapshot() {
     this.snapshots++;
     // Some snapshots are big enough to travel in chunks.
-    this.outbox.push({ t: 'snapshot', url: 'https://shop.example/', title: this.list.join(','), viewport: [800, 600], doc: DOC, pad: 'x'.repeat(this.pad()) });
+    this.outbox.push({
+      t: 'snapshot',
+      url: 'https://shop.example/',
+      title: this.list.join(','),
+      viewport: [800, 600],
+      doc: DOC,
+      pad: 'x'.repeat(this.pad()),
+    });
   }
 
   close() {
@@ -82,7 +89,13 @@ class Customer {
     const ws = new WebSocket(this.url, ['cobrowse.v1']);
     this.#ws = ws;
     ws.on('error', () => {});
-    ws.on('open', () => ws.send(JSON.stringify(this.#token ? { t: 'resume', v: V, code: this.code, token: this.#token } : { t: 'create', v: V, mode: 'full-control' })));
+    ws.on('open', () =>
+      ws.send(
+        JSON.stringify(
+          this.#token ? { t: 'resume', v: V, code: this.code, token: this.#token } : { t: 'create', v: V, mode: 'full-control' },
+        ),
+      ),
+    );
     ws.on('message', (data) => {
       const frame = JSON.parse(String(data));
       if (frame.t !== 'ack') this.log.push(`${frame.t}${frame.status ?? ''} seq=${this.outbox.seq} synced=${this.outbox.synced}`);
@@ -189,16 +202,20 @@ class Agent {
     const ws = new WebSocket(this.url, ['cobrowse.v1']);
     this.#ws = ws;
     ws.on('error', () => {});
-    ws.on('open', () => ws.send(JSON.stringify(this.#token ? { t: 'join', v: V, code: this.code, token: this.#token } : { t: 'join', v: V, code: this.code })));
+    ws.on('open', () =>
+      ws.send(
+        JSON.stringify(this.#token ? { t: 'join', v: V, code: this.code, token: this.#token } : { t: 'join', v: V, code: this.code }),
+      ),
+    );
     ws.on('message', (data) => {
       const frame = JSON.parse(String(data));
-      if (frame.t !== 'patch' && frame.t !== 'chunk') this.log.push(`${frame.t}${frame.status ?? ''}${frame.s ?? ''} last=${this.#inbox.last}`);
+      if (frame.t !== 'patch' && frame.t !== 'chunk')
+        this.log.push(`${frame.t}${frame.status ?? ''}${frame.s ?? ''} last=${this.#inbox.last}`);
       if (frame.t === 'joined') this.#token = frame.token;
       if (frame.t === 'joined' || (frame.t === 'peer' && frame.status === 'online')) {
         this.#syncedAt = Date.now();
         this.#ack();
-      }
-      else if (frame.t === 'snapshot' || frame.t === 'patch' || frame.t === 'chunk') this.#apply(frame);
+      } else if (frame.t === 'snapshot' || frame.t === 'patch' || frame.t === 'chunk') this.#apply(frame);
       else if (frame.t === 'error') this.errors.push(`relay: ${frame.code} ${frame.message}`);
     });
     ws.on('close', () => {
@@ -251,7 +268,10 @@ describe('resume without loss', () => {
     while (resets < 100) {
       await sleep(5 + Math.floor(rand() * 40));
       if (proxy.resetOne((list) => list[Math.floor(rand() * list.length)])) resets++;
-      assert.ok(Date.now() < deadline, `seed ${seed}: the clients stopped reconnecting after ${resets} resets: ${JSON.stringify({ customer: customer.debug(), agent: agent.debug() })}`);
+      assert.ok(
+        Date.now() < deadline,
+        `seed ${seed}: the clients stopped reconnecting after ${resets} resets: ${JSON.stringify({ customer: customer.debug(), agent: agent.debug() })}`,
+      );
     }
     stop = true;
     await churn;
@@ -263,9 +283,11 @@ describe('resume without loss', () => {
     customer.close();
     agent.close();
     const lost = agent.errors.filter((e) => !e.startsWith('relay:'));
-    console.log(`seed ${seed}: ${resets} forced closes; ${batches} patches (${customer.list.length} changes); agent applied ${agent.applied.patches} patches and ` +
-      `${agent.applied.snapshots} of the customer's ${customer.snapshots} snapshots; skipped ${agent.applied.duplicates} duplicates, ` +
-      `${agent.applied.gaps} gaps; lost or doubled: ${lost.length}`);
+    console.log(
+      `seed ${seed}: ${resets} forced closes; ${batches} patches (${customer.list.length} changes); agent applied ${agent.applied.patches} patches and ` +
+        `${agent.applied.snapshots} of the customer's ${customer.snapshots} snapshots; skipped ${agent.applied.duplicates} duplicates, ` +
+        `${agent.applied.gaps} gaps; lost or doubled: ${lost.length}`,
+    );
     assert.deepEqual(lost, [], `seed ${seed}`);
     assert.deepEqual(agent.list, customer.list, `seed ${seed}: the agent's page equals the customer's`);
     assert.ok(agent.applied.patches > batches / 2, 'most of the stream arrived as patches (replayed), not snapshots');

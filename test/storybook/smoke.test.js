@@ -13,8 +13,18 @@ const ROOT = path.resolve(import.meta.dirname, '../../storybook-static');
 const MANIFEST = path.resolve(import.meta.dirname, '../../custom-elements.json');
 /** Pages open at once: loading Storybook's preview is most of the time a story takes. */
 const CONCURRENCY = 4;
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2', '.map': 'application/json' };
+const TYPES = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+};
 /** Storybook's channel events that end a render, well or badly. */
 const DONE = ['storyRendered', 'docsRendered'];
 const FAILED = ['storyErrored', 'storyThrewException', 'playFunctionThrewException', 'storyMissing', 'unhandledErrorsWhilePlaying'];
@@ -118,7 +128,11 @@ describe('Storybook smoke test', () => {
       await page.goto(`${base}/iframe.html?id=${encodeURIComponent(entry.id)}&viewMode=${viewMode}`);
       await page
         .waitForFunction((names) => window.__smokeEvents.some((e) => names.includes(e.name)), [...DONE, ...FAILED], { timeout: 20_000 })
-        .catch(async () => problems.push(`Storybook never reported the render as finished (last phase: ${await page.evaluate(() => window.__smokePhase) || 'none'})`));
+        .catch(async () =>
+          problems.push(
+            `Storybook never reported the render as finished (last phase: ${(await page.evaluate(() => window.__smokePhase)) || 'none'})`,
+          ),
+        );
       const events = await page.evaluate(() => window.__smokeEvents);
       for (const e of events) if (FAILED.includes(e.name)) problems.push(`${e.name}: ${e.detail.slice(0, 400)}`);
       return problems;
@@ -130,15 +144,17 @@ describe('Storybook smoke test', () => {
   async function visitAll(entries, viewMode, check) {
     const failures = [];
     const queue = [...entries];
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-      const { page, visit } = await openWorker();
-      for (let entry = queue.shift(); entry; entry = queue.shift()) {
-        const problems = await visit(entry, viewMode);
-        if (!problems.length) await check(page, entry, problems);
-        if (problems.length) failures.push(`${entry.id}:\n    ${problems.join('\n    ')}`);
-      }
-      await page.context().close();
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+        const { page, visit } = await openWorker();
+        for (let entry = queue.shift(); entry; entry = queue.shift()) {
+          const problems = await visit(entry, viewMode);
+          if (!problems.length) await check(page, entry, problems);
+          if (problems.length) failures.push(`${entry.id}:\n    ${problems.join('\n    ')}`);
+        }
+        await page.context().close();
+      }),
+    );
     return failures;
   }
 
@@ -150,7 +166,8 @@ describe('Storybook smoke test', () => {
     assert.ok(stories.length > 0, 'index.json lists no stories');
     const failures = await visitAll(stories, 'story', async (page, story, problems) => {
       // Elements render in a microtask and the mirror once its page has loaded: give both a moment.
-      await page.waitForFunction(() => window.__renderedCheck() === '', null, { timeout: 5_000 })
+      await page
+        .waitForFunction(() => window.__renderedCheck() === '', null, { timeout: 5_000 })
         .catch(async () => problems.push(await page.evaluate(() => window.__renderedCheck())));
       argTables.set(story, await page.evaluate(() => window.__smokeArgTable));
     });
@@ -182,7 +199,9 @@ describe('Storybook smoke test', () => {
       const element = declarations.find((d) => d.tagName === storyElement(entry));
       if (!element) return;
       const text = await page.locator('#storybook-docs').innerText();
-      const missing = expectedRows(element).map(([, , label]) => label).filter((label) => !text.includes(label));
+      const missing = expectedRows(element)
+        .map(([, , label]) => label)
+        .filter((label) => !text.includes(label));
       if (missing.length) problems.push(`the docs page does not list ${missing.join(', ')}`);
     });
     console.log(`Storybook smoke test: ${docs.length - failures.length} of ${docs.length} docs pages rendered cleanly.`);

@@ -55,8 +55,7 @@ function utf8Bytes(texts: string[]): number {
 }
 
 /** After the next animation frame and a task: rAF-scheduled work and microtasks have run. */
-export const settle = (): Promise<void> =>
-  new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+export const settle = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 const gc = (): void => window.gc?.();
 
@@ -172,7 +171,8 @@ function makeBench(adapter: Adapter) {
       const loadMs = await applier.load(events.slice(0, firstPatch));
       await settle();
       const loaded = bodyElements(applier.document());
-      if (firstPatch >= events.length) return { loadMs, applyMs: 0, loadedElements: loaded, elements: loaded, outOfStep: applier.outOfStep() };
+      if (firstPatch >= events.length)
+        return { loadMs, applyMs: 0, loadedElements: loaded, elements: loaded, outOfStep: applier.outOfStep() };
       gc();
       const applyMs = await applier.apply(events.slice(firstPatch));
       await settle();
@@ -257,7 +257,7 @@ function makeBench(adapter: Adapter) {
       const rand = random(seed);
       const boxes = Array.from(document.querySelectorAll<HTMLElement>('#heap-root > .box'));
       const added: HTMLElement[] = [];
-      for (let done = 0; done < count; ) {
+      for (let done = 0; done < count;) {
         for (let i = 0; i < 100 && done < count; i++, done++) {
           const r = rand();
           if (r < 0.35 || added.length === 0) {
@@ -265,7 +265,8 @@ function makeBench(adapter: Adapter) {
             el.className = `item i${done % 13}`;
             el.setAttribute('data-n', String(done));
             el.textContent = `item ${done}`;
-            const box = rand() < 0.3 && added.length ? added[Math.floor(rand() * added.length)]! : boxes[Math.floor(rand() * boxes.length)]!;
+            const box =
+              rand() < 0.3 && added.length ? added[Math.floor(rand() * added.length)]! : boxes[Math.floor(rand() * boxes.length)]!;
             box.append(el);
             added.push(el);
           } else if (r < 0.6) {
@@ -275,7 +276,8 @@ function makeBench(adapter: Adapter) {
             // Its descendants went with it.
             for (let j = added.length - 1; j >= 0; j--) if (!added[j]!.isConnected) added.splice(j, 1);
           } else if (r < 0.85) {
-            const target = rand() < 0.5 && added.length ? added[Math.floor(rand() * added.length)]! : boxes[Math.floor(rand() * boxes.length)]!;
+            const target =
+              rand() < 0.5 && added.length ? added[Math.floor(rand() * added.length)]! : boxes[Math.floor(rand() * boxes.length)]!;
             target.setAttribute('data-state', `s${done % 17}`);
           } else {
             const el = added[Math.floor(rand() * added.length)]!;

@@ -20,9 +20,13 @@ install({
     viewer.relay = relay;
     document.body.append(viewer);
     viewer.code = code;
-    return until(() => {
-      const doc = viewer.shadowRoot?.querySelector('iframe')?.contentDocument;
-      return viewer.state === 'live' && doc?.getElementById('bench-ready') ? doc : null;
-    }, 60_000, 'the mirror');
+    return until(
+      () => {
+        const doc = viewer.shadowRoot?.querySelector('iframe')?.contentDocument;
+        return viewer.state === 'live' && doc?.getElementById('bench-ready') ? doc : null;
+      },
+      60_000,
+      'the mirror',
+    );
   },
 });

@@ -28,9 +28,13 @@ install({
     const ws = await open(url);
     ws.onmessage = (e) => replayer.addEvent(JSON.parse(e.data as string));
     (window as unknown as { __joined: boolean }).__joined = true;
-    return until(() => {
-      const doc = replayer.iframe.contentDocument;
-      return doc?.getElementById('bench-ready') ? doc : null;
-    }, 60_000, 'the mirror');
+    return until(
+      () => {
+        const doc = replayer.iframe.contentDocument;
+        return doc?.getElementById('bench-ready') ? doc : null;
+      },
+      60_000,
+      'the mirror',
+    );
   },
 });

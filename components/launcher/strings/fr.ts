@@ -5,7 +5,7 @@ registerLauncherStrings('fr', {
   trigger: 'Co-navigation',
   triggerShared: 'Onglet partagé',
   title: 'Co-navigation',
-  intro: "Partagez cet onglet avec votre conseiller. Il ne voit que cette page, jamais le reste de votre écran.",
+  intro: 'Partagez cet onglet avec votre conseiller. Il ne voit que cette page, jamais le reste de votre écran.',
   start: 'Démarrer la co-navigation',
   connecting: 'Connexion…',
   codeTitle: 'Votre numéro de session',
