@@ -48,10 +48,18 @@ const ACTIVE_URL = /^(javascript|vbscript|data:text\/html|data:application|data:
 /** SVG animation attributes that can write a URL or a handler into another attribute. */
 const ANIMATION_VALUES = new Set(['to', 'from', 'values', 'by']);
 
+/**
+ * Attributes never set whatever their value: handlers, iframe documents, form targets, meta
+ * directives, and autofocus (the mirror must not take the agent's focus; the customer's focus is
+ * shown by op 13).
+ */
+const alwaysDropped = (lower: string) =>
+  lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv' || lower === 'autofocus';
+
 /** True when an attribute could run code or navigate; such attributes are never set. */
 export function isUnsafeAttribute(tag: string, name: string, value: string): boolean {
   const lower = name.toLowerCase();
-  if (lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv') return true;
+  if (alwaysDropped(lower)) return true;
   // Our iframes get our content; they inherit the mirror's sandbox, and the page's own would lock us out.
   if (tag === 'iframe' && (lower === 'src' || lower === 'sandbox')) return true;
   // Preload, prefetch and modulepreload would make the agent's browser fetch the customer's scripts.
@@ -100,16 +108,15 @@ function attributeName(name: string): AttributeName {
   let known = attributeNames.get(name);
   if (known === undefined) {
     const lower = name.toLowerCase();
-    const policy =
-      lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv'
-        ? Policy.Drop
-        : NEEDS_VALUE_CHECK.has(lower)
-          ? Policy.Check
-          : name.startsWith('xlink:')
-            ? Policy.XLink
-            : name.startsWith('xml:')
-              ? Policy.Xml
-              : Policy.Safe;
+    const policy = alwaysDropped(lower)
+      ? Policy.Drop
+      : NEEDS_VALUE_CHECK.has(lower)
+        ? Policy.Check
+        : name.startsWith('xlink:')
+          ? Policy.XLink
+          : name.startsWith('xml:')
+            ? Policy.Xml
+            : Policy.Safe;
     known = { name, policy };
     if (attributeNames.size < 10_000) attributeNames.set(name, known); // a hostile page cannot grow it without bound
   }
