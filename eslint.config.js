@@ -44,11 +44,6 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
     },
   },
-  {
-    // Open findings in relay/, which its owner is editing: warnings until fixed there, then delete this block.
-    files: ['relay/cli.ts', 'relay/cluster.ts', 'relay/relay.ts'],
-    rules: { '@typescript-eslint/no-floating-promises': 'warn', '@typescript-eslint/no-misused-promises': 'warn' },
-  },
 
   // Lit elements, their templates and their accessibility: wherever `html` templates are written.
   {

@@ -228,12 +228,17 @@ started = true;
 early.forEach(log);
 
 let stopping = false;
-const stop = async (signal: string) => {
+const stop = (signal: string) => {
   if (stopping) process.exit(1); // a second signal: stop waiting
   stopping = true;
   log({ event: 'shutdown', signal });
-  await relay.close();
-  process.exit(0);
+  relay.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      log({ event: 'internal-error', error: String(err) });
+      process.exit(1);
+    },
+  );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -425,7 +425,8 @@ export class RedisCluster {
   #flushSeqs() {
     if (!this.#seqs.size || !this.#up) return;
     const pipeline = this.#redis.pipeline() as unknown as Scripts & { exec(): Promise<unknown> };
-    for (const [code, seq] of this.#seqs) pipeline.cbSeq(this.#key(code), seq);
+    // Queued on the pipeline (its promise is the exec's below), not sent one by one.
+    for (const [code, seq] of this.#seqs) void pipeline.cbSeq(this.#key(code), seq);
     this.#seqs.clear();
     pipeline.exec().catch(() => {}); // lost with Redis: the agent's ack carries the number too
   }

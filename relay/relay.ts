@@ -968,10 +968,16 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         const origin = req.headers.origin;
         const cors: Record<string, string> =
           origin && agentOrigins.allows(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
-        auth.issueDevToken(url.searchParams.get('name') ?? '').then((token) => {
-          log({ event: 'dev-token-issued' });
-          json(res, 200, { token }, cors);
-        });
+        auth.issueDevToken(url.searchParams.get('name') ?? '').then(
+          (token) => {
+            log({ event: 'dev-token-issued' });
+            json(res, 200, { token }, cors);
+          },
+          (err: unknown) => {
+            log({ event: 'internal-error', error: String(err) });
+            json(res, 500, { ok: false });
+          },
+        );
         return true;
       }
       return false;
