@@ -10,6 +10,7 @@ import {
   Op,
   type PatchContent,
   type SerializedDocument,
+  type SerializedElement,
   type SerializedNode,
   type SnapshotContent,
 } from '../protocol/index.js';
@@ -519,6 +520,7 @@ export class Mirror {
   }
 
   private remember(node: Node, id: number): void {
+    if (this.buildingSprite) return; // a sprite's copy has IDs of its own, not the page's
     this.nodes.set(id, node);
     (node as WithId)[NODE_ID] = id;
   }
@@ -593,6 +595,7 @@ export class Mirror {
    * closures: a captured variable costs every call a context allocation, and build runs per node.
    */
   private applyExtra(el: Element, extra: ElementExtra, doc: Document): void {
+    if (extra.sprite && el.localName === 'use') this.useSprite(el, extra.sprite, doc);
     if (extra.value !== undefined && 'value' in el) (el as HTMLInputElement).value = extra.value;
     if (extra.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
     if (extra.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
@@ -626,6 +629,36 @@ export class Mirror {
       } catch {
         // An element that cannot host a shadow root here; its light DOM still shows.
       }
+    }
+  }
+
+  /** True while a sprite's copy is built: its nodes are not the page's and get no IDs. */
+  private buildingSprite = false;
+  private spriteCount = 0;
+
+  /**
+   * Points a `<use>` at a copy of its external target (the customer's page sent it: the mirror's
+   * origin may not load the customer's sprite file), kept in a hidden SVG of the mirror's own.
+   */
+  private useSprite(use: Element, sprite: SerializedElement, doc: Document): void {
+    let holder = doc.querySelector(':root > svg[data-cobrowse-sprites]');
+    if (!holder) {
+      holder = doc.createElementNS(NAMESPACES.s, 'svg');
+      holder.setAttribute('data-cobrowse-sprites', '');
+      holder.setAttribute('aria-hidden', 'true');
+      holder.setAttribute('style', 'position:absolute;width:0;height:0;overflow:hidden');
+      doc.documentElement?.append(holder);
+    }
+    this.buildingSprite = true;
+    try {
+      const copy = this.build(sprite, doc, holder) as Element | null;
+      if (!copy) return;
+      const id = `cobrowse-sprite-${++this.spriteCount}`;
+      copy.setAttribute('id', id);
+      use.removeAttributeNS(XLINK_NS, 'href');
+      use.setAttribute('href', `#${id}`);
+    } finally {
+      this.buildingSprite = false;
     }
   }
 

@@ -14,6 +14,7 @@ import {
   absoluteCss,
   cssomTouched,
   fieldValue,
+  forEachInTree,
   serializeAttribute,
   serializeNode,
   sheetText,
@@ -60,6 +61,9 @@ const NO_PSEUDO = 'null,null,null,false';
 
 const OBSERVE: MutationObserverInit = { childList: true, subtree: true, attributes: true, characterData: true };
 
+/** Sprite files larger than this are not sent (an icon sprite is a few KB to a few hundred). */
+const MAX_SPRITE_CHARS = 512 * 1024;
+
 /** Starts recording: emits a snapshot at once, then a patch per batch of changes. */
 export function record(options: RecordOptions): Recording {
   const doc = options.doc ?? document;
@@ -88,6 +92,8 @@ export function record(options: RecordOptions): Recording {
   let sentPseudoRules = new WeakMap<Element, string>();
   /** Per element, the inline style the mirror holds, when it is in the CSSOM's form: later changes travel as diffs. */
   let sentStyles = new WeakMap<Element, [id: number, css: string, declarations: string[]]>();
+  /** External SVG sprite files by URL: pending (undefined), loaded, or unusable (null). Kept across snapshots. */
+  const sprites = new Map<string, Document | null | undefined>();
   let frameRequest = 0;
   let flushQueued = false;
   let stopped = false;
@@ -103,7 +109,41 @@ export function record(options: RecordOptions): Recording {
       // Constructed sheets resolve relative URLs against their document's base; the mirror has another.
       defineSheet: (id, css) => sheetDefinitions.push([Op.Sheet, id, absoluteCss(css, doc.baseURI)]),
       observeRoot,
+      sprite: spriteOf,
     };
+  }
+
+  function spriteOf(file: string, id: string): Element | null | undefined {
+    if (!sprites.has(file)) loadSprite(file);
+    const sprite = sprites.get(file);
+    return sprite === undefined ? undefined : (sprite?.getElementById(id) ?? null);
+  }
+
+  /**
+   * Loads a sprite file a `<use>` points into — from the page's own origin only, as the page itself
+   * may — then sends the page's `<use>`s again, now with their targets.
+   */
+  function loadSprite(file: string): void {
+    sprites.set(file, undefined);
+    const done = (sprite: Document | null) => {
+      sprites.set(file, sprite);
+      if (!sprite || stopped) return;
+      forEachInTree(doc, (node) => {
+        if ((node as Element).localName === 'use' && ctx.ids.has(node)) resend.add(node as Element);
+      });
+      queueFlush();
+    };
+    if (new URL(file).origin !== view.location.origin) return done(null);
+    view
+      .fetch(file, { credentials: 'same-origin' })
+      .then((response) => (response.ok ? response.text() : ''))
+      .then(
+        (text) => {
+          const parsed = text && text.length <= MAX_SPRITE_CHARS ? new view.DOMParser().parseFromString(text, 'image/svg+xml') : null;
+          done(parsed && !parsed.querySelector('parsererror') ? parsed : null);
+        },
+        () => done(null),
+      );
   }
 
   /** Sheet definitions collected while serializing; they must reach the mirror before their users. */

@@ -140,6 +140,12 @@ export interface SerializeContext {
   defineSheet(id: number, css: string): void;
   /** Called for every shadow root and iframe document serialized, so the recorder can observe it. */
   observeRoot(root: ShadowRoot | Document): void;
+  /**
+   * The element `id` of the external SVG file `file` (absolute URL, no fragment): the element, null when
+   * there is none, undefined while the file is not loaded yet (the recorder loads it, then sends the
+   * `<use>` again).
+   */
+  sprite?(file: string, id: string): Element | null | undefined;
 }
 
 function adoptedIds(owner: Document | ShadowRoot, ctx: SerializeContext): number[] | undefined {
@@ -273,12 +279,40 @@ export function fieldValue(
   return masker.isMaskedField(el, marked) ? masker.mask(el.value) : el.value;
 }
 
+/** The target of a `<use>` that points into another file (a sprite), once the recorder has that file. */
+function spriteTarget(use: Element, ctx: SerializeContext): Element | null {
+  const href = use.getAttribute('href') ?? use.getAttributeNS('http://www.w3.org/1999/xlink', 'href');
+  if (!href || href.startsWith('#') || !ctx.sprite) return null;
+  let url: URL;
+  try {
+    url = new URL(href, use.baseURI);
+  } catch {
+    return null;
+  }
+  const id = decodeURIComponent(url.hash.slice(1));
+  url.hash = '';
+  if (!id || url.href === use.ownerDocument.URL.split('#')[0]) return null;
+  return ctx.sprite(url.href, id) ?? null;
+}
+
 function elementExtra(el: Element, ctx: SerializeContext, marked: boolean): ElementExtra | undefined {
   const { masker } = ctx;
   let extra: ElementExtra | undefined;
   const ns = el.namespaceURI;
-  if (ns === SVG_NS) extra = { ns: 's' };
-  else if (ns === MATHML_NS) extra = { ns: 'm' };
+  if (ns === SVG_NS) {
+    extra = { ns: 's' };
+    const target = el.localName === 'use' ? spriteTarget(el, ctx) : null;
+    if (target) {
+      // Its own IDs: the mirror builds the copy apart from the page's nodes.
+      // (No sprites inside a sprite: a file pointing into itself would never end.)
+      const sprite = serializeNode(
+        target,
+        { ...ctx, ids: new NodeIds(), blocked: new WeakSet(), observeRoot: () => {}, sprite: undefined },
+        marked,
+      );
+      if (sprite?.[0] === NodeKind.Element) extra.sprite = sprite;
+    }
+  } else if (ns === MATHML_NS) extra = { ns: 'm' };
   else if (isFormField(el)) {
     const type = el.localName === 'input' ? (el as HTMLInputElement).type : '';
     if (type === 'checkbox' || type === 'radio') extra = { checked: (el as HTMLInputElement).checked };

@@ -107,6 +107,12 @@ export interface ElementExtra {
   modal?: 1;
   /** An `<audio>`/`<video>`'s state: paused or not, and current time in seconds (coarse). */
   media?: [paused: boolean, time: number];
+  /**
+   * An SVG `<use>` whose target lives in an external sprite file (`icons.svg#id`): the target,
+   * serialized by the customer's page, which may load the file (the mirror's origin may not). Its IDs
+   * are not the page's; the mirror keeps a copy and points the `<use>` at it.
+   */
+  sprite?: SerializedElement;
 }
 
 /** [kind, id, tag (lower case for HTML), attributes as [name, value, name, value…], children, extra] */

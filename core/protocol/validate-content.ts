@@ -41,7 +41,7 @@ function isStringPairs(x: unknown): x is string[] {
 
 function isElementExtra(x: unknown): boolean {
   if (!isRecord(x)) return false;
-  const { ns, value, checked, selected, shadow, css, doc, xo, modal, media } = x;
+  const { ns, value, checked, selected, shadow, css, doc, xo, modal, media, sprite } = x;
   return (
     (ns === undefined || ns === 's' || ns === 'm') &&
     (value === undefined || isString(value)) &&
@@ -52,7 +52,8 @@ function isElementExtra(x: unknown): boolean {
     (doc === undefined || (Array.isArray(doc) && doc[0] === NodeKind.Document)) &&
     (xo === undefined || xo === 1) &&
     (modal === undefined || modal === 1) &&
-    (media === undefined || (Array.isArray(media) && typeof media[0] === 'boolean' && isFiniteNumber(media[1])))
+    (media === undefined || (Array.isArray(media) && typeof media[0] === 'boolean' && isFiniteNumber(media[1]))) &&
+    (sprite === undefined || (Array.isArray(sprite) && sprite[0] === NodeKind.Element))
   );
 }
 
@@ -73,6 +74,7 @@ export function isSerializedNode(root: unknown): root is SerializedNode {
         // Shadow roots and iframe documents are checked like any subtree (shape checked above).
         if (extra?.shadow) stack.push([extra.shadow, depth + 1]);
         if (extra?.doc) stack.push([extra.doc, depth + 1]);
+        if (extra?.sprite) stack.push([extra.sprite, depth + 1]);
         break;
       }
       case NodeKind.ShadowRoot:

@@ -10,13 +10,20 @@ import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
 
 const nextFrame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
-/** Records the current page: the snapshot plus whatever patches follow within two frames, as JSON text. */
+/**
+ * Records the current page: the snapshot plus the patches that follow until none has come for 500 ms
+ * (within 3 s: an external sprite file, say, is loaded and its `<use>`s sent again), as JSON text.
+ */
 async function recordPage(): Promise<{ frames: string[]; error?: string }> {
   const frames: string[] = [];
   try {
     const recording = record({ emit: (frame) => frames.push(JSON.stringify(frame)) });
     await nextFrame();
     await nextFrame();
+    for (let count = -1, waited = 0; count !== frames.length && waited < 3000; waited += 500) {
+      count = frames.length;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     recording.flush();
     recording.stop();
     return { frames };
