@@ -1,16 +1,13 @@
 // Resume without loss: a customer and an agent, real ws clients driving the SDK's own Outbox and
-// Inbox (core/reliable.ts) through a real relay, with a fault proxy between them and the relay
-// that resets their connections (RST: whatever is in flight is lost) at random points.
-//
-// The page is a list 1, 2, 3…; each patch appends the next number and a snapshot carries the
-// whole list. A patch lost or applied twice shows at once: the agent's list would not count up by one.
+// Inbox (core/reliable.ts; see test/helpers/stream-drivers.js) through a real relay, with a fault
+// proxy between them and the relay that resets their connections (RST: whatever is in flight is
+// lost) at random points.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebSocket } from 'ws';
-import { Inbox, Outbox } from '../../dist/core/reliable.js';
 import { startRelay } from '../../dist/relay/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { V, sleep } from './helpers.js';
+import { Agent, Customer } from '../helpers/stream-drivers.js';
+import { sleep } from './helpers.js';
 
 /** A seeded generator (mulberry32), so a failure can be replayed from its seed. */
 function random(seed) {
@@ -20,209 +17,6 @@ function random(seed) {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-const DOC = [9, 1, [[1, 2, 'html', [], [[1, 3, 'body', [], []]]]]];
-
-/** A customer page as far as the stream goes: the same handling as core/customer-session.ts, without a DOM. */
-class Customer {
-  list = [];
-  snapshots = 0;
-  code = '';
-  #token = '';
-  #ws = null;
-  #closed = false;
-
-  constructor(url, { pad = () => 0 } = {}) {
-    this.url = url;
-    this.pad = pad;
-    this.outbox = new Outbox((text) => this.#ws?.readyState === WebSocket.OPEN && (this.#ws.send(text), true));
-  }
-
-  start() {
-    return new Promise((resolve) => {
-      this.onCreated = resolve;
-      this.#connect();
-    });
-  }
-
-  /** One batch of changes to the page: appends `count` numbers. */
-  mutate(count = 1) {
-    const ops = [];
-    for (let i = 0; i < count; i++) {
-      const n = this.list.length + 1;
-      this.list.push(n);
-      ops.push([3, 3, String(n)]);
-    }
-    this.outbox.push({ t: 'patch', ops });
-  }
-
-  snapshot() {
-    this.snapshots++;
-    // Some snapshots are big enough to travel in chunks.
-    this.outbox.push({
-      t: 'snapshot',
-      url: 'https://shop.example/',
-      title: this.list.join(','),
-      viewport: [800, 600],
-      doc: DOC,
-      pad: 'x'.repeat(this.pad()),
-    });
-  }
-
-  close() {
-    this.#closed = true;
-    this.#ws?.close();
-  }
-
-  debug() {
-    return { synced: this.outbox.synced, seq: this.outbox.seq, ws: this.#ws?.readyState, log: this.log.slice(-12) };
-  }
-
-  log = [];
-
-  #catchUp(s) {
-    if (!this.outbox.ack(s)) this.snapshot();
-  }
-
-  #connect() {
-    const ws = new WebSocket(this.url, ['cobrowse.v1']);
-    this.#ws = ws;
-    ws.on('error', () => {});
-    ws.on('open', () =>
-      ws.send(
-        JSON.stringify(
-          this.#token ? { t: 'resume', v: V, code: this.code, token: this.#token } : { t: 'create', v: V, mode: 'full-control' },
-        ),
-      ),
-    );
-    ws.on('message', (data) => {
-      const frame = JSON.parse(String(data));
-      if (frame.t !== 'ack') this.log.push(`${frame.t}${frame.status ?? ''} seq=${this.outbox.seq} synced=${this.outbox.synced}`);
-      else if (!this.outbox.synced) this.log.push(`sync ack ${frame.s}`);
-      switch (frame.t) {
-        case 'created':
-          this.code = frame.code;
-          this.#token = frame.token;
-          this.snapshot(); // the page is recorded from the start; the first agent gets it replayed
-          this.onCreated();
-          break;
-        case 'resumed':
-          this.outbox.continueFrom(frame.seq);
-          this.outbox.unsync();
-          break;
-        case 'peer':
-          this.outbox.unsync();
-          if (frame.status === 'online' && !frame.resumed) this.#catchUp(0);
-          break;
-        case 'ack':
-          this.#catchUp(frame.s);
-          break;
-        case 'request-snapshot':
-          this.snapshot();
-          break;
-      }
-    });
-    ws.on('close', () => {
-      if (this.#ws !== ws || this.#closed) return;
-      this.outbox.unsync();
-      setTimeout(() => this.#connect(), 10);
-    });
-  }
-}
-
-/** An agent console as far as the stream goes: the same handling as core/agent-session.ts, without a mirror. */
-class Agent {
-  list = [];
-  /** Patches that did not count up by one: lost or duplicated. */
-  errors = [];
-  applied = { snapshots: 0, patches: 0, duplicates: 0, gaps: 0 };
-  #inbox = new Inbox();
-  #token = '';
-  #ws = null;
-  #closed = false;
-  #timer;
-  #syncedAt = 0;
-
-  constructor(url, code) {
-    this.url = url;
-    this.code = code;
-  }
-
-  start() {
-    this.#connect();
-    this.#timer = setInterval(() => this.#ack(), 20);
-  }
-
-  close() {
-    this.#closed = true;
-    clearInterval(this.#timer);
-    this.#ws?.close();
-  }
-
-  log = [];
-  debug() {
-    return { last: this.#inbox.last, ws: this.#ws?.readyState, log: this.log.slice(-12) };
-  }
-
-  #ack() {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify({ t: 'ack', s: this.#inbox.last }));
-  }
-
-  #apply(frame) {
-    const verdict = this.#inbox.accept(frame);
-    if (!verdict.apply) {
-      if (verdict.gap) {
-        // As the console does: a replay may be on its way; ask for a snapshot if it does not fill the gap.
-        this.applied.gaps++;
-        this.log.push(`gap ${frame.t}${frame.s} last=${this.#inbox.last}`);
-        const last = this.#inbox.last;
-        const ask = () => this.#inbox.last === last && this.#ws.readyState === WebSocket.OPEN && this.#ws.send('{"t":"request-snapshot"}');
-        const wait = this.#syncedAt + 2000 - Date.now();
-        if (wait <= 0) ask();
-        else setTimeout(ask, wait);
-      } else if (frame.t !== 'chunk') this.applied.duplicates++; // (a chunk is also skipped while its frame is incomplete)
-      return;
-    }
-    const whole = verdict.text === undefined ? frame : JSON.parse(verdict.text);
-    if (whole.t === 'snapshot') {
-      this.applied.snapshots++;
-      this.list = whole.title ? whole.title.split(',').map(Number) : [];
-    } else {
-      this.applied.patches++;
-      for (const op of whole.ops) {
-        const n = Number(op[2]);
-        if (n !== this.list.length + 1) this.errors.push(`${n} after ${this.list.length}`);
-        this.list.push(n);
-      }
-    }
-  }
-
-  #connect() {
-    const ws = new WebSocket(this.url, ['cobrowse.v1']);
-    this.#ws = ws;
-    ws.on('error', () => {});
-    ws.on('open', () =>
-      ws.send(
-        JSON.stringify(this.#token ? { t: 'join', v: V, code: this.code, token: this.#token } : { t: 'join', v: V, code: this.code }),
-      ),
-    );
-    ws.on('message', (data) => {
-      const frame = JSON.parse(String(data));
-      if (frame.t !== 'patch' && frame.t !== 'chunk')
-        this.log.push(`${frame.t}${frame.status ?? ''}${frame.s ?? ''} last=${this.#inbox.last}`);
-      if (frame.t === 'joined') this.#token = frame.token;
-      if (frame.t === 'joined' || (frame.t === 'peer' && frame.status === 'online')) {
-        this.#syncedAt = Date.now();
-        this.#ack();
-      } else if (frame.t === 'snapshot' || frame.t === 'patch' || frame.t === 'chunk') this.#apply(frame);
-      else if (frame.t === 'error') this.errors.push(`relay: ${frame.code} ${frame.message}`);
-    });
-    ws.on('close', () => {
-      if (this.#ws !== ws || this.#closed) return;
-      setTimeout(() => this.#connect(), 10);
-    });
-  }
 }
 
 async function until(test, ms, what) {
@@ -247,9 +41,9 @@ describe('resume without loss', () => {
   it('100 forced closes at random points: no patch lost or applied twice, and the agent converges', async () => {
     const seed = Number(process.env.SEED ?? Date.now() % 1e9);
     const rand = random(seed);
-    const customer = new Customer(proxy.url(), { pad: () => (rand() < 0.2 ? Math.floor(rand() * 400_000) : 0) });
+    const customer = new Customer([proxy.url()], { pad: () => (rand() < 0.2 ? Math.floor(rand() * 400_000) : 0) });
     await customer.start();
-    const agent = new Agent(proxy.url(), customer.code);
+    const agent = new Agent([proxy.url()], customer.code);
     agent.start();
     await until(() => agent.list.length === customer.list.length && agent.applied.snapshots > 0, 5000, 'the first snapshot');
 
@@ -294,10 +88,10 @@ describe('resume without loss', () => {
   });
 
   it('a snapshot over 1 MiB crosses the relay in chunks and is put back together', async () => {
-    const customer = new Customer(proxy.url(), { pad: () => 3_000_000 });
+    const customer = new Customer([proxy.url()], { pad: () => 3_000_000 });
     await customer.start();
     customer.mutate(10);
-    const agent = new Agent(proxy.url(), customer.code);
+    const agent = new Agent([proxy.url()], customer.code);
     agent.start();
     await until(() => agent.list.length === 10, 10_000, 'the chunked snapshot');
     assert.deepEqual(agent.list, customer.list);
