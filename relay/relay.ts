@@ -331,12 +331,16 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const name = conn.agent?.name ?? (frame.name?.trim() || 'Agent');
     session.agent = conn;
     session.agentName = name;
+    // A reclaim keeps its token: were a new one lost with this frame, the agent could never come back.
+    const token = reclaim ? frame.token! : store.issueAgentToken(session);
+    welcomeAgent(conn, session, name, token, reclaim, session.customer?.ws.readyState === WebSocket.OPEN);
+  }
+
+  /** The agent is in: it hears `joined`, its customer `peer online` (`resumed` when it took its place back). */
+  function welcomeAgent(conn: Conn, session: Session<Conn>, name: string, token: string, reclaim: boolean, online: boolean) {
     bind(conn, Role.Agent, session);
     store.disarm(session, Deadline.Unjoined);
     store.disarm(session, Deadline.AgentGrace);
-    const online = session.customer?.ws.readyState === WebSocket.OPEN;
-    // A reclaim keeps its token: were a new one lost with this frame, the agent could never come back.
-    const token = reclaim ? frame.token! : store.issueAgentToken(session);
     send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token });
     send(
       session.customer,
@@ -497,24 +501,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const session = adopt(record);
     replaceHere(session, Role.Agent);
     session.agent = conn;
-    bind(conn, Role.Agent, session);
-    store.disarm(session, Deadline.Unjoined);
-    store.disarm(session, Deadline.AgentGrace);
     const online = session.customer?.ws.readyState === WebSocket.OPEN || !!session.remote.customer;
-    send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token: reclaim ? frame.token! : token });
-    send(
-      session.customer,
-      reclaim
-        ? { t: 'peer', role: Role.Agent, status: 'online', name, resumed: true }
-        : { t: 'peer', role: Role.Agent, status: 'online', name },
-    );
-    log({
-      event: reclaim ? 'agent-resumed' : 'agent-joined',
-      session: maskCode(session.code),
-      agent: conn.agent?.id ?? null,
-      customerOnline: online,
-    });
-    if (!reclaim) webhook?.post({ event: 'agent.joined', session: session.code, agent: { id: conn.agent?.id ?? null, name } });
+    welcomeAgent(conn, session, name, reclaim ? frame.token! : token, reclaim, online);
   }
 
   /** A deadline fired here: the record decides whether it still applies (a party may be back on another node). */
