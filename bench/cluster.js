@@ -17,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { startRedis } from '../test/helpers/redis.js';
+import { PATCH_HEAD, closeSessions, makePatchBodies, patchFrame, percentile, sentAt } from './load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const DIST = fileURLToPath(new URL('../dist/relay/index.js', import.meta.url));
@@ -32,28 +33,6 @@ const SATURATE = { sessions: QUICK ? 100 : 500, window: 2, seconds: QUICK ? 3 : 
 
 // ─── Frames ──────────────────────────────────────────────────────────────────────────────────
 
-/** Patch bodies of 200 B – 2 KB (log-uniform), as bench/relay.js makes them. */
-function makePatchBodies(count) {
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const bodies = [];
-  for (let i = 0; i < count; i++) {
-    const target = Math.round(200 * 10 ** (rand() * Math.log10(2048 / 200)));
-    const ops = [];
-    let id = 100;
-    while (JSON.stringify(ops).length < target - 60) {
-      const r = rand();
-      if (r < 0.4) ops.push([3, id++, 'Total: $' + (rand() * 1000).toFixed(2)]);
-      else if (r < 0.7) ops.push([2, id++, 'class', rand() < 0.5 ? 'btn btn-primary is-active' : 'btn']);
-      else ops.push([4, id++, 'typed text'.slice(0, 1 + Math.floor(rand() * 10))]);
-    }
-    bodies.push(JSON.stringify(ops).slice(1, -1));
-  }
-  return bodies;
-}
-const PATCH_HEAD = '{"t":"patch","ops":[[3,1,"';
-const patchFrame = (ts, body) => `${PATCH_HEAD}${ts.toFixed(3)}"],${body}],"s":1}`;
-const sentAt = (text) => Number(text.slice(PATCH_HEAD.length, text.indexOf('"', PATCH_HEAD.length)));
 const SNAPSHOT = JSON.stringify({
   t: 'snapshot',
   s: 1,
@@ -110,26 +89,6 @@ async function openSessions(urls, count, concurrency = 50) {
   );
   return sessions;
 }
-
-async function closeSessions(sessions) {
-  await Promise.all(
-    sessions
-      .flatMap(({ customer, agent }) => [customer, agent])
-      .map(
-        (ws) =>
-          new Promise((resolve) => {
-            ws.once('close', resolve);
-            ws.close();
-            setTimeout(() => {
-              ws.terminate();
-              resolve();
-            }, 3000).unref();
-          }),
-      ),
-  );
-}
-
-const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
 async function paced(urls, count, seconds) {
   const sessions = await openSessions(urls, count);

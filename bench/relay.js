@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
+import { PATCH_HEAD, closeSessions, makePatchBodies, patchFrame, percentile, sentAt } from './load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const DIST = fileURLToPath(new URL('../dist/relay/index.js', import.meta.url));
@@ -81,32 +82,6 @@ function makeSnapshot() {
   ];
   return JSON.stringify({ t: 'snapshot', s: 1, url: 'https://shop.example/checkout', title: 'Checkout', viewport: [1280, 800], doc });
 }
-
-/** Patch bodies (ops after the timestamp op) of sizes spread log-uniformly over 200 B – 2 KB. */
-function makePatchBodies(count) {
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const bodies = [];
-  for (let i = 0; i < count; i++) {
-    const target = Math.round(200 * 10 ** (rand() * Math.log10(2048 / 200)));
-    const ops = [];
-    let id = 100;
-    while (JSON.stringify(ops).length < target - 60) {
-      const r = rand();
-      if (r < 0.4) ops.push([3, id++, 'Total: $' + (rand() * 1000).toFixed(2)]);
-      else if (r < 0.7) ops.push([2, id++, 'class', rand() < 0.5 ? 'btn btn-primary is-active' : 'btn']);
-      else if (r < 0.85) ops.push([4, id++, 'typed text'.slice(0, 1 + Math.floor(rand() * 10))]);
-      else ops.push([0, id++, null, [1, id++, 'li', ['class', 'toast'], [[3, id++, 'Saved just now']]]]);
-    }
-    bodies.push(JSON.stringify(ops).slice(1, -1));
-  }
-  return bodies;
-}
-
-/** Every patch starts with a text op carrying the send time, so the receiver can read it without parsing. */
-const PATCH_HEAD = '{"t":"patch","ops":[[3,1,"';
-const patchFrame = (ts, body) => `${PATCH_HEAD}${ts.toFixed(3)}"],${body}],"s":1}`; // the relay forwards, only the agent checks numbering
-const sentAt = (text) => Number(text.slice(PATCH_HEAD.length, text.indexOf('"', PATCH_HEAD.length)));
 
 // ─── Server process: ours, or the bare forwarder ─────────────────────────────────────────────
 
@@ -206,32 +181,11 @@ async function openSessions(url, token, count, concurrency = 64) {
   return sessions;
 }
 
-async function closeSessions(sessions) {
-  await Promise.all(
-    sessions
-      .flatMap(({ customer, agent }) => [customer, agent])
-      .map(
-        (ws) =>
-          new Promise((resolve) => {
-            if (ws.readyState === WebSocket.CLOSED) return resolve();
-            ws.once('close', resolve);
-            ws.close();
-            setTimeout(() => {
-              ws.terminate();
-              resolve();
-            }, 3000).unref();
-          }),
-      ),
-  );
-}
-
 /** Tells the orchestrator when measuring starts and ends, so it can read the server's CPU time across the window. */
 function announceWindow(startIn, endIn) {
   setTimeout(() => process.send({ phase: 'start' }), startIn);
   setTimeout(() => process.send({ phase: 'end' }), endIn);
 }
-
-const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
 /** Paced load: each session's customer sends a snapshot, then RATE patches per second, for `seconds`. */
 async function paced(url, token, { sessions: count, seconds }) {
