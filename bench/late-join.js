@@ -5,7 +5,7 @@
 // what a relay-side cache would hold per session.
 //   node bench/late-join.js [--elements=10000] [--runs=5]
 import { startDemo } from '../dist/demo/server.js';
-import { launchChromium } from '../test/helpers/chromium.js';
+import { launchChromium, startFromLauncher } from '../test/helpers/chromium.js';
 
 const arg = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const ELEMENTS = arg('elements', 10_000);
@@ -25,10 +25,7 @@ await customer.evaluate((n) => {
   }
   document.body.append(root);
 }, ELEMENTS);
-const launcher = customer.locator('cobrowse-launcher');
-await launcher.locator('[part=trigger]').click();
-await launcher.locator('[part=start]').click();
-const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+const code = await startFromLauncher(customer);
 const cdp = await customer.context().newCDPSession(customer);
 await cdp.send('Network.enable');
 let snapshotBytes = 0;

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, mirrorPoint, settledMirrorPoint } from '../helpers/chromium.js';
+import { launchChromium, mirrorPoint, settledMirrorPoint, startFromLauncher } from '../helpers/chromium.js';
 
 let demo, browser;
 
@@ -39,10 +39,7 @@ async function session(mode, { hostAllows = true, consentTimeout } = {}) {
     },
     { mode, hostAllows, consentTimeout },
   );
-  const launcher = customer.page.locator('cobrowse-launcher');
-  await launcher.locator('[part=trigger]').click();
-  await launcher.locator('[part=start]').click();
-  const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+  const code = await startFromLauncher(customer.page);
   const viewer = agent.page.locator('cobrowse-viewer');
   await viewer.locator('input#code').fill(code);
   await viewer.locator('button[type=submit]').click();

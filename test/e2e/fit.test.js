@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
 
 describe('auto-fit and zoom', () => {
   let demo, browser;
@@ -21,10 +21,7 @@ describe('auto-fit and zoom', () => {
     const customer = await (await browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();
     const agent = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
     await customer.goto(`${demo.url}/`);
-    const launcher = customer.locator('cobrowse-launcher');
-    await launcher.locator('[part=trigger]').click();
-    await launcher.locator('[part=start]').click();
-    const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+    const code = await startFromLauncher(customer);
     await agent.goto(`${demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
 

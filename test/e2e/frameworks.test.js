@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, settledMirrorPoint } from '../helpers/chromium.js';
+import { launchChromium, settledMirrorPoint, startFromLauncher } from '../helpers/chromium.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -61,10 +61,7 @@ describe('co-fill into framework-controlled inputs', () => {
         e.detail.allow();
       }),
     );
-    const launcher = customer.locator('cobrowse-launcher');
-    await launcher.locator('[part=trigger]').click();
-    await launcher.locator('[part=start]').click();
-    const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+    const code = await startFromLauncher(customer);
 
     await agent.goto(`${demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');

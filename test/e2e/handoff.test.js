@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -84,10 +84,7 @@ describe('the session follows the customer across domains', () => {
     };
 
     await customer.goto(`http://a.localhost:${site.port}/`);
-    const launcher = customer.locator('cobrowse-launcher');
-    await launcher.locator('[part=trigger]').click();
-    await launcher.locator('[part=start]').click();
-    const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+    const code = await startFromLauncher(customer);
     assert.match(code, /^\d{9}$/);
     await agent.goto(`${demo.url}/agent/?code=${code}`);
     await until(async () => (await mirrorHost()) === `a.localhost:${site.port}`, 'the mirror shows a.localhost');

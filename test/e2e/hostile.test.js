@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -178,10 +178,7 @@ describe("hostile content never runs in the agent's console", () => {
     assert.ok(site.count >= 40, `${site.count} vectors`);
     const customer = await (await browser.newContext()).newPage();
     await customer.goto(site.url);
-    const launcher = customer.locator('cobrowse-launcher');
-    await launcher.locator('[part=trigger]').click();
-    await launcher.locator('[part=start]').click();
-    const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+    const code = await startFromLauncher(customer);
 
     const agent = await (await browser.newContext()).newPage();
     const seen = watchAgent(agent, site.canary);

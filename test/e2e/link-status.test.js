@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
 
 /**
  * A loopback TCP proxy to `port` that can delay every chunk by `delayMs` in each direction
@@ -95,10 +95,7 @@ describe("the toolbar shows the customer's connection", () => {
     const agent = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     for (const page of [customer, agent]) page.on('pageerror', (error) => console.error('page error:', error));
     await customer.goto(`http://127.0.0.1:${proxy.port}/`);
-    const launcher = customer.locator('cobrowse-launcher');
-    await launcher.locator('[part=trigger]').click();
-    await launcher.locator('[part=start]').click();
-    const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+    const code = await startFromLauncher(customer);
     await agent.goto(`${demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
 

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
 
 /** Opens a page in its own context (own IndexedDB) and records every WebSocket frame it sends or receives. */
 async function openParty(browser, url) {
@@ -34,14 +34,7 @@ const mirrorQuery = (agent, selector) =>
     return el ? { text: el.textContent, value: el.value ?? null } : null;
   }, selector);
 
-async function startSharing(customer) {
-  const launcher = customer.page.locator('cobrowse-launcher');
-  await launcher.locator('[part=trigger]').click();
-  await launcher.locator('[part=start]').click();
-  const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
-  assert.match(code, /^\d{9}$/);
-  return code;
-}
+const startSharing = (customer) => startFromLauncher(customer.page);
 
 async function join(agent, code) {
   const viewer = agent.page.locator('cobrowse-viewer');

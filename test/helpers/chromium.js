@@ -46,3 +46,13 @@ export async function settledMirrorPoint(agentPage, selector) {
   }
   return point;
 }
+
+/** Starts a session from the page's `<cobrowse-launcher>` (its button, then Start) and returns the 9-digit ID it shows. */
+export async function startFromLauncher(page) {
+  const launcher = page.locator('cobrowse-launcher');
+  await launcher.locator('[part=trigger]').click();
+  await launcher.locator('[part=start]').click();
+  const code = (await launcher.locator('[part=code]').textContent()).replace(/\s/g, '');
+  if (!/^\d{9}$/.test(code)) throw new Error(`the launcher shows "${code}", not a session ID`);
+  return code;
+}
