@@ -682,13 +682,14 @@ export class Mirror {
     }
   }
 
-  private setAttribute(el: Element, name: string, value: string | null, localName = el.localName): void {
+  private setAttribute(el: Element, name: string, value: string | null, localName?: string): void {
     if (value === null) {
       el.removeAttribute(name);
       return;
     }
     const { policy } = attributeName(name);
-    if (policy === Policy.Drop || (policy === Policy.Check && isUnsafeAttribute(localName, name, value))) return;
+    // The element's name only matters to the value checks: asking the DOM for it costs a call per attribute.
+    if (policy === Policy.Drop || (policy === Policy.Check && isUnsafeAttribute(localName ?? el.localName, name, value))) return;
     try {
       if (policy === Policy.XLink || (policy === Policy.Check && name.startsWith('xlink:'))) el.setAttributeNS(XLINK_NS, name, value);
       else if (policy === Policy.Xml) el.setAttributeNS(XML_NS, name, value);
