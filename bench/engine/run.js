@@ -15,6 +15,7 @@
  * See bench/engine/README.md for what is measured and how.
  */
 import { chromium } from 'playwright-core';
+import { CHROME_ARGS, CHROME_PATH } from '../../test/helpers/chromium.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,24 +55,8 @@ function parseArgs(argv) {
   };
 }
 
-export const LAUNCH = {
-  executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--headless=new',
-    '--disable-gpu',
-    '--disable-dev-shm-usage',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--js-flags=--expose-gc',
-    // The latency bench's customer and agent pages are tabs side by side: neither may be throttled as a background page.
-    '--disable-renderer-backgrounding',
-    '--disable-background-timer-throttling',
-    '--disable-backgrounding-occluded-windows',
-  ],
-};
+/** Chromium as the tests start it (test/helpers/chromium.js), with gc() exposed for the heap rows. */
+export const LAUNCH = { executablePath: CHROME_PATH, args: [...CHROME_ARGS, '--js-flags=--expose-gc'] };
 
 const LIBS = ['ours', 'rrweb'];
 const log = (...args) => process.stderr.write(`${args.join(' ')}\n`);

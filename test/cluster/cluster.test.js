@@ -3,24 +3,17 @@
 // customer resumes on B with its token: the same ID, and a stream (the SDK's own Outbox/Inbox)
 // that neither loses nor doubles a patch. Then the rules that must hold across nodes, and Redis
 // going away and coming back.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis } from '../helpers/redis.js';
 import { connect, expectRefused } from '../relay/helpers.js';
-import { Agent, Customer, V, health, sleep, startNode, until } from './helpers.js';
+import { Agent, Customer, V, clusterSuite, health, sleep, until } from './helpers.js';
 
 describe('two relays on one Redis: a node dies mid-session', () => {
-  let redis, a, b;
-  before(async () => {
-    redis = await startRedis();
-    [a, b] = await Promise.all([startNode(redis.url), startNode(redis.url)]);
-  });
-  after(async () => {
-    await Promise.all([a?.kill(), b?.kill()]);
-    await redis?.stop();
-  });
+  const ctx = clusterSuite();
 
   it('customer on A, agent on B co-browse; A is killed; the session continues on B with the same ID, nothing lost or applied twice', async () => {
+    const { a, b } = ctx;
     const customer = new Customer([a.url, b.url]);
     await customer.start();
     const code = customer.code;
@@ -72,17 +65,10 @@ describe('two relays on one Redis: a node dies mid-session', () => {
 });
 
 describe('two relays on one Redis: the rules hold across nodes', () => {
-  let redis, a, b;
-  before(async () => {
-    redis = await startRedis();
-    [a, b] = await Promise.all([startNode(redis.url, ['--join-failures', '3']), startNode(redis.url, ['--join-failures', '3'])]);
-  });
-  after(async () => {
-    await Promise.all([a?.kill(), b?.kill()]);
-    await redis?.stop();
-  });
+  const ctx = clusterSuite(['--join-failures', '3']);
 
   it('one agent at a time, presence and end cross nodes', async () => {
+    const { a, b } = ctx;
     const customer = await connect(a.url);
     customer.send({ t: 'create', v: V, mode: 'no-control' });
     const created = await customer.next();
@@ -127,6 +113,7 @@ describe('two relays on one Redis: the rules hold across nodes', () => {
   });
 
   it('a wrong resume token is refused on any node; session IDs are unique', async () => {
+    const { a, b } = ctx;
     const customer = await connect(a.url);
     customer.send({ t: 'create', v: V, mode: 'full-control' });
     const { code } = await customer.next();
@@ -146,6 +133,7 @@ describe('two relays on one Redis: the rules hold across nodes', () => {
   });
 
   it('failed joins are counted cluster-wide: three misses on A lock the address out on B too', async () => {
+    const { a, b } = ctx;
     const customer = await connect(a.url);
     customer.send({ t: 'create', v: V, mode: 'full-control' });
     const { code } = await customer.next();
@@ -163,20 +151,13 @@ describe('two relays on one Redis: the rules hold across nodes', () => {
 });
 
 describe('two relays on one Redis: Redis goes away and comes back', () => {
-  let redis, a, b;
-  before(async () => {
-    redis = await startRedis();
-    [a, b] = await Promise.all([startNode(redis.url), startNode(redis.url)]);
-  });
-  after(async () => {
-    await Promise.all([a?.kill(), b?.kill()]);
-    await redis?.stop();
-  });
+  const ctx = clusterSuite();
 
   it('health fails and new sessions are refused with a clear error; both recover when Redis is back', async () => {
+    const { a, b } = ctx;
     assert.deepEqual((await health(a)).body.redis, 'up');
-    const port = redis.port;
-    await redis.kill();
+    const port = ctx.redis.port;
+    await ctx.redis.kill();
 
     await until(async () => (await health(a)).status === 503, 5000, 'node A reports Redis down');
     const down = await health(a);
@@ -192,7 +173,7 @@ describe('two relays on one Redis: Redis goes away and comes back', () => {
     agent.send({ t: 'join', v: V, code: '123456789' });
     assert.equal((await agent.next()).code, 'unavailable', 'joins too: never a session only one node knows');
 
-    redis = await startRedis({ port });
+    ctx.redis = await startRedis({ port });
     await until(async () => (await health(a)).status === 200 && (await health(b)).status === 200, 10_000, 'both nodes see Redis again');
     const again = await connect(a.url);
     again.send({ t: 'create', v: V, mode: 'full-control' });

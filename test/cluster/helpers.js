@@ -3,6 +3,8 @@
 // move to another node when theirs is gone (as a load balancer would send them).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+import { startRedis } from '../helpers/redis.js';
 
 export const V = 1;
 const CLI = fileURLToPath(new URL('../../dist/relay/cli.js', import.meta.url));
@@ -69,3 +71,17 @@ export async function until(test, ms, what) {
 }
 
 export { Agent, Customer } from '../helpers/stream-drivers.js';
+
+/** A real Redis and two relay nodes on it (with `args`) for a describe block: `ctx.redis`, `ctx.a`, `ctx.b` once started. */
+export function clusterSuite(args = []) {
+  const ctx = {};
+  before(async () => {
+    ctx.redis = await startRedis();
+    [ctx.a, ctx.b] = await Promise.all([startNode(ctx.redis.url, args), startNode(ctx.redis.url, args)]);
+  });
+  after(async () => {
+    await Promise.all([ctx.a?.kill(), ctx.b?.kill()]);
+    await ctx.redis?.stop();
+  });
+  return ctx;
+}
