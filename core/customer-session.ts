@@ -49,6 +49,8 @@ export type CustomerEvents = {
   created: { code: string };
   'agent-joined': { name: string };
   'agent-left': void;
+  /** Another tab or window of this site took the session over; this one is idle now. */
+  moved: void;
   /** The agent's pointer moved (or clicked) at this point of the viewport. */
   'agent-pointer': { x: number; y: number; click: boolean };
   consent: Consent;
@@ -238,7 +240,8 @@ export class CustomerSession {
       // Another tab or window of this site took the session over: this one lets go, quietly.
       if (reason === 'replaced') {
         this.dispose();
-        return this.#setState(CustomerState.Idle);
+        this.#setState(CustomerState.Idle);
+        return this.events.emit('moved');
       }
       if (retrying) this.#setState(CustomerState.Reconnecting);
       else if (this.state !== CustomerState.Ended) this.#fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service');

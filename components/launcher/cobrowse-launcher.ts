@@ -33,6 +33,7 @@ import { launcherStyles } from './styles.js';
  * @csspart agent-pointer - The agent's pointer drawn over the page.
  * @csspart pause - The "Stop sharing" / "Start sharing" button.
  * @csspart highlights - The agent's highlight marks drawn over the page.
+ * @csspart moved - The line saying another tab or window of the site took the session over.
  *
  * @cssprop --cobrowse-accent - Brand color of buttons.
  * @cssprop --cobrowse-surface - Panel background.
@@ -74,6 +75,7 @@ export class CobrowseLauncher extends LitElement {
     errorMessage: { state: true },
     copied: { state: true },
     refused: { state: true },
+    movedAway: { state: true },
   };
 
   /** WebSocket URL of the relay, e.g. `wss://cobrowse.example.com/relay`. */
@@ -126,6 +128,8 @@ export class CobrowseLauncher extends LitElement {
   declare private copied: boolean;
   /** Start was refused before any session (insecure page, old browser): the panel says why. */
   declare private refused: boolean;
+  /** Another tab or window took the session over: the idle panel says so. */
+  declare private movedAway: boolean;
 
   constructor() {
     super();
@@ -147,6 +151,7 @@ export class CobrowseLauncher extends LitElement {
     this.errorMessage = '';
     this.copied = false;
     this.refused = false;
+    this.movedAway = false;
   }
 
   private readonly controller = new CustomerSessionController(this, (type, event) => {
@@ -175,6 +180,11 @@ export class CobrowseLauncher extends LitElement {
       }
       case 'agent-left':
         this.agentPointer = null;
+        break;
+      case 'moved':
+        this.movedAway = true;
+        this.agentPointer = null;
+        this.marks = [];
         break;
       case 'highlight': {
         const { id, kind, points, ttl, anchor } = event as CustomerEvents['highlight'];
@@ -271,6 +281,7 @@ export class CobrowseLauncher extends LitElement {
       return;
     }
     this.refused = false;
+    this.movedAway = false;
     this.endedBy = undefined;
     this.errorMessage = '';
     this.open = true;
@@ -327,7 +338,7 @@ export class CobrowseLauncher extends LitElement {
     switch (this.state) {
       case CustomerState.Idle:
         return html`<h2>${t.title}</h2>
-          <p>${t.intro}</p>
+          <p part=${this.movedAway ? 'moved' : nothing}>${this.movedAway ? t.moved : t.intro}</p>
           <button class="primary" part="start" @click=${() => this.start()}>${t.start}</button>`;
       case CustomerState.Starting:
         return html`<h2>${t.title}</h2><p>${t.connecting}</p>`;

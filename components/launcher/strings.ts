@@ -4,6 +4,7 @@ export const launcherStrings = {
   triggerShared: 'Sharing this tab',
   title: 'Co-browsing',
   intro: 'Share this tab with your support agent. They see this page only, never the rest of your screen.',
+  moved: 'Your agent now sees another tab or window of this site. Start here to share this tab instead.',
   start: 'Start co-browsing',
   connecting: 'Connecting…',
   codeTitle: 'Your session ID',

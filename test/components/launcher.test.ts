@@ -140,6 +140,27 @@ describe('<cobrowse-launcher>', () => {
     await oneEvent(el, 'cobrowse-ended');
   });
 
+  it('says so when another tab of the site takes the session over, and Start takes it back', async () => {
+    await clearSession();
+    const first = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL}></cobrowse-launcher>`);
+    await first.start();
+    await waitUntil(() => first.state === 'waiting', 'a session');
+    const code = first.code;
+    // Another tab (here, another launcher) resumes the stored session: the relay hands it the session.
+    const second = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL}></cobrowse-launcher>`);
+    await waitUntil(() => second.state === 'waiting' && first.state === 'idle', 'the second takes over');
+    expect(second.code).to.equal(code);
+    first.open = true;
+    await first.updateComplete;
+    expect(first.shadowRoot!.querySelector('[part=moved]')!.textContent).to.contain('another tab or window');
+    await first.start();
+    await waitUntil(() => first.state === 'waiting' && second.state === 'idle', 'Start takes it back');
+    expect(first.code).to.equal(code, 'the same session');
+    expect(first.shadowRoot!.querySelector('[part=moved]')).to.equal(null);
+    first.end();
+    await oneEvent(first, 'cobrowse-ended');
+  });
+
   it('says clearly when it has no relay', async () => {
     const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher></cobrowse-launcher>`);
     let error: unknown;

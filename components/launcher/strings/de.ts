@@ -6,6 +6,7 @@ registerLauncherStrings('de', {
   triggerShared: 'Tab wird geteilt',
   title: 'Co-Browsing',
   intro: 'Teilen Sie diesen Tab mit Ihrem Berater. Er sieht nur diese Seite, nie den Rest Ihres Bildschirms.',
+  moved: 'Ihr Berater sieht jetzt einen anderen Tab oder ein anderes Fenster dieser Website. Starten Sie hier, um diesen Tab zu teilen.',
   start: 'Co-Browsing starten',
   connecting: 'Verbindung wird hergestellt…',
   codeTitle: 'Ihre Sitzungsnummer',

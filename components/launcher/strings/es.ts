@@ -6,6 +6,7 @@ registerLauncherStrings('es', {
   triggerShared: 'Compartiendo esta pestaña',
   title: 'Navegación asistida',
   intro: 'Comparta esta pestaña con su agente. Solo ve esta página, nunca el resto de su pantalla.',
+  moved: 'Su agente ve ahora otra pestaña o ventana de este sitio. Inicie aquí para compartir esta pestaña.',
   start: 'Iniciar navegación asistida',
   connecting: 'Conectando…',
   codeTitle: 'Su número de sesión',

@@ -6,6 +6,7 @@ registerLauncherStrings('fr', {
   triggerShared: 'Onglet partagé',
   title: 'Co-navigation',
   intro: 'Partagez cet onglet avec votre conseiller. Il ne voit que cette page, jamais le reste de votre écran.',
+  moved: 'Votre conseiller voit maintenant un autre onglet ou une autre fenêtre de ce site. Démarrez ici pour partager cet onglet.',
   start: 'Démarrer la co-navigation',
   connecting: 'Connexion…',
   codeTitle: 'Votre numéro de session',
