@@ -72,6 +72,8 @@ export type AgentEvents = {
   joined: { code: string; mode: Mode };
   ended: { by: EndedBy };
   error: { code: string; message: string };
+  /** A numbered frame of the stream reached the mirror (for diagnostics: each number once, in order, a snapshot may jump). */
+  applied: { s: number; type: 'snapshot' | 'patch' };
 };
 
 export interface AgentSessionOptions {
@@ -208,10 +210,15 @@ export class AgentSession {
     if (!this.transport?.send({ t: 'end' })) this.finish('agent');
   }
 
-  /** Measures the round trip to the customer's page, through the relay, every PING_MS. */
+  /**
+   * Measures the round trip to the customer's page, through the relay, every PING_MS; and says
+   * again where the stream stands, so that a customer that missed an acknowledgement, or whose
+   * frames were lost on the way, catches up (see Outbox.ack).
+   */
   private startPinging(): void {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => {
+      this.sendAck();
       const oldest = Math.min(...this.pingsSent.values());
       if (this.pingsSent.size && performance.now() - oldest > 2 * PING_MS) this.setLink({ status: 'offline', rtt: null });
       const n = ++this.pingCount;
@@ -336,6 +343,7 @@ export class AgentSession {
       if (whole.t !== (frame as ChunkFrame).of) return this.resync(); // a malformed whole: start over
     }
     const { mirror } = this.options;
+    if (whole.t === 'snapshot' || whole.t === 'patch') this.events.emit('applied', { s: frame.s, type: whole.t });
     if (whole.t === 'snapshot') {
       mirror.applySnapshot(whole);
       this.resyncAskedAt = -Infinity;

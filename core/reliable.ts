@@ -12,6 +12,11 @@ import { CHUNK_CHARS, type ChunkFrame, type PatchContent, type SnapshotContent }
 
 /** What the customer keeps for replay, at most (UTF-16 units of JSON): past it, a resume takes a fresh snapshot. */
 const OUTBOX_CHARS = 8 * 1024 * 1024;
+/**
+ * A frame unacknowledged this long, while the agent's acknowledgements stand still, was lost on the
+ * way (between relays, say): it is sent again. The agent acknowledges at least every 2 s.
+ */
+export const RETRANSMIT_MS = 1_500;
 
 type Content = SnapshotContent | PatchContent;
 
@@ -20,8 +25,10 @@ export class Outbox {
   seq = 0;
   /** Live: frames go out as they are made. False from a (re)connect until the agent says where it is. */
   synced = false;
-  /** Unacknowledged frames since the latest snapshot, as sent. */
-  #frames: Array<{ s: number; text: string }> = [];
+  /** Unacknowledged frames since the latest snapshot, as sent, and when (performance.now()). */
+  #frames: Array<{ s: number; text: string; sentAt: number }> = [];
+  /** The agent's previous acknowledgement (-1: none since the last (re)connect). */
+  #lastAck = -1;
   #chars = 0;
   /** Number of the latest snapshot's first frame, while `frames` can still rebuild the page from it. */
   #snapshotSeq = 0;
@@ -42,7 +49,7 @@ export class Outbox {
     for (const text of this.#number(json, frame.t)) {
       const s = this.seq;
       if (this.#snapshotSeq) {
-        this.#frames.push({ s, text });
+        this.#frames.push({ s, text, sentAt: performance.now() });
         this.#chars += text.length;
         if (this.#chars > this.capChars) this.forget(); // too much to replay: a resume will resnapshot
       }
@@ -53,6 +60,7 @@ export class Outbox {
   /** After a (re)connect: hold new frames until the agent says what it has. */
   unsync(): void {
     this.synced = false;
+    this.#lastAck = -1;
   }
 
   /** The relay's highest number for this session: a fresh page numbers on from there. */
@@ -71,25 +79,37 @@ export class Outbox {
    * The agent has applied everything up to `s`. While synced this only frees what it has; after a
    * reconnect it also replays what the agent is missing and goes live. Returns false when the agent
    * cannot be caught up from what is kept: the caller sends a fresh snapshot (live already).
+   * While synced, an acknowledgement that repeats the previous one, with frames long unacknowledged,
+   * means those were lost on the way: they go again (the agent skips any it has).
    */
-  ack(s: number): boolean {
+  ack(s: number, now = performance.now()): boolean {
     let done = 0;
     while (done < this.#frames.length && this.#frames[done].s <= s) this.#chars -= this.#frames[done++].text.length;
     if (done) this.#frames.splice(0, done);
-    if (this.synced) return true;
+    const stalled = s === this.#lastAck;
+    this.#lastAck = s;
+    if (this.synced) {
+      if (stalled && this.#frames.length && now - this.#frames[0].sentAt >= RETRANSMIT_MS) this.#resend(now);
+      return true;
+    }
     this.synced = true;
     if (s > this.seq) this.seq = s; // a page that never saw the numbers the agent has
     // Replayable when what is kept starts with our snapshot, or continues exactly where the agent is on it.
     const first = this.#frames[0]?.s ?? this.seq + 1;
     const replay = this.#snapshotSeq > 0 && (first === this.#snapshotSeq || (s >= this.#snapshotSeq && first === s + 1));
     if (!replay) return false;
-    for (const { text } of this.#frames) {
-      if (!this.send(text)) {
+    this.#resend(now);
+    return true;
+  }
+
+  #resend(now: number): void {
+    for (const frame of this.#frames) {
+      if (!this.send(frame.text)) {
         this.synced = false;
         break;
       }
+      frame.sentAt = now;
     }
-    return true;
   }
 
   /** The frame's text with its number, or its chunks with theirs. */

@@ -6,6 +6,11 @@
  * Frames and presence between nodes travel by pub/sub on one channel per node: the record says
  * where the other party is, so a frame costs one PUBLISH and is delivered once, to that node.
  *
+ * Nodes say they are alive every second (a key with a short TTL): a node that stops saying so has
+ * died, and the nodes of the other parties treat its parties as gone. When Redis loses what a node
+ * wrote (it restarted empty, or the node was cut off long enough to be taken for dead), the node
+ * writes back the records of the sessions it holds.
+ *
  * Nothing here knows sockets: the relay keeps its own sockets and asks this for the shared state.
  */
 import { randomBytes } from 'node:crypto';
@@ -55,12 +60,18 @@ const FRAME = 0x46; // 'F'
 const EVENT = 0x45; // 'E'
 const CODE_LENGTH = 9;
 
+/** A node that has not said it is alive for this long is dead. */
+export const ALIVE_MS = 5_000;
+const BEAT_MS = 1_000;
+
 export interface ClusterHandlers {
   /** A frame for this node's `role` party of session `code`; `raw` is the frame's original text. */
   frame(code: string, role: 'customer' | 'agent', kind: string, raw: Buffer): void;
   event(code: string, event: ClusterEvent): void;
   /** Redis became reachable (true) or not (false). */
   health(up: boolean): void;
+  /** Redis no longer has what this node wrote (it restarted empty, or took this node for dead): write it back. */
+  lost(): void;
 }
 
 // ─── Lua: every change that two nodes could race on is one script ───────────────────────────
@@ -164,6 +175,53 @@ if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 tell({h[1], h[2]})
 return 1`;
 
+/**
+ * KEYS[1]; ARGV field ('c' or 'a'), other field, dead node, now, +tell. The role's holder was on a
+ * node that died (or nobody holds it and no time was set, after a restore): vacant since now; tells
+ * the other party's node. Returns who holds the role now ('' vacant), or nil if the record is gone.
+ */
+const ORPHAN = `${TELL}
+local h = redis.call('HGET', KEYS[1], ARGV[1])
+if not h then return false end
+local vacant = h == '' and redis.call('HGET', KEYS[1], ARGV[1] .. 'a') == '0'
+if not vacant and string.match(h, '^(.*):[^:]*$') ~= ARGV[3] then return h end
+redis.call('HSET', KEYS[1], ARGV[1], '', ARGV[1] .. 'a', ARGV[4])
+tell({redis.call('HGET', KEYS[1], ARGV[2])})
+return ''`;
+
+/**
+ * KEYS[1]; ARGV mode, ip, tokens (space-separated), agent hash, agent name, seq, joined, unjoinedUntil,
+ * ttl, customer holder, agent holder ('' where not here), customer-online event, agent-online
+ * event, +tell. The record as this node knows it, written back: created if gone, else merged; each
+ * role held here is taken again unless another connection holds it now (those roles are returned:
+ * this node's sockets for them are stale). Taking back a role that was vacated tells the other party.
+ */
+const RESTORE = `${TELL}
+local k = KEYS[1]
+if redis.call('EXISTS', k) == 0 then
+  redis.call('HSET', k, 'm', ARGV[1], 'ip', ARGV[2], 'tok', ARGV[3], 'ah', ARGV[4], 'an', ARGV[5], 'seq', ARGV[6],
+    'c', '', 'a', '', 'ca', 0, 'aa', 0, 'j', ARGV[7], 'u', ARGV[8])
+else
+  if tonumber(redis.call('HGET', k, 'seq')) < tonumber(ARGV[6]) then redis.call('HSET', k, 'seq', ARGV[6]) end
+  if redis.call('HGET', k, 'ah') == '' and ARGV[4] ~= '' then redis.call('HSET', k, 'ah', ARGV[4], 'an', ARGV[5]) end
+end
+redis.call('PEXPIRE', k, ARGV[9])
+local replaced = {}
+for i, f in ipairs({'c', 'a'}) do
+  local mine = ARGV[9 + i]
+  if mine ~= '' then
+    local h = redis.call('HGET', k, f)
+    if h == '' then
+      local vacated = redis.call('HGET', k, f .. 'a') ~= '0'
+      redis.call('HSET', k, f, mine, f .. 'a', 0)
+      if vacated then tell({redis.call('HGET', k, f == 'c' and 'a' or 'c')}, ARGV[11 + i]) end
+    elseif h ~= mine then
+      table.insert(replaced, f)
+    end
+  end
+end
+return replaced`;
+
 /** KEYS[1]; ARGV hash, max. One more resume token (a hand-off's), the oldest dropped past max. */
 const ADD_TOKEN = `
 local t = redis.call('HGET', KEYS[1], 'tok')
@@ -191,6 +249,8 @@ interface Scripts {
   cbEnd(key: string, ...args: string[]): Promise<number>;
   cbAddToken(key: string, hash: string, max: number): Promise<number>;
   cbSeq(key: string, seq: number): Promise<number>;
+  cbOrphan(key: string, ...args: (string | number)[]): Promise<string | null>;
+  cbRestore(key: string, ...args: (string | number)[]): Promise<string[]>;
 }
 
 const b64 = (hash: Buffer) => hash.toString('base64');
@@ -242,11 +302,14 @@ export class RedisCluster {
   readonly #sub: Redis;
   readonly #channel: string;
   #up = false;
+  /** Since when (epoch ms) Redis has been reachable: a node is judged dead only after a whole ALIVE_MS of it. */
+  #upSince = 0;
   #subscribed = false;
   #closed = false;
   /** Sequence numbers waiting to be written, by code (batched: at 10,000 frames/s one write each would double Redis's work). */
   readonly #seqs = new Map<string, number>();
   readonly #flush: NodeJS.Timeout;
+  readonly #beat: NodeJS.Timeout;
 
   constructor(
     options: RedisClusterOptions,
@@ -267,6 +330,8 @@ export class RedisCluster {
       cbEnd: END,
       cbAddToken: ADD_TOKEN,
       cbSeq: SEQ,
+      cbOrphan: ORPHAN,
+      cbRestore: RESTORE,
     })) {
       this.#redis.defineCommand(name, { numberOfKeys: 1, lua });
     }
@@ -288,6 +353,31 @@ export class RedisCluster {
     }
     this.#flush = setInterval(() => this.#flushSeqs(), 250);
     this.#flush.unref();
+    this.#beat = setInterval(() => this.#sayAlive(), BEAT_MS);
+    this.#beat.unref();
+  }
+
+  /** Renews this node's liveness key; finding it gone means Redis lost what this node wrote. */
+  #sayAlive() {
+    if (!this.#up) return;
+    this.#redis.set(`${this.#prefix}alive:${this.node}`, '1', 'PX', ALIVE_MS, 'GET').then(
+      (previous) => previous === null && this.handlers.lost(),
+      () => this.#check(),
+    );
+  }
+
+  /** Which of `nodes` have died (none while Redis has not been reachable long enough to tell). */
+  async deadNodes(nodes: string[]): Promise<Set<string>> {
+    const dead = new Set<string>();
+    if (!nodes.length || !this.#up || Date.now() - this.#upSince < ALIVE_MS) return dead;
+    const pipeline = this.#redis.pipeline();
+    for (const node of nodes) pipeline.exists(`${this.#prefix}alive:${node}`);
+    const results = await this.#run(() => pipeline.exec());
+    nodes.forEach((node, i) => {
+      const [err, exists] = results![i]!;
+      if (!err && exists === 0) dead.add(node);
+    });
+    return dead;
   }
 
   /** Both connections are up: records can be read and frames can cross. */
@@ -321,7 +411,9 @@ export class RedisCluster {
     const up = !this.#closed && this.#redis.status === 'ready' && this.#sub.status === 'ready' && this.#subscribed;
     if (up === this.#up) return;
     this.#up = up;
+    if (up) this.#upSince = Date.now();
     this.handlers.health(up);
+    if (up) this.#sayAlive();
   }
 
   #key(code: string) {
@@ -411,6 +503,46 @@ export class RedisCluster {
   /** Deletes the record and tells the parties' nodes; false if it was gone already. */
   async end(code: string, by: string): Promise<boolean> {
     return (await this.#run(() => this.#redis.cbEnd(this.#key(code), ...this.#tell(code, { ev: 'ended', by })))) === 1;
+  }
+
+  /** `role`'s holder was on `deadNode`: see ORPHAN. The holder now ('' vacant), or null if the record is gone. */
+  orphan(code: string, role: 'customer' | 'agent', deadNode: string): Promise<string | null> {
+    const tell = this.#tell(code, { ev: 'offline', role, holder: `${deadNode}:0` });
+    const [field, other] = role === 'customer' ? ['c', 'a'] : ['a', 'c'];
+    return this.#run(() => this.#redis.cbOrphan(this.#key(code), field, other, deadNode, Date.now(), ...tell));
+  }
+
+  /** Writes back a session this node holds (see RESTORE); returns the roles another connection holds now. */
+  async restore(
+    r: Omit<SessionRecord, 'customer' | 'agent' | 'previous'> & { customer: Holder; agent: Holder },
+    ttlMs: number,
+  ): Promise<Array<'customer' | 'agent'>> {
+    const online = (role: 'customer' | 'agent', holder: Holder) =>
+      holder
+        ? `E${r.code}${JSON.stringify({ ev: 'online', role, holder, ...(role === 'agent' ? { name: r.agentName ?? 'Agent', resumed: true } : {}) } satisfies ClusterEvent)}`
+        : '';
+    const replaced = await this.#run(() =>
+      this.#redis.cbRestore(
+        this.#key(r.code),
+        r.mode,
+        r.ip,
+        r.tokenHashes.map(b64).join(' '),
+        r.agentTokenHash ? b64(r.agentTokenHash) : '',
+        r.agentName ?? '',
+        r.seq,
+        r.joined ? 1 : 0,
+        r.unjoinedUntil,
+        ttlMs,
+        r.customer,
+        r.agent,
+        online('customer', r.customer),
+        online('agent', r.agent),
+        this.node,
+        `${this.#prefix}node:`,
+        '',
+      ),
+    );
+    return replaced.map((field) => (field === 'c' ? 'customer' : 'agent'));
   }
 
   addToken(code: string, hash: Buffer, max: number): Promise<number> {
@@ -520,6 +652,7 @@ export class RedisCluster {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#flush);
+    clearInterval(this.#beat);
     this.#flushSeqs();
     // QUIT only where connected: on a client still trying to connect it would wait for Redis for ever.
     const quit = (client: Redis) => (client.status === 'ready' ? client.quit() : Promise.resolve());

@@ -69,6 +69,8 @@ const RESYNC_POLL_MS = 100;
 const RESYNC_RETRY_MS = 5_000;
 /** A hand-off token is good once, for this long: it only has to outlive one page load. */
 const HANDOFF_TTL_MS = 60_000;
+/** How often a node on Redis checks that the nodes holding its sessions' other parties are alive. */
+const WATCH_MS = 1_000;
 
 interface Conn {
   readonly ws: WebSocket;
@@ -138,11 +140,14 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     ? new RedisCluster(typeof o.redis === 'string' ? { url: o.redis } : o.redis, {
         frame: onBusFrame,
         event: onBusEvent,
-        health: (up) =>
+        health: (up) => {
           log({
             event: up ? 'redis-up' : 'redis-down',
             ...(up ? {} : { message: 'Redis is unreachable: new sessions are refused until it is back' }),
-          }),
+          });
+          if (up) retryOfflines();
+        },
+        lost: restoreAll,
       })
     : null;
   /** A record outlives its last frame by the idle timeout and a grace period; nodes holding a party keep it fresh. */
@@ -531,6 +536,78 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     session.counted = false;
   }
 
+  /**
+   * Marks a departed party's place vacant in the record. Redis may be away just then: the record
+   * would name a socket that is gone, and no grace period would ever end it; so it is tried again
+   * once Redis is back.
+   */
+  const offlineLater: Array<[code: string, role: Role, holder: Holder]> = [];
+  function goOffline(code: string, role: Role, holder: Holder) {
+    cluster!.offline(code, role, holder).catch((err: unknown) => {
+      log({ event: 'redis-error', error: String(err) });
+      if (offlineLater.length < 100_000) offlineLater.push([code, role, holder]);
+    });
+  }
+  function retryOfflines() {
+    for (const [code, role, holder] of offlineLater.splice(0)) goOffline(code, role, holder);
+  }
+
+  /** Redis lost what this node wrote (it restarted empty, or took this node for dead): write back the sessions held here. */
+  function restoreAll() {
+    const sessions = [...store.values()];
+    if (sessions.length) log({ event: 'redis-restore', sessions: sessions.length });
+    for (const session of sessions) {
+      const record = {
+        code: session.code,
+        mode: session.mode,
+        ip: session.ip,
+        tokenHashes: session.tokenHashes,
+        agentTokenHash: session.agentTokenHash,
+        agentName: session.agentName,
+        seq: session.seq,
+        joined: !session.timers.unjoined,
+        unjoinedUntil: Date.now() + o.unjoinedTtlMs,
+        customer: session.customer ? holderOf(session.customer) : '',
+        agent: session.agent ? holderOf(session.agent) : '',
+      };
+      cluster!.restore(record, recordTtlMs).then(
+        // Another connection holds the role now: the socket here is stale, as if replaced.
+        (roles) => roles.forEach((role) => replaceHere(session, role as Role)),
+        (err: unknown) => log({ event: 'redis-error', error: String(err) }),
+      );
+    }
+  }
+
+  /** The other parties of sessions here, on nodes that died: gone, as if their sockets had closed (their grace period starts). */
+  async function watchNodes() {
+    const nodes = new Set<string>();
+    for (const session of store.values()) {
+      if (session.remote.customer) nodes.add(session.remote.customer);
+      if (session.remote.agent) nodes.add(session.remote.agent);
+    }
+    const dead = await cluster!.deadNodes([...nodes]);
+    if (!dead.size) return;
+    log({ event: 'nodes-dead', nodes: [...dead] });
+    for (const session of [...store.values()]) {
+      for (const role of [Role.Customer, Role.Agent]) {
+        const node = session.remote[role];
+        if (node && dead.has(node)) orphan(session, role, node).catch((err: unknown) => log({ event: 'redis-error', error: String(err) }));
+      }
+    }
+  }
+
+  async function orphan(session: Session<Conn>, role: Role, node: string) {
+    const holder = await cluster!.orphan(session.code, role, node);
+    if (store.find(session.code) !== session) return;
+    if (holder === null) return endHere(session, 'expired'); // ended on the dead node before it could say so
+    session.remote[role] = remoteNode(holder);
+    if (holder !== '') return; // back already, on another node
+    const other = role === Role.Customer ? Role.Agent : Role.Customer;
+    send(session[other], { t: 'peer', role, status: 'offline' });
+    store.arm(session, role === Role.Customer ? Deadline.Grace : Deadline.AgentGrace, o.graceMs);
+    log({ event: 'peer-offline', role, session: maskCode(session.code), why: 'node-dead' });
+  }
+
   /** A frame from a party on another node, for this relay's party of the session. */
   function onBusFrame(code: string, role: Role, kind: string, raw: Buffer) {
     const session = store.find(code);
@@ -748,7 +825,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       send(session.customer, { t: 'peer', role: Role.Agent, status: 'offline' });
     }
     // On Redis the place is vacant from now on (unless another connection took it), and the other party's node hears it.
-    cluster?.offline(session.code, conn.role!, holderOf(conn)).catch((err: unknown) => log({ event: 'redis-error', error: String(err) }));
+    if (cluster) goOffline(session.code, conn.role!, holderOf(conn));
     log({ event: 'peer-offline', role: conn.role, session: maskCode(session.code) });
   }
 
@@ -888,6 +965,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   }, RESYNC_POLL_MS);
   resync.unref();
 
+  const watch = cluster
+    ? setInterval(() => void watchNodes().catch((err: unknown) => log({ event: 'redis-error', error: String(err) })), WATCH_MS)
+    : undefined;
+  watch?.unref();
+
   const sweep = setInterval(() => joinLimiter.sweep(Date.now()), Math.min(limits.joinFailureWindowMs, 60_000));
   sweep.unref();
 
@@ -976,6 +1058,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         clearInterval(heartbeat);
         clearInterval(resync);
         clearInterval(sweep);
+        clearInterval(watch);
         clearInterval(idle);
         store.clear();
         const closed = [...conns.keys()].map((ws) => new Promise((resolve) => ws.once('close', resolve)));

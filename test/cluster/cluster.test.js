@@ -189,3 +189,71 @@ describe('two relays on one Redis: Redis goes away and comes back', () => {
     await joiner.close();
   });
 });
+
+describe('two relays on one Redis: a node dies with nobody coming back from it', () => {
+  const ctx = clusterSuite(['--grace', '2']);
+
+  it('the other node notices: the agent hears the customer go offline, and the grace period ends the session', async () => {
+    const { a, b } = ctx;
+    const customer = await connect(a.url);
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    const { code } = await customer.next();
+    const agent = await connect(b.url);
+    agent.send({ t: 'join', v: V, code, name: 'Alice' });
+    assert.equal((await agent.next()).t, 'joined');
+    const killedAt = Date.now();
+    await a.kill(); // its customer's socket dies with it, and A can no longer tell anyone
+    assert.deepEqual(await agent.next(10_000), { t: 'peer', role: 'customer', status: 'offline' });
+    const noticed = Date.now() - killedAt;
+    assert.ok(noticed < 8_000, `noticed ${noticed} ms after the kill`);
+    assert.deepEqual(await agent.next(6_000), { t: 'ended', by: 'expired' }, 'the customer did not resume within the grace period');
+    console.log(`B noticed A's death after ${noticed} ms; the session ended ${Date.now() - killedAt} ms after the kill`);
+  });
+});
+
+describe('two relays on one Redis: Redis restarts empty', () => {
+  const ctx = clusterSuite();
+
+  it('nodes write back the sessions they hold: the session goes on, and its tokens still resume it on any node', async () => {
+    const { a, b } = ctx;
+    const customer = await connect(a.url);
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    const created = await customer.next();
+    const agent = await connect(b.url);
+    agent.send({ t: 'join', v: V, code: created.code, name: 'Alice' });
+    assert.equal((await agent.next()).t, 'joined');
+    assert.equal((await customer.next()).t, 'peer');
+
+    const port = ctx.redis.port;
+    await ctx.redis.kill();
+    ctx.redis = await startRedis({ port }); // nothing persisted: it comes back empty
+    await until(async () => (await health(a)).status === 200 && (await health(b)).status === 200, 10_000, 'both nodes see Redis again');
+    await until(
+      () => a.logs.some((l) => l.event === 'redis-restore') && b.logs.some((l) => l.event === 'redis-restore'),
+      5_000,
+      'both restore',
+    );
+    await sleep(200);
+
+    customer.send({ t: 'pointer', x: 1, y: 2 });
+    assert.deepEqual(await agent.next(), { t: 'pointer', x: 1, y: 2 });
+    agent.send({ t: 'pointer', x: 3, y: 4 });
+    assert.deepEqual(await customer.next(), { t: 'pointer', x: 3, y: 4 });
+
+    // The customer drops from A and resumes on B with its token: the restored record knows it.
+    customer.ws.terminate();
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
+    const back = await connect(b.url);
+    back.send({ t: 'resume', v: V, code: created.code, token: created.token });
+    const resumed = await back.next();
+    assert.deepEqual({ t: resumed.t, code: resumed.code, agent: resumed.agent }, { t: 'resumed', code: created.code, agent: 'Alice' });
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
+
+    // One agent at a time still holds: the restored record binds Alice's place.
+    const intruder = await connect(a.url);
+    intruder.send({ t: 'join', v: V, code: created.code, name: 'Bob' });
+    await expectRefused(intruder, 'session-taken', 4009);
+    await back.close();
+    await agent.close();
+  });
+});
