@@ -593,7 +593,7 @@ export class RedisCluster {
     const pipeline = this.#redis.pipeline();
     for (const key of keys) {
       pipeline.zremrangebyscore(`${this.#prefix}jf:${key}`, '-inf', now - windowMs);
-      pipeline.zrange(`${this.#prefix}jf:${key}`, 0, -1, 'WITHSCORES');
+      pipeline.zrange(`${this.#prefix}jf:${key}`, '0', '-1', 'WITHSCORES');
     }
     const results = await this.#run(() => pipeline.exec());
     let wait = 0;
