@@ -97,13 +97,30 @@ local function tell(holders, msg)
 end
 `;
 
-/** KEYS[1] session; ARGV mode, ip, tokenHash, unjoinedUntil, ttl, holder. 1 created, 0 the ID is taken. */
+/**
+ * KEYS[1] session, KEYS[2] its IP's live sessions (a sorted set of session keys by expiry); ARGV
+ * mode, ip, tokenHash, unjoinedUntil, ttl, holder, now, max sessions per IP ('' unlimited).
+ * 1 created, 0 the ID is taken, -1 the IP has `max` live sessions.
+ */
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[7])
+if ARGV[8] ~= '' and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[8]) then return -1 end
 redis.call('HSET', KEYS[1], 'm', ARGV[1], 'ip', ARGV[2], 'tok', ARGV[3], 'ah', '', 'an', '', 'seq', 0,
-  'c', ARGV[6], 'a', '', 'ca', 0, 'aa', 0, 'j', 0, 'u', ARGV[4])
+  'c', ARGV[6], 'a', '', 'ca', 0, 'aa', 0, 'j', 0, 'u', ARGV[4], 'ipk', KEYS[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[7] + ARGV[5], KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return 1`;
+
+/** Deletes the session's record and its entry among its IP's live sessions. */
+const DELETE = `
+local function delete(k)
+  local ipk = redis.call('HGET', k, 'ipk')
+  if ipk then redis.call('ZREM', ipk, k) end
+  return redis.call('DEL', k)
+end
+`;
 
 /** KEYS[1]; ARGV tokenHash ('' after a hand-off: no check), holder, ttl, +tell. The record, or nil. Tells the agent and a replaced customer. */
 const RESUME = `${TELL}
@@ -151,7 +168,7 @@ return 1`;
  * still applies (the party may have come back on another node meanwhile). 'ended' (both parties'
  * nodes told), 'released', 'kept' or 'gone'.
  */
-const EXPIRE = `${TELL}
+const EXPIRE = `${TELL}${DELETE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
 local h = redis.call('HMGET', KEYS[1], 'c', 'a', 'ca', 'aa', 'j', 'ah')
 local now, grace = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -164,14 +181,14 @@ else
   redis.call('HSET', KEYS[1], 'ah', '', 'an', '')
   return 'released'
 end
-redis.call('DEL', KEYS[1])
+delete(KEYS[1])
 tell({h[1], h[2]})
 return 'ended'`;
 
 /** KEYS[1]; ARGV +tell. Deletes the record and tells both parties' nodes; 0 if it was gone. */
-const END = `${TELL}
+const END = `${TELL}${DELETE}
 local h = redis.call('HMGET', KEYS[1], 'c', 'a')
-if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+if delete(KEYS[1]) == 0 then return 0 end
 tell({h[1], h[2]})
 return 1`;
 
@@ -190,7 +207,7 @@ tell({redis.call('HGET', KEYS[1], ARGV[2])})
 return ''`;
 
 /**
- * KEYS[1]; ARGV mode, ip, tokens (space-separated), agent hash, agent name, seq, joined, unjoinedUntil,
+ * KEYS[1], KEYS[2] as CREATE's; ARGV mode, ip, tokens (space-separated), agent hash, agent name, seq, joined, unjoinedUntil,
  * ttl, customer holder, agent holder ('' where not here), customer-online event, agent-online
  * event, +tell. The record as this node knows it, written back: created if gone, else merged; each
  * role held here is taken again unless another connection holds it now (those roles are returned:
@@ -200,7 +217,9 @@ const RESTORE = `${TELL}
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 0 then
   redis.call('HSET', k, 'm', ARGV[1], 'ip', ARGV[2], 'tok', ARGV[3], 'ah', ARGV[4], 'an', ARGV[5], 'seq', ARGV[6],
-    'c', '', 'a', '', 'ca', 0, 'aa', 0, 'j', ARGV[7], 'u', ARGV[8])
+    'c', '', 'a', '', 'ca', 0, 'aa', 0, 'j', ARGV[7], 'u', ARGV[8], 'ipk', KEYS[2])
+  redis.call('ZADD', KEYS[2], 'GT', redis.call('TIME')[1] * 1000 + ARGV[9], k)
+  redis.call('PEXPIRE', KEYS[2], ARGV[9])
 else
   if tonumber(redis.call('HGET', k, 'seq')) < tonumber(ARGV[6]) then redis.call('HSET', k, 'seq', ARGV[6]) end
   if redis.call('HGET', k, 'ah') == '' and ARGV[4] ~= '' then redis.call('HSET', k, 'ah', ARGV[4], 'an', ARGV[5]) end
@@ -333,7 +352,7 @@ export class RedisCluster {
       cbOrphan: ORPHAN,
       cbRestore: RESTORE,
     })) {
-      this.#redis.defineCommand(name, { numberOfKeys: 1, lua });
+      this.#redis.defineCommand(name, { numberOfKeys: name === 'cbCreate' || name === 'cbRestore' ? 2 : 1, lua });
     }
     // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect.
     this.#sub = new Redis(options.url, { ...CLIENT_OPTIONS, enableOfflineQueue: true, maxRetriesPerRequest: null });
@@ -420,6 +439,11 @@ export class RedisCluster {
     return `${this.#prefix}s:${code}`;
   }
 
+  /** The sorted set of an IP's live sessions, for the sessions-per-IP limit cluster-wide. */
+  #ipKey(ip: string) {
+    return `${this.#prefix}ip:${ip}`;
+  }
+
   /** Runs a command, turning "Redis is away" into ClusterUnavailable. */
   async #run<T>(command: () => Promise<T>): Promise<T> {
     if (!this.#up) throw new ClusterUnavailable('Redis is unreachable');
@@ -433,17 +457,33 @@ export class RedisCluster {
 
   // ─── Records ──────────────────────────────────────────────────────────────────────────────
 
-  /** Creates a record under a fresh ID (`newCode` is retried until one is free); returns the ID. */
+  /**
+   * Creates a record under a fresh ID (`newCode` is retried until one is free); returns the ID, or
+   * null when the IP already has `maxPerIp` live sessions on the cluster.
+   */
   async create(
     newCode: () => string,
-    r: { mode: Mode; ip: string; tokenHash: Buffer; unjoinedUntil: number; ttlMs: number; holder: Holder },
-  ): Promise<string> {
+    r: { mode: Mode; ip: string; tokenHash: Buffer; unjoinedUntil: number; ttlMs: number; holder: Holder; maxPerIp: number },
+  ): Promise<string | null> {
+    const max = Number.isFinite(r.maxPerIp) ? r.maxPerIp : '';
     for (;;) {
       const code = newCode();
       const created = await this.#run(() =>
-        this.#redis.cbCreate(this.#key(code), r.mode, r.ip, b64(r.tokenHash), r.unjoinedUntil, r.ttlMs, r.holder),
+        this.#redis.cbCreate(
+          this.#key(code),
+          this.#ipKey(r.ip),
+          r.mode,
+          r.ip,
+          b64(r.tokenHash),
+          r.unjoinedUntil,
+          r.ttlMs,
+          r.holder,
+          Date.now(),
+          max,
+        ),
       );
       if (created === 1) return code;
+      if (created === -1) return null;
     }
   }
 
@@ -524,6 +564,7 @@ export class RedisCluster {
     const replaced = await this.#run(() =>
       this.#redis.cbRestore(
         this.#key(r.code),
+        this.#ipKey(r.ip),
         r.mode,
         r.ip,
         r.tokenHashes.map(b64).join(' '),
@@ -563,13 +604,16 @@ export class RedisCluster {
     pipeline.exec().catch(() => {}); // lost with Redis: the agent's ack carries the number too
   }
 
-  /** Keeps records of sessions still in use from expiring in Redis. */
-  touch(codes: Iterable<string>, ttlMs: number): void {
+  /** Keeps records of sessions still in use, and their places among their IP's live sessions, from expiring in Redis. */
+  touch(sessions: Iterable<{ code: string; ip: string }>, ttlMs: number): void {
     if (!this.#up) return;
     const pipeline = this.#redis.pipeline();
+    const until = Date.now() + ttlMs;
     let n = 0;
-    for (const code of codes) {
+    for (const { code, ip } of sessions) {
       pipeline.pexpire(this.#key(code), ttlMs);
+      pipeline.zadd(this.#ipKey(ip), 'XX', until, this.#key(code));
+      pipeline.pexpire(this.#ipKey(ip), ttlMs);
       n++;
     }
     if (n) pipeline.exec().catch(() => {});

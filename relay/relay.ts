@@ -187,7 +187,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     `client IP from: ${o.trustProxy ? 'X-Forwarded-For (last entry)' : 'the socket'}; ` +
       `metrics: ${o.metrics ? 'GET /metrics' : 'off'}; webhook: ${webhook ? `${new URL(webhook.url).origin}/…${o.webhook?.secret ? ' (signed)' : ''}` : 'off'}`,
     cluster
-      ? `sessions shared on Redis ${cluster.describe}; sessions per IP counted per node`
+      ? `sessions shared on Redis ${cluster.describe}; every limit per IP but sockets counted cluster-wide`
       : 'sessions in memory (one process; --redis to run several)',
   ];
   if (dev) log({ event: 'warning', message: 'DEV MODE: anyone can get an agent token at GET /dev/agent-token. Never expose this relay.' });
@@ -410,25 +410,19 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   };
 
   async function createShared(conn: Conn, frame: CreateFrame) {
-    if (!sessionsPerIp.tryAdd(conn.ip)) {
-      return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
-    }
     const token = newToken();
-    let code: string;
-    try {
-      code = await cluster!.create(freshCode, {
-        mode: frame.mode,
-        ip: conn.ip,
-        tokenHash: hashToken(token),
-        unjoinedUntil: Date.now() + o.unjoinedTtlMs,
-        ttlMs: recordTtlMs,
-        holder: holderOf(conn),
-      });
-    } catch (err) {
-      sessionsPerIp.remove(conn.ip);
-      throw err;
-    }
+    const code = await cluster!.create(freshCode, {
+      mode: frame.mode,
+      ip: conn.ip,
+      tokenHash: hashToken(token),
+      unjoinedUntil: Date.now() + o.unjoinedTtlMs,
+      ttlMs: recordTtlMs,
+      holder: holderOf(conn),
+      maxPerIp: limits.sessionsPerIp,
+    });
+    if (code === null) return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
     const { session } = store.create(frame.mode, conn, conn.ip, performance.now(), { code, token });
+    session.counted = false; // counted in Redis, cluster-wide, until the record goes
     bind(conn, Role.Customer, session);
     store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
     send(conn, { t: 'created', code, token, mode: session.mode });
@@ -984,7 +978,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       }
       // Records of sessions in use here must not expire in Redis under them.
       cluster?.touch(
-        [...store.values()].filter((s) => s.customer || s.agent).map((s) => s.code),
+        [...store.values()].filter((s) => s.customer || s.agent),
         recordTtlMs,
       );
     },

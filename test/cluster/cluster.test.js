@@ -150,6 +150,30 @@ describe('two relays on one Redis: the rules hold across nodes', () => {
   });
 });
 
+describe('two relays on one Redis: sessions per IP', () => {
+  const ctx = clusterSuite(['--sessions-per-ip', '2']);
+
+  it('are counted cluster-wide: two on A leave none for B, until one ends', async () => {
+    const { a, b } = ctx;
+    const create = async (url) => {
+      const client = await connect(url);
+      client.send({ t: 'create', v: V, mode: 'full-control' });
+      return { client, frame: await client.next() };
+    };
+    const first = await create(a.url);
+    const second = await create(a.url);
+    assert.deepEqual([first.frame.t, second.frame.t], ['created', 'created']);
+    const third = await create(b.url);
+    assert.equal(third.frame.code, 'rate-limited');
+    assert.match(third.frame.message, /Too many live sessions/);
+    first.client.send({ t: 'end' });
+    assert.deepEqual(await first.client.next(), { t: 'ended', by: 'customer' });
+    const fourth = await create(b.url);
+    assert.equal(fourth.frame.t, 'created', 'an ended session frees its place on every node');
+    await Promise.all([first, second, fourth].map(({ client }) => client.close()));
+  });
+});
+
 describe('two relays on one Redis: Redis goes away and comes back', () => {
   const ctx = clusterSuite();
 
