@@ -301,6 +301,8 @@ const CLIENT_OPTIONS: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   connectTimeout: 2_000,
+  // A connection that stalls without closing (a dropped route) must not hold a handshake for ever.
+  commandTimeout: 3_000,
   retryStrategy: (attempt) => Math.min(100 * attempt, 1_000),
   lazyConnect: false,
   // Commands issued in one tick (a burst of frames to publish) go out in one write.
@@ -355,7 +357,12 @@ export class RedisCluster {
       this.#redis.defineCommand(name, { numberOfKeys: name === 'cbCreate' || name === 'cbRestore' ? 2 : 1, lua });
     }
     // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect.
-    this.#sub = new Redis(options.url, { ...CLIENT_OPTIONS, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.#sub = new Redis(options.url, {
+      ...CLIENT_OPTIONS,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+    });
     this.#sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.#receive(message));
     this.#sub.subscribe(this.#channel).then(
       () => {
