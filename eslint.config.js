@@ -89,6 +89,7 @@ export default tseslint.config(
       'bench/**/*.js',
       'test/e2e/**/*.js',
       'test/e2e-firefox/**/*.js',
+      'test/chaos/**/*.js',
       'test/fidelity/**/*.js',
       'test/storybook/**/*.js',
       'test/helpers/**/*.js',

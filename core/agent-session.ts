@@ -348,7 +348,11 @@ export class AgentSession {
       mirror.applySnapshot(whole);
       this.resyncAskedAt = -Infinity;
       this.setState(AgentState.Live);
-    } else if (whole.t === 'patch' && !mirror.applyPatch(whole)) this.resync();
+    } else if (whole.t === 'patch') {
+      if (!mirror.applyPatch(whole)) this.resync();
+      // A replay after this console reconnected continues the page it shows: live again without a snapshot.
+      else if (this.state === AgentState.Waiting) this.setState(AgentState.Live);
+    }
   }
 
   /**

@@ -62,6 +62,11 @@ const CODE_LENGTH = 9;
 
 /** A node that has not said it is alive for this long is dead. */
 export const ALIVE_MS = 5_000;
+/**
+ * After Redis comes back, how long the nodes have to write back their sessions: meanwhile a
+ * missing record may just not be written back yet, so it means "try again", not "no such session".
+ */
+const SETTLE_MS = 5_000;
 const BEAT_MS = 1_000;
 
 export interface ClusterHandlers {
@@ -325,6 +330,9 @@ export class RedisCluster {
   #up = false;
   /** Since when (epoch ms) Redis has been reachable: a node is judged dead only after a whole ALIVE_MS of it. */
   #upSince = 0;
+  #everUp = false;
+  /** Redis came back (not: this node's first connection) less than SETTLE_MS ago. */
+  #cameBack = false;
   #subscribed = false;
   #closed = false;
   /** Sequence numbers waiting to be written, by code (batched: at 10,000 frames/s one write each would double Redis's work). */
@@ -411,6 +419,11 @@ export class RedisCluster {
     return this.#up;
   }
 
+  /** Redis came back moments ago: the nodes may still be writing back their sessions (see SETTLE_MS). */
+  get settling(): boolean {
+    return this.#cameBack && Date.now() - this.#upSince < SETTLE_MS;
+  }
+
   /** The URL without its password, for the start-up summary. */
   get describe(): string {
     const url = new URL(this.url.href);
@@ -437,7 +450,11 @@ export class RedisCluster {
     const up = !this.#closed && this.#redis.status === 'ready' && this.#sub.status === 'ready' && this.#subscribed;
     if (up === this.#up) return;
     this.#up = up;
-    if (up) this.#upSince = Date.now();
+    if (up) {
+      this.#upSince = Date.now();
+      this.#cameBack = this.#everUp;
+      this.#everUp = true;
+    }
     this.handlers.health(up);
     if (up) this.#sayAlive();
   }

@@ -145,9 +145,12 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
             event: up ? 'redis-up' : 'redis-down',
             ...(up ? {} : { message: 'Redis is unreachable: new sessions are refused until it is back' }),
           });
-          if (up) retryOfflines();
+          if (up) {
+            retryOfflines();
+            restoreAll('redis-back'); // it may have restarted empty, or lost writes while away
+          }
         },
-        lost: restoreAll,
+        lost: () => restoreAll('node-key-lost'),
       })
     : null;
   /** A record outlives its last frame by the idle timeout and a grace period; nodes holding a party keep it fresh. */
@@ -454,6 +457,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const code = handoff ? await cluster!.redeemHandoff(hashToken(frame.handoff).toString('base64')) : frame.code;
     const record = code && (await cluster!.resume(code, handoff ? null : hashToken(frame.token), holderOf(conn), recordTtlMs));
     if (!record) {
+      if (!handoff && cluster!.settling) return unavailable(conn); // its record may not be written back yet
       const message = handoff
         ? 'This hand-off link has expired or was already used'
         : 'No session with this ID, or the resume token is wrong';
@@ -492,6 +496,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const token = newToken();
     const record = await cluster!.join(frame.code, offered, hashToken(token), name, holderOf(conn), recordTtlMs);
     if (record === null) {
+      if (cluster!.settling) return unavailable(conn); // its record may not be written back yet
       if (Number.isFinite(joinFailures)) await cluster!.fail(keys, joinFailures, joinFailureWindowMs, Date.now());
       return fail('not-found', ErrorCode.NotFound, 'No session with this ID', CloseCode.SessionNotFound);
     }
@@ -508,6 +513,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   function expireShared(session: Session<Conn>, why: Deadline) {
     cluster!.expire(session.code, why, o.graceMs).then(
       (result) => {
+        if (result === 'gone' && cluster!.settling) return store.arm(session, why, 1_000); // not written back yet
         if (result === 'released') releaseAgent(session, 'agent-expired');
         else if (result === 'ended' || result === 'gone') {
           if (result === 'ended') {
@@ -547,9 +553,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   }
 
   /** Redis lost what this node wrote (it restarted empty, or took this node for dead): write back the sessions held here. */
-  function restoreAll() {
+  function restoreAll(why: string) {
     const sessions = [...store.values()];
-    if (sessions.length) log({ event: 'redis-restore', sessions: sessions.length });
+    if (sessions.length) log({ event: 'redis-restore', why, sessions: sessions.length });
     for (const session of sessions) {
       const record = {
         code: session.code,
@@ -593,7 +599,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   async function orphan(session: Session<Conn>, role: Role, node: string) {
     const holder = await cluster!.orphan(session.code, role, node);
     if (store.find(session.code) !== session) return;
-    if (holder === null) return endHere(session, 'expired'); // ended on the dead node before it could say so
+    if (holder === null) {
+      // Ended on the dead node before it could say so (or, Redis just back, not written back yet).
+      if (!cluster!.settling) endHere(session, 'expired');
+      return;
+    }
     session.remote[role] = remoteNode(holder);
     if (holder !== '') return; // back already, on another node
     const other = role === Role.Customer ? Role.Agent : Role.Customer;

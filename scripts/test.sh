@@ -3,6 +3,7 @@
 #   1. find (or install) Chromium and Firefox   2. build   3. typecheck   3b. lint
 #   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
 #   5b. scale-out: relay processes on a real redis-server (found or installed first)
+#   5c. chaos: faults between the pages, the relay nodes and Redis (5 seeds, 60 s each)
 #   6. Firefox: the browser unit tests and the main end-to-end flow again
 #   7. Storybook: build it, typecheck the stories, open every story
 #   8. Package: what `npm pack` ships, installed from its tarball into a fresh project
@@ -64,6 +65,9 @@ stage "Scale-out: relays on Redis (node --test test/cluster/)"
 REDIS_SERVER="$(bash scripts/ensure-redis.sh)"
 export REDIS_SERVER
 node --test --test-concurrency=1 --test-reporter=spec test/cluster/
+
+stage "Chaos: faults between pages, relays and Redis (node --test test/chaos/)"
+node --test --test-concurrency=1 --test-reporter=spec test/chaos/
 
 stage "Storybook build + smoke test (every story in $CHROME_PATH)"
 npm run build-storybook   # generates custom-elements.json first, which the stories' typecheck reads

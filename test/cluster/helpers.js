@@ -30,9 +30,12 @@ export async function startNode(redisUrl, args = []) {
     proc.stderr.on('data', (d) => {
       out += d;
     });
+    let partial = ''; // a log line may span two chunks
     proc.stdout.on('data', (d) => {
       out += d;
-      for (const line of String(d).split('\n')) {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
         if (line.startsWith('{')) logs.push(JSON.parse(line));
         const m = /listening on (ws:\/\/\S+)/.exec(line);
         if (m) {
