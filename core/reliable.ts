@@ -29,6 +29,8 @@ export class Outbox {
   #frames: Array<{ s: number; text: string; sentAt: number }> = [];
   /** The agent's previous acknowledgement (-1: none since the last (re)connect). */
   #lastAck = -1;
+  /** Whether this page has sent any numbered frame: until it has, the agent cannot hold one of its numbers. */
+  #sentAny = false;
   #chars = 0;
   /** Number of the latest snapshot's first frame, while `frames` can still rebuild the page from it. */
   #snapshotSeq = 0;
@@ -53,7 +55,7 @@ export class Outbox {
         this.#chars += text.length;
         if (this.#chars > this.capChars) this.forget(); // too much to replay: a resume will resnapshot
       }
-      if (this.synced && !this.send(text)) this.synced = false;
+      if (this.synced) this.#sendOne(text);
     }
   }
 
@@ -83,6 +85,15 @@ export class Outbox {
    * means those were lost on the way: they go again (the agent skips any it has).
    */
   ack(s: number, now = performance.now()): boolean {
+    if (!this.synced && !this.#sentAny && this.#snapshotSeq && s >= this.#snapshotSeq) {
+      // A new page numbered on from a sequence number that lagged behind the agent (it came from
+      // another relay node): the agent has these numbers from the page before. Number on from the agent's.
+      this.forget();
+      this.seq = Math.max(this.seq, s);
+      this.synced = true;
+      this.#lastAck = s;
+      return false;
+    }
     let done = 0;
     while (done < this.#frames.length && this.#frames[done].s <= s) this.#chars -= this.#frames[done++].text.length;
     if (done) this.#frames.splice(0, done);
@@ -104,12 +115,15 @@ export class Outbox {
 
   #resend(now: number): void {
     for (const frame of this.#frames) {
-      if (!this.send(frame.text)) {
-        this.synced = false;
-        break;
-      }
+      if (!this.#sendOne(frame.text)) break;
       frame.sentAt = now;
     }
+  }
+
+  #sendOne(text: string): boolean {
+    if (this.send(text)) return (this.#sentAny = true);
+    this.synced = false;
+    return false;
   }
 
   /** The frame's text with its number, or its chunks with theirs. */

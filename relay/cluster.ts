@@ -335,7 +335,10 @@ export class RedisCluster {
   #cameBack = false;
   #subscribed = false;
   #closed = false;
-  /** Sequence numbers waiting to be written, by code (batched: at 10,000 frames/s one write each would double Redis's work). */
+  /**
+   * Sequence numbers waiting to be written, by code: once a second (at 10,000 frames/s one write each would
+   * double Redis's work). A page that resumes with a number that lagged renumbers after the agent (Outbox.ack).
+   */
   readonly #seqs = new Map<string, number>();
   readonly #flush: NodeJS.Timeout;
   readonly #beat: NodeJS.Timeout;
@@ -385,7 +388,7 @@ export class RedisCluster {
       client.on('end', () => this.#check());
       client.on('error', () => {}); // reported once as health(false), not per retry
     }
-    this.#flush = setInterval(() => this.#flushSeqs(), 250);
+    this.#flush = setInterval(() => this.#flushSeqs(), 1_000);
     this.#flush.unref();
     this.#beat = setInterval(() => this.#sayAlive(), BEAT_MS);
     this.#beat.unref();

@@ -58,3 +58,25 @@ describe('Outbox and Inbox', () => {
     expect(inbox.accept({ t: 'patch', s: 6 }).apply).to.equal(true);
   });
 });
+
+describe('a new page numbering on from a lagging sequence number', () => {
+  it('renumbers after the agent instead of replaying numbers the agent has from the page before', () => {
+    const { inbox, outbox, applied } = link();
+    outbox.push(snapshot);
+    for (let n = 1; n <= 9; n++) outbox.push(patch(n)); // the page before: 1..10 applied
+    expect(inbox.last).to.equal(10);
+
+    // The reloaded page resumes on another relay node, whose record says 6 (written in batches).
+    const page = new Outbox((text) => {
+      const frame = JSON.parse(text) as { t: string; s: number };
+      if (inbox.accept(frame).apply) applied.push(frame.s);
+      return true;
+    });
+    page.continueFrom(6);
+    page.push(snapshot); // 7: kept until the agent says where it is
+    expect(page.ack(inbox.last)).to.equal(false, 'the caller takes a fresh snapshot');
+    page.push(snapshot);
+    page.push(patch(1));
+    expect(applied.slice(-2)).to.deep.equal([11, 12], "the new page's frames follow the agent's");
+  });
+});
