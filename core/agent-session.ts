@@ -190,8 +190,8 @@ export class AgentSession {
       const { name } = this.options;
       transport.send(
         this.resumeToken
-          ? { t: 'join', v: PROTOCOL_VERSION, code, name, token: this.resumeToken }
-          : { t: 'join', v: PROTOCOL_VERSION, code, name },
+          ? { t: 'join', v: PROTOCOL_VERSION, code, name, token: this.resumeToken, at: Date.now() }
+          : { t: 'join', v: PROTOCOL_VERSION, code, name, at: Date.now() },
       );
     });
     transport.events.on('message', (text) => this.receive(text));

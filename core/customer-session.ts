@@ -224,9 +224,9 @@ export class CustomerSession {
       // After a drop the same session is resumed: the token is what proves it is ours.
       transport.send(
         this.#handoff
-          ? { t: 'resume', v: PROTOCOL_VERSION, handoff: this.#handoff }
+          ? { t: 'resume', v: PROTOCOL_VERSION, handoff: this.#handoff, at: Date.now() }
           : this.#token
-            ? { t: 'resume', v: PROTOCOL_VERSION, code: this.code, token: this.#token }
+            ? { t: 'resume', v: PROTOCOL_VERSION, code: this.code, token: this.#token, at: Date.now() }
             : { t: 'create', v: PROTOCOL_VERSION, mode: this.mode },
       );
     });

@@ -127,29 +127,40 @@ local function delete(k)
 end
 `;
 
-/** KEYS[1]; ARGV tokenHash ('' after a hand-off: no check), holder, ttl, +tell. The record, or nil. Tells the agent and a replaced customer. */
+/**
+ * KEYS[1]; ARGV tokenHash ('' after a hand-off: no check), holder, ttl, at ('' unknown), +tell. The
+ * record, nil, or 'stale' (a connection older than the one holding the role: see ResumeFrame's
+ * `at`). Tells the agent and a replaced customer.
+ */
 const RESUME = `${TELL}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if ARGV[1] ~= '' and not string.find(' ' .. redis.call('HGET', KEYS[1], 'tok') .. ' ', ' ' .. ARGV[1] .. ' ', 1, true) then return false end
+local at = tonumber(ARGV[4])
+if at and at < tonumber(redis.call('HGET', KEYS[1], 'cat') or '0') then return 'stale' end
 local prev = redis.call('HGET', KEYS[1], 'c')
-redis.call('HSET', KEYS[1], 'c', ARGV[2], 'ca', 0)
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'ca', 0, 'cat', at or 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 tell({prev, redis.call('HGET', KEYS[1], 'a')})
 local r = redis.call('HGETALL', KEYS[1])
 table.insert(r, 'prev') table.insert(r, prev)
 return r`;
 
-/** KEYS[1]; ARGV reclaimHash ('' none), newHash, name, holder, ttl, the event if a reclaim, +tell. The record, 'taken', or nil. Tells the customer and a replaced agent. */
+/**
+ * KEYS[1]; ARGV reclaimHash ('' none), newHash, name, holder, ttl, at ('' unknown), the event if a
+ * reclaim, +tell. The record, 'taken', 'stale' (as RESUME's), or nil. Tells the customer and a replaced agent.
+ */
 const JOIN = `${TELL}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local ah = redis.call('HGET', KEYS[1], 'ah')
 local reclaim = ARGV[1] ~= '' and ah == ARGV[1]
 if ah ~= '' and not reclaim then return 'taken' end
+local at = tonumber(ARGV[6])
+if reclaim and at and at < tonumber(redis.call('HGET', KEYS[1], 'aat') or '0') then return 'stale' end
 local prev = redis.call('HGET', KEYS[1], 'a')
 if not reclaim then redis.call('HSET', KEYS[1], 'ah', ARGV[2]) end
-redis.call('HSET', KEYS[1], 'an', ARGV[3], 'a', ARGV[4], 'aa', 0, 'j', 1)
+redis.call('HSET', KEYS[1], 'an', ARGV[3], 'a', ARGV[4], 'aa', 0, 'j', 1, 'aat', at or 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-tell({prev, redis.call('HGET', KEYS[1], 'c')}, reclaim and ARGV[6] or nil)
+tell({prev, redis.call('HGET', KEYS[1], 'c')}, reclaim and ARGV[7] or nil)
 local r = redis.call('HGETALL', KEYS[1])
 table.insert(r, 'prev') table.insert(r, prev)
 return r`;
@@ -198,15 +209,17 @@ tell({h[1], h[2]})
 return 1`;
 
 /**
- * KEYS[1]; ARGV field ('c' or 'a'), other field, dead node, now, +tell. The role's holder was on a
- * node that died (or nobody holds it and no time was set, after a restore): vacant since now; tells
- * the other party's node. Returns who holds the role now ('' vacant), or nil if the record is gone.
+ * KEYS[1] session, KEYS[2] the liveness key of a node taken for dead; ARGV field ('c' or 'a'), other
+ * field, that node, now, +tell. If the node is still silent (checked here, atomically: a node that
+ * said it is alive since must keep its party), the role it held is vacant since now — as is one
+ * nobody holds with no time set, after a restore; tells the other party's node. Returns who holds
+ * the role now ('' vacant), or nil if the record is gone.
  */
 const ORPHAN = `${TELL}
 local h = redis.call('HGET', KEYS[1], ARGV[1])
 if not h then return false end
 local vacant = h == '' and redis.call('HGET', KEYS[1], ARGV[1] .. 'a') == '0'
-if not vacant and string.match(h, '^(.*):[^:]*$') ~= ARGV[3] then return h end
+if not vacant and (string.match(h, '^(.*):[^:]*$') ~= ARGV[3] or redis.call('EXISTS', KEYS[2]) == 1) then return h end
 redis.call('HSET', KEYS[1], ARGV[1], '', ARGV[1] .. 'a', ARGV[4])
 tell({redis.call('HGET', KEYS[1], ARGV[2])})
 return ''`;
@@ -265,8 +278,8 @@ return 0`;
 
 interface Scripts {
   cbCreate(key: string, ...args: (string | number)[]): Promise<number>;
-  cbResume(key: string, ...args: (string | number)[]): Promise<string[] | null>;
-  cbJoin(key: string, ...args: (string | number)[]): Promise<string[] | 'taken' | null>;
+  cbResume(key: string, ...args: (string | number)[]): Promise<string[] | 'stale' | null>;
+  cbJoin(key: string, ...args: (string | number)[]): Promise<string[] | 'taken' | 'stale' | null>;
   cbOffline(key: string, ...args: (string | number)[]): Promise<number>;
   cbLeave(key: string, ...args: string[]): Promise<number>;
   cbExpire(key: string, ...args: (string | number)[]): Promise<string>;
@@ -365,7 +378,7 @@ export class RedisCluster {
       cbOrphan: ORPHAN,
       cbRestore: RESTORE,
     })) {
-      this.#redis.defineCommand(name, { numberOfKeys: name === 'cbCreate' || name === 'cbRestore' ? 2 : 1, lua });
+      this.#redis.defineCommand(name, { numberOfKeys: ['cbCreate', 'cbRestore', 'cbOrphan'].includes(name) ? 2 : 1, lua });
     }
     // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect.
     this.#sub = new Redis(options.url, {
@@ -397,7 +410,7 @@ export class RedisCluster {
   /** Renews this node's liveness key; finding it gone means Redis lost what this node wrote. */
   #sayAlive() {
     if (!this.#up) return;
-    this.#redis.set(`${this.#prefix}alive:${this.node}`, '1', 'PX', ALIVE_MS, 'GET').then(
+    this.#redis.set(this.#aliveKey(this.node), '1', 'PX', ALIVE_MS, 'GET').then(
       (previous) => previous === null && this.handlers.lost(),
       () => this.#check(),
     );
@@ -408,7 +421,7 @@ export class RedisCluster {
     const dead = new Set<string>();
     if (!nodes.length || !this.#up || Date.now() - this.#upSince < ALIVE_MS) return dead;
     const pipeline = this.#redis.pipeline();
-    for (const node of nodes) pipeline.exists(`${this.#prefix}alive:${node}`);
+    for (const node of nodes) pipeline.exists(this.#aliveKey(node));
     const results = await this.#run(() => pipeline.exec());
     nodes.forEach((node, i) => {
       const [err, exists] = results![i]!;
@@ -466,6 +479,11 @@ export class RedisCluster {
     return `${this.#prefix}s:${code}`;
   }
 
+  /** Present while the node renews it (see ALIVE_MS). */
+  #aliveKey(node: string) {
+    return `${this.#prefix}alive:${node}`;
+  }
+
   /** The sorted set of an IP's live sessions, for the sessions-per-IP limit cluster-wide. */
   #ipKey(ip: string) {
     return `${this.#prefix}ip:${ip}`;
@@ -519,11 +537,22 @@ export class RedisCluster {
     return [this.node, `${this.#prefix}node:`, `E${code}${JSON.stringify(event)}`];
   }
 
-  /** Takes the customer's role for `holder` if the token fits (null token: a redeemed hand-off); tells the agent's node. */
-  async resume(code: string, tokenHash: Buffer | null, holder: Holder, ttlMs: number): Promise<SessionRecord | null> {
+  /**
+   * Takes the customer's role for `holder` if the token fits (null token: a redeemed hand-off) and
+   * the connection is not older than the one holding it (`at`); tells the agent's node.
+   */
+  async resume(
+    code: string,
+    tokenHash: Buffer | null,
+    holder: Holder,
+    ttlMs: number,
+    at: number | undefined,
+  ): Promise<SessionRecord | 'stale' | null> {
     const tell = this.#tell(code, { ev: 'online', role: 'customer', holder });
-    const flat = await this.#run(() => this.#redis.cbResume(this.#key(code), tokenHash ? b64(tokenHash) : '', holder, ttlMs, ...tell));
-    return flat ? parseRecord(code, flat) : null;
+    const flat = await this.#run(() =>
+      this.#redis.cbResume(this.#key(code), tokenHash ? b64(tokenHash) : '', holder, ttlMs, at ?? '', ...tell),
+    );
+    return flat === 'stale' || flat === null ? flat : parseRecord(code, flat);
   }
 
   /**
@@ -537,14 +566,25 @@ export class RedisCluster {
     name: string,
     holder: Holder,
     ttlMs: number,
-  ): Promise<SessionRecord | 'taken' | null> {
+    at: number | undefined,
+  ): Promise<SessionRecord | 'taken' | 'stale' | null> {
     // Whether this is a reclaim is only known inside the script: it picks one of the two events.
     const reclaimed = `E${code}${JSON.stringify({ ev: 'online', role: 'agent', holder, name, resumed: true } satisfies ClusterEvent)}`;
     const tell = this.#tell(code, { ev: 'online', role: 'agent', holder, name });
     const flat = await this.#run(() =>
-      this.#redis.cbJoin(this.#key(code), reclaimHash ? b64(reclaimHash) : '', b64(newHash), name, holder, ttlMs, reclaimed, ...tell),
+      this.#redis.cbJoin(
+        this.#key(code),
+        reclaimHash ? b64(reclaimHash) : '',
+        b64(newHash),
+        name,
+        holder,
+        ttlMs,
+        at ?? '',
+        reclaimed,
+        ...tell,
+      ),
     );
-    return flat === 'taken' || flat === null ? flat : parseRecord(code, flat);
+    return flat === 'taken' || flat === 'stale' || flat === null ? flat : parseRecord(code, flat);
   }
 
   /** The connection `holder` closed: its role is vacant (if it still held it) since now; tells the other party's node. */
@@ -576,7 +616,7 @@ export class RedisCluster {
   orphan(code: string, role: 'customer' | 'agent', deadNode: string): Promise<string | null> {
     const tell = this.#tell(code, { ev: 'offline', role, holder: `${deadNode}:0` });
     const [field, other] = role === 'customer' ? ['c', 'a'] : ['a', 'c'];
-    return this.#run(() => this.#redis.cbOrphan(this.#key(code), field, other, deadNode, Date.now(), ...tell));
+    return this.#run(() => this.#redis.cbOrphan(this.#key(code), this.#aliveKey(deadNode), field, other, deadNode, Date.now(), ...tell));
   }
 
   /** Writes back a session this node holds (see RESTORE); returns the roles another connection holds now. */

@@ -277,6 +277,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         : 'No session with this ID, or the resume token is wrong';
       return refuse(conn, ErrorCode.NotFound, message, CloseCode.SessionNotFound);
     }
+    if (isStale(conn, session, Role.Customer, frame.at)) return;
+    session.openedAt.customer = frame.at ?? 0;
     const previous = session.customer;
     if (previous) {
       previous.session = null; // replaced, not gone: the agent hears nothing
@@ -330,6 +332,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if ((session.agent || session.agentTokenHash) && !reclaim) {
       return fail('taken', ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken);
     }
+    if (reclaim && isStale(conn, session, Role.Agent, frame.at)) return;
+    session.openedAt.agent = frame.at ?? 0;
     const previous = session.agent;
     if (previous) {
       previous.session = null; // a half-open socket the same agent replaces: the customer hears nothing
@@ -342,6 +346,20 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     // A reclaim keeps its token: were a new one lost with this frame, the agent could never come back.
     const token = reclaim ? frame.token! : store.issueAgentToken(session);
     welcomeAgent(conn, session, name, token, reclaim, session.customer?.ws.readyState === WebSocket.OPEN);
+  }
+
+  /**
+   * A handshake from a connection older than the one holding the role (see ResumeFrame's `at`) is a
+   * late frame of a connection its client gave up: closed as replaced.
+   */
+  function isStale(conn: Conn, session: Session<Conn>, role: Role, at: number | undefined): boolean {
+    if (at === undefined || at >= session.openedAt[role]) return false;
+    closeStale(conn, session, role);
+    return true;
+  }
+  function closeStale(conn: Conn, session: { code: string }, role: Role) {
+    log({ event: 'stale-handshake', role, session: maskCode(session.code) });
+    conn.ws.close(CloseCode.Ended, 'replaced');
   }
 
   /** The agent is in: it hears `joined`, its customer `peer online` (`resumed` when it took its place back). */
@@ -455,7 +473,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   async function resumeShared(conn: Conn, frame: ResumeFrame) {
     const handoff = 'handoff' in frame;
     const code = handoff ? await cluster!.redeemHandoff(hashToken(frame.handoff).toString('base64')) : frame.code;
-    const record = code && (await cluster!.resume(code, handoff ? null : hashToken(frame.token), holderOf(conn), recordTtlMs));
+    const record = code && (await cluster!.resume(code, handoff ? null : hashToken(frame.token), holderOf(conn), recordTtlMs, frame.at));
+    if (record === 'stale') return closeStale(conn, { code: code as string }, Role.Customer);
     if (!record) {
       if (!handoff && cluster!.settling) return unavailable(conn); // its record may not be written back yet
       const message = handoff
@@ -494,7 +513,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const name = conn.agent?.name ?? (frame.name?.trim() || 'Agent');
     const offered = frame.token === undefined ? null : hashToken(frame.token);
     const token = newToken();
-    const record = await cluster!.join(frame.code, offered, hashToken(token), name, holderOf(conn), recordTtlMs);
+    const record = await cluster!.join(frame.code, offered, hashToken(token), name, holderOf(conn), recordTtlMs, frame.at);
+    if (record === 'stale') return closeStale(conn, frame, Role.Agent);
     if (record === null) {
       if (cluster!.settling) return unavailable(conn); // its record may not be written back yet
       if (Number.isFinite(joinFailures)) await cluster!.fail(keys, joinFailures, joinFailureWindowMs, Date.now());
@@ -579,7 +599,17 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   }
 
   /** The other parties of sessions here, on nodes that died: gone, as if their sockets had closed (their grace period starts). */
+  let watching = false;
   async function watchNodes() {
+    if (watching) return; // the last check still waits for Redis (a stalled connection): one at a time
+    watching = true;
+    try {
+      await checkNodes();
+    } finally {
+      watching = false;
+    }
+  }
+  async function checkNodes() {
     const nodes = new Set<string>();
     for (const session of store.values()) {
       if (session.remote.customer) nodes.add(session.remote.customer);
@@ -588,12 +618,14 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const dead = await cluster!.deadNodes([...nodes]);
     if (!dead.size) return;
     log({ event: 'nodes-dead', nodes: [...dead] });
+    const orphans = [];
     for (const session of [...store.values()]) {
       for (const role of [Role.Customer, Role.Agent]) {
         const node = session.remote[role];
-        if (node && dead.has(node)) orphan(session, role, node).catch((err: unknown) => log({ event: 'redis-error', error: String(err) }));
+        if (node && dead.has(node)) orphans.push(orphan(session, role, node));
       }
     }
+    await Promise.all(orphans);
   }
 
   async function orphan(session: Session<Conn>, role: Role, node: string) {

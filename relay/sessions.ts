@@ -38,6 +38,8 @@ export interface Session<S> {
    * only, both stay null.
    */
   readonly remote: { customer: string | null; agent: string | null };
+  /** When the client opened the connection holding each role, by its clock (see ResumeFrame's `at`; 0: unknown). */
+  readonly openedAt: { customer: number; agent: number };
   /** Counted against its IP's sessionsPerIp on this relay (the node that created it). */
   counted: boolean;
 }
@@ -121,6 +123,7 @@ export class SessionStore<S> {
       activeAt: now,
       timers: noTimers(),
       remote: { customer: null, agent: null },
+      openedAt: { customer: 0, agent: 0 },
       counted: false,
     };
     this.#sessions.set(r.code, session);

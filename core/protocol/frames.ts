@@ -203,7 +203,15 @@ export interface CreateFrame {
  * Customer → relay: reattach to a live session after a reload or a dropped connection (`code` and
  * its resume `token`), or on another of the session's domains with a one-time `handoff` token.
  */
-export type ResumeFrame = { t: 'resume'; v: number; code: string; token: string } | { t: 'resume'; v: number; handoff: string };
+/**
+ * `at`, in `resume` and `join`: when the client opened this connection, by its clock (ms since the
+ * epoch). A connection the client already gave up on may still deliver its handshake late (a
+ * stalled route); one older than the connection holding the role is closed as replaced, so it
+ * can never push out the newer one.
+ */
+export type ResumeFrame = ({ t: 'resume'; v: number; code: string; token: string } | { t: 'resume'; v: number; handoff: string }) & {
+  at?: number;
+};
 /** Customer → relay: a one-time token to carry the session to another of its domains. */
 export interface HandoffFrame {
   t: 'handoff';
@@ -224,6 +232,8 @@ export interface JoinFrame {
   code: string;
   name?: string;
   token?: string;
+  /** See ResumeFrame. */
+  at?: number;
 }
 /** Agent → relay: leave the session (it lives on, and another agent may join at once). */
 export interface LeaveFrame {

@@ -80,10 +80,12 @@ export const SESSION_CHECKS: Checks = {
   create: (f) => isFiniteNumber(f.v) && MODES.has(f.mode as string),
   resume: (f) =>
     isFiniteNumber(f.v) &&
+    (f.at === undefined || isFiniteNumber(f.at)) &&
     (f.handoff === undefined ? isSessionCode(f.code) && isShortString(f.token, 256) : isShortString(f.handoff, 64) && f.code === undefined),
   handoff: () => true,
   join: (f) =>
     isFiniteNumber(f.v) &&
+    (f.at === undefined || isFiniteNumber(f.at)) &&
     isSessionCode(f.code) &&
     (f.name === undefined || (isString(f.name) && f.name.length <= 100)) &&
     (f.token === undefined || (isString(f.token) && f.token.length <= 256)),

@@ -112,6 +112,29 @@ describe('two relays on one Redis: the rules hold across nodes', () => {
     await expectRefused(late, 'session-not-found', 4004);
   });
 
+  it('a late handshake on one node cannot push out the newer connection on another', async () => {
+    const { a, b } = ctx;
+    const customer = await connect(a.url);
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    const created = await customer.next();
+    const agent = await connect(b.url);
+    agent.send({ t: 'join', v: V, code: created.code, at: 2000 });
+    const joined = await agent.next();
+    assert.equal((await customer.next()).t, 'peer');
+    const lateAgent = await connect(a.url);
+    lateAgent.send({ t: 'join', v: V, code: created.code, token: joined.token, at: 1000 });
+    assert.deepEqual(await lateAgent.closedWithin(), { code: 1000, reason: 'replaced' });
+    const newer = await connect(b.url);
+    newer.send({ t: 'resume', v: V, code: created.code, token: created.token, at: 3000 });
+    assert.equal((await newer.next()).t, 'resumed');
+    const lateCustomer = await connect(a.url);
+    lateCustomer.send({ t: 'resume', v: V, code: created.code, token: created.token, at: 1000 });
+    assert.deepEqual(await lateCustomer.closedWithin(), { code: 1000, reason: 'replaced' });
+    agent.send({ t: 'pointer', x: 1, y: 2 });
+    assert.deepEqual(await newer.next(), { t: 'pointer', x: 1, y: 2 });
+    await Promise.all([agent.close(), newer.close(), customer.close()]);
+  });
+
   it('a wrong resume token is refused on any node; session IDs are unique', async () => {
     const { a, b } = ctx;
     const customer = await connect(a.url);

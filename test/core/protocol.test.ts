@@ -126,6 +126,7 @@ describe('protocol: validation', () => {
     const agent = [
       { t: 'join', v: PROTOCOL_VERSION, code: CODE },
       { t: 'join', v: PROTOCOL_VERSION, code: CODE, name: 'Ada' },
+      { t: 'join', v: PROTOCOL_VERSION, code: CODE, token: 'x'.repeat(43), at: 1_764_331_234_567 },
       { t: 'end' },
       { t: 'request-snapshot' },
     ];
@@ -228,6 +229,8 @@ describe('protocol: validation', () => {
       ['join with a trailing newline', { t: 'join', v: 1, code: '123456789\n' }, parseAgentFrame],
       ['join with non-ASCII digits', { t: 'join', v: 1, code: '١٢٣٤٥٦٧٨٩' }, parseAgentFrame],
       ['join with a number', { t: 'join', v: 1, code: 123456789 }, parseAgentFrame],
+      ['join with `at` as a string', { t: 'join', v: 1, code: '123456789', at: '1' }, parseAgentFrame],
+      ['resume with `at` not finite', { t: 'resume', v: 1, code: '123456789', token: 'x', at: null }, parseCustomerFrame],
       ['join without code', { t: 'join', v: 1 }, parseAgentFrame],
       ['join with a long name', { t: 'join', v: 1, code: CODE, name: 'x'.repeat(101) }, parseAgentFrame],
       ['join with a name that is not a string', { t: 'join', v: 1, code: CODE, name: 7 }, parseAgentFrame],

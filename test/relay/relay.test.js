@@ -213,6 +213,35 @@ describe('sessions', () => {
     await Promise.all([agent.close(), second.close()]);
   });
 
+  it('a late handshake from a connection its client gave up cannot push out the newer one', async () => {
+    const customer = await connect(ctx.url);
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    const created = await customer.next();
+    const agent = await connect(ctx.url);
+    agent.send({ t: 'join', v: V, code: created.code, at: 2000 });
+    const joined = await agent.next();
+    assert.equal((await customer.next()).t, 'peer');
+    const newer = await connect(ctx.url);
+    newer.send({ t: 'resume', v: V, code: created.code, token: created.token, at: 2000 });
+    assert.equal((await newer.next()).t, 'resumed');
+    assert.deepEqual(await customer.closedWithin(), { code: 1000, reason: 'replaced' });
+
+    // Opened earlier (at 1000), delivered now: closed as replaced, and nobody hears of it.
+    const lateCustomer = await connect(ctx.url);
+    lateCustomer.send({ t: 'resume', v: V, code: created.code, token: created.token, at: 1000 });
+    assert.deepEqual(await lateCustomer.closedWithin(), { code: 1000, reason: 'replaced' });
+    const lateAgent = await connect(ctx.url);
+    lateAgent.send({ t: 'join', v: V, code: created.code, token: joined.token, at: 1000 });
+    assert.deepEqual(await lateAgent.closedWithin(), { code: 1000, reason: 'replaced' });
+
+    agent.send({ t: 'pointer', x: 1, y: 2 });
+    assert.deepEqual(await newer.next(), { t: 'pointer', x: 1, y: 2 }, 'the newer customer connection still holds the session');
+    newer.send({ t: 'pointer', x: 3, y: 4 });
+    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
+    assert.deepEqual(await agent.next(), { t: 'pointer', x: 3, y: 4 }, 'and the agent its place');
+    await Promise.all([agent.close(), newer.close()]);
+  });
+
   it('resume of an unknown session gets 4004', async () => {
     const client = await connect(ctx.url);
     client.send({ t: 'resume', v: V, code: '000000000', token: 'x'.repeat(43) });
