@@ -9,6 +9,31 @@ import { startRedis } from '../helpers/redis.js';
 import { connect, expectRefused } from '../relay/helpers.js';
 import { Agent, Customer, V, clusterSuite, health, sleep, until } from './helpers.js';
 
+/** A customer creates a session on node `a`; an agent, Alice, joins it on node `b` (`join` adds to her frame). */
+async function pairAcross(a, b, join = {}) {
+  const customer = await connect(a.url);
+  customer.send({ t: 'create', v: V, mode: 'full-control' });
+  const created = await customer.next();
+  const agent = await connect(b.url);
+  agent.send({ t: 'join', v: V, code: created.code, name: 'Alice', ...join });
+  const joined = await agent.next();
+  assert.equal(joined.t, 'joined');
+  assert.equal((await customer.next()).t, 'peer');
+  return { customer, created, agent, joined };
+}
+
+/** The customer's socket dies and it resumes on `node`: the agent hears it go and come back, and Alice is still there. */
+async function moveCustomer({ customer, created, agent }, node) {
+  customer.ws.terminate();
+  assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
+  const back = await connect(node.url);
+  back.send({ t: 'resume', v: V, code: created.code, token: created.token });
+  const resumed = await back.next();
+  assert.deepEqual({ t: resumed.t, code: resumed.code, agent: resumed.agent }, { t: 'resumed', code: created.code, agent: 'Alice' });
+  assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
+  return back;
+}
+
 describe('two relays on one Redis: a node dies mid-session', () => {
   const ctx = clusterSuite();
 
@@ -94,13 +119,7 @@ describe('two relays on one Redis: the rules hold across nodes', () => {
     assert.deepEqual(await customer.next(), { t: 'pointer', x: 7, y: 8 });
 
     // The customer drops from A and resumes on B: the agent hears both.
-    customer.ws.terminate();
-    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
-    const back = await connect(b.url);
-    back.send({ t: 'resume', v: V, code: created.code, token: created.token });
-    const resumed = await back.next();
-    assert.deepEqual({ t: resumed.t, code: resumed.code, agent: resumed.agent }, { t: 'resumed', code: created.code, agent: 'Alice' });
-    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
+    const back = await moveCustomer({ customer, created, agent }, b);
 
     agent.send({ t: 'end' });
     assert.deepEqual(await back.next(), { t: 'ended', by: 'agent' });
@@ -114,13 +133,7 @@ describe('two relays on one Redis: the rules hold across nodes', () => {
 
   it('a late handshake on one node cannot push out the newer connection on another', async () => {
     const { a, b } = ctx;
-    const customer = await connect(a.url);
-    customer.send({ t: 'create', v: V, mode: 'full-control' });
-    const created = await customer.next();
-    const agent = await connect(b.url);
-    agent.send({ t: 'join', v: V, code: created.code, at: 2000 });
-    const joined = await agent.next();
-    assert.equal((await customer.next()).t, 'peer');
+    const { customer, created, agent, joined } = await pairAcross(a, b, { at: 2000 });
     const lateAgent = await connect(a.url);
     lateAgent.send({ t: 'join', v: V, code: created.code, token: joined.token, at: 1000 });
     assert.deepEqual(await lateAgent.closedWithin(), { code: 1000, reason: 'replaced' });
@@ -242,12 +255,7 @@ describe('two relays on one Redis: a node dies with nobody coming back from it',
 
   it('the other node notices: the agent hears the customer go offline, and the grace period ends the session', async () => {
     const { a, b } = ctx;
-    const customer = await connect(a.url);
-    customer.send({ t: 'create', v: V, mode: 'full-control' });
-    const { code } = await customer.next();
-    const agent = await connect(b.url);
-    agent.send({ t: 'join', v: V, code, name: 'Alice' });
-    assert.equal((await agent.next()).t, 'joined');
+    const { agent } = await pairAcross(a, b);
     const killedAt = Date.now();
     await a.kill(); // its customer's socket dies with it, and A can no longer tell anyone
     assert.deepEqual(await agent.next(10_000), { t: 'peer', role: 'customer', status: 'offline' });
@@ -263,13 +271,8 @@ describe('two relays on one Redis: Redis restarts empty', () => {
 
   it('nodes write back the sessions they hold: the session goes on, and its tokens still resume it on any node', async () => {
     const { a, b } = ctx;
-    const customer = await connect(a.url);
-    customer.send({ t: 'create', v: V, mode: 'full-control' });
-    const created = await customer.next();
-    const agent = await connect(b.url);
-    agent.send({ t: 'join', v: V, code: created.code, name: 'Alice' });
-    assert.equal((await agent.next()).t, 'joined');
-    assert.equal((await customer.next()).t, 'peer');
+    const pair = await pairAcross(a, b);
+    const { customer, created, agent } = pair;
 
     const port = ctx.redis.port;
     await ctx.redis.kill();
@@ -288,13 +291,7 @@ describe('two relays on one Redis: Redis restarts empty', () => {
     assert.deepEqual(await customer.next(), { t: 'pointer', x: 3, y: 4 });
 
     // The customer drops from A and resumes on B with its token: the restored record knows it.
-    customer.ws.terminate();
-    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
-    const back = await connect(b.url);
-    back.send({ t: 'resume', v: V, code: created.code, token: created.token });
-    const resumed = await back.next();
-    assert.deepEqual({ t: resumed.t, code: resumed.code, agent: resumed.agent }, { t: 'resumed', code: created.code, agent: 'Alice' });
-    assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'online' });
+    const back = await moveCustomer(pair, b);
 
     // One agent at a time still holds: the restored record binds Alice's place.
     const intruder = await connect(a.url);
