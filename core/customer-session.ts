@@ -83,6 +83,9 @@ export interface CustomerSessionOptions {
 
 /** How long the page keeps recording for an agent whose connection dropped (the relay holds its place as long). */
 const AGENT_AWAY_MS = 60_000;
+/** Tabs of a site say on this channel which of them holds a session (see #replaced), and wait this long for an answer. */
+const TABS_CHANNEL = 'cobrowse-tabs';
+const ASK_TABS_MS = 300;
 
 export class CustomerSession {
   readonly events: Emitter<CustomerEvents> = mitt<CustomerEvents>();
@@ -116,6 +119,7 @@ export class CustomerSession {
   #awayAgent = '';
   #detach: Array<() => void> = [];
   #disposed = false;
+  #tabs: BroadcastChannel | undefined;
   /** The consent question being asked, so commands arriving meanwhile wait for the same answer. */
   #pendingConsent: Promise<boolean> | undefined;
 
@@ -197,6 +201,8 @@ export class CustomerSession {
     this.#stopRecording();
     this.#transport?.close();
     this.#transport = undefined;
+    this.#tabs?.close();
+    this.#tabs = undefined;
   }
 
   /** From the session's start: links to its other domains carry it there; links away pause it for the agent. */
@@ -220,6 +226,7 @@ export class CustomerSession {
     this.#followNavigation();
     const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, () => [SUBPROTOCOL]);
     this.#transport = transport;
+    this.#answerTabs();
     transport.events.on('open', () => {
       // After a drop the same session is resumed: the token is what proves it is ours.
       transport.send(
@@ -237,16 +244,53 @@ export class CustomerSession {
       this.#outbox.unsync();
       this.#handoffToken = '';
       clearTimeout(this.#handoffTimer);
-      // Another tab or window of this site took the session over: this one lets go, quietly.
-      if (reason === 'replaced') {
-        this.dispose();
-        this.#setState(CustomerState.Idle);
-        return this.events.emit('moved');
-      }
+      if (reason === 'replaced') return void this.#replaced(transport);
       if (retrying) this.#setState(CustomerState.Reconnecting);
       else if (this.state !== CustomerState.Ended) this.#fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service');
     });
     transport.connect();
+  }
+
+  /**
+   * The relay closed this connection as replaced. Another tab or window of this site took the
+   * session over: this one lets go, quietly. But if no tab says so, what replaced it was a late
+   * handshake of an older connection of this page (a relay race): it takes the session back.
+   */
+  async #replaced(transport: Connection): Promise<void> {
+    this.#setState(CustomerState.Reconnecting);
+    const moved = await this.#anotherTabHolds();
+    if (this.#transport !== transport) return; // disposed meanwhile
+    if (!moved) return transport.connect();
+    this.dispose();
+    this.#setState(CustomerState.Idle);
+    this.events.emit('moved');
+  }
+
+  #anotherTabHolds(): Promise<boolean> {
+    const tabs = this.#tabs;
+    if (!tabs) return Promise.resolve(true); // no way to ask: the relay is believed
+    return new Promise((resolve) => {
+      const answer = (event: MessageEvent<{ holds?: string }>) => {
+        if (event.data?.holds === this.code) done(true);
+      };
+      const done = (moved: boolean) => {
+        clearTimeout(timer);
+        tabs.removeEventListener('message', answer);
+        resolve(moved);
+      };
+      const timer = setTimeout(() => done(false), ASK_TABS_MS);
+      tabs.addEventListener('message', answer);
+      tabs.postMessage({ ask: this.code });
+    });
+  }
+
+  /** Answers other tabs asking whether this one holds a session. */
+  #answerTabs(): void {
+    if (this.#tabs || typeof BroadcastChannel === 'undefined') return;
+    const tabs = (this.#tabs = new BroadcastChannel(TABS_CHANNEL));
+    tabs.addEventListener('message', (event: MessageEvent<{ ask?: string }>) => {
+      if (this.code && event.data?.ask === this.code && this.#transport) tabs.postMessage({ holds: this.code });
+    });
   }
 
   #receive(text: string): void {

@@ -140,6 +140,25 @@ describe('<cobrowse-launcher>', () => {
     await oneEvent(el, 'cobrowse-ended');
   });
 
+  it('takes its session back when a connection no tab holds replaced it (a late handshake)', async () => {
+    const { el, code } = await startedLauncher();
+    const stored = (await loadSession())!;
+    // A resume with this page's token from a socket that is no tab's, as a late handshake of an
+    // older connection of this page would be: the relay hands it the session.
+    const late = new RawPeer();
+    await late.send({ t: 'resume', v: 1, code, token: stored.token });
+    await late.next('resumed');
+    const closed = await late.closed;
+    expect(closed.reason).to.equal('replaced', 'the page took its session back');
+    await waitUntil(() => el.state === 'waiting', `the page holds the session again (state ${el.state})`);
+    expect(el.code).to.equal(code);
+    el.open = true;
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part=moved]')).to.equal(null, 'no "moved to another tab" message');
+    el.end();
+    await oneEvent(el, 'cobrowse-ended');
+  });
+
   it('says so when another tab of the site takes the session over, and Start takes it back', async () => {
     await clearSession();
     const first = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL}></cobrowse-launcher>`);
