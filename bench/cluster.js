@@ -17,7 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { startRedis } from '../test/helpers/redis.js';
-import { PATCH_HEAD, closeSessions, makePatchBodies, patchFrame, percentile, sentAt } from './load.js';
+import { pacedLoad, saturateLoad } from './load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const DIST = fileURLToPath(new URL('../dist/relay/index.js', import.meta.url));
@@ -91,78 +91,11 @@ async function openSessions(urls, count, concurrency = 50) {
 }
 
 async function paced(urls, count, seconds) {
-  const sessions = await openSessions(urls, count);
-  const bodies = makePatchBodies(64);
-  const latencies = [];
-  let snapshots = 0;
-  let window = { start: Infinity, end: Infinity };
-  for (const { agent } of sessions) {
-    agent.on('message', (data) => {
-      const text = data.toString();
-      if (!text.startsWith(PATCH_HEAD)) return void (text.startsWith('{"t":"snapshot"') && snapshots++);
-      const ts = sentAt(text);
-      if (ts >= window.start && ts < window.end) latencies.push(performance.now() - ts);
-    });
-  }
-  for (const { customer } of sessions) customer.send(SNAPSHOT);
-  for (const deadline = Date.now() + 30_000; snapshots < count && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
-  const period = 1000 / RATE;
-  const now0 = performance.now();
-  window = { start: now0 + 1000, end: now0 + 1000 + seconds * 1000 };
-  const due = sessions.map((_, i) => now0 + (i / count) * period);
-  let sent = 0;
-  let k = 0;
-  await new Promise((resolve) => {
-    const tick = setInterval(() => {
-      const now = performance.now();
-      if (now >= window.end) {
-        clearInterval(tick);
-        return resolve();
-      }
-      for (let i = 0; i < count; i++) {
-        while (due[i] <= now) {
-          const ts = performance.now();
-          sessions[i].customer.send(patchFrame(ts, bodies[k++ & 63]));
-          if (ts >= window.start) sent++;
-          due[i] += period;
-        }
-      }
-    }, 1);
-  });
-  await new Promise((r) => setTimeout(r, 1000));
-  latencies.sort((a, b) => a - b);
-  await closeSessions(sessions);
-  return {
-    sent,
-    received: latencies.length,
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
+  return pacedLoad(await openSessions(urls, count), { snapshot: SNAPSHOT, rate: RATE, seconds });
 }
 
 async function saturate(urls, { sessions: count, window: inFlight, seconds }) {
-  const sessions = await openSessions(urls, count);
-  const bodies = makePatchBodies(64);
-  let received = 0;
-  let counting = false;
-  let running = true;
-  let k = 0;
-  for (const { customer, agent } of sessions) {
-    agent.on('message', () => {
-      if (counting) received++;
-      if (running) customer.send(patchFrame(performance.now(), bodies[k++ & 63]));
-    });
-  }
-  for (const { customer } of sessions) for (let i = 0; i < inFlight; i++) customer.send(patchFrame(performance.now(), bodies[k++ & 63]));
-  await new Promise((r) => setTimeout(r, 1000));
-  counting = true;
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  counting = false;
-  running = false;
-  await new Promise((r) => setTimeout(r, 500));
-  await closeSessions(sessions);
-  return { perSecond: received / seconds };
+  return saturateLoad(await openSessions(urls, count), { inFlight, seconds });
 }
 
 function load() {

@@ -49,3 +49,95 @@ export async function closeSessions(sessions) {
       ),
   );
 }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Paced load on open sessions: each customer sends `snapshot`, then `rate` patches per second for
+ * `seconds` after a warm-up second, at phases spread over the period (a smooth load, not `rate`
+ * bursts a second). One-way latency of the patches sent within the window, as the agents receive
+ * them. `onWindow(startInMs, endInMs)` hears when the measured window opens and closes.
+ */
+export async function pacedLoad(sessions, { snapshot, rate, seconds, onWindow = () => {} }) {
+  const count = sessions.length;
+  const bodies = makePatchBodies(64);
+  const latencies = [];
+  let snapshots = 0;
+  let window = { start: Infinity, end: Infinity };
+  for (const { agent } of sessions) {
+    agent.on('message', (data) => {
+      const text = data.toString();
+      if (!text.startsWith(PATCH_HEAD)) return void (text.startsWith('{"t":"snapshot"') && snapshots++);
+      const ts = sentAt(text);
+      if (ts >= window.start && ts < window.end) latencies.push(performance.now() - ts);
+    });
+  }
+  for (const { customer } of sessions) customer.send(snapshot);
+  for (const deadline = Date.now() + 30_000; snapshots < count && Date.now() < deadline;) await sleep(20);
+  await sleep(500);
+
+  const period = 1000 / rate;
+  const now0 = performance.now();
+  window = { start: now0 + 1000, end: now0 + 1000 + seconds * 1000 };
+  onWindow(window.start - now0, window.end - now0);
+  const due = sessions.map((_, i) => now0 + (i / count) * period);
+  let sent = 0;
+  let k = 0;
+  await new Promise((resolve) => {
+    const tick = setInterval(() => {
+      const now = performance.now();
+      if (now >= window.end) {
+        clearInterval(tick);
+        return resolve();
+      }
+      for (let i = 0; i < count; i++) {
+        while (due[i] <= now) {
+          const ts = performance.now();
+          sessions[i].customer.send(patchFrame(ts, bodies[k++ & 63]));
+          if (ts >= window.start) sent++;
+          due[i] += period;
+        }
+      }
+    }, 1);
+  });
+  await sleep(1000); // let the last frames land
+  latencies.sort((a, b) => a - b);
+  await closeSessions(sessions);
+  return {
+    sent,
+    received: latencies.length,
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+/**
+ * Closed loop on open sessions: each keeps `inFlight` patches in flight (every frame an agent
+ * receives makes its customer send the next); how many frames/s the server moves over `seconds`
+ * after a warm-up second. `onPhase('start' | 'end')` hears the measured window.
+ */
+export async function saturateLoad(sessions, { inFlight, seconds, onPhase = () => {} }) {
+  const bodies = makePatchBodies(64);
+  let received = 0;
+  let counting = false;
+  let running = true;
+  let k = 0;
+  for (const { customer, agent } of sessions) {
+    agent.on('message', () => {
+      if (counting) received++;
+      if (running) customer.send(patchFrame(performance.now(), bodies[k++ & 63]));
+    });
+  }
+  for (const { customer } of sessions) for (let i = 0; i < inFlight; i++) customer.send(patchFrame(performance.now(), bodies[k++ & 63]));
+  await sleep(1000);
+  counting = true;
+  onPhase('start');
+  await sleep(seconds * 1000);
+  counting = false;
+  onPhase('end');
+  running = false;
+  await sleep(500);
+  await closeSessions(sessions);
+  return { perSecond: received / seconds };
+}

@@ -16,7 +16,7 @@ import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
-import { PATCH_HEAD, closeSessions, makePatchBodies, patchFrame, percentile, sentAt } from './load.js';
+import { closeSessions, pacedLoad, saturateLoad } from './load.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const DIST = fileURLToPath(new URL('../dist/relay/index.js', import.meta.url));
@@ -190,88 +190,12 @@ function announceWindow(startIn, endIn) {
 /** Paced load: each session's customer sends a snapshot, then RATE patches per second, for `seconds`. */
 async function paced(url, token, { sessions: count, seconds }) {
   const sessions = await openSessions(url, token, count);
-  const snapshot = makeSnapshot();
-  const bodies = makePatchBodies(64);
-  let snapshots = 0;
-  const latencies = [];
-  let window = { start: Infinity, end: Infinity };
-  for (const { agent } of sessions) {
-    agent.on('message', (data) => {
-      const text = data.toString();
-      if (!text.startsWith(PATCH_HEAD)) {
-        if (text.startsWith('{"t":"snapshot"')) snapshots++;
-        return;
-      }
-      const ts = sentAt(text);
-      if (ts >= window.start && ts < window.end) latencies.push(performance.now() - ts);
-    });
-  }
-  for (const { customer } of sessions) customer.send(snapshot);
-  for (const deadline = Date.now() + 30_000; snapshots < count && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 500));
-
-  // Sessions start at spread-out phases, so the load is smooth rather than 10 bursts a second.
-  const period = 1000 / RATE;
-  const now0 = performance.now();
-  window = { start: now0 + 1000, end: now0 + 1000 + seconds * 1000 }; // the first second warms up
-  announceWindow(window.start - now0, window.end - now0);
-  const due = sessions.map((_, i) => now0 + (i / count) * period);
-  let sent = 0;
-  let k = 0;
-  await new Promise((resolve) => {
-    const tick = setInterval(() => {
-      const now = performance.now();
-      if (now >= window.end) {
-        clearInterval(tick);
-        return resolve();
-      }
-      for (let i = 0; i < count; i++) {
-        while (due[i] <= now) {
-          const ts = performance.now();
-          sessions[i].customer.send(patchFrame(ts, bodies[k++ & 63]));
-          if (ts >= window.start) sent++;
-          due[i] += period;
-        }
-      }
-    }, 1);
-  });
-  await new Promise((r) => setTimeout(r, 1000)); // let the last frames land
-  latencies.sort((a, b) => a - b);
-  await closeSessions(sessions);
-  return {
-    sent,
-    received: latencies.length,
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
+  return pacedLoad(sessions, { snapshot: makeSnapshot(), rate: RATE, seconds, onWindow: announceWindow });
 }
 
 /** Closed loop: each session keeps `window` patches in flight; measures how many frames/s the server can move. */
 async function saturate(url, token, { sessions: count, window: inFlight, seconds }) {
-  const sessions = await openSessions(url, token, count);
-  const bodies = makePatchBodies(64);
-  let received = 0;
-  let counting = false;
-  let running = true;
-  let k = 0;
-  for (const { customer, agent } of sessions) {
-    agent.on('message', () => {
-      if (counting) received++;
-      if (running) customer.send(patchFrame(performance.now(), bodies[k++ & 63]));
-    });
-  }
-  for (const { customer } of sessions) for (let i = 0; i < inFlight; i++) customer.send(patchFrame(performance.now(), bodies[k++ & 63]));
-  await new Promise((r) => setTimeout(r, 1000));
-  counting = true;
-  process.send({ phase: 'start' });
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  counting = false;
-  process.send({ phase: 'end' });
-  running = false;
-  await new Promise((r) => setTimeout(r, 500));
-  await closeSessions(sessions);
-  return { perSecond: received / seconds };
+  return saturateLoad(await openSessions(url, token, count), { inFlight, seconds, onPhase: (phase) => process.send({ phase }) });
 }
 
 async function load() {
