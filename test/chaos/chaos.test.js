@@ -78,15 +78,8 @@ async function startPages() {
  * removals, moves, attribute and text changes, typed field values (the convergence test's generator,
  * without shadow roots and CSSOM). The oldest items go when there are more than `max` elements.
  */
-function churn({ seed, max }) {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+function churn({ seed, max, random }) {
+  const rand = new Function(`return ${random}`)()(seed); // the test's PRNG, handed over as source
   const pick = (list) => list[Math.floor(rand() * list.length)];
   const TAGS = ['div', 'span', 'p', 'ul', 'li', 'b', 'section', 'input', 'textarea'];
   const ATTRIBUTES = ['class', 'title', 'data-x', 'aria-label'];
@@ -477,13 +470,13 @@ async function chaos(seed, browser, pages) {
   try {
     await setUp(run, browser, pages);
     // The harness must see the two trees alike before any fault, or it is the comparison that is wrong.
-    await run.customer.page.evaluate(churn, { seed, max: MAX_ELEMENTS });
+    await run.customer.page.evaluate(churn, { seed, max: MAX_ELEMENTS, random: String(random) });
     await sleep(500);
     await run.customer.page.evaluate(() => window.__churn.stop());
     const calm = await converge(run, 5000);
     if (calm.ms === null) assert.fail(`before any fault the mirror does not match the page:\n${treeDiff(calm.mirror, calm.page)}`);
 
-    await run.customer.page.evaluate(churn, { seed: seed + 1000, max: MAX_ELEMENTS });
+    await run.customer.page.evaluate(churn, { seed: seed + 1000, max: MAX_ELEMENTS, random: String(random) });
     run.t0 = Date.now();
     await injectFaults(run, random(seed), run.t0 + SECONDS * 1000);
     clearFaults(run);
