@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything `npm test` runs, in order; stops at the first failure with a non-zero exit.
 #   1. find (or install) Chromium and Firefox   2. build   3. typecheck   3b. lint
-#   4. browser unit tests (web-test-runner)   5. node suites: relay and end-to-end
+#   4. browser unit tests (web-test-runner)   5. relay (node)   5a. end-to-end and fidelity
 #   5b. scale-out: relay processes on a real redis-server (found or installed first)
 #   5c. chaos: faults between the pages, the relay nodes and Redis (5 seeds, 60 s each)
 #   6. Firefox: the browser unit tests and the main end-to-end flow again
@@ -16,11 +16,33 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1
 
 STARTED=$SECONDS
 STAGE=""
+STAGE_STARTED=$SECONDS
+TIMINGS=()
+# Closes the running stage's clock; `stage NAME` opens the next one.
+stage_done() {
+  if [[ -n "$STAGE" ]]; then TIMINGS+=("$(printf '%6ss  %s' "$((SECONDS - STAGE_STARTED))" "$STAGE")"); fi
+}
 stage() {
+  stage_done
   STAGE="$1"
+  STAGE_STARTED=$SECONDS
   printf '\n\033[1m==> %s\033[0m\n' "$1"
 }
-trap 'rc=$?; if [[ $rc -ne 0 ]]; then printf "\n\033[1;31mFAILED at: %s (exit %s)\033[0m\n" "$STAGE" "$rc" >&2; fi' EXIT
+timings() {
+  printf '\nStage timings:\n'
+  printf '  %s\n' "${TIMINGS[@]}"
+  printf '%8ss  total\n' "$((SECONDS - STARTED))"
+}
+finish() {
+  local rc=$1
+  rm -rf "${TEST_HOME:-}"
+  if [[ $rc -ne 0 ]]; then
+    stage_done
+    timings
+    printf "\n\033[1;31mFAILED at: %s (exit %s)\033[0m\n" "$STAGE" "$rc" >&2
+  fi
+}
+trap 'finish $?' EXIT
 
 stage "Chromium"
 CHROME_PATH="$(bash scripts/ensure-chromium.sh)"
@@ -34,7 +56,6 @@ export FIREFOX_PATH
 TEST_HOME="$(mktemp -d "${TMPDIR:-/tmp}/cobrowse-test.XXXXXX")"
 export XDG_CONFIG_HOME="$TEST_HOME/config" XDG_CACHE_HOME="$TEST_HOME/cache"
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
-trap 'rc=$?; rm -rf "$TEST_HOME"; if [[ $rc -ne 0 ]]; then printf "\n\033[1;31mFAILED at: %s (exit %s)\033[0m\n" "$STAGE" "$rc" >&2; fi' EXIT
 
 stage "Build (tsc + rollup)"
 npm run build
@@ -50,8 +71,11 @@ npm run format:check
 stage "Browser unit tests (web-test-runner, $CHROME_PATH)"
 npx web-test-runner
 
-stage "Node suites: relay, end-to-end and fidelity (node --test)"
-node --test --test-concurrency=1 --test-reporter=spec test/relay/ test/e2e/ test/fidelity/
+stage "Relay (node --test test/relay/)"
+node --test --test-concurrency=1 --test-reporter=spec test/relay/
+
+stage "End-to-end and fidelity: customer and agent pages through a real relay (node --test)"
+node --test --test-concurrency=1 --test-reporter=spec test/e2e/ test/fidelity/
 
 # Firefox through WebDriver BiDi (puppeteer-core): the same browser tests, then the main flow with
 # the customer's page in Firefox and the agent in Chromium, then both in Firefox.
@@ -77,5 +101,7 @@ node --test --test-reporter=spec test/storybook/
 stage "Package: npm pack contents + install from the tarball (node --test)"
 node --test --test-reporter=spec test/package/
 
+stage_done
 STAGE=""
+timings
 printf '\n\033[1;32mAll tests passed in %ss.\033[0m\n' "$((SECONDS - STARTED))"
