@@ -178,9 +178,10 @@ if (option('redis-prefix') !== undefined && !redisUrl) fail('--redis-prefix need
 // Warnings the relay logs while starting wait until the summary is printed, so it comes first.
 const early: Record<string, unknown>[] = [];
 let started = false;
+const jsonLine = (event: Record<string, unknown>) => `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`;
 const log = (event: Record<string, unknown>) => {
   if (!started) return void early.push(event);
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+  process.stdout.write(jsonLine(event));
 };
 
 const options: RelayOptions & { port: number; host: string } = {
@@ -214,8 +215,14 @@ try {
 collectDefaultMetrics({ register: relay.relay.registry }); // process memory, CPU, event-loop lag
 
 const httpBase = relay.url.replace(/^ws/, 'http').slice(0, -RELAY_DEFAULTS.path.length);
-console.log(`cobrowse-relay listening on ${relay.url} (health ${httpBase}/healthz, metrics ${httpBase}/metrics)`);
-for (const line of relay.relay.summary) console.log(`  ${line}`);
+// One write, so whoever reads the first line (a supervisor, a test) has the summary and the early warnings too.
+process.stdout.write(
+  [
+    `cobrowse-relay listening on ${relay.url} (health ${httpBase}/healthz, metrics ${httpBase}/metrics)\n`,
+    ...relay.relay.summary.map((line) => `  ${line}\n`),
+    ...early.map(jsonLine),
+  ].join(''),
+);
 if (agentAuth === 'dev') {
   process.stderr.write(
     '\n  ***************************************************************\n' +
@@ -225,7 +232,6 @@ if (agentAuth === 'dev') {
   );
 }
 started = true;
-early.forEach(log);
 
 let stopping = false;
 const stop = (signal: string) => {

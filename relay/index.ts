@@ -11,6 +11,7 @@ export { RELAY_DEFAULTS, type RelayLimits, type RelayOptions } from './options.j
 export type { AgentAuthOptions, AgentIdentity } from './auth.js';
 export type { WebhookOptions, WebhookEvent } from './webhook.js';
 export type { RedisClusterOptions } from './cluster.js';
+export { ManualClock, systemClock, type Clock, type ClockTimer } from './clock.js';
 
 export interface StandaloneRelay {
   relay: Relay;

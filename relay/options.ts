@@ -4,6 +4,7 @@
  */
 import { MAX_FRAME_BYTES } from '../core/protocol/index.js';
 import type { AgentAuthOptions } from './auth.js';
+import { systemClock, type Clock } from './clock.js';
 import type { RedisClusterOptions } from './cluster.js';
 import type { WebhookOptions } from './webhook.js';
 
@@ -72,6 +73,11 @@ export interface RelayOptions {
   redis?: string | RedisClusterOptions;
   /** Receives one JSON-able object per event; default: one JSON line on stdout. Never given frame bodies, tokens or full session IDs. */
   log?: (event: Record<string, unknown>) => void;
+  /**
+   * Where the relay's rules about time (TTLs, grace, lockouts, heartbeats, idle expiry) read and schedule; default
+   * the system's. Tests pass a ManualClock. On Redis, what Redis itself expires keeps Redis's own time.
+   */
+  clock?: Clock;
 }
 
 /** What RelayOptions fall back to. */
@@ -120,6 +126,7 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
     trustProxy: false,
     metrics: true,
     log: writeJsonLine,
+    clock: systemClock,
     ...defined(rest),
     limits: { ...RELAY_DEFAULTS.limits, ...defined(limits ?? {}) },
   };

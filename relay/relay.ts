@@ -6,7 +6,6 @@
  * within a memory budget.
  */
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -117,7 +116,7 @@ function duration(ms: number): string {
 /** Attaches to an existing http.Server: handles its 'upgrade' for `path`, leaves other paths alone. */
 export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const o = resolveOptions(options);
-  const { log, limits } = o;
+  const { log, limits, clock } = o;
   const auth = o.agentAuth ? createAgentAuth(o.agentAuth) : null;
   const dev = auth?.mode === 'dev';
   const customerOrigins = new OriginPolicy(o.customerOrigins ?? o.origins, dev);
@@ -129,7 +128,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const conns = new Map<WebSocket, Conn>();
   /** Agents that fell behind and wait for a snapshot. */
   const lagging = new Set<Conn>();
-  const store = new SessionStore<Conn>((session, why) => {
+  const store = new SessionStore<Conn>(clock, (session, why) => {
     if (cluster) return expireShared(session, why);
     if (why === Deadline.AgentGrace) return releaseAgent(session, 'agent-expired');
     log({ event: 'session-expired', session: maskCode(session.code), why });
@@ -259,7 +258,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if (!sessionsPerIp.tryAdd(conn.ip)) {
       return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
     }
-    const { session, token } = store.create(frame.mode, conn, conn.ip, performance.now());
+    const { session, token } = store.create(frame.mode, conn, conn.ip, clock.monotonic());
     bind(conn, Role.Customer, session);
     store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
     send(conn, { t: 'created', code: session.code, token, mode: session.mode });
@@ -270,7 +269,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   function resume(conn: Conn, frame: ResumeFrame) {
     // On another of the session's domains, a one-time hand-off token stands in for the ID and resume token.
     const handoff = 'handoff' in frame;
-    const session = handoff ? store.redeemHandoff(frame.handoff, performance.now()) : store.find(frame.code);
+    const session = handoff ? store.redeemHandoff(frame.handoff, clock.monotonic()) : store.find(frame.code);
     if (!session || (!handoff && !store.verify(session, frame.token))) {
       const message = handoff
         ? 'This hand-off link has expired or was already used'
@@ -314,7 +313,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }
     // Guessing is limited per address and per agent, so neither many agents on one
     // address nor one agent on many addresses gets more than `joinFailures` tries.
-    const now = Date.now();
+    const now = clock.now();
     const keys = [`ip:${conn.ip}`, ...(conn.agent ? [`agent:${conn.agent.id}`] : [])];
     if (cluster) return shared(conn, () => joinShared(conn, frame, keys, fail));
     const wait = Math.max(...keys.map((key) => joinLimiter.retryAfter(key, now)));
@@ -436,13 +435,13 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       mode: frame.mode,
       ip: conn.ip,
       tokenHash: hashToken(token),
-      unjoinedUntil: Date.now() + o.unjoinedTtlMs,
+      unjoinedUntil: clock.now() + o.unjoinedTtlMs,
       ttlMs: recordTtlMs,
       holder: holderOf(conn),
       maxPerIp: limits.sessionsPerIp,
     });
     if (code === null) return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
-    const { session } = store.create(frame.mode, conn, conn.ip, performance.now(), { code, token });
+    const { session } = store.create(frame.mode, conn, conn.ip, clock.monotonic(), { code, token });
     session.counted = false; // counted in Redis, cluster-wide, until the record goes
     bind(conn, Role.Customer, session);
     store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
@@ -453,11 +452,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
 
   /** A party arrived here: this relay's copy of the session, with what the record says. */
   function adopt(record: SessionRecord): Session<Conn> {
-    const session = store.adopt(record, performance.now());
+    const session = store.adopt(record, clock.monotonic());
     session.remote.customer = remoteNode(record.customer);
     session.remote.agent = remoteNode(record.agent);
     // An unjoined session keeps its deadline wherever its customer goes.
-    if (!record.joined && !session.timers.unjoined) store.arm(session, Deadline.Unjoined, Math.max(1, record.unjoinedUntil - Date.now()));
+    if (!record.joined && !session.timers.unjoined) store.arm(session, Deadline.Unjoined, Math.max(1, record.unjoinedUntil - clock.now()));
     return session;
   }
 
@@ -505,7 +504,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     fail: (reason: string, code: ErrorCode, message: string, close: CloseCode) => void,
   ) {
     const { joinFailures, joinFailureWindowMs } = limits;
-    const wait = Number.isFinite(joinFailures) ? await cluster!.retryAfter(keys, joinFailures, joinFailureWindowMs, Date.now()) : 0;
+    const wait = Number.isFinite(joinFailures) ? await cluster!.retryAfter(keys, joinFailures, joinFailureWindowMs, clock.now()) : 0;
     if (wait > 0) {
       const message = `Too many failed attempts to join; try again in ${duration(wait)}`;
       return fail('rate-limited', ErrorCode.RateLimited, message, CloseCode.RateLimited);
@@ -517,7 +516,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if (record === 'stale') return closeStale(conn, frame, Role.Agent);
     if (record === null) {
       if (cluster!.settling) return unavailable(conn); // its record may not be written back yet
-      if (Number.isFinite(joinFailures)) await cluster!.fail(keys, joinFailures, joinFailureWindowMs, Date.now());
+      if (Number.isFinite(joinFailures)) await cluster!.fail(keys, joinFailures, joinFailureWindowMs, clock.now());
       return fail('not-found', ErrorCode.NotFound, 'No session with this ID', CloseCode.SessionNotFound);
     }
     if (record === 'taken') return fail('taken', ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken);
@@ -575,8 +574,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   /** Redis lost what this node wrote (it restarted empty, or took this node for dead): write back the sessions held here. */
   function restoreAll(why: string) {
     const sessions = [...store.values()];
-    if (sessions.length) log({ event: 'redis-restore', why, sessions: sessions.length });
-    for (const session of sessions) {
+    if (!sessions.length) return;
+    log({ event: 'redis-restore', why, sessions: sessions.length });
+    const writes = sessions.map((session) => {
       const record = {
         code: session.code,
         mode: session.mode,
@@ -586,16 +586,18 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         agentName: session.agentName,
         seq: session.seq,
         joined: !session.timers.unjoined,
-        unjoinedUntil: Date.now() + o.unjoinedTtlMs,
+        unjoinedUntil: clock.now() + o.unjoinedTtlMs,
         customer: session.customer ? holderOf(session.customer) : '',
         agent: session.agent ? holderOf(session.agent) : '',
       };
-      cluster!.restore(record, recordTtlMs).then(
+      return cluster!.restore(record, recordTtlMs).then(
         // Another connection holds the role now: the socket here is stale, as if replaced.
         (roles) => roles.forEach((role) => replaceHere(session, role as Role)),
         (err: unknown) => log({ event: 'redis-error', error: String(err) }),
       );
-    }
+    });
+    // Parties may resume on any node from here on.
+    void Promise.all(writes).then(() => log({ event: 'redis-restored', why, sessions: sessions.length }));
   }
 
   /** The other parties of sessions here, on nodes that died: gone, as if their sockets had closed (their grace period starts). */
@@ -648,7 +650,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   function onBusFrame(code: string, role: Role, kind: string, raw: Buffer) {
     const session = store.find(code);
     if (!session) return metrics.dropped('no-peer');
-    session.activeAt = performance.now();
+    session.activeAt = clock.monotonic();
     deliver(session[role], kind, raw);
   }
 
@@ -687,10 +689,12 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     conn.throttled = true;
     metrics.throttled(partyOf(conn));
     conn.ws.pause();
-    setTimeout(() => {
-      conn.throttled = false;
-      conn.ws.resume();
-    }, Math.ceil(wait)).unref();
+    clock
+      .setTimeout(() => {
+        conn.throttled = false;
+        conn.ws.resume();
+      }, Math.ceil(wait))
+      .unref();
   }
 
   /**
@@ -767,7 +771,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   function onMessage(conn: Conn, data: RawData, isBinary: boolean) {
     if (conn.ws.readyState !== WebSocket.OPEN) return; // already refused or ended
     if (conn.queue) return void conn.queue.push([data, isBinary]); // its handshake waits for Redis
-    const started = performance.now();
+    const started = clock.monotonic();
     conn.alive = true;
     const raw = data as Buffer; // default binaryType 'nodebuffer': one Buffer per message
     metrics.frame('in', partyOf(conn), raw.length);
@@ -805,7 +809,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         }
         if (frame.t === 'chunk') kind = frame.of === 'patch' ? 'patch' : frame.i === 0 ? 'snapshot' : 'snapshot-part';
       }
-      if (forward(conn, session, kind, raw)) metrics.forwarded((performance.now() - started) / 1000);
+      if (forward(conn, session, kind, raw)) metrics.forwarded((clock.monotonic() - started) / 1000);
       return;
     }
     if (frame.t === 'end') return endSession(session, conn.role);
@@ -813,7 +817,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       if (!cluster)
         return send(conn, {
           t: 'handoff-token',
-          token: store.issueHandoff(session, HANDOFF_TTL_MS, performance.now()),
+          token: store.issueHandoff(session, HANDOFF_TTL_MS, clock.monotonic()),
           ttl: HANDOFF_TTL_MS,
         });
       const token = newToken(); // redeemed on whichever node the next domain reaches
@@ -882,7 +886,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const conn = conns.get(this);
     if (!conn) return;
     conn.alive = true;
-    if (conn.role && conn.pingAt) metrics.rtt(conn.role, (performance.now() - conn.pingAt) / 1000);
+    if (conn.role && conn.pingAt) metrics.rtt(conn.role, (clock.monotonic() - conn.pingAt) / 1000);
   }
   function onSocketClose(this: WebSocket) {
     const conn = conns.get(this);
@@ -908,7 +912,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       alive: true,
       seen: false,
       pingAt: 0,
-      rate: fps === Infinity && bps === Infinity ? null : new RateBudget(limits, performance.now()),
+      rate: fps === Infinity && bps === Infinity ? null : new RateBudget(limits, clock.monotonic()),
       throttled: false,
       behind: false,
       resyncAskedAt: 0,
@@ -965,14 +969,14 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   };
   server.on('upgrade', onUpgrade);
 
-  const heartbeat = setInterval(() => {
+  const heartbeat = clock.setInterval(() => {
     for (const conn of conns.values()) {
       // Silent since the last ping, or still anonymous a whole interval later: drop it.
       if (!conn.alive || (conn.role === null && conn.seen)) conn.ws.terminate();
       else {
         conn.alive = false;
         conn.seen = true;
-        conn.pingAt = performance.now();
+        conn.pingAt = clock.monotonic();
         conn.ws.ping();
       }
     }
@@ -981,8 +985,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
 
   // Once a lagging agent has drained enough to take a snapshot, ask its customer for one
   // (and again if none came, e.g. the customer was away).
-  const resync = setInterval(() => {
-    const now = performance.now();
+  const resync = clock.setInterval(() => {
+    const now = clock.monotonic();
     for (const agent of lagging) {
       const session = agent.session;
       const customer = session?.customer ?? null;
@@ -1002,17 +1006,17 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   resync.unref();
 
   const watch = cluster
-    ? setInterval(() => void watchNodes().catch((err: unknown) => log({ event: 'redis-error', error: String(err) })), WATCH_MS)
+    ? clock.setInterval(() => void watchNodes().catch((err: unknown) => log({ event: 'redis-error', error: String(err) })), WATCH_MS)
     : undefined;
   watch?.unref();
 
-  const sweep = setInterval(() => joinLimiter.sweep(Date.now()), Math.min(limits.joinFailureWindowMs, 60_000));
+  const sweep = clock.setInterval(() => joinLimiter.sweep(clock.now()), Math.min(limits.joinFailureWindowMs, 60_000));
   sweep.unref();
 
   // Idle sessions end; one sweep rather than re-arming a timer on every frame.
-  const idle = setInterval(
+  const idle = clock.setInterval(
     () => {
-      const now = performance.now();
+      const now = clock.monotonic();
       for (const session of [...store.values()]) {
         if (now - session.activeAt < o.idleMs) continue;
         log({ event: 'session-expired', session: maskCode(session.code), why: 'idle' });
@@ -1091,17 +1095,18 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     close() {
       closing ??= (async () => {
         shuttingDown = true;
-        clearInterval(heartbeat);
-        clearInterval(resync);
-        clearInterval(sweep);
-        clearInterval(watch);
-        clearInterval(idle);
+        clock.clear(heartbeat);
+        clock.clear(resync);
+        clock.clear(sweep);
+        clock.clear(watch);
+        clock.clear(idle);
         store.clear();
         const closed = [...conns.keys()].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
         for (const conn of conns.values()) {
           conn.session = null; // shutting down is not a peer going offline
           conn.ws.close(CloseCode.GoingAway, 'relay shutting down');
         }
+        // Real time, whatever the clock: shutting down must end even while a test's clock stands still.
         const force = setTimeout(() => conns.forEach((conn) => conn.ws.terminate()), o.drainTimeoutMs);
         await Promise.all(closed);
         clearTimeout(force);

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Mode } from '../core/protocol/index.js';
+import type { Clock, ClockTimer } from './clock.js';
 
 /** Why a session's timer is running: nobody joined yet, the customer dropped, or the agent dropped (its place is held). */
 export const Deadline = { Unjoined: 'unjoined', Grace: 'grace', AgentGrace: 'agent' } as const;
@@ -32,7 +33,7 @@ export interface Session<S> {
   /** When a frame of page content or a command last passed (ms, performance.now()), for idle expiry. */
   activeAt: number;
   /** One slot per deadline (a plain object: a Map would cost ~250 B per session). */
-  readonly timers: Record<Deadline, NodeJS.Timeout | undefined>;
+  readonly timers: Record<Deadline, ClockTimer | undefined>;
   /**
    * On Redis, the nodes holding the other parties (null: none known, or on this node). In memory
    * only, both stay null.
@@ -64,7 +65,10 @@ export class SessionStore<S> {
   readonly #handoffs = new Map<string, Session<S>>();
 
   /** `onExpire` runs when a deadline passes; the caller ends the session. */
-  constructor(private readonly onExpire: (session: Session<S>, why: Deadline) => void) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly onExpire: (session: Session<S>, why: Deadline) => void,
+  ) {}
 
   get size(): number {
     return this.#sessions.size;
@@ -190,7 +194,7 @@ export class SessionStore<S> {
   /** (Re)starts one of the session's deadlines. */
   arm(session: Session<S>, why: Deadline, ms: number): void {
     this.disarm(session, why);
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       session.timers[why] = undefined;
       this.onExpire(session, why);
     }, ms);
@@ -199,7 +203,7 @@ export class SessionStore<S> {
   }
 
   disarm(session: Session<S>, why: Deadline): void {
-    clearTimeout(session.timers[why]);
+    this.clock.clear(session.timers[why]);
     session.timers[why] = undefined;
   }
 

@@ -12,6 +12,7 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { random } from '../helpers/random.js';
 import { startRedis } from '../helpers/redis.js';
 import { sleep, startNode } from '../cluster/helpers.js';
 
@@ -23,18 +24,6 @@ const CONVERGE_MS = 5000;
 const MAX_ELEMENTS = 250;
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
-
-/** mulberry32, as test/helpers/dom.ts: a failing run replays from its seed. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const customerHtml = (relay) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Chaos: customer</title>
@@ -341,7 +330,7 @@ async function injectFaults(run, rand, until) {
   let killed = false;
   let restarted = false;
   while (Date.now() < until) {
-    await sleep(between(150, 900));
+    await sleep(between(150, 900)); // the fault schedule: seeded gaps between faults, on purpose
     if (Date.now() >= until) break;
     const elapsed = Date.now() - run.t0;
     if (!killed && elapsed >= 0.35 * duration) {
@@ -351,7 +340,7 @@ async function injectFaults(run, rand, until) {
       const downMs = between(2000, 4000);
       pending.push(
         (async () => {
-          await sleep(downMs);
+          await sleep(downMs); // how long the node stays dead: part of the fault
           const { b } = run.nodes;
           const c = (run.nodes.c = await startNode(run.redisUrl));
           proxies.customer.setTargets([c, b].map(target));
@@ -367,7 +356,7 @@ async function injectFaults(run, rand, until) {
       const downMs = between(500, 2000);
       pending.push(
         (async () => {
-          await sleep(downMs);
+          await sleep(downMs); // how long Redis stays away: part of the fault
           run.redis = await startRedis({ port });
           log(`Redis started again on port ${port}, empty`);
         })(),
@@ -471,7 +460,7 @@ async function chaos(seed, browser, pages) {
     await setUp(run, browser, pages);
     // The harness must see the two trees alike before any fault, or it is the comparison that is wrong.
     await run.customer.page.evaluate(churn, { seed, max: MAX_ELEMENTS, random: String(random) });
-    await sleep(500);
+    await sleep(500); // half a second of churn on purpose, for the calm comparison
     await run.customer.page.evaluate(() => window.__churn.stop());
     const calm = await converge(run, 5000);
     if (calm.ms === null) assert.fail(`before any fault the mirror does not match the page:\n${treeDiff(calm.mirror, calm.page)}`);

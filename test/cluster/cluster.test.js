@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis } from '../helpers/redis.js';
 import { connect, expectRefused } from '../relay/helpers.js';
-import { Agent, Customer, V, clusterSuite, health, sleep, until } from './helpers.js';
+import { Agent, Customer, V, clusterSuite, health, sleep } from './helpers.js';
+import { until } from '../helpers/wait.js';
 
 /** A customer creates a session on node `a`; an agent, Alice, joins it on node `b` (`join` adds to her frame). */
 async function pairAcross(a, b, join = {}) {
@@ -47,8 +48,8 @@ describe('two relays on one Redis: a node dies mid-session', () => {
     agent.start();
     await until(
       () => agent.applied.snapshots > 0 && agent.list.length === customer.list.length,
-      5000,
       'the first snapshot from A reaches the agent on B',
+      { ms: 5000 },
     );
 
     let stop = false;
@@ -57,18 +58,21 @@ describe('two relays on one Redis: a node dies mid-session', () => {
       while (!stop) {
         customer.mutate(1 + (batches % 3));
         batches++;
-        await sleep(8);
+        await sleep(8); // pacing on purpose: a page's mutation batches
       }
     })();
-    await sleep(800);
-    assert.ok(agent.applied.patches > 20, `patches cross from A to B (${agent.applied.patches})`);
+    await until(() => agent.applied.patches > 20, 'patches to cross from A to B');
     const beforeKill = agent.list.length;
+    const patchesBeforeKill = agent.applied.patches;
 
     await a.kill(); // no goodbye: its sockets just die
-    await sleep(1500);
+    // The customer resumes on B while the page goes on changing; patches flow again.
+    await until(() => customer.nodes.length === 2 && agent.applied.patches > patchesBeforeKill + 20, 'patches again, from B', {
+      ms: 10_000,
+    });
     stop = true;
     await churn;
-    await until(() => agent.list.length === customer.list.length, 5000, 'convergence on B').catch((err) => {
+    await until(() => agent.list.length === customer.list.length, 'convergence on B', { ms: 5000 }).catch((err) => {
       err.message += `: agent ${agent.list.length}, customer ${customer.list.length}; ${JSON.stringify({ c: customer.log.slice(-8), a: agent.log.slice(-8) })}`;
       throw err;
     });
@@ -219,7 +223,7 @@ describe('two relays on one Redis: Redis goes away and comes back', () => {
     const port = ctx.redis.port;
     await ctx.redis.kill();
 
-    await until(async () => (await health(a)).status === 503, 5000, 'node A reports Redis down');
+    await until(async () => (await health(a)).status === 503, 'node A reports Redis down', { ms: 5000 });
     const down = await health(a);
     assert.deepEqual({ ok: down.body.ok, redis: down.body.redis }, { ok: false, redis: 'down' });
     const customer = await connect(a.url);
@@ -234,7 +238,9 @@ describe('two relays on one Redis: Redis goes away and comes back', () => {
     assert.equal((await agent.next()).code, 'unavailable', 'joins too: never a session only one node knows');
 
     ctx.redis = await startRedis({ port });
-    await until(async () => (await health(a)).status === 200 && (await health(b)).status === 200, 10_000, 'both nodes see Redis again');
+    await until(async () => (await health(a)).status === 200 && (await health(b)).status === 200, 'both nodes see Redis again', {
+      ms: 10_000,
+    });
     const again = await connect(a.url);
     again.send({ t: 'create', v: V, mode: 'full-control' });
     const created = await again.next();
@@ -277,13 +283,16 @@ describe('two relays on one Redis: Redis restarts empty', () => {
     const port = ctx.redis.port;
     await ctx.redis.kill();
     ctx.redis = await startRedis({ port }); // nothing persisted: it comes back empty
-    await until(async () => (await health(a)).status === 200 && (await health(b)).status === 200, 10_000, 'both nodes see Redis again');
+    await until(async () => (await health(a)).status === 200 && (await health(b)).status === 200, 'both nodes see Redis again', {
+      ms: 10_000,
+    });
     await until(
-      () => a.logs.some((l) => l.event === 'redis-restore') && b.logs.some((l) => l.event === 'redis-restore'),
-      5_000,
-      'both restore',
+      () => a.logs.some((l) => l.event === 'redis-restored') && b.logs.some((l) => l.event === 'redis-restored'),
+      'both write back',
+      {
+        ms: 5_000,
+      },
     );
-    await sleep(200);
 
     customer.send({ t: 'pointer', x: 1, y: 2 });
     assert.deepEqual(await agent.next(), { t: 'pointer', x: 1, y: 2 });

@@ -65,14 +65,6 @@ export async function health(node) {
   return { status: res.status, body: await res.json() };
 }
 
-export async function until(test, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(10);
-  }
-}
-
 export { Agent, Customer } from '../helpers/stream-drivers.js';
 
 /** A real Redis and two relay nodes on it (with `args`) for a describe block: `ctx.redis`, `ctx.a`, `ctx.b` once started. */

@@ -125,14 +125,4 @@ export function assertSameTree(actual: string, expected: string, message: string
 export const settle = (win: Window = window): Promise<void> =>
   new Promise((resolve) => win.requestAnimationFrame(() => setTimeout(resolve, 0)));
 
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random } from './random.js';

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SNAPSHOT, httpBase, metric, pair, sleep } from './helpers.js';
+import { SNAPSHOT, httpBase, metric, pair } from './helpers.js';
+import { until } from '../helpers/wait.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/relay-process.js', import.meta.url));
 const KiB = 1024;
@@ -47,8 +48,9 @@ describe('backpressure towards a stalled agent', () => {
 
     const FLOOD = 256; // 64 MiB; every 50th frame a snapshot, which may pass while under the hard cap
     let n = 0;
+    const readByRelay = async () => metric(await metricsOf(relay.url), 'cobrowse_frames_total{direction="in",role="customer"}');
     for (; n < 16; n++) await send(patch(n)); // warm up, fill the kernel's buffers
-    await sleep(200);
+    await until(async () => (await readByRelay()) === n, 'the relay to read the warm-up');
     const baseline = rssMiB(relay.child.pid);
     let peak = baseline;
     for (; n < FLOOD; n++) {
@@ -61,13 +63,13 @@ describe('backpressure towards a stalled agent', () => {
     await send(JSON.stringify({ t: 'pointer', x: 10, y: 20 }));
     const received = n + 2;
     // Wait until the relay has read every frame (bounded: a mistake here must fail, not hang).
-    for (let text = '', tries = 0; metric(text, 'cobrowse_frames_total{direction="in",role="customer"}') !== received; await sleep(50)) {
-      assert.ok(
-        tries++ < 200,
-        `the relay read ${metric(text, 'cobrowse_frames_total{direction="in",role="customer"}')} of ${received} frames`,
-      );
-      text = await metricsOf(relay.url);
-    }
+    await until(
+      async () => (await readByRelay()) === received,
+      async () => `the relay to read ${received} frames (${await readByRelay()})`,
+      {
+        ms: 10_000,
+      },
+    );
     peak = Math.max(peak, rssMiB(relay.child.pid));
     assert.ok(peak - baseline < 32, `relay RSS grew by ${(peak - baseline).toFixed(1)} MiB for a 64 MiB flood`);
 

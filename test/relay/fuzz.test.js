@@ -108,9 +108,10 @@ describe('fuzz, with agent authentication', () => {
         if (typeof frame === 'string') client.ws.send(frame);
         else client.ws.send(frame, { binary: true });
         sent++;
-        if (f % 4 === 3) await sleep(1); // let a refusal arrive, so frames are not all queued before it
+        // Pacing, not synchronisation: a refusal may arrive mid-burst, so not all frames are queued before it.
+        if (f % 4 === 3) await sleep(1);
       }
-      await sleep(20);
+      // The relay handles a socket's frames in order: whatever it answers to them comes before the close's answer.
       if (client.ws.readyState === 1) client.ws.close();
       const { code } = await client.closedWithin(3000);
       // Every message it got is a relay frame; every error is documented and closes with its code.

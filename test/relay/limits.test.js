@@ -3,9 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
-import { startRelay } from '../../dist/relay/index.js';
+import { ManualClock, RELAY_DEFAULTS, startRelay } from '../../dist/relay/index.js';
 import { ipKey } from '../../dist/relay/limits.js';
-import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, metric, relaySuite, sleep } from './helpers.js';
+import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, metric, relaySuite } from './helpers.js';
+import { until } from '../helpers/wait.js';
 
 const SECRET = 'limits-test-secret-0123456789abcdef';
 const tokenFor = (sub) =>
@@ -66,7 +67,10 @@ describe('join brute force', () => {
 });
 
 describe('join failures per agent and per address', () => {
-  const ctx = relaySuite({ agentAuth: { secret: SECRET }, limits: { joinFailureWindowMs: 2500 } });
+  // The default 15 min window, on a clock that moves only when the test says (heartbeats out of the way).
+  const clock = new ManualClock();
+  const ctx = relaySuite({ agentAuth: { secret: SECRET }, clock, heartbeatMs: 24 * 3600_000 });
+  const { joinFailureWindowMs } = RELAY_DEFAULTS.limits;
 
   it('one agent is locked out on every address after 5 failures; the error says when to retry', async () => {
     const token = await tokenFor('roaming');
@@ -77,7 +81,7 @@ describe('join failures per agent and per address', () => {
     agent.send({ t: 'join', v: V, code: created.code });
     const frame = await agent.next();
     assert.equal(frame.code, 'rate-limited');
-    assert.match(frame.message, /try again in \d+ s/);
+    assert.match(frame.message, /try again in 15 min/); // the whole window: time stood still since the failures
     assert.equal((await agent.closedWithin()).code, 4029);
     assert.equal(await attempt(ctx.url, { token: await tokenFor('other'), ip: '127.0.1.99', code: created.code }), 'joined');
     await customer.close();
@@ -100,7 +104,9 @@ describe('join failures per agent and per address', () => {
     assert.equal(await attempt(ctx.url, { token, ip, code: created.code }), 'joined');
     assert.equal(await attempt(ctx.url, { token, ip, code: randomCode() }), 'session-not-found'); // the 5th
     assert.equal(await attempt(ctx.url, { token, ip, code: created.code }), 'rate-limited');
-    await sleep(2600); // the 2.5 s window passes
+    clock.advance(joinFailureWindowMs - 1);
+    assert.equal(await attempt(ctx.url, { token, ip, code: created.code }), 'rate-limited', 'not a moment early');
+    clock.advance(1); // the oldest failure ages out
     assert.equal(await attempt(ctx.url, { token, ip, code: created.code }), 'joined');
     await customer.close();
   });
@@ -172,8 +178,9 @@ describe('per-IP caps', () => {
     const open = await Promise.all([1, 2, 3].map(() => connect(ctx.url, { localAddress: ip })));
     await assert.rejects(connect(ctx.url, { localAddress: ip }), /429/);
     const elsewhere = await connect(ctx.url, { localAddress: '127.0.5.2' });
+    const sockets = ctx.server.relay.socketCount;
     await open[0].close();
-    await sleep(50);
+    await until(() => ctx.server.relay.socketCount === sockets - 1, 'the relay to count the closed socket out');
     const again = await connect(ctx.url, { localAddress: ip });
     await Promise.all([...open.slice(1), elsewhere, again].map((c) => c.close()));
   });

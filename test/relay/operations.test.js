@@ -6,8 +6,9 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { attachRelay, startRelay } from '../../dist/relay/index.js';
-import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, metric, pair, relaySuite, sleep } from './helpers.js';
+import { ManualClock, RELAY_DEFAULTS, attachRelay, startRelay } from '../../dist/relay/index.js';
+import { until } from '../helpers/wait.js';
+import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, metric, pair, relaySuite } from './helpers.js';
 
 const metricsOf = async (url) => {
   const res = await fetch(`${httpBase(url)}/metrics`);
@@ -17,7 +18,8 @@ const metricsOf = async (url) => {
 };
 
 describe('metrics', () => {
-  const ctx = relaySuite({ heartbeatMs: 300 });
+  const clock = new ManualClock();
+  const ctx = relaySuite({ clock });
 
   it('counts sessions, sockets, frames and bytes by direction, drops, join failures and forward time', async () => {
     const { customer, agent } = await pair(ctx.url);
@@ -40,17 +42,15 @@ describe('metrics', () => {
     assert.equal(metric(text, 'cobrowse_join_failures_total{reason="not-found"}'), 1);
     assert.equal(metric(text, 'cobrowse_refusals_total{reason="session-not-found"}'), 1);
     assert.equal(metric(text, 'cobrowse_forward_seconds_count'), 1);
-    // Heartbeat pongs give round-trip times (polled: a busy machine delays timers).
-    for (let tries = 0; ; tries++) {
+    // Heartbeat pongs give round-trip times.
+    clock.advance(RELAY_DEFAULTS.heartbeatMs);
+    await until(async () => {
       const later = await metricsOf(ctx.url);
-      if (
+      return (
         metric(later, 'cobrowse_peer_rtt_seconds_count{role="customer"}') >= 2 &&
         metric(later, 'cobrowse_peer_rtt_seconds_count{role="agent"}') >= 1
-      )
-        break;
-      assert.ok(tries < 50, 'no round-trip times after 5 s');
-      await sleep(100);
-    }
+      );
+    }, 'round-trip times of both roles');
     await Promise.all([agent.close(), customer.close(), lonely.customer.close()]);
   });
 
@@ -129,13 +129,6 @@ describe('webhook', () => {
     hook.closeAllConnections();
     hook.close();
   });
-  const until = async (check, ms = 2000) => {
-    const deadline = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error('timed out');
-      await sleep(10);
-    }
-  };
 
   it('POSTs session.created, agent.joined and session.ended, signed with the secret', async () => {
     const relay = await startRelay({
@@ -147,7 +140,7 @@ describe('webhook', () => {
       const { customer, agent, created } = await pair(relay.url, 'Alice');
       agent.send({ t: 'end' });
       await Promise.all([customer.closed, agent.closed]);
-      await until(() => received.length >= 3);
+      await until(() => received.length >= 3, 'three webhook posts');
       const events = received.map(({ headers, body }) => {
         const signature = createHmac('sha256', 'hook-secret').update(body).digest('hex');
         assert.equal(headers['x-cobrowse-signature'], `sha256=${signature}`);
@@ -183,7 +176,7 @@ describe('webhook', () => {
       // Routing is done while both requests still hang: it did not wait for them.
       assert.ok(!logs.some((e) => e.event === 'webhook-failed'), 'routing waited for the webhook');
       const third = await createSession(relay.url); // past maxInFlight: dropped, not queued
-      await until(() => logs.filter((e) => e.event === 'webhook-failed').length >= 3, 3000);
+      await until(() => logs.filter((e) => e.event === 'webhook-failed').length >= 3, 'three failed webhook posts logged');
       const text = await metricsOf(relay.url);
       assert.equal(metric(text, 'cobrowse_webhook_total{result="dropped"}'), 1);
       assert.equal(metric(text, 'cobrowse_webhook_total{result="failed"}'), 2);
@@ -218,7 +211,6 @@ describe('cobrowse-relay CLI', () => {
         }
       });
     });
-    await sleep(50); // the summary lines follow the URL
     return { child, url, exited, out: () => out, err: () => err };
   }
 
@@ -282,7 +274,7 @@ describe('cobrowse-relay CLI', () => {
   it('--dev warns loudly, serves /dev/agent-token, and exposes process metrics', async () => {
     const relay = await run(['--dev']);
     try {
-      assert.match(relay.err(), /DEV MODE/);
+      await until(() => /DEV MODE/.test(relay.err()), 'the warning on stderr');
       assert.match(relay.out(), /"event":"warning".*DEV MODE/);
       const { token } = await (await fetch(`${httpBase(relay.url)}/dev/agent-token?name=Cli`)).json();
       const { customer, created } = await createSession(relay.url);

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { startRelay } from '../../dist/relay/index.js';
-import { PATCH, SNAPSHOT, V, connect, createSession, expectRefused, pair, relaySuite, sleep } from './helpers.js';
+import { once } from 'node:events';
+import { ManualClock, RELAY_DEFAULTS, startRelay } from '../../dist/relay/index.js';
+import { until } from '../helpers/wait.js';
+import { PATCH, SNAPSHOT, V, connect, createSession, expectRefused, pair, relaySuite } from './helpers.js';
 
 describe('sessions', () => {
   const ctx = relaySuite();
@@ -348,14 +350,19 @@ describe('bad input', () => {
   });
 });
 
-describe('expiry and heartbeat', () => {
-  const ctx = relaySuite({ unjoinedTtlMs: 150, graceMs: 150, heartbeatMs: 100 });
+describe('expiry', () => {
+  // Time moves only when the test says so; heartbeats are kept out of the way here (see 'heartbeat').
+  const clock = new ManualClock();
+  const ctx = relaySuite({ clock, heartbeatMs: 24 * 3600_000 });
+  const { unjoinedTtlMs, graceMs } = RELAY_DEFAULTS;
 
   it('a session nobody joins expires; the customer hears ended by:expired', async () => {
     const { customer, created } = await createSession(ctx.url);
-    const started = Date.now();
+    const live = ctx.server.relay.sessionCount;
+    clock.advance(unjoinedTtlMs - 1);
+    assert.equal(ctx.server.relay.sessionCount, live, 'not a moment early');
+    clock.advance(1);
     assert.deepEqual(await customer.next(), { t: 'ended', by: 'expired' });
-    assert.ok(Date.now() - started >= 100);
     assert.equal((await customer.closedWithin()).code, 1000);
     const agent = await connect(ctx.url);
     agent.send({ t: 'join', v: V, code: created.code });
@@ -364,7 +371,7 @@ describe('expiry and heartbeat', () => {
 
   it('a joined session outlives the unjoined TTL', async () => {
     const { customer, agent } = await pair(ctx.url);
-    await sleep(300);
+    clock.advance(2 * unjoinedTtlMs);
     customer.send(PATCH);
     assert.deepEqual(await agent.next(), PATCH);
     await Promise.all([agent.close(), customer.close()]);
@@ -374,12 +381,35 @@ describe('expiry and heartbeat', () => {
     const { customer, agent, created } = await pair(ctx.url);
     await customer.close();
     assert.deepEqual(await agent.next(), { t: 'peer', role: 'customer', status: 'offline' });
+    const live = ctx.server.relay.sessionCount;
+    clock.advance(graceMs - 1);
+    assert.equal(ctx.server.relay.sessionCount, live, 'not a moment early');
+    clock.advance(1);
     assert.deepEqual(await agent.next(), { t: 'ended', by: 'expired' });
     assert.equal((await agent.closedWithin()).code, 1000);
     const late = await connect(ctx.url);
     late.send({ t: 'resume', v: V, code: created.code, token: created.token });
     await expectRefused(late, 'session-not-found', 4004);
   });
+});
+
+describe('heartbeat', () => {
+  const clock = new ManualClock();
+  const ctx = relaySuite({ clock });
+  const { heartbeatMs } = RELAY_DEFAULTS;
+  /** Pongs the relay has had from peers with a role (its round-trip histogram counts each). */
+  const pongs = async () =>
+    (await ctx.server.relay.registry.getSingleMetric('cobrowse_peer_rtt_seconds').get()).values
+      .filter((v) => v.metricName === 'cobrowse_peer_rtt_seconds_count')
+      .reduce((sum, v) => sum + v.value, 0);
+  /** One heartbeat: every socket is pinged; resolves once the relay has the pongs of `answering`. */
+  async function beat(...answering) {
+    const before = await pongs();
+    const pinged = answering.map((client) => once(client.ws, 'ping'));
+    clock.advance(heartbeatMs);
+    await Promise.all(pinged);
+    await until(async () => (await pongs()) >= before + answering.length, 'the pongs');
+  }
 
   it('a peer that answers no pings is terminated; one that does stays', async () => {
     const { customer, created } = await createSession(ctx.url);
@@ -387,17 +417,20 @@ describe('expiry and heartbeat', () => {
     deaf.send({ t: 'join', v: V, code: created.code });
     assert.equal((await deaf.next()).t, 'joined');
     assert.equal((await customer.next()).status, 'online');
-    assert.equal((await deaf.closedWithin(1000)).code, 1006); // terminated: no close frame
-    // The customer lived through the same heartbeats and hears the agent is gone.
+    await beat(customer); // both pinged; only the customer answers
+    await beat(customer); // the deaf agent is cut off; the customer pinged again
+    assert.equal((await deaf.closedWithin()).code, 1006); // terminated: no close frame
     assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'offline' });
-    await sleep(250);
+    await beat(customer); // pinged, not terminated, a third time
     assert.equal(customer.ws.readyState, WebSocket.OPEN);
     await customer.close();
   });
 
   it('a socket that never says who it is gets dropped', async () => {
     const idle = await connect(ctx.url);
-    assert.equal((await idle.closedWithin(1000)).code, 1006);
+    clock.advance(heartbeatMs); // its first heartbeat: seen, pinged (and answered)
+    clock.advance(heartbeatMs); // still anonymous a whole interval later
+    assert.equal((await idle.closedWithin()).code, 1006);
   });
 });
 
@@ -411,8 +444,9 @@ describe('standalone server', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { ok: true, sessions: 1, sockets: 1 });
     await customer.close();
-    await sleep(20);
-    assert.deepEqual(await (await fetch(`${http()}/healthz`)).json(), { ok: true, sessions: 1, sockets: 0 });
+    const health = () => fetch(`${http()}/healthz`).then((r) => r.json());
+    await until(async () => (await health()).sockets === 0, 'the socket gone from /healthz');
+    assert.deepEqual(await health(), { ok: true, sessions: 1, sockets: 0 });
   });
 
   it('other paths get 404, for http and for WebSocket upgrades', async () => {

@@ -6,26 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRelay } from '../../dist/relay/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { random } from '../helpers/random.js';
+import { until } from '../helpers/wait.js';
 import { Agent, Customer } from '../helpers/stream-drivers.js';
 import { sleep } from './helpers.js';
-
-/** A seeded generator (mulberry32), so a failure can be replayed from its seed. */
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function until(test, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('resume without loss', () => {
   let relay, proxy;
@@ -45,7 +29,7 @@ describe('resume without loss', () => {
     await customer.start();
     const agent = new Agent([proxy.url()], customer.code);
     agent.start();
-    await until(() => agent.list.length === customer.list.length && agent.applied.snapshots > 0, 5000, 'the first snapshot');
+    await until(() => agent.list.length === customer.list.length && agent.applied.snapshots > 0, 'the first snapshot', { ms: 5000 });
 
     let stop = false;
     // About 100 batches a second, as a busy page's MutationObserver delivers them (the relay's default rate limit is 200 frames/s).
@@ -54,13 +38,13 @@ describe('resume without loss', () => {
       while (!stop) {
         customer.mutate(1 + Math.floor(rand() * 5));
         batches++;
-        await sleep(5 + Math.floor(rand() * 10));
+        await sleep(5 + Math.floor(rand() * 10)); // random pacing on purpose: a busy page's bursts
       }
     })();
     let resets = 0;
     const deadline = Date.now() + 60_000;
     while (resets < 100) {
-      await sleep(5 + Math.floor(rand() * 40));
+      await sleep(5 + Math.floor(rand() * 40)); // random pacing on purpose: resets at seeded moments
       if (proxy.resetOne((list) => list[Math.floor(rand() * list.length)])) resets++;
       assert.ok(
         Date.now() < deadline,
@@ -70,7 +54,7 @@ describe('resume without loss', () => {
     stop = true;
     await churn;
 
-    await until(() => agent.list.length === customer.list.length, 5000, `convergence (seed ${seed})`).catch((err) => {
+    await until(() => agent.list.length === customer.list.length, `convergence (seed ${seed})`, { ms: 5000 }).catch((err) => {
       err.message += `: agent has ${agent.list.length}, customer ${customer.list.length}; ${JSON.stringify({ customer: customer.debug(), agent: agent.debug() })}`;
       throw err;
     });
@@ -93,7 +77,7 @@ describe('resume without loss', () => {
     customer.mutate(10);
     const agent = new Agent([proxy.url()], customer.code);
     agent.start();
-    await until(() => agent.list.length === 10, 10_000, 'the chunked snapshot');
+    await until(() => agent.list.length === 10, 'the chunked snapshot', { ms: 10_000 });
     assert.deepEqual(agent.list, customer.list);
     assert.equal(agent.applied.snapshots, 1);
     customer.close();

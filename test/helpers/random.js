@@ -1,0 +1,16 @@
+// The one seeded PRNG of the tests (mulberry32), so a failing run can be replayed from its seed.
+
+/**
+ * @param {number} seed
+ * @returns {() => number} numbers in [0, 1)
+ */
+export function random(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
