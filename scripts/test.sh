@@ -44,6 +44,17 @@ finish() {
 }
 trap 'finish $?' EXIT
 
+# A test stage's command. It stops the run at its failure, unless COBROWSE_KEEP_GOING=1 (test:repeat
+# sets it, to count every failing test of a run): then the stage is noted and the next one runs.
+FAILED_STAGES=()
+check() {
+  if [[ "${COBROWSE_KEEP_GOING:-}" != 1 ]]; then
+    "$@"
+    return
+  fi
+  "$@" || FAILED_STAGES+=("$STAGE")
+}
+
 stage "Chromium"
 CHROME_PATH="$(bash scripts/ensure-chromium.sh)"
 export CHROME_PATH
@@ -69,39 +80,44 @@ npm run lint
 npm run format:check
 
 stage "Browser unit tests (web-test-runner, $CHROME_PATH)"
-npx web-test-runner
+check npx web-test-runner
 
 stage "Relay (node --test test/relay/)"
-node --test --test-concurrency=1 --test-reporter=spec test/relay/
+check node --test --test-concurrency=1 --test-reporter=spec test/relay/
 
 stage "End-to-end and fidelity: customer and agent pages through a real relay (node --test)"
-node --test --test-concurrency=1 --test-reporter=spec test/e2e/ test/fidelity/
+check node --test --test-concurrency=1 --test-reporter=spec test/e2e/ test/fidelity/
 
 # Firefox through WebDriver BiDi (puppeteer-core): the same browser tests, then the main flow with
 # the customer's page in Firefox and the agent in Chromium, then both in Firefox.
 stage "Firefox: browser unit tests (web-test-runner, $FIREFOX_PATH)"
-npx web-test-runner --config web-test-runner.firefox.config.mjs
+check npx web-test-runner --config web-test-runner.firefox.config.mjs
 
 stage "Firefox: end-to-end session (node --test test/e2e-firefox/)"
-node --test --test-concurrency=1 --test-reporter=spec test/e2e-firefox/
+check node --test --test-concurrency=1 --test-reporter=spec test/e2e-firefox/
 
 stage "Scale-out: relays on Redis (node --test test/cluster/)"
 REDIS_SERVER="$(bash scripts/ensure-redis.sh)"
 export REDIS_SERVER
-node --test --test-concurrency=1 --test-reporter=spec test/cluster/
+check node --test --test-concurrency=1 --test-reporter=spec test/cluster/
 
 stage "Chaos: faults between pages, relays and Redis (node --test test/chaos/)"
-node --test --test-concurrency=1 --test-reporter=spec test/chaos/
+check node --test --test-concurrency=1 --test-reporter=spec test/chaos/
 
 stage "Storybook build + smoke test (every story in $CHROME_PATH)"
 npm run build-storybook   # generates custom-elements.json first, which the stories' typecheck reads
 npx tsc -p storybook
-node --test --test-reporter=spec test/storybook/
+check node --test --test-reporter=spec test/storybook/
 
 stage "Package: npm pack contents + install from the tarball (node --test)"
-node --test --test-reporter=spec test/package/
+check node --test --test-reporter=spec test/package/
 
 stage_done
 STAGE=""
 timings
+if ((${#FAILED_STAGES[@]})); then
+  printf '\n\033[1;31mFailed stages:\033[0m\n' >&2
+  printf '  %s\n' "${FAILED_STAGES[@]}" >&2
+  exit 1
+fi
 printf '\n\033[1;32mAll tests passed in %ss.\033[0m\n' "$((SECONDS - STARTED))"
