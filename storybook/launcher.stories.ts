@@ -20,7 +20,7 @@ const render = (args: LauncherArgs, context: StoryContext) => {
   const { relay } = liveOf(context);
   return html`<div style="min-height:480px; padding:24px; box-sizing:border-box; border:1px solid rgb(128 128 128 / 0.3); border-radius:8px">
     ${demoPage()}
-    <cobrowse-launcher .relay=${args.relay || relay.url} .connection=${args.relay ? undefined : relay.connection}
+    <cobrowse-launcher allow-framed .relay=${args.relay || relay.url} .connection=${args.relay ? undefined : relay.connection}
       .mode=${args.mode} .mask=${args.mask} .block=${AGENT_SIDE} position=${args.position} ?open=${args.open}
       @cobrowse-session-created=${args.onCobrowseSessionCreated}
       @cobrowse-state-change=${args.onCobrowseStateChange}

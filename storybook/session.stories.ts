@@ -29,7 +29,7 @@ const meta = {
     return html`<div style="display:grid; grid-template-columns:minmax(360px, 1fr) 1.2fr; gap:16px; min-height:560px">
       <section aria-label="Customer's page" style="position:relative; padding:16px; border:1px solid rgb(128 128 128 / 0.3); border-radius:8px">
         ${demoPage()}
-        <cobrowse-launcher position="bottom-left" .relay=${relay.url} .connection=${relay.connection} .mode=${args.mode} .block=${AGENT_SIDE}></cobrowse-launcher>
+        <cobrowse-launcher allow-framed position="bottom-left" .relay=${relay.url} .connection=${relay.connection} .mode=${args.mode} .block=${AGENT_SIDE}></cobrowse-launcher>
       </section>
       <section aria-label="Agent's console" data-story-agent>
         <cobrowse-viewer style="height:560px" name="Alice" .relay=${relay.url} .connection=${relay.connection}></cobrowse-viewer>

@@ -59,6 +59,7 @@ export class CobrowseLauncher extends LitElement {
     preserveMaskLength: { type: Boolean, attribute: 'preserve-mask-length' },
     shareUrlQuery: { type: Boolean, attribute: 'share-url-query' },
     domains: {},
+    allowFramed: { type: Boolean, attribute: 'allow-framed' },
     consentTimeout: { type: Number, attribute: 'consent-timeout' },
     /**
      * The language of the launcher's texts (the page's `<html lang>` by default): picks a translation
@@ -105,6 +106,13 @@ export class CobrowseLauncher extends LitElement {
   /** Space-separated host names the agent may navigate to besides this page's own (`*.bank.example` for sub-domains). */
   declare domains: string;
 
+  /**
+   * Lets the launcher work inside an iframe (Storybook, an app embedded in a portal). Without it a
+   * launcher that is not in the top window shows nothing and never starts or resumes a session, so
+   * a frame (a widget, or the site framed by someone else) cannot take the top page's session over.
+   */
+  declare allowFramed: boolean;
+
   /** How long the customer has to answer a control request before it counts as Deny, in ms. */
   declare consentTimeout: number;
 
@@ -141,6 +149,7 @@ export class CobrowseLauncher extends LitElement {
     this.preserveMaskLength = false;
     this.shareUrlQuery = false;
     this.domains = '';
+    this.allowFramed = false;
     this.consentTimeout = 30_000;
     this.strings = {};
     this.consentRequest = null;
@@ -271,6 +280,7 @@ export class CobrowseLauncher extends LitElement {
 
   /** Starts sharing this tab (or resumes the session this site already has). */
   async start(): Promise<void> {
+    if (this.controller.inert) return void console.warn('<cobrowse-launcher>: inert inside a frame (see the allow-framed attribute)');
     if (!this.relay) throw new TypeError('<cobrowse-launcher> needs a relay URL (the "relay" attribute)');
     // A page served over plain http could be read or altered on the way: sharing it is refused.
     if (!window.isSecureContext || !('WebSocket' in window) || !('indexedDB' in window)) {
@@ -294,6 +304,7 @@ export class CobrowseLauncher extends LitElement {
   }
 
   override render() {
+    if (this.controller.inert) return nothing;
     const shared = this.state === CustomerState.Connected;
     const pointer = shared ? this.agentPointer : null;
     return html`

@@ -15,6 +15,8 @@ export interface SessionHost extends ReactiveControllerHost, HTMLElement {
   shareUrlQuery: boolean;
   /** Space-separated host names the agent may navigate to. */
   domains: string;
+  /** Works inside an iframe too (a framed launcher is inert otherwise). */
+  allowFramed: boolean;
   /** Asks the customer (or the host page) whether the agent may control the page. */
   askConsent(agentName: string): Promise<boolean>;
 }
@@ -38,11 +40,19 @@ export class CustomerSessionController implements ReactiveController {
     return this.session?.state ?? CustomerState.Idle;
   }
 
+  /**
+   * A launcher in a frame stays out of the way unless the site says otherwise: the frame shares
+   * the top page's IndexedDB (same origin), and would otherwise take its session over.
+   */
+  get inert(): boolean {
+    return !this.host.allowFramed && window.top !== window.self;
+  }
+
   hostConnected(): void {
     // From page load on, not from when sharing starts: a password shown before sharing stays masked.
     watchPasswords(document);
     // A reload or a navigation inside the site picks the session up again without a new ID.
-    if (this.host.relay) void this.create().resume();
+    if (this.host.relay && !this.inert) void this.create().resume();
   }
 
   hostDisconnected(): void {
@@ -51,6 +61,7 @@ export class CustomerSessionController implements ReactiveController {
 
   /** Starts (or resumes) sharing. */
   async start(): Promise<void> {
+    if (this.inert) return;
     // A session that never connected is made afresh, so attributes set since (mode, mask…) apply.
     const live = this.session && !([CustomerState.Idle, CustomerState.Ended, CustomerState.Error] as string[]).includes(this.session.state);
     const session = live ? this.session! : this.create();
