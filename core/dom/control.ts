@@ -4,7 +4,7 @@
  * Commands use real events and native value setters, so framework-controlled inputs
  * (React, Vue) see them as a person's typing.
  */
-import { Action, allowedInMode, type ControlFrame, type Mode } from '../protocol/index.js';
+import { Action, Mode, allowedInMode, type ControlFrame } from '../protocol/index.js';
 import type { Masker } from './mask.js';
 
 export interface ControlContext {
@@ -38,13 +38,57 @@ function fire(target: EventTarget, type: string, init: MouseEventInit | EventIni
   target.dispatchEvent(new Ctor(type, { bubbles: true, cancelable: true, composed: true, ...init }));
 }
 
+/** The parent element, or the shadow host at a shadow root's top. */
+const up = (n: Element): Element | null => n.parentElement ?? (n.getRootNode() as ShadowRoot).host ?? null;
+
 /** Refuses masked and blocked elements, and anything inside a blocked one. */
 function guarded(el: Element, masker: Masker): string | null {
-  for (let n: Element | null = el; n; n = n.parentElement ?? (n.getRootNode() as ShadowRoot).host ?? null) {
+  for (let n: Element | null = el; n; n = up(n)) {
     if (masker.isBlocked(n)) return 'This part of the page is hidden from the agent';
   }
   return masker.isMaskedContent(el) ? 'This part of the page is private to the customer' : null;
 }
+
+/** What partial control answers a command that would change a form (the agent's console says the same). */
+export const FORMS_LOCKED = 'Forms cannot be edited on the agent side';
+
+/** Input types a click presses rather than edits. */
+const PRESSED = /^(submit|button|image)$/;
+
+/**
+ * Whether a click on `el` would change a form field's value or state: the field itself (or a
+ * form-associated custom element), an option, a reset button, editable content, or anywhere in a
+ * label of a field (the label hands the click to it) — but not in a link or button inside that label.
+ */
+function editsForm(el: Element): boolean {
+  if ((el as HTMLElement).isContentEditable) return true;
+  for (let n: Element | null = el; n; n = up(n)) {
+    if ((n.constructor as { formAssociated?: boolean }).formAssociated) return true;
+    switch (n.localName) {
+      case 'textarea':
+      case 'select':
+      case 'option':
+      case 'optgroup':
+        return true;
+      case 'input':
+        return !PRESSED.test((n as HTMLInputElement).type);
+      case 'button':
+        return (n as HTMLButtonElement).type === 'reset';
+      case 'a':
+        if (n.hasAttribute('href')) return false;
+        break;
+      case 'label': {
+        const control = (n as HTMLLabelElement).control;
+        return !!control && editsForm(control);
+      }
+    }
+  }
+  return false;
+}
+
+/** Why the mode refuses a command on this element, or null: partial control clicks, but edits no form. */
+const formLock = (frame: ControlFrame, el: Element, mode: Mode): string | null =>
+  frame.a === Action.Click && mode === Mode.Partial && editsForm(el) ? FORMS_LOCKED : null;
 
 /** The address a navigate command asks for, or why it cannot go there. */
 function destination(frame: ControlFrame, ctx: ControlContext): URL | string {
@@ -72,7 +116,7 @@ export function refusal(frame: ControlFrame, ctx: ControlContext): string | null
   const node = ctx.nodeById(frame.id);
   if (!node) return 'That element is no longer on the page';
   const el = node.nodeType === Node.ELEMENT_NODE ? (node as Element) : node.parentElement;
-  return frame.a !== Action.Scroll && el ? guarded(el, ctx.masker) : null;
+  return frame.a !== Action.Scroll && el ? (guarded(el, ctx.masker) ?? formLock(frame, el, ctx.mode)) : null;
 }
 
 export function applyControl(frame: ControlFrame, ctx: ControlContext): ControlResult {
@@ -103,7 +147,7 @@ export function applyControl(frame: ControlFrame, ctx: ControlContext): ControlR
   }
   const el = (node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement) as HTMLElement | null;
   if (!el) return refuse('That element cannot be used');
-  const guard = guarded(el, ctx.masker);
+  const guard = guarded(el, ctx.masker) ?? formLock(frame, el, ctx.mode);
   if (guard) return refuse(guard);
 
   switch (frame.a) {
