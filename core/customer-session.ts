@@ -10,6 +10,7 @@ import { Masker } from './dom/mask.js';
 import { record, type Recording } from './dom/recorder.js';
 import { clearSession, loadSession, saveSession } from './persistence.js';
 import { takeHandoff, watchNavigation, withHandoff } from './handoff.js';
+import { allowsOrigin } from './origins.js';
 import { collectPlatform } from './platform.js';
 import { Outbox } from './reliable.js';
 import {
@@ -70,7 +71,11 @@ export interface CustomerSessionOptions {
   masker?: Masker;
   doc?: Document;
   store?: UseStore;
-  /** Host names the agent may navigate to (`*.bank.example` for sub-domains); this page's own host always. */
+  /**
+   * Domains the agent may navigate to and the session follows the customer to (`shop.example`,
+   * `*.bank.example` for sub-domains, `shop.example:8443` for another port), on this page's scheme
+   * (or https) and port; this page's own origin always.
+   */
   domains?: string[];
   /**
    * Asked before the agent's first command; resolves true to allow. Without it, control is
@@ -452,13 +457,9 @@ export class CustomerSession {
     return withHandoff(url, token, this.#paused);
   }
 
-  /** This page's host, and the session's listed domains (`*.example.com` covers its sub-domains). */
+  /** This page's origin, and the session's listed domains on its scheme (or https) and port (see origins.ts). */
   #allowsUrl(url: URL): boolean {
-    const host = url.hostname;
-    if (host === this.#doc.location.hostname) return true;
-    return (this.options.domains ?? []).some((domain) =>
-      domain.startsWith('*.') ? host.endsWith(domain.slice(1)) || host === domain.slice(2) : host === domain,
-    );
+    return allowsOrigin(url, this.#doc.location, this.options.domains ?? []);
   }
 
   /**

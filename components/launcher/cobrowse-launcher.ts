@@ -103,7 +103,11 @@ export class CobrowseLauncher extends LitElement {
   /** Show the agent the page URL's query string and fragment (hidden by default: they often hold tokens). */
   declare shareUrlQuery: boolean;
 
-  /** Space-separated host names the agent may navigate to besides this page's own (`*.bank.example` for sub-domains). */
+  /**
+   * Space-separated domains the agent may navigate to and the session follows the customer to, besides this
+   * page's own origin: `shop.example`, `*.bank.example` (sub-domains), `shop.example:8443` (another port). Only
+   * on this page's scheme (or https from http: never down to http) and, unless the entry names one, its port.
+   */
   declare domains: string;
 
   /**
