@@ -23,6 +23,13 @@ const strip = (hash: string) =>
     .replace(/^#?&?/, '')
     .replace(/^(?=.)/, '#');
 
+/** `url` (absolute) without a hand-off token: a URL the recorder sends never carries one. */
+export function withoutHandoff(url: string): string {
+  const hash = url.indexOf('#');
+  if (hash < 0 || !url.includes(PARAM, hash)) return url;
+  return url.slice(0, hash) + strip(url.slice(hash));
+}
+
 /** Takes a hand-off token out of this page's URL (and its address bar), if it has one. */
 export function takeHandoff(view: Window): Arrival | null {
   const { location, history } = view;
@@ -57,7 +64,15 @@ export function watchNavigation(doc: Document, hooks: NavigationHooks): () => vo
   const view = doc.defaultView!;
   let leavingAt = -Infinity;
 
-  // Links and forms are rewritten just before the browser follows them, so the token is fresh.
+  /**
+   * Links and forms carry the token only while the browser follows them (it reads the URL in this
+   * task), so the token is fresh and the page's DOM is back as it was right after.
+   */
+  const briefly = (el: Element, attribute: string) => (url: string) => {
+    const original = el.getAttribute(attribute);
+    el.setAttribute(attribute, url);
+    view.setTimeout(() => (original === null ? el.removeAttribute(attribute) : el.setAttribute(attribute, original)));
+  };
   const follow = (href: string, rewrite: (url: string) => void) => {
     let url: URL;
     try {
@@ -78,13 +93,13 @@ export function watchNavigation(doc: Document, hooks: NavigationHooks): () => vo
         (node): node is HTMLAnchorElement | HTMLAreaElement =>
           (node instanceof view.HTMLAnchorElement || node instanceof view.HTMLAreaElement) && node.hasAttribute('href'),
       );
-    if (link) follow(link.href, (url) => (link.href = url));
+    if (link) follow(link.href, briefly(link, 'href'));
   };
   const onSubmit = (event: SubmitEvent) => {
     const form = event.target as HTMLFormElement;
     const submitter = event.submitter as HTMLButtonElement | HTMLInputElement | null;
-    if (submitter?.hasAttribute('formaction')) follow(submitter.formAction, (url) => (submitter.formAction = url));
-    else follow(form.action, (url) => (form.action = url));
+    if (submitter?.hasAttribute('formaction')) follow(submitter.formAction, briefly(submitter, 'formaction'));
+    else follow(form.action, briefly(form, 'action'));
   };
   const onPageHide = () => {
     if (view.performance.now() - leavingAt < LEAVING_MS) hooks.left();

@@ -303,7 +303,7 @@ export function record(options: RecordOptions): Recording {
 
     for (const target of scrolled) {
       const id = ids.get(target);
-      if (id === undefined) continue;
+      if (id === undefined || ctx.blocked.has(target as Element)) continue;
       if (target.nodeType === Node.DOCUMENT_NODE) {
         const win = (target as Document).defaultView;
         if (win) ops.push([Op.Scroll, id, win.scrollX, win.scrollY]);
@@ -391,10 +391,12 @@ export function record(options: RecordOptions): Recording {
     const { ids } = ctx;
     for (const field of changedFields) {
       const id = ids.get(field);
-      if (id === undefined) continue;
+      // A blocked field sends nothing; a masked choice does not say what was chosen.
+      if (id === undefined || ctx.blocked.has(field)) continue;
       const type = field.localName === 'input' ? (field as HTMLInputElement).type : '';
-      if (type === 'checkbox' || type === 'radio') ops.push([Op.Checked, id, (field as HTMLInputElement).checked]);
-      else if (field.localName === 'select') {
+      if (type === 'checkbox' || type === 'radio') {
+        if (!masker.isMaskedField(field)) ops.push([Op.Checked, id, (field as HTMLInputElement).checked]);
+      } else if (field.localName === 'select') {
         if (masker.isMaskedField(field)) continue;
         for (const option of Array.from((field as HTMLSelectElement).options)) {
           const optionId = ids.get(option);
@@ -495,7 +497,7 @@ export function record(options: RecordOptions): Recording {
     const ops: PatchOp[] = [];
     for (const canvas of Array.from(doc.querySelectorAll('canvas'))) {
       const id = ctx.ids.get(canvas);
-      if (id === undefined || !canvas.width || !canvas.height) continue;
+      if (id === undefined || ctx.blocked.has(canvas) || !canvas.width || !canvas.height) continue;
       try {
         const image = canvas.toDataURL('image/webp', 0.7);
         if (canvasImages.get(canvas) !== image) ops.push([Op.Canvas, id, image]);

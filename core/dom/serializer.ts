@@ -10,6 +10,7 @@ import {
   type SerializedShadowRoot,
   type SnapshotContent,
 } from '../protocol/index.js';
+import { withoutHandoff } from '../handoff.js';
 import type { Masker } from './mask.js';
 
 /** Maps live nodes to the IDs the mirror knows them by. */
@@ -227,18 +228,30 @@ export function absoluteCss(css: string, base: string): string {
 export function serializeAttribute(el: Element, name: string, value: string, masker: Masker, marked?: boolean): string | null {
   if (name.length > 2 && (name.charCodeAt(0) | 32) === 111 /* o */ && (name.charCodeAt(1) | 32) === 110 /* n */) return null;
   if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el, marked)) return masker.mask(value);
+  // The default state of a masked choice tells as much as its live state.
+  if ((name === 'checked' || name === 'selected') && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el, marked))
+    return null;
   if (masker.isMaskedAttribute(el, name, marked)) return masker.mask(value);
   if (name === 'src' && value.startsWith('blob:') && el.localName === 'img') return inlineBlobImage(el as HTMLImageElement) ?? value;
   if (URL_ATTRIBUTES.has(name) && value.trim() && !value.trim().startsWith('#')) {
-    const url = absolute(value, el.baseURI);
+    const url = withoutHandoff(absolute(value, el.baseURI));
     // A link to this very page would carry its query string (tokens, personal data): send the fragment only.
     const page = el.ownerDocument.URL.split('#')[0];
     if (url.split('#')[0] === page) return url.includes('#') ? url.slice(url.indexOf('#')) : '#';
-    return url;
+    // Where a link, form or frame leads is shown, never fetched: the page URL's rule holds (no query, no fragment).
+    return isDestination(el, name) ? masker.displayUrl(url) : url;
   }
+  if (name.startsWith('data-') && /^\s*https?:\/\//i.test(value)) return masker.displayUrl(withoutHandoff(value.trim()));
   if (name === 'srcset') return absoluteSrcset(value, el.baseURI);
   if (name === 'style') return absoluteCss(value, el.baseURI);
   return value;
+}
+
+/** URL attributes the mirror never fetches: where a link, a form or a frame leads. */
+function isDestination(el: Element, name: string): boolean {
+  if (name === 'href' || name === 'xlink:href') return el.localName === 'a' || el.localName === 'area';
+  if (name === 'src') return el.localName === 'iframe' || el.localName === 'frame';
+  return name === 'action' || name === 'formaction' || name === 'cite';
 }
 
 /** A blocked element: same tag and size, nothing else — no text, attribute, URL or child. */
@@ -315,7 +328,9 @@ function elementExtra(el: Element, ctx: SerializeContext, marked: boolean): Elem
   } else if (ns === MATHML_NS) extra = { ns: 'm' };
   else if (isFormField(el)) {
     const type = el.localName === 'input' ? (el as HTMLInputElement).type : '';
-    if (type === 'checkbox' || type === 'radio') extra = { checked: (el as HTMLInputElement).checked };
+    // Which box of a masked choice is ticked is itself the secret.
+    if (type === 'checkbox' || type === 'radio')
+      extra = masker.isMaskedField(el, marked) ? undefined : { checked: (el as HTMLInputElement).checked };
     else if (el.localName !== 'select') extra = { value: fieldValue(el, masker, marked) };
   } else if (el.localName === 'option' && !masker.isMaskedField(el, marked)) {
     // Which option of a masked select is chosen is itself the secret.
