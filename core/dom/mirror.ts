@@ -164,6 +164,8 @@ export class Mirror {
     readonly iframe: HTMLIFrameElement,
     private readonly options: MirrorOptions = {},
   ) {
+    // Out of the console's tab order: nothing in the mirror takes the agent's focus.
+    iframe.tabIndex = -1;
     if (iframe.getAttribute('sandbox') !== MIRROR_SANDBOX) {
       iframe.setAttribute('sandbox', MIRROR_SANDBOX);
       // Sandbox flags apply to the next document only: re-inserting the iframe gives it one.
@@ -612,10 +614,16 @@ export class Mirror {
         const dialog = el as HTMLDialogElement;
         if (!dialog.isConnected) return;
         dialog.removeAttribute('open'); // showModal() refuses a dialog that is already open
+        // On top, with its ::backdrop, as the customer sees it — but showModal() also focuses the dialog
+        // or its first field, which would take the agent's focus (and keys) from the console: inert, it has none to take.
+        const inert = dialog.inert;
+        dialog.inert = true;
         try {
           dialog.showModal();
         } catch {
           dialog.setAttribute('open', '');
+        } finally {
+          dialog.inert = inert;
         }
       });
     }
