@@ -2,3 +2,8 @@
 export { CobrowseLauncher } from './launcher/cobrowse-launcher.js';
 export { launcherStrings, registerLauncherStrings, type LauncherStrings } from './launcher/strings.js';
 export type * from './events.js';
+
+import { watchPasswords } from '../core/dom/mask.js';
+
+// From the moment the SDK loads, not from when sharing starts: a password shown before sharing stays masked.
+watchPasswords(document);

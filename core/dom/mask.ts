@@ -2,6 +2,7 @@
  * Masking and blocking rules, applied in the customer's page before anything is serialized.
  * A masked value never leaves the page: the serializer and recorder only ever see the mask.
  */
+import { watchHooks, type HookListener } from './hooks.js';
 import { nativeMutationObserver } from './native.js';
 
 /** What the agent sees instead of a masked value: a fixed run that does not reveal the length. */
@@ -57,23 +58,66 @@ export function closestAcross(el: Element, selector: string): Element | null {
 
 /** Fields that were ever password inputs in this page, wherever a Masker is made: a fact about the page, not one recorder's state. */
 const everPasswords = new WeakSet<Element>();
-const watchedDocuments = new WeakSet<Document>();
+/** Each watched document's way to start watching one more of its roots (a shadow root that just appeared). */
+const watchers = new WeakMap<Document, (root: ShadowRoot) => void>();
+/** attachShadow fires no mutation record; the hook tells us before the new root gets any content. */
+const shadowWatch: HookListener = {
+  sheetChanged() {},
+  adoptedChanged() {},
+  shadowAttached: (host) => host.shadowRoot && watchers.get(host.ownerDocument)?.(host.shadowRoot),
+};
 
 /**
- * Remembers every password field of a document from now on, so a "show password" toggle
- * used before sharing starts still cannot reveal it. Idempotent; the launcher calls it on load.
+ * Remembers every password field of a document from now on — in its open shadow roots and its
+ * same-origin iframes too — so a "show password" toggle used before sharing starts still cannot
+ * reveal it. Idempotent; the launcher calls it as soon as it loads.
  */
 export function watchPasswords(doc: Document): void {
-  if (watchedDocuments.has(doc) || !doc.defaultView) return;
-  watchedDocuments.add(doc);
-  for (const input of Array.from(doc.querySelectorAll('input[type=password i]'))) everPasswords.add(input);
-  new (nativeMutationObserver(doc))((records) => {
+  if (watchers.has(doc) || !doc.defaultView) return;
+  const roots = new WeakSet<Node>();
+  const observer = new (nativeMutationObserver(doc))((records) => {
     for (const r of records) {
+      if (r.type === 'childList') {
+        r.addedNodes.forEach((node) => node.nodeType === Node.ELEMENT_NODE && scan(node as Element));
+        continue;
+      }
       const el = r.target as Element;
       if (r.oldValue?.toLowerCase() === 'password' || el.getAttribute('type')?.toLowerCase() === 'password') everPasswords.add(el);
     }
-  }).observe(doc, { subtree: true, attributes: true, attributeFilter: ['type'], attributeOldValue: true });
-  // A password field added later and toggled before any record is read still reports its old type above.
+  });
+  const watchRoot = (root: Document | ShadowRoot) => {
+    if (roots.has(root)) return;
+    roots.add(root);
+    // A field added and toggled before any record is read still reports its old type here.
+    observer.observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ['type'], attributeOldValue: true });
+    scan(root);
+  };
+  const watchFrame = (frame: HTMLIFrameElement) => {
+    const inner = () => {
+      try {
+        if (frame.contentDocument) watchPasswords(frame.contentDocument);
+      } catch {
+        // another origin's: its page is not ours to watch
+      }
+    };
+    if (!roots.has(frame)) frame.addEventListener('load', inner); // each document it loads
+    roots.add(frame);
+    inner();
+  };
+  // Password fields, open shadow roots and frames already in `root`.
+  function scan(root: Element | Document | ShadowRoot): void {
+    const walker = doc.createTreeWalker(root, NodeFilter.SHOW_ELEMENT);
+    for (let node: Node | null = walker.currentNode; node; node = walker.nextNode()) {
+      const el = node as Element;
+      if (el.nodeType !== Node.ELEMENT_NODE) continue;
+      if (el.localName === 'input' && (el as HTMLInputElement).type === 'password') everPasswords.add(el);
+      else if (el.localName === 'iframe') watchFrame(el as HTMLIFrameElement);
+      if (el.shadowRoot) watchRoot(el.shadowRoot);
+    }
+  }
+  watchers.set(doc, watchRoot);
+  watchHooks(doc.defaultView, shadowWatch); // in this document's realm (a frame has its own)
+  watchRoot(doc);
 }
 
 function selectorList(base: string, extra: string | undefined): string {

@@ -2,7 +2,7 @@
 // URLs that are shown, not fetched; the hand-off token. Each check ends with a marker (a plain change
 // that must arrive), so "nothing was sent" is judged after everything before it was.
 import { expect } from '@open-wc/testing';
-import { Masker } from '../../core/dom/mask.js';
+import { Masker, watchPasswords } from '../../core/dom/mask.js';
 import { record } from '../../core/dom/recorder.js';
 import { watchNavigation } from '../../core/handoff.js';
 import { mirrorFrame, settle, sourceFrame } from '../helpers/dom.js';
@@ -100,6 +100,31 @@ describe('privacy side doors', () => {
       rec.stop();
     });
   }
+
+  it('a password shown as text before recording starts stays masked: in an open shadow root and a same-origin iframe', async () => {
+    const { doc } = await sourceFrame('<!doctype html><body><div id="host"></div></body>');
+    watchPasswords(doc); // as the launcher does when the SDK loads
+    const root = doc.getElementById('host')!.attachShadow({ mode: 'open' });
+    root.innerHTML = '<input id="pw" type="password">';
+    const frame = doc.createElement('iframe');
+    frame.srcdoc = '<!doctype html><body><input id="pw" type="password"></body>';
+    const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+    doc.body.append(frame);
+    await loaded;
+    const inFrame = frame.contentDocument!.getElementById('pw') as HTMLInputElement;
+    await settle(doc.defaultView!); // the watch has had its records
+    // The "show password" toggle, then typing, all before any recorder exists.
+    for (const field of [root.getElementById('pw') as HTMLInputElement, inFrame]) {
+      field.type = 'text';
+      type(field, `${SECRET}-shown`);
+    }
+    const { mirror, sink, frames } = mirrorFrame();
+    const rec = record({ emit: sink, doc });
+    doc.body.append(Object.assign(doc.createElement('p'), { className: 'marker', textContent: 'after-toggle' }));
+    await until(() => mirror.document.querySelector('.marker'), 'the marker');
+    expect(JSON.stringify(frames)).not.to.contain(SECRET);
+    rec.stop();
+  });
 
   it('links, forms, frames and data-* URLs are sent without query and fragment; assets keep theirs', async () => {
     const { mirror, rec, wire } = await recordPage(`<!doctype html><body>
