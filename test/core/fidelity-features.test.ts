@@ -1,5 +1,6 @@
 import { expect, waitUntil } from '@open-wc/testing';
 import { record } from '../../core/dom/recorder.js';
+import { Op } from '../../core/protocol/index.js';
 import { canonical, mirrorFrame, settle, sourceFrame } from '../helpers/dom.js';
 
 /** Records `html`, runs `change` on the source, and checks the mirror equals the source after each step. */
@@ -203,36 +204,51 @@ describe('fidelity: state that is not in attributes', () => {
   });
 
   it('sends canvas pixels only when asked to, at a bounded rate', async () => {
-    const { doc } = await sourceFrame('<!doctype html><body><canvas id="c" width="40" height="20"></canvas></body>');
-    const canvas = doc.getElementById('c') as HTMLCanvasElement;
-    const paint = (color: string) => {
-      const context = canvas.getContext('2d')!;
+    // A second canvas is the marker: it changes while the first does not.
+    const { doc } = await sourceFrame(
+      '<!doctype html><body><canvas id="c" width="40" height="20"></canvas><canvas id="marker" width="40" height="20"></canvas></body>',
+    );
+    const paint = (id: string, color: string) => {
+      const context = (doc.getElementById(id) as HTMLCanvasElement).getContext('2d')!;
       context.fillStyle = color;
       context.fillRect(0, 0, 40, 20);
     };
-    paint('rgb(255, 0, 0)');
+    paint('c', 'rgb(255, 0, 0)');
+    // Not asked to: a recorder without canvasFps, watched for as long as one with it takes to send its image.
     const off = mirrorFrame();
     const quiet = record({ emit: off.sink, doc });
-    await new Promise((r) => setTimeout(r, 250));
-    expect(JSON.stringify(off.frames)).not.to.contain('data:image/');
-    quiet.stop();
 
     const on = mirrorFrame();
     const rec = record({ emit: on.sink, doc, canvasFps: 10 });
-    const mirrored = on.mirror.document.getElementById('c') as HTMLCanvasElement;
-    const pixel = () => Array.from(mirrored.getContext('2d')!.getImageData(5, 5, 1, 1).data);
+    const pixel = (id: string) =>
+      Array.from((on.mirror.document.getElementById(id) as HTMLCanvasElement).getContext('2d')!.getImageData(5, 5, 1, 1).data);
     // Red, within lossy WebP's error.
     await waitUntil(
       () => {
-        const [r, g, b] = pixel();
+        const [r, g, b] = pixel('c');
         return r! > 245 && g! < 10 && b! < 10;
       },
       'the canvas image arrives',
       { timeout: 5000 },
     );
+    expect(JSON.stringify(off.frames), 'no pixels from the recorder not asked for them').not.to.contain('data:image/');
+    quiet.stop();
+
+    // Unchanged pixels send nothing more: the marker canvas changes, and the sample that sends it (every
+    // canvas is sampled in one pass) sends nothing for the first.
     const before = on.frames.length;
-    await new Promise((r) => setTimeout(r, 300)); // unchanged pixels send nothing more
-    expect(on.frames.length).to.equal(before);
+    paint('marker', 'rgb(0, 0, 255)');
+    await waitUntil(
+      () => {
+        const [r, g, b] = pixel('marker');
+        return r! < 10 && g! < 10 && b! > 245;
+      },
+      'the marker canvas image arrives',
+      { timeout: 5000 },
+    );
+    const markerId = on.mirror.idOfNode(on.mirror.document.getElementById('marker')!);
+    const sent = on.frames.slice(before).flatMap((f) => (f.t === 'patch' ? f.ops.map((op): unknown[] => [op[0], op[1]]) : [['snapshot']]));
+    expect(sent, 'only the marker canvas sent again').to.deep.equal([[Op.Canvas, markerId]]);
     rec.stop();
   });
 });

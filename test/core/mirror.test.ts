@@ -18,6 +18,7 @@ import {
   type SnapshotFrame,
 } from '../../core/protocol/index.js';
 import { mirrorFrame, sourceFrame } from '../helpers/dom.js';
+import { until } from '../helpers/wait.js';
 
 type Pwnable = Window & { __pwned?: unknown; __probe?: unknown };
 const win = window as Pwnable;
@@ -247,7 +248,34 @@ function lateSandboxedMirror(): Setup {
   return { mirror: new Mirror(iframe), iframe };
 }
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const SVG_NS = 'http://www.w3.org/2000/svg';
+let markers = 0;
+
+/**
+ * The marker after which a payload that was going to run would have run: allowed effects of the kinds
+ * the payloads wait for, started after them, and watched from this window (the mirror runs no script).
+ * The mirror document has loaded (load handlers ran; a meta refresh counts from there), an image has
+ * failed to load from a same-origin URL, as the payloads' src="x" ones do (their onerror came first),
+ * an SVG <set> has applied (animations have begun: onbegin, and a <set> or <animate> writing a link),
+ * and two rendering updates have passed since (autofocus, ontoggle, marquee start).
+ */
+async function markerArrived(doc: Document): Promise<void> {
+  await until(() => doc.readyState === 'complete', 'the mirror document loaded');
+  const img = doc.createElement('img');
+  const failed = new Promise((resolve) => img.addEventListener('error', resolve, { once: true }));
+  img.src = `x?marker=${++markers}`;
+  const svgRoot = doc.createElementNS(SVG_NS, 'svg');
+  const rect = svgRoot.appendChild(doc.createElementNS(SVG_NS, 'rect')) as SVGRectElement;
+  const set = rect.appendChild(doc.createElementNS(SVG_NS, 'set'));
+  set.setAttribute('attributeName', 'width');
+  set.setAttribute('to', '7');
+  doc.body.append(img, svgRoot);
+  await failed;
+  await until(() => rect.width.animVal.value === 7, 'the marker SVG animation applied');
+  for (let frame = 0; frame < 2; frame++) await new Promise((resolve) => doc.defaultView!.requestAnimationFrame(resolve));
+  img.remove();
+  svgRoot.remove();
+}
 
 const URL_ATTRIBUTES = new Set([
   'src',
@@ -311,9 +339,9 @@ function clickAround(doc: Document): void {
 
 async function assertInert(setup: Setup, hrefAfterFirstApply: string, doc: Document): Promise<void> {
   const { iframe, mirror } = setup;
-  await wait(150);
+  await markerArrived(doc);
   clickAround(mirror.document); // again, now that SVG animations have started
-  await wait(150);
+  await markerArrived(doc); // what a click would start (a javascript: URL runs in a task of its own) came first
   expect(win.__pwned, 'window.__pwned').to.equal(undefined);
   expect(problems(mirror.document).join('\n'), 'active content in the mirror').to.equal('');
   expect(iframe.getAttribute('sandbox')).to.equal('allow-same-origin');
@@ -376,8 +404,7 @@ describe("mirror: never runs the customer page's code", () => {
     mirror.applySnapshot(overTheWire(hostileSnapshot().frame));
     const probe = mirror.document.createElement('script');
     probe.textContent = 'window.top.__probe = true';
-    mirror.document.body.append(probe);
-    await wait(50);
+    mirror.document.body.append(probe); // an inline script runs as it is inserted, if at all: nothing to wait for
     expect(win.__probe, 'a script ran inside the mirror document').to.equal(undefined);
     mirror.iframe.remove();
   });
@@ -387,9 +414,11 @@ describe("mirror: never runs the customer page's code", () => {
     mirror.applySnapshot(overTheWire(hostileSnapshot().frame));
     const img = mirror.document.createElement('img');
     img.setAttribute('onerror', 'window.top.__probe = true');
+    // This window's listener, added after the handler, runs after it in the same dispatch.
+    const failed = new Promise((resolve) => img.addEventListener('error', resolve, { once: true }));
     img.src = 'data:,not-an-image';
     mirror.document.body.append(img);
-    await wait(100);
+    await failed;
     expect(win.__probe, 'an inline handler ran inside the mirror document').to.equal(undefined);
     mirror.iframe.remove();
   });
@@ -399,8 +428,7 @@ describe("mirror: never runs the customer page's code", () => {
     mirror.applySnapshot(overTheWire(hostileSnapshot().frame));
     const probe = mirror.document.createElement('script');
     probe.textContent = 'window.top.__probe = true';
-    mirror.document.body.append(probe);
-    await wait(50);
+    mirror.document.body.append(probe); // an inline script runs as it is inserted, if at all
     expect(win.__probe).to.equal(undefined);
     iframe.remove();
   });
@@ -434,7 +462,7 @@ describe("mirror: never runs the customer page's code", () => {
       html.replace(/<!-- injected by web-dev-server -->|<script[^>]*__web-dev-server[^>]*><\/script>/g, ''),
     );
     // The page's external script blocks the parser until it fails to load.
-    for (let i = 0; i < 100 && doc.readyState !== 'complete'; i++) await wait(20);
+    await until(() => doc.readyState === 'complete', 'the page loaded');
     expect(doc.querySelectorAll('script')).to.have.length(2);
     const { mirror, iframe } = sandboxedMirror();
     const sent: string[] = [];
@@ -448,7 +476,9 @@ describe("mirror: never runs the customer page's code", () => {
         else mirror.applyPatch(received);
       },
     });
-    await wait(300);
+    // The marker: a change after the recording started, so whatever the recorder sends first has arrived.
+    doc.body.setAttribute('data-marker', '');
+    await until(() => mirror.document.body?.hasAttribute('data-marker'), 'the marker change in the mirror');
     const m = mirror.document;
     expect(m.title).to.equal('with script');
     expect(Array.from(m.querySelectorAll('script')).filter((s) => s.textContent!.trim())).to.have.length(0);

@@ -37,17 +37,25 @@ describe('external SVG sprites', () => {
   });
 
   it("loads sprites from the page's own origin only", async () => {
-    const { doc } = await sourceFrame(`<!doctype html><body><svg><use href="https://elsewhere.invalid/icons.svg#x"></use></svg></body>`, {
-      written: true,
-    });
+    // A same-origin sprite after the foreign one is the marker: the recorder asks for sprite files in
+    // document order while it serializes, so once the mirror shows the marker's copy, a request for the
+    // foreign file would have been made already.
+    const { doc } = await sourceFrame(
+      `<!doctype html><body><svg><use href="https://elsewhere.invalid/icons.svg#x"></use></svg>
+      <svg><use id="marker" href="${SPRITE}#Icon-behance"></use></svg></body>`,
+      { written: true },
+    );
     const requested: string[] = [];
     const fetch = doc.defaultView!.fetch;
     doc.defaultView!.fetch = (input: RequestInfo | URL, init?: RequestInit) => (requested.push(String(input)), fetch(input, init));
     const { mirror, sink } = mirrorFrame();
     const recording = record({ doc, emit: sink });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(requested).to.deep.equal([]);
-    expect(mirror.document.querySelector('body use')!.getAttribute('href')).to.equal('https://elsewhere.invalid/icons.svg#x');
+    const uses = () => Array.from(mirror.document.querySelectorAll('body use'));
+    await waitUntil(() => uses()[1]?.getAttribute('href')?.startsWith('#cobrowse-sprite-'), 'the same-origin marker pointed at its copy', {
+      timeout: 5000,
+    });
+    expect(requested).to.deep.equal([`${location.origin}${SPRITE}`]);
+    expect(uses()[0]!.getAttribute('href')).to.equal('https://elsewhere.invalid/icons.svg#x');
     recording.stop();
   });
 });

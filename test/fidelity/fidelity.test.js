@@ -34,6 +34,7 @@ import { build } from 'esbuild';
 import pixelmatch from 'pixelmatch';
 import { PNG } from 'pngjs';
 import { launchChromium } from '../helpers/chromium.js';
+import { until } from '../helpers/wait.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../fixtures/pages');
@@ -122,9 +123,8 @@ function staticServer(root, extra = {}) {
 }
 
 const originOf = (server) => `http://127.0.0.1:${server.address().port}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Tracks a page's requests; `quiet()` resolves once none has been in flight for a while. */
+/** Tracks a page's requests; `quiet()` resolves once none is in flight. */
 function network(page) {
   const inflight = new Set();
   const requests = [];
@@ -137,15 +137,8 @@ function network(page) {
   return {
     requests,
     idle: () => inflight.size === 0,
-    async quiet(idle = 60, max = 5000) {
-      const end = Date.now() + max;
-      let since = Date.now();
-      while (Date.now() < end) {
-        if (inflight.size) since = Date.now();
-        else if (Date.now() - since >= idle) return;
-        await sleep(10);
-      }
-    },
+    // Within 5 s, or the page is compared as it is then (a known failure must not turn into an error).
+    quiet: () => until(() => inflight.size === 0, 'no request in flight').catch(() => {}),
   };
 }
 
@@ -168,7 +161,8 @@ const painted = (page) =>
 
 /**
  * Waits until the page is still: network quiet, images and fonts done, two frames painted, and no
- * request started meanwhile (a style recalc can discover a background image or an @import late).
+ * request started meanwhile (a style recalc can discover a background image or an @import late: the
+ * painted frames are the marker after which such a request would have started).
  */
 async function settle(page, net) {
   for (let round = 0; round < 5; round++) {

@@ -8,27 +8,49 @@ import { Mirror } from '../../core/dom/mirror.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
 import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
 
+/** After the next animation frame, and the task after it (a zero-delay yield, not a sleep). */
 const nextFrame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 /**
- * Records the current page: the snapshot plus the patches that follow until none has come for 500 ms
- * (within 3 s: an external sprite file, say, is loaded and its `<use>`s sent again), as JSON text.
+ * Records the current page: the snapshot plus the patches the recorder's own late work sends (an
+ * external sprite file is fetched, then its `<use>`s are sent again), as JSON text. The page settled
+ * before this runs and its fixtures run no timers, so that work is all there is to wait for: the
+ * recorder's fetches are watched until it has read each body.
  */
 async function recordPage(): Promise<{ frames: string[]; error?: string }> {
   const frames: string[] = [];
+  const pageFetch = window.fetch;
+  const reads: Array<Promise<unknown>> = [];
+  window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+    const response = pageFetch.call(window, input, init).then((r) => {
+      const text = r.text.bind(r);
+      r.text = () => {
+        const body = text();
+        reads.push(body.catch(() => {}));
+        return body;
+      };
+      return r;
+    });
+    reads.push(response.catch(() => {}));
+    return response;
+  };
   try {
     const recording = record({ emit: (frame) => frames.push(JSON.stringify(frame)) });
     await nextFrame();
     await nextFrame();
-    for (let count = -1, waited = 0; count !== frames.length && waited < 3000; waited += 500) {
-      count = frames.length;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    for (let seen = -1; seen !== reads.length;) {
+      seen = reads.length;
+      await Promise.all(reads);
+      // A task later: the recorder's reactions to a body (promise callbacks, then its microtask flush) have run.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     recording.flush();
     recording.stop();
     return { frames };
   } catch (error) {
     return { frames, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  } finally {
+    window.fetch = pageFetch;
   }
 }
 
@@ -59,6 +81,7 @@ async function mirrorFrames(texts: string[]): Promise<{ outOfStep: number; error
     // Listeners go on in the same task as the apply, before any load event can fire.
     const doc = mirror.document;
     const pending = Array.from(doc.querySelectorAll<HTMLImageElement | HTMLLinkElement>('img, link[rel~="stylesheet" i]'), settled);
+    // A guard, not a wait: every image and sheet loads or fails, but a stuck one must not hang the page's comparison.
     await Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 3000))]);
     await doc.fonts.ready;
     await nextFrame();
