@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startDemo } from '../../dist/demo/server.js';
 import { launchChromium, mirrorPoint, settledMirrorPoint, startFromLauncher } from '../helpers/chromium.js';
+import { until } from '../helpers/wait.js';
 
 let demo, browser;
 
@@ -74,14 +75,11 @@ async function rawAgent(code) {
   ws.on('message', (data) => frames.push(JSON.parse(String(data))));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   ws.send(JSON.stringify({ t: 'join', v: 1, code }));
-  const next = async (test) => {
-    for (let i = 0; i < 500; i++) {
-      const found = frames.find(test);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no such frame; got ${frames.map((f) => f.t).join(', ')}`);
-  };
+  const next = (test) =>
+    until(
+      () => frames.find(test),
+      () => `such a frame; got ${frames.map((f) => f.t).join(', ')}`,
+    );
   const snapshot = await next((f) => f.t === 'snapshot');
   /** The node ID of the element with this id attribute, from the snapshot. */
   const idOf = (elementId) => {
@@ -292,8 +290,16 @@ describe('remote control by mode', () => {
     );
     await s.customer.page.locator('#name').fill(secret);
     await s.customer.page.mouse.move(300, 300);
-    await new Promise((r) => setTimeout(r, 500));
-    const sentWhilePaused = s.customer.frames.slice(sentBefore);
+    // The marker: once the page's animation frames (its pointer is sent once a frame) have passed, the
+    // agent asks for a reload, which the paused page refuses; anything the changes above sent is before that answer.
+    await s.customer.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await s.agent.page.evaluate(() => document.querySelector('cobrowse-viewer').navigate({ action: 'reload' }));
+    const isAnswer = (f) => JSON.parse(f).t === 'control-result';
+    await until(() => s.customer.frames.slice(sentBefore).some(isAnswer), "the paused page's answer to the marker command");
+    const sent = s.customer.frames.slice(sentBefore);
+    const answer = sent.findIndex(isAnswer);
+    assert.match(sent[answer], /The customer is not sharing the page/);
+    const sentWhilePaused = sent.slice(0, answer);
     // Only the connection heartbeat answers (pong) may go out: nothing of the page.
     assert.deepEqual(
       sentWhilePaused.filter((f) => !f.startsWith('{"t":"pong"')),
@@ -353,8 +359,11 @@ describe('highlights', () => {
     };
     const before = await gap();
     assert.ok(Math.abs(before[0] + 6) <= 2 && Math.abs(before[1] + 6) <= 2, `the mark surrounds the button: ${before}`);
-    await s.customer.page.evaluate(() => scrollBy(0, -120));
-    await s.customer.page.waitForTimeout(100);
+    // The marks are redrawn every frame: two frames after the scroll, the mark has followed or never will.
+    await s.customer.page.evaluate(() => {
+      scrollBy(0, -120);
+      return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    });
     assert.deepEqual(await gap(), before, 'the mark follows the element as the page scrolls');
 
     await toolbar.getByText('Clear').click();

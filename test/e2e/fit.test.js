@@ -42,15 +42,21 @@ describe('auto-fit and zoom', () => {
           zoomText: viewer.shadowRoot.querySelector('cobrowse-toolbar').shadowRoot.querySelector('[part=zoom] output').textContent,
         };
       });
+    /**
+     * The layout once the viewer and its toolbar have rendered what changed, and a rendering step has
+     * passed with no render pending after it (the stage's ResizeObserver, which refits, runs in one).
+     */
     const settled = async () => {
-      let last;
-      for (let i = 0; i < 40; i++) {
-        const now = await layout();
-        if (JSON.stringify(now) === JSON.stringify(last)) return now;
-        last = now;
-        await agent.waitForTimeout(50);
-      }
-      return last;
+      await agent.evaluate(async () => {
+        const viewer = document.querySelector('cobrowse-viewer');
+        const toolbar = viewer.shadowRoot.querySelector('cobrowse-toolbar');
+        do {
+          await viewer.updateComplete;
+          await toolbar.updateComplete;
+          await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        } while (viewer.isUpdatePending || toolbar.isUpdatePending);
+      });
+      return layout();
     };
 
     const fit = await settled();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemo } from '../../dist/demo/server.js';
 import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
+import { until as untilShared } from '../helpers/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -74,14 +75,12 @@ describe('the session follows the customer across domains', () => {
             ?.textContent,
       );
     const viewerState = () => agent.evaluate(() => document.querySelector('cobrowse-viewer').state);
-    const until = async (test, what, ms = 15_000) => {
-      const deadline = Date.now() + ms;
-      while (!(await test())) {
-        if (Date.now() > deadline)
-          throw new Error(`timed out: ${what} (launcher: ${await launcherState()}, viewer: ${await viewerState()})`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
+    /** The shared `until`, its message with both sides' states at the time. */
+    const until = (test, what) =>
+      untilShared(test, async () => `${what} (launcher: ${await launcherState()}, viewer: ${await viewerState()})`, {
+        ms: 15_000,
+        every: 50,
+      });
 
     await customer.goto(`http://a.localhost:${site.port}/`);
     const code = await startFromLauncher(customer);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { startDemo } from '../../dist/demo/server.js';
 import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
+import { until } from '../helpers/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -113,13 +114,16 @@ async function startCustomerSite(relayUrl) {
   };
 }
 
-/** Watches the agent's page: script messages, navigations, canary requests. */
+/** Watches the agent's page: script messages, navigations, canary requests (and every request, for the markers). */
 function watchAgent(page, canary) {
-  const seen = { console: [], navigations: [], canary: [] };
+  const seen = { console: [], navigations: [], canary: [], requests: [] };
   page.on('console', (msg) => seen.console.push(`${msg.type()}: ${msg.text()}`));
   page.on('pageerror', (err) => seen.console.push(`pageerror: ${err.message}`));
   page.on('framenavigated', (frame) => frame === page.mainFrame() && seen.navigations.push(frame.url()));
-  page.context().on('request', (req) => req.url().startsWith(canary) && seen.canary.push(req.url()));
+  page.context().on('request', (req) => {
+    seen.requests.push(req.url());
+    if (req.url().startsWith(canary)) seen.canary.push(req.url());
+  });
   return seen;
 }
 
@@ -161,6 +165,45 @@ const forbidden = (page) =>
     return found;
   });
 
+/** The marker the customer's side sends after the vectors: an image and an SVG animation, both harmless. */
+const MARKER = (origin) =>
+  `<img id="marker-img" src="${origin}/marker.png" alt=""><svg width="20" height="20"><rect id="marker-rect" width="5" height="5"><set attributeName="width" to="7"/></rect></svg>`;
+let markers = 0;
+
+/**
+ * Waits for the marker after which whatever the vectors would do has happened: allowed effects of the
+ * same kinds, started after them. The mirror has loaded (load handlers ran; a meta refresh counts from
+ * there) and holds the marker the customer sent last: its image has loaded or failed (as the vectors'
+ * images do, their onerror with them) and its SVG <set> has applied (animations have begun); two frames
+ * pass (autofocus, ontoggle, marquee start, a refresh of 0 s); last, the agent's page makes a request of
+ * its own, and once that is seen every request the vectors started has been seen before it.
+ */
+async function markerArrived(agent, seen) {
+  await agent.waitForFunction(
+    () => {
+      const doc = document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe[part=mirror]').contentDocument;
+      return (
+        doc.readyState === 'complete' &&
+        doc.getElementById('marker-img')?.complete &&
+        doc.getElementById('marker-rect')?.width.animVal.value === 7
+      );
+    },
+    null,
+    { timeout: 15_000 },
+  );
+  await agent.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const url = `${new URL(agent.url()).origin}/hostile-marker-${++markers}`;
+  await agent.evaluate(
+    (url) =>
+      fetch(url).then(
+        () => {},
+        () => {},
+      ),
+    url,
+  );
+  await until(() => seen.requests.includes(url), "the agent page's own marker request");
+}
+
 describe("hostile content never runs in the agent's console", () => {
   let demo, browser, site;
   before(async () => {
@@ -186,14 +229,27 @@ describe("hostile content never runs in the agent's console", () => {
     seen.navigations.length = 0; // from here on, the console must stay where it is
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
     // The page keeps changing after the snapshot: the same vectors again, as patches.
-    await customer.evaluate(() => {
-      const again = document.createElement('div');
-      again.innerHTML = [...document.querySelectorAll('section[data-vector]')].map((s) => s.innerHTML).join('');
-      document.body.append(again);
-      document.querySelector('[data-vector=a-js] a').setAttribute('href', 'javascript:top.__pwned=1');
-    });
-    await agent.waitForTimeout(1500); // time for anything that would fire: loads, errors, animations, a meta refresh
+    await customer.evaluate(
+      (marker) => {
+        const again = document.createElement('div');
+        again.innerHTML = [...document.querySelectorAll('section[data-vector]')].map((s) => s.innerHTML).join('');
+        document.body.append(again);
+        document.querySelector('[data-vector=a-js] a').setAttribute('href', 'javascript:top.__pwned=1');
+        document.body.append(Object.assign(document.createElement('div'), { innerHTML: marker }));
+      },
+      MARKER(new URL(site.url).origin),
+    );
+    await markerArrived(agent, seen);
     // The agent clicks the javascript: link in the mirror: the click goes to the customer's page, not the mirror.
+    // The link is brought into view first (the page's autofocus field may have scrolled it away), on both sides.
+    const scrollY = await customer.evaluate(() => {
+      document.getElementById('a-js').scrollIntoView({ block: 'center' });
+      return window.scrollY;
+    });
+    await agent.waitForFunction(
+      (y) => document.querySelector('cobrowse-viewer').shadowRoot.querySelector('iframe[part=mirror]').contentWindow.scrollY === y,
+      scrollY,
+    );
     const link = await agent.evaluate(() => {
       const v = document.querySelector('cobrowse-viewer');
       const iframe = v.shadowRoot.querySelector('iframe[part=mirror]');
@@ -203,7 +259,10 @@ describe("hostile content never runs in the agent's console", () => {
       return { x: layer.left + (r.left + r.width / 2) * scale, y: layer.top + (r.top + r.height / 2) * scale };
     });
     await agent.mouse.click(link.x, link.y);
-    await agent.waitForTimeout(500);
+    // The click reached the customer's page (its pointer shows the click's ripple): a javascript: URL the
+    // click ran in the agent's page would have run, in a task of its own, long before.
+    await customer.locator('cobrowse-launcher').locator('[part=agent-pointer] .ripple').waitFor({ state: 'attached' });
+    await markerArrived(agent, seen);
 
     assert.deepEqual(await sentinels(agent), { top: null, mirror: null }, "no vector ran in the agent's page");
     assert.deepEqual(await forbidden(agent), [], 'the mirror holds nothing that could run or load');
@@ -219,14 +278,7 @@ describe("hostile content never runs in the agent's console", () => {
     ws.on('message', (data) => frames.push(JSON.parse(String(data))));
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ t: 'create', v: 1, mode: 'no-control' }));
-    const next = async (t) => {
-      for (let i = 0; i < 200; i++) {
-        const found = frames.find((f) => f.t === t);
-        if (found) return found;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`no ${t}`);
-    };
+    const next = (t) => until(() => frames.find((f) => f.t === t), `a ${t} frame`);
     const { code } = await next('created');
 
     const agent = await (await browser.newContext()).newPage();
@@ -309,8 +361,30 @@ describe("hostile content never runs in the agent's console", () => {
       [2, vectors[4][1], 'srcdoc', `<script>${PWN('f-attr3')}</script>`],
     );
     ws.send(JSON.stringify({ t: 'patch', ops, s: 2 }));
+    // The marker, last: a harmless image and SVG animation.
+    const marker = el(
+      'div',
+      [],
+      [
+        el('img', ['id', 'marker-img', 'src', `${new URL(site.url).origin}/marker.png`]),
+        el(
+          'svg',
+          ['width', '20', 'height', '20'],
+          [
+            el(
+              'rect',
+              ['id', 'marker-rect', 'width', '5', 'height', '5'],
+              [el('set', ['attributeName', 'width', 'to', '7'], [], { ns: 's' })],
+              { ns: 's' },
+            ),
+          ],
+          { ns: 's' },
+        ),
+      ],
+    );
+    ws.send(JSON.stringify({ t: 'patch', ops: [[0, body[1], null, marker]], s: 3 }));
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
-    await agent.waitForTimeout(1500);
+    await markerArrived(agent, seen);
 
     assert.deepEqual(await sentinels(agent), { top: null, mirror: null }, "no forged vector ran in the agent's page");
     assert.deepEqual(await forbidden(agent), [], 'the mirror holds nothing that could run or load');

@@ -26,6 +26,7 @@ function throttlingProxy(port) {
       if (state.stalled) return;
       const now = Date.now();
       while (queue.length && queue[0].due <= now) to.write(queue.shift().chunk);
+      // The delay under test, not a wait: the next chunk goes out when it is due.
       if (queue.length) timer = setTimeout(flush, queue[0].due - now);
     };
     from.on('data', (chunk) => {
@@ -124,7 +125,7 @@ describe("the toolbar shows the customer's connection", () => {
     assert.match(now.text, /^Good · \d+ ms$/);
     assert.ok(Number(/(\d+) ms/.exec(now.text)[1]) < 300, now.text);
 
-    // 250 ms each way: the round trip passes 300 ms.
+    // 250 ms each way: the round trip passes 300 ms. (A deliberate network delay: the slowness under test.)
     proxy.delay(250);
     await until('slow', 10_000);
     now = await shown();

@@ -27,6 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { launchChromium } from '../helpers/chromium.js';
+import { until as untilWithin } from '../helpers/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'privacy');
@@ -37,6 +38,8 @@ const MASK = '********';
 /** Canaries are XOR-ed with this on their way to the relay's process (test/fixtures/privacy/relay-child.js). */
 const KEY = 0x5a;
 const WAIT = { timeout: 15_000 };
+/** The shared `until`, with this file's patience. */
+const until = (check, what) => untilWithin(check, what, { ms: WAIT.timeout });
 
 /**
  * Cases that leak today, by case ID, with the cause. They are printed and do not fail the run;
@@ -552,7 +555,7 @@ async function startRelayProcess() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.send({ t: 'close' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000); // a guard: a child that will not exit is killed
       await exited;
       clearTimeout(timer);
     },
@@ -660,15 +663,6 @@ async function openParty(browser, name) {
 
 const frameType = (data) => /^\{"t":"([\w-]+)"/.exec(data)?.[1];
 const countFrames = (party, dir, type) => party.frames.filter((f) => f.dir === dir && frameType(f.data) === type).length;
-
-/** Waits until `predicate()` is true, polling. */
-async function until(predicate, what, timeout = WAIT.timeout) {
-  const start = Date.now();
-  while (!(await predicate())) {
-    if (Date.now() - start > timeout) throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /**
  * Everything a document shows or holds, as text: markup, open shadow roots, same-origin iframes
