@@ -128,7 +128,7 @@ function churn({ seed, max, random }) {
     for (let i = 0; i < size; i++) op();
     trim();
     batches++;
-    timer = setTimeout(batch, 50 + rand() * 50);
+    timer = setTimeout(batch, 50 + rand() * 50); // the churn's pace, on purpose
   };
   for (let i = 0; i < 40; i++) root.append(make());
   batch();
@@ -320,6 +320,7 @@ async function injectFaults(run, rand, until) {
     proxies[name][set](on);
     log(`${kind}${detail} on ${name} for ${Math.round(ms)} ms`, kind);
     const timer = setTimeout(() => {
+      // the fault lasts `ms`, on purpose
       run.timers.delete(key);
       proxies[name][set](off);
       log(`${kind} off on ${name}`);
@@ -448,7 +449,7 @@ async function converge(run, ms) {
     const page = await run.customer.page.evaluate(churnTree, 'page');
     if (mirror !== null && mirror === page) return { ms: Date.now() - started, mirror, page };
     if (Date.now() - started > ms) return { ms: null, mirror, page };
-    await sleep(100);
+    await sleep(100); // the poll's interval
   }
 }
 

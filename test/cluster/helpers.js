@@ -8,7 +8,7 @@ import { startRedis } from '../helpers/redis.js';
 
 export const V = 1;
 const CLI = fileURLToPath(new URL('../../dist/relay/cli.js', import.meta.url));
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '../helpers/wait.js';
 
 /**
  * Starts `cobrowse-relay --redis <url>` on a free port. Resolves with { url, http, proc, logs, kill(), stop() }

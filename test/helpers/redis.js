@@ -31,7 +31,7 @@ async function listening(port, ms) {
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 25)); // the poll's interval
   }
 }
 

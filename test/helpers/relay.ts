@@ -25,7 +25,7 @@ export class RawPeer {
       if (frame) return frame;
       if (Date.now() - start > timeout)
         throw new Error(`No "${type}" frame within ${timeout} ms; got ${this.frames.map((f) => f.t).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 10)); // the poll's interval
     }
   }
 

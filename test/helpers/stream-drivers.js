@@ -23,7 +23,7 @@ function openAny(urls, start, onOpen) {
     ws.once('close', () => {
       if (opened) return;
       i++;
-      setTimeout(() => attempt(left - 1), left > 0 ? 10 : 100);
+      setTimeout(() => attempt(left - 1), left > 0 ? 10 : 100); // reconnect backoff, as a client's
     });
   };
   attempt(urls.length);
@@ -188,7 +188,7 @@ export class Agent {
         const ask = () => this.#inbox.last === last && this.#ws.readyState === WebSocket.OPEN && this.#ws.send('{"t":"request-snapshot"}');
         const wait = this.#syncedAt + 2000 - Date.now();
         if (wait <= 0) ask();
-        else setTimeout(ask, wait);
+        else setTimeout(ask, wait); // as the SDK's agent: a gap is asked about after 2 s without repair
       } else if (frame.t !== 'chunk') this.applied.duplicates++;
       return;
     }
@@ -226,7 +226,7 @@ export class Agent {
       });
       ws.on('close', () => {
         if (this.#ws !== ws || this.#closed) return;
-        setTimeout(() => this.#connect(index), 10);
+        setTimeout(() => this.#connect(index), 10); // reconnect backoff, as a client's
       });
     });
   }

@@ -3,3 +3,4 @@ export function until<T>(
   what?: string | (() => string | Promise<string>),
   options?: { ms?: number; every?: number },
 ): Promise<NonNullable<Awaited<T>>>;
+export function sleep(ms: number): Promise<void>;

@@ -18,3 +18,6 @@ export async function until(check, what = 'a condition', { ms = 5000, every = 10
     await new Promise((resolve) => setTimeout(resolve, every));
   }
 }
+
+/** A pause: for pacing and fault schedules on purpose (say so where it is used), never to synchronise. */
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

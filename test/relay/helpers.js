@@ -69,7 +69,7 @@ export function connect(url, options = {}) {
         if (Date.now() > deadline) throw new Error('timed out waiting for a message');
         await new Promise((resolve) => {
           waiters.push(resolve);
-          setTimeout(resolve, 50);
+          setTimeout(resolve, 50); // a tick to check the deadline, while waiting for a message
         });
       }
       return inbox.shift().text;
@@ -120,7 +120,7 @@ export async function expectRefused(client, errorCode, closeCode) {
   assert.equal((await client.closedWithin()).code, closeCode);
 }
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '../helpers/wait.js';
 
 /** Starts a quiet relay per suite and closes it, and every client the suite opened, afterwards. */
 export function relaySuite(options = {}) {
