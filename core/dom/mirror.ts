@@ -28,6 +28,9 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 /** The one sandbox the mirror accepts: same origin so we can build its DOM, and nothing else. */
 export const MIRROR_SANDBOX = 'allow-same-origin';
 
+/** Written first into every mirror document: its policy stays once set, so nothing it loads tells where the console is. */
+const NO_REFERRER = '<meta name="referrer" content="no-referrer">';
+
 /** Elements replaced by an inert <template> so they keep their place but can do nothing. */
 const INERT = new Set(['script', 'noscript', 'base', 'object', 'embed', 'applet', 'frame', 'frameset', 'portal']);
 const URL_ATTRIBUTES = new Set([
@@ -355,7 +358,7 @@ export class Mirror {
     const [, docId, children, quirks, adopted] = tree;
     // Writing (or not) a doctype is the only way to set a document's rendering mode.
     doc.open();
-    doc.write(quirks ? '' : '<!DOCTYPE html>');
+    doc.write(quirks ? NO_REFERRER : `<!DOCTYPE html>${NO_REFERRER}`);
     doc.close();
     while (doc.firstChild) doc.firstChild.remove();
     this.remember(doc, docId);
@@ -399,7 +402,7 @@ export class Mirror {
     }
     // Another site's page is not ours to read: say so, at the same size.
     doc.open();
-    doc.write('<!DOCTYPE html>');
+    doc.write(`<!DOCTYPE html>${NO_REFERRER}`);
     doc.close();
     doc.body.style.cssText =
       'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
