@@ -9,6 +9,8 @@
  *  - bytes: UTF-8 length of JSON.stringify(event), summed, as a WebSocket text frame
  *    would carry it. Events are only collected while timing; they are stringified after.
  */
+// The tests' seeded PRNG (mulberry32): the same mutations for both engines.
+import { random } from '../../../test/helpers/random.js';
 
 /** What the harness needs from a recording engine. */
 export interface Recorder {
@@ -72,17 +74,6 @@ function bodyElements(doc: Document | null): number {
   return doc?.body ? doc.body.getElementsByTagName('*').length : -1;
 }
 
-/** A small seeded PRNG (mulberry32): the same mutations for both engines. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeBench(adapter: Adapter) {
   return {
