@@ -84,6 +84,8 @@ export interface CustomerSessionOptions {
   askConsent?(agentName: string): Promise<boolean>;
   /** How to reach the relay; a WebSocket by default (Storybook's stories use an in-memory relay). */
   connection?: ConnectionFactory;
+  /** The clock of the consent backoff, in ms; `Date.now` by default (tests hand in their own). */
+  now?(): number;
 }
 
 /** How long the page keeps recording for an agent whose connection dropped (the relay holds its place as long). */
@@ -91,6 +93,8 @@ const AGENT_AWAY_MS = 60_000;
 /** Tabs of a site say on this channel which of them holds a session (see #replaced), and wait this long for an answer. */
 const TABS_CHANNEL = 'cobrowse-tabs';
 const ASK_TABS_MS = 300;
+/** After a Deny (or no answer) the agent is not asked for again for this long, doubling with each Deny in a row (to 32 min). */
+const DECLINED_MS = 30_000;
 
 export class CustomerSession {
   readonly events: Emitter<CustomerEvents> = mitt<CustomerEvents>();
@@ -127,6 +131,8 @@ export class CustomerSession {
   #tabs: BroadcastChannel | undefined;
   /** The consent question being asked, so commands arriving meanwhile wait for the same answer. */
   #pendingConsent: Promise<boolean> | undefined;
+  /** The agent the customer last declined control, how many times in a row, and until when it is not asked again. */
+  #declined = { agent: '', count: 0, until: 0 };
 
   constructor(private readonly options: CustomerSessionOptions) {
     this.mode = options.mode ?? Mode.Full;
@@ -412,6 +418,10 @@ export class CustomerSession {
     };
     const refused = refusal(frame, ctx);
     if (refused) return reply(false, refused);
+    // A declined agent is refused unasked for a while: a customer cannot be bombed with prompts.
+    const wait = this.#declined.agent === this.agentName ? this.#declined.until - this.#now() : 0;
+    if (this.consent !== 'granted' && wait > 0)
+      return reply(false, `The customer declined control; ask again in ${Math.ceil(wait / 1000)} s`);
     if (!(await this.#ensureConsent())) return reply(false, 'The customer did not allow control');
     if (this.#recording !== recording) return reply(false, 'The customer is not sharing the page');
     const result = applyControl(frame, ctx);
@@ -423,12 +433,20 @@ export class CustomerSession {
     if (!this.options.askConsent) return Promise.resolve(false);
     this.#pendingConsent ??= (async () => {
       this.#setConsent('asking');
-      const granted = await this.options.askConsent!(this.agentName || 'Agent').catch(() => false);
+      const agent = this.agentName;
+      const granted = await this.options.askConsent!(agent || 'Agent').catch(() => false);
+      // Allowed, the count starts over; declined again, the wait doubles (another agent starts at 30 s).
+      const count = granted ? 0 : this.#declined.agent === agent ? this.#declined.count + 1 : 1;
+      this.#declined = { agent, count, until: granted ? 0 : this.#now() + DECLINED_MS * 2 ** Math.min(count - 1, 6) };
       this.#setConsent(granted ? 'granted' : 'none');
       this.#pendingConsent = undefined;
       return granted;
     })();
     return this.#pendingConsent;
+  }
+
+  #now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   #setConsent(consent: Consent): void {

@@ -10,6 +10,9 @@ import { CustomerSessionController } from './session-controller.js';
 import { launcherStrings, translationFor, type LauncherStrings } from './strings.js';
 import { launcherStyles } from './styles.js';
 
+/** How long the control prompt's Allow button ignores clicks after the prompt appears (as browsers' permission prompts do). */
+const ALLOW_DELAY_MS = 500;
+
 /**
  * Lets a customer share this tab with a support agent: a floating button opens a panel
  * that starts a session and shows the 9-digit session ID to read to the agent.
@@ -22,6 +25,7 @@ import { launcherStyles } from './styles.js';
  * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
  * @fires cobrowse-control-request - The agent asks to control the page (cancelable): call `preventDefault()` to decide
  *   yourself with `detail.allow()` / `detail.deny()` instead of the built-in prompt. No answer in 30 s means no.
+ *   After a no, the same agent's requests are refused unasked for 30 s, doubling with each no in a row.
  *
  * @csspart trigger - The floating button.
  * @csspart panel - The panel with the session ID and actions.
@@ -120,10 +124,16 @@ export class CobrowseLauncher extends LitElement {
   /** How long the customer has to answer a control request before it counts as Deny, in ms. */
   declare consentTimeout: number;
 
+  /** The clock of the launcher's rules about time (the Allow button's delay, the consent backoff), in ms; `Date.now` by default. */
+  clock: () => number = Date.now;
+
   /** Replaces any of the launcher's texts (for localisation; over the `lang` translation); see `launcherStrings` for the keys. */
   declare strings: Partial<LauncherStrings>;
 
-  declare private consentRequest: { name: string; answer: (allowed: boolean) => void } | null;
+  /** The control request on screen, and when it was shown there (Allow works from ALLOW_DELAY_MS on). */
+  declare private consentRequest: { name: string; answer: (allowed: boolean) => void; shown: number } | null;
+  /** The agent's pointer the prompt last moved away from (it moves once per pointer position). */
+  private dodged: object | null = null;
   declare private agentPointer: { x: number; y: number; click: number } | null;
   /** The agent's highlight marks, each anchored to an element of this page. */
   declare private marks: Array<Mark & { anchor: Element }>;
@@ -242,6 +252,7 @@ export class CobrowseLauncher extends LitElement {
         settled = true;
         clearTimeout(timer);
         this.consentRequest = null;
+        this.removeAttribute('dodge');
         resolve(allowed);
       };
       const timer = setTimeout(() => answer(false), this.consentTimeout);
@@ -252,10 +263,27 @@ export class CobrowseLauncher extends LitElement {
         { cancelable: true },
       );
       if (!hostDecides && !settled) {
-        this.consentRequest = { name, answer };
+        this.consentRequest = { name, answer, shown: this.clock() };
         this.open = true;
+        setTimeout(() => this.requestUpdate(), ALLOW_DELAY_MS); // Allow looks enabled from then on
       }
     });
+  }
+
+  /**
+   * Keeps the control prompt from under the agent's pointer: if the agent points at it (to have the
+   * customer click there), it moves to the opposite corner, and Allow waits its delay again.
+   */
+  override updated(): void {
+    const request = this.consentRequest;
+    const p = this.agentPointer;
+    if (!request || !p || p === this.dodged) return;
+    const r = this.getBoundingClientRect();
+    if (p.x < r.left - 40 || p.x > r.right + 40 || p.y < r.top - 40 || p.y > r.bottom + 40) return;
+    this.dodged = p;
+    this.toggleAttribute('dodge');
+    request.shown = this.clock();
+    this.requestUpdate();
   }
 
   /** Pauses sharing: nothing leaves the page until startSharing(); the session ID stays the same. */
@@ -373,7 +401,8 @@ export class CobrowseLauncher extends LitElement {
             <h2 id="consent-title">${t.consentTitle(this.consentRequest.name)}</h2>
             <p>${t.consentBody}</p>
             <div class="actions">
-              <button class="primary" @click=${() => this.consentRequest?.answer(true)}>${t.allow}</button>
+              <button class="primary" aria-disabled=${this.clock() - this.consentRequest.shown < ALLOW_DELAY_MS} title=${t.allowWait}
+                @click=${this.allow}>${t.allow}</button>
               <button class="secondary" @click=${() => this.consentRequest?.answer(false)}>${t.deny}</button>
             </div></div>`;
         }
@@ -405,6 +434,12 @@ export class CobrowseLauncher extends LitElement {
           <button class="primary" part="start" @click=${() => this.start()}>${t.retry}</button>`;
     }
   }
+
+  /** Allow ignores clicks (and Enter or Space) until the prompt has been on screen ALLOW_DELAY_MS: no click meant for the page lands on it. */
+  private allow = (): void => {
+    const request = this.consentRequest;
+    if (request && this.clock() - request.shown >= ALLOW_DELAY_MS) request.answer(true);
+  };
 
   private endButton() {
     return html`<button class="danger" part="end" @click=${() => this.end()}>${this.text.endSession}</button>`;

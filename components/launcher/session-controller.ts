@@ -17,6 +17,8 @@ export interface SessionHost extends ReactiveControllerHost, HTMLElement {
   domains: string;
   /** Works inside an iframe too (a framed launcher is inert otherwise). */
   allowFramed: boolean;
+  /** The clock of the rules about time, in ms. */
+  clock(): number;
   /** Asks the customer (or the host page) whether the agent may control the page. */
   askConsent(agentName: string): Promise<boolean>;
 }
@@ -99,6 +101,7 @@ export class CustomerSessionController implements ReactiveController {
       }),
       domains: this.host.domains.split(/\s+/).filter(Boolean),
       askConsent: (name) => this.host.askConsent(name),
+      now: () => this.host.clock(),
     });
     const forward = (type: keyof CustomerEvents, event: unknown) => {
       this.onEvent(type, event as never);

@@ -20,6 +20,8 @@ export const launcherStrings = {
   consentTitle: (name: string) => `${name} wants to control this page`,
   consentBody: 'They could click, scroll and fill in forms for you. You can take control back at any time.',
   allow: 'Allow',
+  /** The Allow button's title: it takes no click for a moment after the prompt appears (or moves). */
+  allowWait: 'Read the request first: Allow works after a moment',
   deny: 'Deny',
   takeBack: 'Take back control',
   stopSharing: 'Stop sharing',

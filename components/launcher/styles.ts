@@ -18,6 +18,16 @@ export const launcherStyles = css`
   :host([position='bottom-left']) {
     inset: auto auto 24px 24px;
   }
+  /* Away from the agent's pointer while the control prompt shows: the opposite corner. */
+  :host([dodge]) {
+    inset: 24px auto auto 24px;
+  }
+  :host([dodge][position='bottom-left']) {
+    inset: 24px 24px auto auto;
+  }
+  [aria-disabled='true'] {
+    opacity: 0.6;
+  }
   button {
     font: inherit;
     cursor: pointer;

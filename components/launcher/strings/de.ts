@@ -22,6 +22,7 @@ registerLauncherStrings('de', {
   consentTitle: (name) => `${name} möchte diese Seite bedienen`,
   consentBody: 'Er könnte für Sie klicken, scrollen und Formulare ausfüllen. Sie können die Kontrolle jederzeit zurücknehmen.',
   allow: 'Erlauben',
+  allowWait: 'Lesen Sie zuerst die Anfrage: Erlauben geht nach einem Moment',
   deny: 'Ablehnen',
   takeBack: 'Kontrolle zurücknehmen',
   stopSharing: 'Teilen beenden',

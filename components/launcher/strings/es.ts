@@ -22,6 +22,7 @@ registerLauncherStrings('es', {
   consentTitle: (name) => `${name} quiere controlar esta página`,
   consentBody: 'Podría hacer clic, desplazarse y rellenar formularios por usted. Puede recuperar el control en cualquier momento.',
   allow: 'Permitir',
+  allowWait: 'Lea primero la solicitud: Permitir funciona tras un momento',
   deny: 'Denegar',
   takeBack: 'Recuperar el control',
   stopSharing: 'Dejar de compartir',

@@ -22,6 +22,7 @@ registerLauncherStrings('fr', {
   consentTitle: (name) => `${name} souhaite agir sur cette page`,
   consentBody: 'Il pourrait cliquer, faire défiler et remplir des formulaires pour vous. Vous pouvez reprendre la main à tout moment.',
   allow: 'Autoriser',
+  allowWait: "Lisez d'abord la demande : Autoriser fonctionne après un instant",
   deny: 'Refuser',
   takeBack: 'Reprendre la main',
   stopSharing: 'Arrêter le partage',
