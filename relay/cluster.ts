@@ -53,6 +53,17 @@ export type ClusterEvent =
   | { ev: 'offline'; role: 'customer' | 'agent'; holder: Holder }
   | { ev: 'ended'; by: string };
 
+/**
+ * Failed joins are counted cluster-wide, in a sorted set of failure times per key (an IP, an agent):
+ * each key with its limit within `windowMs` (Infinity: not counted). `count`: a miss counts as a failure.
+ */
+export interface JoinGuard {
+  keys: Array<[key: string, max: number]>;
+  windowMs: number;
+  now: number;
+  count: boolean;
+}
+
 /** How a frame is admitted towards a slow agent (see relay.ts admitToAgent), in one byte on the bus. */
 const KIND_BYTE: Record<string, number> = { snapshot: 0x73, patch: 0x70, 'snapshot-part': 0x71, pointer: 0x6f };
 const BYTE_KIND: Record<number, string> = { 0x73: 'snapshot', 0x70: 'patch', 0x71: 'snapshot-part', 0x6f: 'pointer' };
@@ -146,11 +157,34 @@ table.insert(r, 'prev') table.insert(r, prev)
 return r`;
 
 /**
- * KEYS[1]; ARGV reclaimHash ('' none), newHash, name, holder, ttl, at ('' unknown), the event if a
- * reclaim, +tell. The record, 'taken', 'stale' (as RESUME's), or nil. Tells the customer and a replaced agent.
+ * KEYS[1] session, KEYS[2..] failed-join keys; ARGV reclaimHash ('' none), newHash, name, holder, ttl,
+ * at ('' unknown), the event if a reclaim, the keys' failure limits (space-separated, '' unlimited),
+ * window, now, a unique member, '1' to count a miss as a failure, +tell. The lockout is checked and a
+ * miss counted in this one step, so parallel guesses on any nodes cannot all pass one check. The
+ * record, 'taken', 'stale' (as RESUME's), 'limited <ms to wait>', or nil. Tells the customer and a replaced agent.
  */
 const JOIN = `${TELL}
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local limits, window, now = {}, tonumber(ARGV[9]), tonumber(ARGV[10])
+for m in string.gmatch(ARGV[8], '%S+') do table.insert(limits, tonumber(m)) end
+local wait = 0
+for i, max in ipairs(limits) do
+  local k = KEYS[i + 1]
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - window)
+  local n = redis.call('ZCARD', k)
+  if n >= max then wait = math.max(wait, tonumber(redis.call('ZRANGE', k, n - max, n - max, 'WITHSCORES')[2]) + window - now) end
+end
+if wait > 0 then return 'limited ' .. wait end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[12] == '1' then
+    for i, max in ipairs(limits) do
+      local k = KEYS[i + 1]
+      redis.call('ZADD', k, now, ARGV[11])
+      redis.call('ZREMRANGEBYRANK', k, 0, -(max + 1)) -- only the last max failures matter
+      redis.call('PEXPIRE', k, window)
+    end
+  end
+  return false
+end
 local ah = redis.call('HGET', KEYS[1], 'ah')
 local reclaim = ARGV[1] ~= '' and ah == ARGV[1]
 if ah ~= '' and not reclaim then return 'taken' end
@@ -279,7 +313,7 @@ return 0`;
 interface Scripts {
   cbCreate(key: string, ...args: (string | number)[]): Promise<number>;
   cbResume(key: string, ...args: (string | number)[]): Promise<string[] | 'stale' | null>;
-  cbJoin(key: string, ...args: (string | number)[]): Promise<string[] | 'taken' | 'stale' | null>;
+  cbJoin(keyCount: number, ...keysAndArgs: (string | number)[]): Promise<string[] | 'taken' | 'stale' | `limited ${number}` | null>;
   cbOffline(key: string, ...args: (string | number)[]): Promise<number>;
   cbLeave(key: string, ...args: string[]): Promise<number>;
   cbExpire(key: string, ...args: (string | number)[]): Promise<string>;
@@ -378,7 +412,9 @@ export class RedisCluster {
       cbOrphan: ORPHAN,
       cbRestore: RESTORE,
     })) {
-      this.#redis.defineCommand(name, { numberOfKeys: ['cbCreate', 'cbRestore', 'cbOrphan'].includes(name) ? 2 : 1, lua });
+      // cbJoin takes its number of keys first (one per failed-join key).
+      const numberOfKeys = name === 'cbJoin' ? undefined : ['cbCreate', 'cbRestore', 'cbOrphan'].includes(name) ? 2 : 1;
+      this.#redis.defineCommand(name, { numberOfKeys, lua });
     }
     // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect.
     this.#sub = new Redis(options.url, {
@@ -557,7 +593,8 @@ export class RedisCluster {
 
   /**
    * Binds the agent's place to `holder` unless another agent holds it; `reclaimHash` is the hash of
-   * the token the agent came back with. Tells the customer's node.
+   * the token the agent came back with. Refuses while any of `guard`'s keys is locked out (the ms
+   * to wait), and counts a miss against them if `guard.count`, atomically. Tells the customer's node.
    */
   async join(
     code: string,
@@ -567,13 +604,17 @@ export class RedisCluster {
     holder: Holder,
     ttlMs: number,
     at: number | undefined,
-  ): Promise<SessionRecord | 'taken' | 'stale' | null> {
+    guard: JoinGuard,
+  ): Promise<SessionRecord | 'taken' | 'stale' | { retryAfterMs: number } | null> {
     // Whether this is a reclaim is only known inside the script: it picks one of the two events.
     const reclaimed = `E${code}${JSON.stringify({ ev: 'online', role: 'agent', holder, name, resumed: true } satisfies ClusterEvent)}`;
     const tell = this.#tell(code, { ev: 'online', role: 'agent', holder, name });
+    const limited = guard.keys.filter(([, max]) => Number.isFinite(max));
     const flat = await this.#run(() =>
       this.#redis.cbJoin(
+        1 + limited.length,
         this.#key(code),
+        ...limited.map(([key]) => `${this.#prefix}jf:${key}`),
         reclaimHash ? b64(reclaimHash) : '',
         b64(newHash),
         name,
@@ -581,10 +622,16 @@ export class RedisCluster {
         ttlMs,
         at ?? '',
         reclaimed,
+        limited.map(([, max]) => max).join(' '),
+        guard.windowMs,
+        guard.now,
+        `${guard.now}:${randomBytes(6).toString('base64url')}`,
+        guard.count ? '1' : '0',
         ...tell,
       ),
     );
-    return flat === 'taken' || flat === 'stale' || flat === null ? flat : parseRecord(code, flat);
+    if (typeof flat === 'string' && flat.startsWith('limited ')) return { retryAfterMs: Number(flat.slice(8)) };
+    return flat === 'taken' || flat === 'stale' || flat === null ? flat : parseRecord(code, flat as string[]);
   }
 
   /** The connection `holder` closed: its role is vacant (if it still held it) since now; tells the other party's node. */
@@ -695,37 +742,6 @@ export class RedisCluster {
   /** The session a hand-off token opens, once (GETDEL: two nodes cannot both redeem it). */
   redeemHandoff(hash: string): Promise<string | null> {
     return this.#run(() => this.#redis.getdel(`${this.#prefix}h:${hash}`));
-  }
-
-  // ─── Join guessing, counted cluster-wide: a sorted set of failure times per key ───────────
-
-  /** Ms until every key may try again (0: now). */
-  async retryAfter(keys: string[], max: number, windowMs: number, now: number): Promise<number> {
-    const pipeline = this.#redis.pipeline();
-    for (const key of keys) {
-      pipeline.zremrangebyscore(`${this.#prefix}jf:${key}`, '-inf', now - windowMs);
-      pipeline.zrange(`${this.#prefix}jf:${key}`, '0', '-1', 'WITHSCORES');
-    }
-    const results = await this.#run(() => pipeline.exec());
-    let wait = 0;
-    for (let i = 0; i < keys.length; i++) {
-      const [err, flat] = results![i * 2 + 1]! as [Error | null, string[]];
-      if (err) throw new ClusterUnavailable(err.message);
-      const times = flat.filter((_, j) => j % 2 === 1).map(Number);
-      if (times.length >= max) wait = Math.max(wait, times[times.length - max]! + windowMs - now);
-    }
-    return wait;
-  }
-
-  async fail(keys: string[], max: number, windowMs: number, now: number): Promise<void> {
-    const pipeline = this.#redis.pipeline();
-    for (const key of keys) {
-      const k = `${this.#prefix}jf:${key}`;
-      pipeline.zadd(k, now, `${now}:${randomBytes(4).toString('hex')}`);
-      pipeline.zremrangebyrank(k, 0, -(max + 1)); // only the last `max` failures matter
-      pipeline.pexpire(k, windowMs);
-    }
-    await this.#run(() => pipeline.exec());
   }
 
   // ─── The bus: frames and events to one node ───────────────────────────────────────────────

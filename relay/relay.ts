@@ -29,7 +29,7 @@ import {
   type ResumeFrame,
 } from '../core/protocol/index.js';
 import { AuthError, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
-import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type SessionRecord } from './cluster.js';
+import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type JoinGuard, type SessionRecord } from './cluster.js';
 import { FailureLimiter, KeyCounter, RateBudget, clientIp } from './limits.js';
 import { RelayMetrics, type DropReason, type Party } from './metrics.js';
 import { resolveOptions, type RelayOptions } from './options.js';
@@ -316,6 +316,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     const now = clock.now();
     const keys = [`ip:${conn.ip}`, ...(conn.agent ? [`agent:${conn.agent.id}`] : [])];
     if (cluster) return shared(conn, () => joinShared(conn, frame, keys, fail));
+    // In memory the check and the count below run in one go (no await between): parallel guesses cannot both pass.
     const wait = Math.max(...keys.map((key) => joinLimiter.retryAfter(key, now)));
     if (wait > 0) {
       const message = `Too many failed attempts to join; try again in ${duration(wait)}`;
@@ -503,20 +504,24 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     keys: string[],
     fail: (reason: string, code: ErrorCode, message: string, close: CloseCode) => void,
   ) {
-    const { joinFailures, joinFailureWindowMs } = limits;
-    const wait = Number.isFinite(joinFailures) ? await cluster!.retryAfter(keys, joinFailures, joinFailureWindowMs, clock.now()) : 0;
-    if (wait > 0) {
-      const message = `Too many failed attempts to join; try again in ${duration(wait)}`;
-      return fail('rate-limited', ErrorCode.RateLimited, message, CloseCode.RateLimited);
-    }
     const name = conn.agent?.name ?? (frame.name?.trim() || 'Agent');
     const offered = frame.token === undefined ? null : hashToken(frame.token);
     const token = newToken();
-    const record = await cluster!.join(frame.code, offered, hashToken(token), name, holderOf(conn), recordTtlMs, frame.at);
+    // The lockout is checked, and a miss counted, inside the join script: one atomic step cluster-wide.
+    const guard: JoinGuard = {
+      keys: keys.map((key) => [key, limits.joinFailures]),
+      windowMs: limits.joinFailureWindowMs,
+      now: clock.now(),
+      count: !cluster!.settling, // a missing record may just not be written back yet
+    };
+    const record = await cluster!.join(frame.code, offered, hashToken(token), name, holderOf(conn), recordTtlMs, frame.at, guard);
     if (record === 'stale') return closeStale(conn, frame, Role.Agent);
+    if (record !== null && typeof record === 'object' && 'retryAfterMs' in record) {
+      const message = `Too many failed attempts to join; try again in ${duration(record.retryAfterMs)}`;
+      return fail('rate-limited', ErrorCode.RateLimited, message, CloseCode.RateLimited);
+    }
     if (record === null) {
-      if (cluster!.settling) return unavailable(conn); // its record may not be written back yet
-      if (Number.isFinite(joinFailures)) await cluster!.fail(keys, joinFailures, joinFailureWindowMs, clock.now());
+      if (!guard.count || cluster!.settling) return unavailable(conn);
       return fail('not-found', ErrorCode.NotFound, 'No session with this ID', CloseCode.SessionNotFound);
     }
     if (record === 'taken') return fail('taken', ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken);

@@ -310,3 +310,18 @@ describe('two relays on one Redis: Redis restarts empty', () => {
     await agent.close();
   });
 });
+describe('two relays on one Redis: parallel join guesses', () => {
+  const ctx = clusterSuite(['--join-failures', '5', '--sockets-per-ip', 'unlimited']);
+
+  it('100 guesses sent at once across both nodes get at most 5 session-not-found answers, the rest rate-limited', async () => {
+    const { a, b } = ctx;
+    const guesses = await Promise.all(Array.from({ length: 100 }, (_, i) => connect((i % 2 ? a : b).url)));
+    // Every socket is open before the first guess leaves: the guesses race each other in both nodes.
+    guesses.forEach((g, i) => g.send({ t: 'join', v: V, code: String(100_000_000 + i) }));
+    const answers = await Promise.all(guesses.map(async (g) => (await g.next(10_000)).code));
+    const counts = {};
+    for (const code of answers) counts[code] = (counts[code] ?? 0) + 1;
+    assert.deepEqual(counts, { 'session-not-found': 5, 'rate-limited': 95 }); // was 65 and 35 with a check, then a count
+    await Promise.all(guesses.map((g) => g.closed));
+  });
+});
