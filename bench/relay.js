@@ -224,6 +224,7 @@ async function signToken() {
   const { SignJWT } = await import('jose');
   return new SignJWT({ name: 'Bench agent' })
     .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
     .setSubject('bench')
     .setExpirationTime('2h')
     .sign(new TextEncoder().encode(SECRET));

@@ -26,6 +26,11 @@ export interface AgentAuthOptions {
   issuer?: string;
   /** Required `aud` claim, if set. */
   audience?: string;
+  /**
+   * Longest token lifetime accepted: `exp − iat`, and the time since `iat`; default 12 h. A token
+   * without `iat` is refused: its lifetime cannot be known.
+   */
+  maxTokenAgeMs?: number;
 }
 
 /** Who an authenticated agent is, from its token. */
@@ -47,12 +52,16 @@ export interface AgentAuth {
   readonly summary: string;
   /** Resolves with the agent, or rejects with an AuthError. */
   verify(token: string): Promise<AgentIdentity>;
-  /** Dev mode only: a token for `name`, valid for DEV_TOKEN_TTL. */
+  /** Dev mode only: a token for `name`, valid for MAX_TOKEN_AGE_MS. */
   issueDevToken?(name: string): Promise<string>;
 }
 
 const DEV_ISSUER = 'cobrowse-relay-dev';
-const DEV_TOKEN_TTL = '12h';
+/** The default `maxTokenAgeMs`: a working day; dev tokens are exactly this long. */
+export const MAX_TOKEN_AGE_MS = 12 * 3600_000;
+const MAX_SUB = 256;
+/** `typ` headers of tokens meant for us: absent, a plain JWT, or an OAuth access token (RFC 9068); never e.g. an ID or logout token. */
+const ACCEPTED_TYP = /^(application\/)?(jwt|at\+jwt)$/i;
 /** Clock skew tolerated on exp/nbf between the token issuer and the relay. */
 const CLOCK_TOLERANCE_S = 30;
 const MAX_NAME = 100;
@@ -88,8 +97,15 @@ function importedOnce(make: () => Promise<webcrypto.CryptoKey>): JWTVerifyGetKey
 const hmacKey = (secret: Uint8Array) =>
   importedOnce(() => webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']));
 
-function explain(err: unknown): AuthError {
+const hours = (ms: number) => (ms % 3600_000 ? `${Math.round(ms / 60_000)} min` : `${ms / 3600_000} h`);
+
+function explain(err: unknown, maxAgeMs: number): AuthError {
+  if (err instanceof errors.JWTExpired && err.claim === 'iat')
+    return new AuthError(`The agent token was issued more than ${hours(maxAgeMs)} ago`);
   if (err instanceof errors.JWTExpired) return new AuthError('The agent token has expired');
+  if (err instanceof errors.JWTClaimValidationFailed && err.reason === 'missing') {
+    return new AuthError(`The agent token lacks the required "${err.claim}" claim`);
+  }
   if (err instanceof errors.JWTClaimValidationFailed) return new AuthError(`The agent token's "${err.claim}" claim is not valid`);
   return new AuthError('The agent token is not valid');
 }
@@ -97,7 +113,9 @@ function explain(err: unknown): AuthError {
 /** Builds the verifier for `options`, reading key files once at start (a TypeError if they are missing or wrong). */
 export function createAgentAuth(options: AgentAuthOptions | 'dev'): AgentAuth {
   if (options === 'dev') return devAuth();
-  const { secret, publicKeyFile, jwksFile, jwksUrl, issuer, audience } = options;
+  const { secret, publicKeyFile, jwksFile, jwksUrl, issuer, audience, maxTokenAgeMs = MAX_TOKEN_AGE_MS } = options;
+  if (!(Number.isFinite(maxTokenAgeMs) && maxTokenAgeMs >= 1000))
+    throw new TypeError('agentAuth.maxTokenAgeMs must be at least 1000 (1 s)');
   const sources = [secret, publicKeyFile, jwksFile, jwksUrl].filter((x) => x !== undefined);
   if (sources.length !== 1) {
     throw new TypeError('agentAuth needs exactly one of secret, publicKeyFile, jwksFile, jwksUrl');
@@ -138,24 +156,35 @@ export function createAgentAuth(options: AgentAuthOptions | 'dev'): AgentAuth {
   }
   if (issuer) summary += `, issuer ${issuer}`;
   if (audience) summary += `, audience ${audience}`;
-  return { mode: 'jwt', summary, verify: verifier(key, { algorithms, issuer, audience }) };
+  summary += `, lifetime at most ${hours(maxTokenAgeMs)}`;
+  return { mode: 'jwt', summary, verify: verifier(key, { algorithms, issuer, audience }, maxTokenAgeMs) };
 }
 
-function verifier(key: JWTVerifyGetKey, options: { algorithms: string[]; issuer?: string; audience?: string }) {
+function verifier(key: JWTVerifyGetKey, options: { algorithms: string[]; issuer?: string; audience?: string }, maxAgeMs: number) {
   return async (token: string): Promise<AgentIdentity> => {
-    let payload;
+    let payload, protectedHeader;
     try {
       // A pinned algorithm list stops "alg: none" and HS256-with-the-public-key confusion.
-      ({ payload } = await jwtVerify(token, key, {
+      ({ payload, protectedHeader } = await jwtVerify(token, key, {
         ...options,
         clockTolerance: CLOCK_TOLERANCE_S,
-        requiredClaims: ['sub', 'exp'], // a token that never expires is a standing credential
+        maxTokenAge: maxAgeMs / 1000, // also requires iat, and refuses one in the future
+        requiredClaims: ['sub', 'exp', 'iat'], // a token that never expires is a standing credential
       }));
     } catch (err) {
-      throw explain(err);
+      throw explain(err, maxAgeMs);
+    }
+    if (protectedHeader.typ !== undefined && !ACCEPTED_TYP.test(protectedHeader.typ)) {
+      throw new AuthError(`The agent token's "typ" header "${protectedHeader.typ.slice(0, 40)}" is not JWT or at+jwt`);
+    }
+    // A long-lived token is a standing credential, however recently it was issued.
+    if (payload.exp! - payload.iat! > maxAgeMs / 1000)
+      throw new AuthError(`The agent token lives longer than ${hours(maxAgeMs)} (exp − iat)`);
+    if (typeof payload.sub !== 'string' || !payload.sub || payload.sub.length > MAX_SUB) {
+      throw new AuthError(`The agent token's "sub" claim must be a non-empty string of at most ${MAX_SUB} characters`);
     }
     const name = typeof payload.name === 'string' && payload.name.trim() ? payload.name.trim().slice(0, MAX_NAME) : 'Agent';
-    return { id: payload.sub!, name };
+    return { id: payload.sub, name };
   };
 }
 
@@ -165,14 +194,16 @@ function devAuth(): AgentAuth {
   return {
     mode: 'dev',
     summary: 'DEV MODE: the relay issues agent tokens to anyone at GET /dev/agent-token',
-    verify: verifier(hmacKey(secret), { algorithms: ['HS256'], issuer: DEV_ISSUER }),
-    issueDevToken: (name: string) =>
-      new SignJWT({ name: name.trim().slice(0, MAX_NAME) || 'Dev agent' })
+    verify: verifier(hmacKey(secret), { algorithms: ['HS256'], issuer: DEV_ISSUER }, MAX_TOKEN_AGE_MS),
+    issueDevToken: (name: string) => {
+      const iat = Math.floor(Date.now() / 1000); // exp from the same second: exactly the longest lifetime allowed
+      return new SignJWT({ name: name.trim().slice(0, MAX_NAME) || 'Dev agent' })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(`dev-${randomBytes(6).toString('hex')}`)
         .setIssuer(DEV_ISSUER)
-        .setIssuedAt()
-        .setExpirationTime(DEV_TOKEN_TTL)
-        .sign(secret),
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + MAX_TOKEN_AGE_MS / 1000)
+        .sign(secret);
+    },
   };
 }

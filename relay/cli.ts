@@ -25,6 +25,8 @@ Agents (pick one; without any, agents are NOT authenticated):
   --agent-jwks FILE|URL    JWKS file, or https URL of your identity provider's JWKS
   --agent-issuer ISS       required "iss" claim
   --agent-audience AUD     required "aud" claim
+  --agent-max-token-age T  longest token lifetime (exp - iat) accepted, e.g. 12h, 30m, 90s or
+                           seconds (default 12h); tokens without "iat" are refused
   --dev                    development only: the relay issues agent tokens itself at
                            GET /dev/agent-token?name=…, and accepts any localhost origin
 
@@ -75,6 +77,7 @@ const STRINGS = [
   'agent-jwks',
   'agent-issuer',
   'agent-audience',
+  'agent-max-token-age',
   'origins',
   'customer-origins',
   'agent-origins',
@@ -139,6 +142,16 @@ function number(name: string, scale = 1, unlimited = false): number | undefined 
   return n * scale;
 }
 
+const UNIT_MS: Record<string, number> = { '': 1000, s: 1000, m: 60_000, h: 3600_000 };
+/** A duration in ms: "12h", "30m", "90s", or a number of seconds. */
+function durationMs(name: string): number | undefined {
+  const text = option(name);
+  if (text === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(h|m|s|)$/.exec(text.trim());
+  if (!m || !(Number(m[1]) > 0)) fail(`invalid --${name} "${text}" (e.g. 12h, 30m, 90s or seconds)`);
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}
+
 const portText = option('port') ?? '8090';
 const port = Number(portText);
 if (!/^\d{1,5}$/.test(portText) || port > 65535) fail(`invalid port "${portText}"`);
@@ -153,7 +166,11 @@ if (flag('dev')) {
   fail('give one of --agent-secret, --agent-public-key, --agent-jwks');
 } else if (keySources.length === 1) {
   const jwks = option('agent-jwks');
-  const auth: AgentAuthOptions = { issuer: option('agent-issuer'), audience: option('agent-audience') };
+  const auth: AgentAuthOptions = {
+    issuer: option('agent-issuer'),
+    audience: option('agent-audience'),
+    maxTokenAgeMs: durationMs('agent-max-token-age'),
+  };
   if (option('agent-secret') !== undefined) auth.secret = option('agent-secret');
   else if (option('agent-public-key') !== undefined) auth.publicKeyFile = option('agent-public-key');
   else if (jwks && /^https?:\/\//.test(jwks)) auth.jwksUrl = jwks;

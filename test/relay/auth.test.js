@@ -13,6 +13,7 @@ import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBa
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
 const key = (secret) => new TextEncoder().encode(secret);
+const now = () => Math.floor(Date.now() / 1000);
 
 /** A token as a contact center's backend would sign it; `claims` override the defaults, `null` leaves a claim out. */
 function sign({
@@ -26,8 +27,12 @@ function sign({
   name = 'Alice Agent',
   iss = 'cc',
   aud = 'cobrowse',
+  iat,
+  typ,
 } = {}) {
-  const jwt = new SignJWT(name === null ? {} : { name }).setProtectedHeader({ alg, ...(kid ? { kid } : {}) }).setIssuedAt();
+  const header = { alg, ...(kid ? { kid } : {}), ...(typ ? { typ } : {}) };
+  const jwt = new SignJWT(name === null ? {} : { name }).setProtectedHeader(header);
+  if (iat !== null) jwt.setIssuedAt(iat);
   if (sub !== null) jwt.setSubject(sub);
   if (exp !== null) jwt.setExpirationTime(exp);
   if (nbf !== undefined) jwt.setNotBefore(nbf);
@@ -98,6 +103,13 @@ describe('agent tokens (HS256 secret)', () => {
     'no subject': { claims: { sub: null }, message: /"sub" claim/ },
     'no expiry': { claims: { exp: null }, message: /"exp" claim/ },
     'another secret': { claims: { secret: 'x'.repeat(40) }, message: /not valid/ },
+    'no iat (its lifetime is unknown)': { claims: { iat: null }, message: /lacks the required "iat" claim/ },
+    'a lifetime over 12 h': { claims: { exp: '725m' }, message: /lives longer than 12 h \(exp − iat\)/ },
+    'a token issued 13 h ago': { claims: { iat: now() - 13 * 3600, exp: now() + 300 }, message: /issued more than 12 h ago/ },
+    'an iat in the future': { claims: { iat: now() + 600 }, message: /"iat" claim/ },
+    'an empty sub': { claims: { sub: '' }, message: /"sub" claim must be a non-empty string of at most 256/ },
+    'a sub of 257 characters': { claims: { sub: 'x'.repeat(257) }, message: /"sub" claim must be a non-empty string/ },
+    'a typ of another kind of token': { claims: { typ: 'logout+jwt' }, message: /"typ" header "logout\+jwt" is not JWT or at\+jwt/ },
   };
   for (const [what, { claims, message }] of Object.entries(BAD)) {
     it(`${what} gets unauthorized and 4001, with a reason`, async () => {
@@ -111,6 +123,21 @@ describe('agent tokens (HS256 secret)', () => {
       await customer.close();
     });
   }
+
+  it('a typ of JWT or at+jwt (any case, application/ or not) joins, as does a lifetime of exactly 12 h and a sub of 256', async () => {
+    const t = now();
+    const tokens = [
+      ...['JWT', 'jwt', 'at+jwt', 'AT+JWT', 'application/at+jwt'].map((typ) => sign({ typ })),
+      sign({ iat: t, exp: t + 12 * 3600 }),
+      sign({ sub: 'x'.repeat(256) }),
+    ];
+    for (const token of await Promise.all(tokens)) {
+      const { customer, created } = await createSession(ctx.url);
+      const { agent, joined } = await joinAs(ctx.url, token, created.code);
+      assert.equal(joined.t, 'joined', JSON.stringify(joined));
+      await Promise.all([agent.close(), customer.close()]);
+    }
+  });
 
   it('forged tokens are refused: alg none, a tampered payload, garbage', async () => {
     const { customer, created } = await createSession(ctx.url);
@@ -159,6 +186,21 @@ describe('agent tokens (HS256 secret)', () => {
     const text = JSON.stringify(ctx.logs);
     assert.ok(!text.includes(token.split('.')[2]), 'a token signature was logged');
     assert.ok(!text.includes(SECRET));
+  });
+});
+
+describe('agent tokens: a shorter maximum lifetime', () => {
+  const ctx = relaySuite({ agentAuth: { secret: SECRET, maxTokenAgeMs: 30 * 60_000 } });
+
+  it('maxTokenAgeMs refuses a 1 h token and takes a 30 min one; the summary says so', async () => {
+    const { customer, created } = await createSession(ctx.url);
+    const long = await joinAs(ctx.url, await sign({ exp: '1h' }), created.code);
+    assert.equal(long.joined.code, 'unauthorized');
+    assert.match(long.joined.message, /lives longer than 30 min/);
+    const short = await joinAs(ctx.url, await sign({ exp: '30m' }), created.code);
+    assert.equal(short.joined.t, 'joined');
+    assert.match(ctx.server.relay.summary[0], /lifetime at most 30 min/);
+    await Promise.all([short.agent.close(), customer.close()]);
   });
 });
 
@@ -240,6 +282,8 @@ describe('agent tokens (public keys and JWKS)', () => {
       { publicKeyFile: joinPath(dir, 'missing.pem') },
       { publicKeyFile: edPem },
       { jwksFile: rsaPem },
+      { secret: SECRET, maxTokenAgeMs: 0 },
+      { secret: SECRET, maxTokenAgeMs: Infinity },
     ]) {
       await assert.rejects(startRelay({ port: 0, log: () => {}, agentAuth }), TypeError, JSON.stringify(agentAuth));
     }

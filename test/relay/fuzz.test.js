@@ -10,6 +10,7 @@ const SECRET = 'fuzz-test-secret-0123456789abcdef-xyz';
 const sign = (sub) =>
   new SignJWT({ name: sub })
     .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
     .setSubject(sub)
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SECRET));

@@ -12,6 +12,7 @@ const SECRET = 'limits-test-secret-0123456789abcdef';
 const tokenFor = (sub) =>
   new SignJWT({ name: sub })
     .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
     .setSubject(sub)
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SECRET));
@@ -63,6 +64,19 @@ describe('join brute force', () => {
     // An honest agent elsewhere is not affected.
     assert.equal(await attempt(ctx.url, { token: await tokenFor('honest'), ip: '127.0.0.9', code: real }), 'joined');
     await Promise.all(sessions.map((s) => s.customer.close()));
+  });
+});
+
+describe('parallel join guesses', () => {
+  const ctx = relaySuite({ limits: { socketsPerIp: 1000 } });
+
+  it('100 guesses sent at once get at most 5 session-not-found answers, the rest rate-limited', async () => {
+    const guesses = await Promise.all(Array.from({ length: 100 }, () => connect(ctx.url, { localAddress: '127.0.7.1' })));
+    guesses.forEach((g, i) => g.send({ t: 'join', v: V, code: String(100_000_000 + i) }));
+    const counts = {};
+    for (const frame of await Promise.all(guesses.map((g) => g.next(5000)))) counts[frame.code] = (counts[frame.code] ?? 0) + 1;
+    assert.deepEqual(counts, { 'session-not-found': 5, 'rate-limited': 95 });
+    await Promise.all(guesses.map((g) => g.closed));
   });
 });
 

@@ -233,16 +233,19 @@ describe('cobrowse-relay CLI', () => {
       'https://hooks.example/cobrowse?key=hidden',
       '--webhook-secret',
       'hook-secret-value',
+      '--agent-max-token-age',
+      '30m',
     ]);
     try {
       const out = relay.out() + relay.err();
-      assert.match(out, /agents: JWT, HS256/);
+      assert.match(out, /agents: JWT, HS256 shared secret, lifetime at most 30 min/);
       assert.match(out, /customer origins: https:\/\/shop\.example; agent origins: https:\/\/console\.example/);
       assert.match(out, /unlimited frames\/s, .* 3 sessions/);
       assert.match(out, /webhook: https:\/\/hooks\.example\/… \(signed\)/);
       for (const secretText of [secret, 'hidden', 'hook-secret-value']) assert.ok(!out.includes(secretText), `printed ${secretText}`);
       const token = await new SignJWT({ name: 'CLI' })
         .setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt()
         .setSubject('a1')
         .setExpirationTime('1m')
         .sign(new TextEncoder().encode(secret));
@@ -306,6 +309,7 @@ describe('cobrowse-relay CLI', () => {
       ['--sessions-per-ip', 'many'],
       ['--origins', 'shop.example'],
       ['--max-payload', String(2 * 1024 * 1024)],
+      ['--agent-secret', 'x'.repeat(40), '--agent-max-token-age', '12 days'],
       ['--no-such-flag'],
     ]) {
       assert.equal(await exitCode(['--port', '0', ...args]), 2, args.join(' '));
