@@ -257,6 +257,14 @@ describe('remote control by mode', () => {
     assert.equal(await notice(s).textContent(), 'The customer did not allow control');
     assert.equal(await s.customer.page.locator('#consent').isChecked(), false);
 
+    // After a Deny the same agent is not asked again for 30 s (the launcher's clock moves on instead of us waiting).
+    await clickInMirror(s, '#consent');
+    await s.agent.page.waitForFunction(
+      () =>
+        document.querySelector('cobrowse-viewer').shadowRoot.querySelector('[part=notice]')?.textContent ===
+        'The customer declined control; ask again in 30 s',
+    );
+    await s.customer.page.evaluate(() => (document.querySelector('cobrowse-launcher').clock = () => Date.now() + 30_000));
     await clickInMirror(s, '#consent');
     await launcher.locator('[part=consent]').waitFor();
     await launcher.locator('[part=consent]').getByText('Allow').click();
