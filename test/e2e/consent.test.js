@@ -1,36 +1,28 @@
 // Consent cannot be bombed: in a real customer page and agent console, after the customer denies
 // control the agent's next clicks are refused unasked — the console says for how long — until the
 // wait is over (the launcher's clock is moved on instead of waiting 30 s); then it asks again.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, settledMirrorPoint, startFromLauncher } from '../helpers/chromium.js';
+import { settledMirrorPoint, startFromLauncher } from '../helpers/chromium.js';
+import { demoSuite } from '../helpers/demo.js';
 import { until } from '../helpers/wait.js';
 
-let demo, browser;
-before(async () => {
-  demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close();
-});
+const ctx = demoSuite();
 
 describe('control consent, end to end', () => {
   it('a Deny holds the next requests back for 30 s, said in the console; then the customer is asked again', async () => {
-    const customerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const customerContext = await ctx.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const agentContext = await ctx.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const customer = await customerContext.newPage();
     const agent = await agentContext.newPage();
-    await customer.goto(`${demo.url}/`);
+    await customer.goto(`${ctx.demo.url}/`);
     // The launcher's clock, moved on by the test instead of waiting.
     await customer.evaluate(() => {
       window.skew = 0;
       document.querySelector('cobrowse-launcher').clock = () => Date.now() + window.skew;
     });
     const code = await startFromLauncher(customer);
-    await agent.goto(`${demo.url}/agent/?code=${code}`);
+    await agent.goto(`${ctx.demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
     await customer.locator('#submit').scrollIntoViewIfNeeded();
     const y = await customer.evaluate(() => scrollY);

@@ -1,21 +1,13 @@
 // The mirror cannot take the agent console's focus or keys: a customer page opens a modal dialog
 // (which, opened with showModal(), focuses its first field) while the agent types into the console;
 // the mirror shows the dialog open and on top, and the agent's keystrokes keep going where they went.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
+import { startFromLauncher } from '../helpers/chromium.js';
+import { demoSuite } from '../helpers/demo.js';
 import { until } from '../helpers/wait.js';
 
-let demo, browser;
-before(async () => {
-  demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close();
-});
+const ctx = demoSuite();
 
 /** The agent page's focused element, through shadow roots: a description of it. */
 const focused = (page) =>
@@ -27,11 +19,11 @@ const focused = (page) =>
 
 describe("the agent's console keeps its focus", () => {
   it('while the customer opens a modal dialog: shown open and on top in the mirror, the agent typing on', async () => {
-    const customerContext = await browser.newContext();
-    const agentContext = await browser.newContext();
+    const customerContext = await ctx.browser.newContext();
+    const agentContext = await ctx.browser.newContext();
     const customer = await customerContext.newPage();
     const agent = await agentContext.newPage();
-    await customer.goto(`${demo.url}/`);
+    await customer.goto(`${ctx.demo.url}/`);
     await customer.evaluate(() =>
       document.body.insertAdjacentHTML(
         'beforeend',
@@ -40,7 +32,7 @@ describe("the agent's console keeps its focus", () => {
       ),
     );
     const code = await startFromLauncher(customer);
-    await agent.goto(`${demo.url}/agent/?code=${code}`);
+    await agent.goto(`${ctx.demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
 
     // The agent starts typing an address in its toolbar.

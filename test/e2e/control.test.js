@@ -1,17 +1,17 @@
 // Remote control end to end, by mode: a real customer page and agent console through the real relay.
 // What a mode allows takes effect on the customer's page; what it forbids is refused — by the
 // customer's page and by the relay — even when a hand-written client sends it raw.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, mirrorPoint, settledMirrorPoint, startFromLauncher } from '../helpers/chromium.js';
+import { mirrorPoint, settledMirrorPoint, startFromLauncher } from '../helpers/chromium.js';
+import { demoSuite } from '../helpers/demo.js';
+import { rawAgent } from '../helpers/raw-agent.js';
 import { until } from '../helpers/wait.js';
 
-let demo, browser;
+const ctx = demoSuite();
 
 async function party(url) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const frames = [];
   const cdp = await context.newCDPSession(page);
@@ -24,8 +24,8 @@ async function party(url) {
 
 /** A customer page sharing in `mode`, and an agent console watching it live. */
 async function session(mode, { hostAllows = true, consentTimeout } = {}) {
-  const customer = await party(`${demo.url}/`);
-  const agent = await party(`${demo.url}/agent/`);
+  const customer = await party(`${ctx.demo.url}/`);
+  const agent = await party(`${ctx.demo.url}/agent/`);
   await customer.page.evaluate(
     ({ mode, hostAllows, consentTimeout }) => {
       const launcher = document.querySelector('cobrowse-launcher');
@@ -66,45 +66,6 @@ async function clickInMirror(s, selector) {
 
 const notice = (s) => s.agent.page.locator('cobrowse-viewer').locator('[part=notice]');
 const value = (s, selector) => s.customer.page.locator(selector).inputValue();
-
-/** A hand-written agent client: joins with a dev token, reads the snapshot, sends what it likes. */
-async function rawAgent(code) {
-  const { token } = await (await fetch(`${demo.url}/dev/agent-token?name=Raw`)).json();
-  const ws = new WebSocket(`${demo.url.replace('http', 'ws')}/relay`, ['cobrowse.v1', `cobrowse.bearer.${token}`]);
-  const frames = [];
-  ws.on('message', (data) => frames.push(JSON.parse(String(data))));
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  ws.send(JSON.stringify({ t: 'join', v: 1, code }));
-  const next = (test) =>
-    until(
-      () => frames.find(test),
-      () => `such a frame; got ${frames.map((f) => f.t).join(', ')}`,
-    );
-  const snapshot = await next((f) => f.t === 'snapshot');
-  /** The node ID of the element with this id attribute, from the snapshot. */
-  const idOf = (elementId) => {
-    const stack = [snapshot.doc];
-    while (stack.length) {
-      const node = stack.pop();
-      if (node[0] === 1) {
-        const attrs = node[3];
-        for (let i = 0; i < attrs.length; i += 2) if (attrs[i] === 'id' && attrs[i + 1] === elementId) return node[1];
-        stack.push(...node[4]);
-      } else if (node[0] === 9) stack.push(...node[2]);
-    }
-    throw new Error(`#${elementId} not in the snapshot`);
-  };
-  return { ws, next, idOf, send: (frame) => ws.send(JSON.stringify(frame)) };
-}
-
-before(async () => {
-  demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close();
-});
 
 describe('remote control by mode', () => {
   it('full control: the agent co-fills a field, ticks a box, clicks a button and scrolls; both pointers show', async () => {
@@ -153,7 +114,7 @@ describe('remote control by mode', () => {
     const s = await session('partial-control');
     const toolbar = s.agent.page.locator('cobrowse-viewer').locator('cobrowse-toolbar');
     const address = toolbar.locator('[part=navigation] input');
-    await address.fill(`${demo.url}/?step=2`);
+    await address.fill(`${ctx.demo.url}/?step=2`);
     await address.press('Enter');
     await s.customer.page.waitForURL(/step=2/);
     // The launcher on the new page resumes the same session; the agent's mirror follows by itself.
@@ -200,7 +161,7 @@ describe('remote control by mode', () => {
     // Free the session for a hand-written client, which bypasses the viewer entirely.
     await s.agent.page.evaluate(() => document.querySelector('cobrowse-viewer').remove()); // the viewer leaves (a dropped one's place is held)
     await s.customer.page.waitForFunction(() => document.querySelector('cobrowse-launcher').state === 'waiting'); // the relay freed the session
-    const raw = await rawAgent(s.code);
+    const raw = await rawAgent(ctx.demo.url, s.code);
     for (const [n, frame] of [
       { a: 'input', id: raw.idOf('name'), value: 'hijacked' },
       { a: 'click', id: raw.idOf('submit'), x: 1, y: 1 },
@@ -213,7 +174,7 @@ describe('remote control by mode', () => {
     }
     assert.equal(await value(s, '#name'), '');
     assert.equal(await s.customer.page.locator('#thanks').isVisible(), false);
-    assert.equal(new URL(s.customer.page.url()).host, new URL(demo.url).host);
+    assert.equal(new URL(s.customer.page.url()).host, new URL(ctx.demo.url).host);
     raw.ws.close();
     await s.customer.context.close();
   });
@@ -224,7 +185,7 @@ describe('remote control by mode', () => {
     await s.customer.page.evaluate(() => document.activeElement?.blur());
     await s.agent.page.evaluate(() => document.querySelector('cobrowse-viewer').remove()); // the viewer leaves (a dropped one's place is held)
     await s.customer.page.waitForFunction(() => document.querySelector('cobrowse-launcher').state === 'waiting'); // the relay freed the session
-    const raw = await rawAgent(s.code);
+    const raw = await rawAgent(ctx.demo.url, s.code);
     const attempts = [
       { a: 'input', id: raw.idOf('ssn'), value: '000-00-0000' },
       { a: 'click', id: raw.idOf('ssn'), x: 1, y: 1 },

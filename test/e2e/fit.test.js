@@ -1,28 +1,20 @@
 // Auto-fit and zoom: a 1920×1080 customer viewport fits a 1280×720 agent window without
 // scrollbars, aspect kept; the zoom buttons change the scale, and the agent scrolls the mirror
 // at any zoom. Two real pages, the real relay.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
+import { startFromLauncher } from '../helpers/chromium.js';
+import { demoSuite } from '../helpers/demo.js';
 
 describe('auto-fit and zoom', () => {
-  let demo, browser;
-  before(async () => {
-    demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await demo?.close();
-  });
+  const ctx = demoSuite();
 
   it('fits 1920×1080 into 1280×720 without scrollbars; zoom buttons change the scale', async () => {
-    const customer = await (await browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();
-    const agent = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
-    await customer.goto(`${demo.url}/`);
+    const customer = await (await ctx.browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();
+    const agent = await (await ctx.browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
+    await customer.goto(`${ctx.demo.url}/`);
     const code = await startFromLauncher(customer);
-    await agent.goto(`${demo.url}/agent/?code=${code}`);
+    await agent.goto(`${ctx.demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
 
     /** The mirror's scale and the stage's scrollbars, as the agent's page lays them out. */

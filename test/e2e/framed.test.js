@@ -2,30 +2,22 @@
 // by someone else) shares the top page's IndexedDB, so it could resume the top page's session and take
 // it over. It stays inert instead: it shows nothing, never opens a socket, and start() does nothing.
 // Two real pages, the real relay.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
+import { startFromLauncher } from '../helpers/chromium.js';
+import { demoSuite } from '../helpers/demo.js';
 
 describe('a launcher in a frame', () => {
-  let demo, browser;
-  before(async () => {
-    demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await demo?.close();
-  });
+  const ctx = demoSuite();
 
   it('stays inert: no socket, no panel, no take-over of the top page’s session', async () => {
-    const customer = await (await browser.newContext()).newPage();
-    const agent = await (await browser.newContext()).newPage();
+    const customer = await (await ctx.browser.newContext()).newPage();
+    const agent = await (await ctx.browser.newContext()).newPage();
     const sockets = [];
     customer.on('websocket', (ws) => sockets.push(ws.url()));
-    await customer.goto(`${demo.url}/`);
+    await customer.goto(`${ctx.demo.url}/`);
     const code = await startFromLauncher(customer);
-    await agent.goto(`${demo.url}/agent/?code=${code}`);
+    await agent.goto(`${ctx.demo.url}/agent/?code=${code}`);
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
     const socketsBefore = sockets.length;
 
@@ -43,7 +35,7 @@ describe('a launcher in a frame', () => {
         await win.customElements.whenDefined('cobrowse-launcher');
         await win.document.querySelector('cobrowse-launcher').start();
       },
-      `${demo.url.replace('http', 'ws')}/relay`,
+      `${ctx.demo.url.replace('http', 'ws')}/relay`,
     );
 
     const framed = await customer.evaluate(() => {

@@ -1,23 +1,15 @@
 // Partial control: the agent clicks buttons and links, but changes no form — whatever its client
 // sends. A hand-written agent client clicks every kind of form control (and the labels that pass
 // clicks on to them) on a real customer page; the customer's page refuses each, and nothing changes.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
+import { startFromLauncher } from '../helpers/chromium.js';
+import { demoSuite } from '../helpers/demo.js';
 import { rawAgent } from '../helpers/raw-agent.js';
 
 const LOCKED = 'Forms cannot be edited on the agent side';
 
-let demo, browser;
-before(async () => {
-  demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await demo?.close();
-});
+const ctx = demoSuite();
 
 /** Everything a click could change on the demo's form, as the customer left it. */
 const formState = (page) =>
@@ -33,10 +25,10 @@ const formState = (page) =>
 
 describe('partial control', () => {
   it("refuses clicks that would change a form field, in the customer's page; other clicks work", async () => {
-    const context = await browser.newContext();
+    const context = await ctx.browser.newContext();
     const page = await context.newPage();
     page.on('pageerror', (error) => console.error('customer page error:', error));
-    await page.goto(`${demo.url}/`);
+    await page.goto(`${ctx.demo.url}/`);
     await page.evaluate(() => {
       const launcher = document.querySelector('cobrowse-launcher');
       launcher.mode = 'partial-control';
@@ -68,7 +60,7 @@ describe('partial control', () => {
     const code = await startFromLauncher(page);
     const before = await formState(page);
 
-    const agent = await rawAgent(demo.url, code);
+    const agent = await rawAgent(ctx.demo.url, code);
     const clicks = {
       checkbox: 'consent',
       'label wrapping a checkbox': 'consent-label',
