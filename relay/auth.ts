@@ -4,7 +4,7 @@
  * exists. Browsers cannot set headers on a WebSocket, so the token rides in a second
  * subprotocol (`cobrowse.bearer.<jwt>`) beside `cobrowse.v1`.
  */
-import { createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, timingSafeEqual, webcrypto, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { SignJWT, createLocalJWKSet, createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
@@ -77,6 +77,13 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   }
   const header = req.headers.authorization;
   return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+}
+
+/** Whether the request's `Authorization: Bearer` token hashes to `expected` (a SHA-256): hashing first makes the compare constant-time at any length. */
+export function bearerMatches(req: IncomingMessage, expected: Buffer): boolean {
+  const header = req.headers.authorization;
+  if (!header?.startsWith('Bearer ')) return false;
+  return timingSafeEqual(createHash('sha256').update(header.slice(7).trim()).digest(), expected);
 }
 
 /** ws's `handleProtocols`: answer `cobrowse.v1` when offered; never echo the token. */

@@ -8,8 +8,8 @@ import { RELAY_DEFAULTS, startRelay, type RelayLimits, type RelayOptions } from 
 const L = RELAY_DEFAULTS.limits;
 const USAGE = `Usage: cobrowse-relay [options]
 
-Runs the co-browsing relay: peers connect to ws://HOST:PORT${RELAY_DEFAULTS.path}; GET /healthz and
-GET /metrics (Prometheus) on the same port. Sessions live in memory, in this one process,
+Runs the co-browsing relay: peers connect to ws://HOST:PORT${RELAY_DEFAULTS.path}; GET /healthz on the
+same port, and with --metrics GET /metrics (Prometheus). Sessions live in memory, in this one process,
 unless --redis shares them with other relays (any number, behind any load balancer).
 Every option can also come from the environment: --agent-secret is COBROWSE_AGENT_SECRET, and so on
 (prefer that for secrets: command lines are visible to every user of the machine).
@@ -57,6 +57,11 @@ Scaling out:
                            whose relay dies resumes on another. Put the password in COBROWSE_REDIS
   --redis-prefix P         prefix of every Redis key and channel (default cobrowse:)
 
+Metrics (off unless asked for):
+  --metrics                serve GET /metrics (Prometheus) on the relay's port
+  --metrics-port N         serve it alone on this port of the same host instead (implies --metrics)
+  --metrics-token T        require Authorization: Bearer T, at least 16 characters (implies --metrics)
+
 Webhook:
   --webhook-url URL        POST JSON on session.created, agent.joined, session.ended
   --webhook-secret S       sign each POST: X-Cobrowse-Signature: sha256=<HMAC of the body>
@@ -99,8 +104,10 @@ const STRINGS = [
   'webhook-secret',
   'redis',
   'redis-prefix',
+  'metrics-port',
+  'metrics-token',
 ] as const;
-const FLAGS = ['dev', 'trust-proxy'] as const;
+const FLAGS = ['dev', 'trust-proxy', 'metrics'] as const;
 
 let parsed: Record<string, string | boolean | undefined>;
 try {
@@ -150,6 +157,13 @@ function durationMs(name: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*(h|m|s|)$/.exec(text.trim());
   if (!m || !(Number(m[1]) > 0)) fail(`invalid --${name} "${text}" (e.g. 12h, 30m, 90s or seconds)`);
   return Number(m[1]) * UNIT_MS[m[2]!]!;
+}
+
+function metricsPort(): number | undefined {
+  const text = option('metrics-port');
+  if (text === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) fail(`invalid --metrics-port "${text}"`);
+  return Number(text);
 }
 
 const portText = option('port') ?? '8090';
@@ -219,6 +233,9 @@ const options: RelayOptions & { port: number; host: string } = {
   drainTimeoutMs: number('drain-timeout', 1000),
   webhook: webhookUrl ? { url: webhookUrl, secret: option('webhook-secret') } : undefined,
   redis: redisUrl ? { url: redisUrl, prefix: option('redis-prefix') } : undefined,
+  metrics: flag('metrics') || option('metrics-port') !== undefined || option('metrics-token') !== undefined,
+  metricsToken: option('metrics-token'),
+  metricsPort: metricsPort(),
 };
 
 let relay: Awaited<ReturnType<typeof startRelay>>;
@@ -231,11 +248,17 @@ try {
 }
 collectDefaultMetrics({ register: relay.relay.registry }); // process memory, CPU, event-loop lag
 
+/** Where the banner says metrics are, if anywhere. */
+function metricsWhere(): string {
+  if (!options.metrics) return '';
+  if (relay.metricsPort === undefined) return `, metrics ${httpBase}/metrics`;
+  return `, metrics ${httpBase.replace(/:\d+$/, `:${relay.metricsPort}`)}/metrics`;
+}
 const httpBase = relay.url.replace(/^ws/, 'http').slice(0, -RELAY_DEFAULTS.path.length);
 // One write, so whoever reads the first line (a supervisor, a test) has the summary and the early warnings too.
 process.stdout.write(
   [
-    `cobrowse-relay listening on ${relay.url} (health ${httpBase}/healthz, metrics ${httpBase}/metrics)\n`,
+    `cobrowse-relay listening on ${relay.url} (health ${httpBase}/healthz${metricsWhere()})\n`,
     ...relay.relay.summary.map((line) => `  ${line}\n`),
     ...early.map(jsonLine),
   ].join(''),

@@ -20,6 +20,8 @@ export interface StandaloneRelay {
   port: number;
   /** Where peers connect, e.g. ws://127.0.0.1:8090/relay. */
   url: string;
+  /** The port GET /metrics is served on alone, when `metricsPort` was given. */
+  metricsPort?: number;
   /** Stops accepting connections, closes the relay's sockets with 1001 and waits for them, then the http server. */
   close(): Promise<void>;
 }
@@ -46,9 +48,24 @@ export async function listenWithRelay(server: Server, relay: Relay, path: string
   }
 }
 
+/** A server of its own for GET /metrics (e.g. a port only the monitoring network reaches); 404 for anything else. */
+async function listenForMetrics(relay: Relay, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => relay.handleMetrics(req, res) || res.writeHead(404).end());
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+  } catch (err) {
+    await relay.close();
+    throw err;
+  }
+  return server;
+}
+
 /**
  * Starts a standalone relay: an http server with GET /healthz (JSON {ok, sessions, sockets}),
- * GET /metrics (Prometheus text), in dev mode GET /dev/agent-token, and 404 elsewhere.
+ * GET /metrics (Prometheus text, when `metrics` is on; on `metricsPort` if given), in dev mode GET /dev/agent-token, and 404 elsewhere.
  */
 export async function startRelay(options: RelayOptions & { port?: number; host?: string } = {}): Promise<StandaloneRelay> {
   const { port = 8090, host = '127.0.0.1', ...relayOptions } = options;
@@ -67,11 +84,13 @@ export async function startRelay(options: RelayOptions & { port?: number; host?:
     });
   await listenWithRelay(server, relay, path, port, host);
   const bound = (server.address() as AddressInfo).port;
+  const metricsServer = relayOptions.metricsPort === undefined ? null : await listenForMetrics(relay, relayOptions.metricsPort, host);
   let closing: Promise<void> | undefined;
   return {
     relay,
     server,
     port: bound,
+    ...(metricsServer ? { metricsPort: (metricsServer.address() as AddressInfo).port } : {}),
     url: `ws://${host.includes(':') ? `[${host}]` : host}:${bound}${path}`,
     close() {
       closing ??= (async () => {
@@ -81,6 +100,8 @@ export async function startRelay(options: RelayOptions & { port?: number; host?:
         await relay.close();
         server.closeAllConnections();
         await serverClosed;
+        metricsServer?.closeAllConnections();
+        if (metricsServer) await new Promise((resolve) => metricsServer.close(resolve));
       })();
       return closing;
     },

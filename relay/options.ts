@@ -64,8 +64,12 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** POST JSON to this URL on session created / agent joined / session ended. */
   webhook?: WebhookOptions;
-  /** Serve GET /metrics (Prometheus text) from handleHttp; default true. */
+  /** Serve GET /metrics (Prometheus text); default false. `metricsToken` or `metricsPort` switch it on. */
   metrics?: boolean;
+  /** Require `Authorization: Bearer <metricsToken>` on GET /metrics (401 without it; compared in constant time). */
+  metricsToken?: string;
+  /** startRelay/CLI: serve GET /metrics alone on this port of the same host (0: any free one); handleHttp then does not serve it. */
+  metricsPort?: number;
   /**
    * Share sessions with other relays through Redis (a redis:// URL, or { url, prefix }): any node
    * can take any peer, and a peer whose node dies resumes on another. Absent: one process, in memory.
@@ -102,9 +106,17 @@ export const RELAY_DEFAULTS = {
 } as const;
 
 export type ResolvedOptions = Required<
-  Omit<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'limits' | 'redis'>
+  Omit<
+    RelayOptions,
+    'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'limits' | 'redis' | 'metricsToken' | 'metricsPort'
+  >
 > &
-  Pick<RelayOptions, 'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'redis'> & { limits: RelayLimits };
+  Pick<
+    RelayOptions,
+    'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'redis' | 'metricsToken' | 'metricsPort'
+  > & {
+    limits: RelayLimits;
+  };
 
 const writeJsonLine = (event: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
@@ -124,7 +136,7 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
     heartbeatMs: RELAY_DEFAULTS.heartbeatMs,
     drainTimeoutMs: RELAY_DEFAULTS.drainTimeoutMs,
     trustProxy: false,
-    metrics: true,
+    metrics: options.metricsToken !== undefined || options.metricsPort !== undefined,
     log: writeJsonLine,
     clock: systemClock,
     ...defined(rest),
@@ -140,5 +152,12 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
   }
   if (o.limits.hardCapBytes < o.limits.highWaterBytes) throw new TypeError('limits.hardCapBytes must be at least limits.highWaterBytes');
   if (!o.path.startsWith('/')) throw new TypeError('path must start with "/"');
+  if (!o.metrics && (o.metricsToken !== undefined || o.metricsPort !== undefined)) {
+    throw new TypeError('metricsToken and metricsPort need metrics: true');
+  }
+  if (o.metricsToken !== undefined && o.metricsToken.length < 16) throw new TypeError('metricsToken must be at least 16 characters');
+  if (o.metricsPort !== undefined && !(Number.isInteger(o.metricsPort) && o.metricsPort >= 0 && o.metricsPort <= 65535)) {
+    throw new TypeError('metricsPort must be a port number');
+  }
   return o;
 }

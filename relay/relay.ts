@@ -28,7 +28,7 @@ import {
   type RelayFrame,
   type ResumeFrame,
 } from '../core/protocol/index.js';
-import { AuthError, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
+import { AuthError, bearerMatches, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
 import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type JoinGuard, type SessionRecord } from './cluster.js';
 import { FailureLimiter, KeyCounter, RateBudget, clientIp } from './limits.js';
 import { RelayMetrics, type DropReason, type Party } from './metrics.js';
@@ -49,10 +49,12 @@ export interface Relay {
   /** The configuration in a few secret-free lines, for a start-up summary. */
   readonly summary: readonly string[];
   /**
-   * Answers the relay's HTTP endpoints — GET /healthz, GET /metrics, and in dev mode
-   * GET /dev/agent-token?name=… — and returns true; returns false for anything else.
+   * Answers the relay's HTTP endpoints — GET /healthz, GET /metrics (when on, and not on its own
+   * port), and in dev mode GET /dev/agent-token?name=… — and returns true; returns false for anything else.
    */
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Answers GET /metrics when metrics are on (401 without the metricsToken, if one is set); false for anything else. */
+  handleMetrics(req: IncomingMessage, res: ServerResponse): boolean;
   /** Stops accepting, closes every socket with 1001, waits for them (up to drainTimeoutMs); leaves the http server running. */
   close(): Promise<void>;
   /** On Redis: resolves true once Redis is reachable, false after `timeoutMs` without it. In memory: true at once. */
@@ -178,6 +180,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   });
   let shuttingDown = false;
 
+  const metricsTokenSet = o.metricsToken !== undefined;
   const summary = [
     `agents: ${auth ? auth.summary : 'NOT AUTHENTICATED: anyone with a session ID may join'}`,
     `customer origins: ${customerOrigins.describe()}; agent origins: ${agentOrigins.describe()}`,
@@ -187,7 +190,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     `slow agents: drop patches past ${mib(limits.highWaterBytes)} queued, nothing past ${mib(limits.hardCapBytes)}`,
     `sessions: unjoined TTL ${duration(o.unjoinedTtlMs)}, resume grace ${duration(o.graceMs)}, idle ${duration(o.idleMs)}, heartbeat ${duration(o.heartbeatMs)}`,
     `client IP from: ${o.trustProxy ? 'X-Forwarded-For (last entry)' : 'the socket'}; ` +
-      `metrics: ${o.metrics ? 'GET /metrics' : 'off'}; webhook: ${webhook ? `${new URL(webhook.url).origin}/…${o.webhook?.secret ? ' (signed)' : ''}` : 'off'}`,
+      `metrics: ${!o.metrics ? 'off' : `GET /metrics${o.metricsPort !== undefined ? ' on its own port' : ''}${metricsTokenSet ? ' (bearer token)' : ''}`}; webhook: ${webhook ? `${new URL(webhook.url).origin}/…${o.webhook?.secret ? ' (signed)' : ''}` : 'off'}`,
     cluster
       ? `sessions shared on Redis ${cluster.describe}; every limit per IP but sockets counted cluster-wide`
       : 'sessions in memory (one process; --redis to run several)',
@@ -1037,6 +1040,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   );
   idle.unref();
 
+  const metricsToken = o.metricsToken === undefined ? null : hashToken(o.metricsToken);
+
   function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(JSON.stringify(body));
@@ -1065,19 +1070,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         json(res, ok ? 200 : 503, { ok, sessions: store.size, sockets: conns.size, ...redis });
         return true;
       }
-      if (url.pathname === '/metrics' && o.metrics) {
-        metrics.text().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
-            res.end(text);
-          },
-          (err: unknown) => {
-            log({ event: 'internal-error', error: String(err) });
-            json(res, 500, { ok: false });
-          },
-        );
-        return true;
-      }
+      if (o.metricsPort === undefined && this.handleMetrics(req, res)) return true;
       if (url.pathname === '/dev/agent-token' && auth?.issueDevToken) {
         // Dev consoles on other localhost ports may fetch a token too.
         const origin = req.headers.origin;
@@ -1096,6 +1089,24 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         return true;
       }
       return false;
+    },
+    handleMetrics(req, res) {
+      if (req.method !== 'GET' || !o.metrics || pathOf(req) !== '/metrics') return false;
+      if (metricsToken && !bearerMatches(req, metricsToken)) {
+        json(res, 401, { ok: false }, { 'www-authenticate': 'Bearer' });
+        return true;
+      }
+      metrics.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        (err: unknown) => {
+          log({ event: 'internal-error', error: String(err) });
+          json(res, 500, { ok: false });
+        },
+      );
+      return true;
     },
     close() {
       closing ??= (async () => {

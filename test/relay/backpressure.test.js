@@ -36,6 +36,7 @@ describe('backpressure towards a stalled agent', () => {
   let relay;
   before(async () => {
     relay = await spawnRelay({
+      metrics: true,
       limits: { highWaterBytes: 256 * KiB, hardCapBytes: 1 * MiB, framesPerSecond: 'Infinity', bytesPerSecond: 'Infinity' },
     });
   });

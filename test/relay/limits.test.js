@@ -140,7 +140,7 @@ describe('join failures per agent and per address', () => {
 // one socket read (≤ 64 KiB) beyond the bucket; the balance goes negative and the pause that
 // follows pays it back, so the long-run rate holds. The floods here are many reads long.
 describe('frame rate', () => {
-  const ctx = relaySuite({ limits: { framesPerSecond: 200, bytesPerSecond: Infinity } });
+  const ctx = relaySuite({ metrics: true, limits: { framesPerSecond: 200, bytesPerSecond: Infinity } });
 
   it('a customer over its frame rate is slowed down, not cut off: every frame arrives, in order', async () => {
     const { customer, agent } = await pairPlain(ctx.url);

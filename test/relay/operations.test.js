@@ -19,7 +19,7 @@ const metricsOf = async (url) => {
 
 describe('metrics', () => {
   const clock = new ManualClock();
-  const ctx = relaySuite({ clock });
+  const ctx = relaySuite({ clock, metrics: true });
 
   it('counts sessions, sockets, frames and bytes by direction, drops, join failures and forward time', async () => {
     const { customer, agent } = await pair(ctx.url);
@@ -55,7 +55,7 @@ describe('metrics', () => {
   });
 
   it('each relay has its own registry: two in one process do not clash', async () => {
-    const other = await startRelay({ port: 0, log: () => {} });
+    const other = await startRelay({ port: 0, log: () => {}, metrics: true });
     try {
       const { customer } = await createSession(other.url);
       assert.equal(metric(await metricsOf(other.url), 'cobrowse_sessions'), 1);
@@ -66,10 +66,48 @@ describe('metrics', () => {
     }
   });
 
-  it('can be switched off', async () => {
-    const quiet = await startRelay({ port: 0, log: () => {}, metrics: false });
+  it('are off unless switched on: GET /metrics is 404', async () => {
+    const quiet = await startRelay({ port: 0, log: () => {} });
     assert.equal((await fetch(`${httpBase(quiet.url)}/metrics`)).status, 404);
+    assert.match(quiet.relay.summary.join('\n'), /metrics: off/);
     await quiet.close();
+  });
+
+  it('with metricsToken, GET /metrics needs Authorization: Bearer <token> (401 without it or with another)', async () => {
+    const token = 'scrape-token-0123456789';
+    const guarded = await startRelay({ port: 0, log: () => {}, metrics: true, metricsToken: token });
+    try {
+      const get = (headers) => fetch(`${httpBase(guarded.url)}/metrics`, { headers });
+      assert.equal((await get({})).status, 401);
+      assert.equal((await get({ authorization: 'Bearer scrape-token-0123456788' })).status, 401);
+      assert.equal((await get({ authorization: token })).status, 401);
+      const ok = await get({ authorization: `Bearer ${token}` });
+      assert.equal(ok.status, 200);
+      assert.ok(metric(await ok.text(), 'cobrowse_sessions') >= 0);
+      assert.equal((await fetch(`${httpBase(guarded.url)}/healthz`)).status, 200, 'health needs no token');
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('with metricsPort, GET /metrics is served on its own port only', async () => {
+    const split = await startRelay({ port: 0, log: () => {}, metricsPort: 0 });
+    try {
+      assert.ok(split.metricsPort > 0 && split.metricsPort !== split.port);
+      assert.equal((await fetch(`${httpBase(split.url)}/metrics`)).status, 404, 'not on the relay port');
+      const own = `http://127.0.0.1:${split.metricsPort}`;
+      assert.equal((await fetch(`${own}/metrics`)).status, 200);
+      assert.equal((await fetch(`${own}/healthz`)).status, 404, 'only /metrics there');
+    } finally {
+      await split.close();
+    }
+  });
+
+  it('a metricsToken or metricsPort with metrics: false is a TypeError', async () => {
+    for (const options of [{ metricsToken: 'x'.repeat(20) }, { metricsPort: 0 }]) {
+      await assert.rejects(startRelay({ port: 0, log: () => {}, metrics: false, ...options }), TypeError);
+    }
+    await assert.rejects(startRelay({ port: 0, log: () => {}, metricsToken: 'short' }), TypeError);
   });
 });
 
@@ -134,6 +172,7 @@ describe('webhook', () => {
     const relay = await startRelay({
       port: 0,
       log: () => {},
+      metrics: true,
       webhook: { url: `http://127.0.0.1:${hook.address().port}/hooks`, secret: 'hook-secret' },
     });
     try {
@@ -167,6 +206,7 @@ describe('webhook', () => {
     const relay = await startRelay({
       port: 0,
       log: (e) => logs.push(e),
+      metrics: true,
       webhook: { url: `http://127.0.0.1:${hook.address().port}/`, timeoutMs: 1000, maxInFlight: 2 },
     });
     try {
@@ -275,7 +315,7 @@ describe('cobrowse-relay CLI', () => {
   });
 
   it('--dev warns loudly, serves /dev/agent-token, and exposes process metrics', async () => {
-    const relay = await run(['--dev']);
+    const relay = await run(['--dev', '--metrics']);
     try {
       await until(() => /DEV MODE/.test(relay.err()), 'the warning on stderr');
       assert.match(relay.out(), /"event":"warning".*DEV MODE/);
@@ -310,6 +350,8 @@ describe('cobrowse-relay CLI', () => {
       ['--origins', 'shop.example'],
       ['--max-payload', String(2 * 1024 * 1024)],
       ['--agent-secret', 'x'.repeat(40), '--agent-max-token-age', '12 days'],
+      ['--metrics-port', 'x'],
+      ['--metrics-token', 'short'],
       ['--no-such-flag'],
     ]) {
       assert.equal(await exitCode(['--port', '0', ...args]), 2, args.join(' '));
