@@ -50,7 +50,7 @@ async function serve(redis) {
     port: 0,
     log: () => {},
     ...(redis ? { redis } : {}),
-    limits: { socketsPerIp: Infinity, sessionsPerIp: Infinity },
+    limits: { socketsPerIp: Infinity, pendingPerIp: Infinity, sessionsPerIp: Infinity },
   });
   process.send({ url: relay.url });
 }

@@ -124,7 +124,7 @@ async function serve(target) {
       port: 0,
       log: () => {},
       agentAuth: { secret: SECRET },
-      limits: { socketsPerIp: Infinity, sessionsPerIp: Infinity },
+      limits: { socketsPerIp: Infinity, pendingPerIp: Infinity, sessionsPerIp: Infinity },
     });
     url = relay.url;
   } else {

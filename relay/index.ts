@@ -1,7 +1,7 @@
 /**
  * The relay's public API: attach to your own http server, or start a standalone one.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { attachRelay, type Relay } from './relay.js';
 import { RELAY_DEFAULTS, type RelayOptions } from './options.js';
@@ -49,8 +49,8 @@ export async function listenWithRelay(server: Server, relay: Relay, path: string
 }
 
 /** A server of its own for GET /metrics (e.g. a port only the monitoring network reaches); 404 for anything else. */
-async function listenForMetrics(relay: Relay, port: number, host: string): Promise<Server> {
-  const server = createServer((req, res) => relay.handleMetrics(req, res) || res.writeHead(404).end());
+async function listenForMetrics(relay: Relay, port: number, host: string, timeouts: ServerOptions): Promise<Server> {
+  const server = createServer(timeouts, (req, res) => relay.handleMetrics(req, res) || res.writeHead(404).end());
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -70,7 +70,14 @@ async function listenForMetrics(relay: Relay, port: number, host: string): Promi
 export async function startRelay(options: RelayOptions & { port?: number; host?: string } = {}): Promise<StandaloneRelay> {
   const { port = 8090, host = '127.0.0.1', ...relayOptions } = options;
   const path = relayOptions.path ?? RELAY_DEFAULTS.path;
-  const server = createServer((req, res) => {
+  // Slow headers (slowloris) are cut off; the check runs often enough for the timeout to mean what it says.
+  const headersTimeout = relayOptions.headersTimeoutMs ?? RELAY_DEFAULTS.headersTimeoutMs;
+  const timeouts = {
+    headersTimeout,
+    requestTimeout: 2 * headersTimeout,
+    connectionsCheckingInterval: Math.min(1_000, Math.max(10, headersTimeout / 4)),
+  };
+  const server = createServer(timeouts, (req, res) => {
     if (relay.handleHttp(req, res)) return;
     res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify({ ok: false }));
@@ -84,7 +91,8 @@ export async function startRelay(options: RelayOptions & { port?: number; host?:
     });
   await listenWithRelay(server, relay, path, port, host);
   const bound = (server.address() as AddressInfo).port;
-  const metricsServer = relayOptions.metricsPort === undefined ? null : await listenForMetrics(relay, relayOptions.metricsPort, host);
+  const metricsServer =
+    relayOptions.metricsPort === undefined ? null : await listenForMetrics(relay, relayOptions.metricsPort, host, timeouts);
   let closing: Promise<void> | undefined;
   return {
     relay,

@@ -16,6 +16,12 @@ export interface RelayLimits {
   bytesPerSecond: number;
   /** Open WebSockets per client IP (per /64 for IPv6); more get HTTP 429 at the upgrade. Default 256. */
   socketsPerIp: number;
+  /**
+   * Connections per client IP (IPv6: per /64) that have not upgraded to a WebSocket yet — a half-sent
+   * request, a plain HTTP request; more are closed at once. Not applied with trustProxy (they all come
+   * from the proxy). Default 64.
+   */
+  pendingPerIp: number;
   /** Live sessions created from one client IP; more get `rate-limited`/4029. Default 64. */
   sessionsPerIp: number;
   /** Failed joins (unknown session ID) allowed per agent and per IP within `joinFailureWindowMs`; then `rate-limited`/4029. Default 5. */
@@ -44,6 +50,11 @@ export interface RelayOptions {
   idleMs?: number;
   /** Ping interval; a peer silent for two intervals is terminated; default 30 s. */
   heartbeatMs?: number;
+  /**
+   * startRelay/CLI: how long a client may take to send a request's headers (slowloris); the whole
+   * request gets twice this. Default 10 s. With attachRelay, set `headersTimeout`/`requestTimeout` on your server.
+   */
+  headersTimeoutMs?: number;
   /** How long close() waits for peers to finish their close handshake before cutting them off; default 5 s. */
   drainTimeoutMs?: number;
   /**
@@ -93,10 +104,12 @@ export const RELAY_DEFAULTS = {
   idleMs: 30 * 60_000,
   heartbeatMs: 30_000,
   drainTimeoutMs: 5_000,
+  headersTimeoutMs: 10_000,
   limits: {
     framesPerSecond: 200,
     bytesPerSecond: 5 * 1024 * 1024,
     socketsPerIp: 256,
+    pendingPerIp: 64,
     sessionsPerIp: 64,
     joinFailures: 5,
     joinFailureWindowMs: 15 * 60_000,
@@ -135,6 +148,7 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
     idleMs: RELAY_DEFAULTS.idleMs,
     heartbeatMs: RELAY_DEFAULTS.heartbeatMs,
     drainTimeoutMs: RELAY_DEFAULTS.drainTimeoutMs,
+    headersTimeoutMs: RELAY_DEFAULTS.headersTimeoutMs,
     trustProxy: false,
     metrics: options.metricsToken !== undefined || options.metricsPort !== undefined,
     log: writeJsonLine,
@@ -142,7 +156,7 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
     ...defined(rest),
     limits: { ...RELAY_DEFAULTS.limits, ...defined(limits ?? {}) },
   };
-  for (const key of ['maxPayload', 'unjoinedTtlMs', 'graceMs', 'idleMs', 'heartbeatMs', 'drainTimeoutMs'] as const) {
+  for (const key of ['maxPayload', 'unjoinedTtlMs', 'graceMs', 'idleMs', 'heartbeatMs', 'drainTimeoutMs', 'headersTimeoutMs'] as const) {
     if (!(Number.isFinite(o[key]) && o[key] > 0)) throw new TypeError(`${key} must be a positive number`);
   }
   // Bigger frames would let one peer pin megabytes per message; large snapshots are chunked instead.

@@ -30,7 +30,8 @@ import {
 } from '../core/protocol/index.js';
 import { AuthError, bearerMatches, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
 import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type JoinGuard, type SessionRecord } from './cluster.js';
-import { FailureLimiter, KeyCounter, RateBudget, clientIp } from './limits.js';
+import { capPendingConnections } from './connections.js';
+import { FailureLimiter, KeyCounter, RateBudget, clientIp, ipKey } from './limits.js';
 import { RelayMetrics, type DropReason, type Party } from './metrics.js';
 import { resolveOptions, type RelayOptions } from './options.js';
 import { OriginPolicy } from './origins.js';
@@ -185,7 +186,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     `agents: ${auth ? auth.summary : 'NOT AUTHENTICATED: anyone with a session ID may join'}`,
     `customer origins: ${customerOrigins.describe()}; agent origins: ${agentOrigins.describe()}`,
     `per socket: ${count(limits.framesPerSecond, 'frames/s')}, ${mib(limits.bytesPerSecond)}/s, frames up to ${o.maxPayload} B; ` +
-      `per IP: ${count(limits.socketsPerIp, 'sockets')}, ${count(limits.sessionsPerIp, 'sessions')}, ` +
+      `per IP: ${count(limits.socketsPerIp, 'sockets')}, ${count(o.trustProxy ? Infinity : limits.pendingPerIp, 'connections not upgraded')}, ${count(limits.sessionsPerIp, 'sessions')}, ` +
       `${count(limits.joinFailures, 'failed joins')} per ${duration(limits.joinFailureWindowMs)} (also per agent)`,
     `slow agents: drop patches past ${mib(limits.highWaterBytes)} queued, nothing past ${mib(limits.hardCapBytes)}`,
     `sessions: unjoined TTL ${duration(o.unjoinedTtlMs)}, resume grace ${duration(o.graceMs)}, idle ${duration(o.idleMs)}, heartbeat ${duration(o.heartbeatMs)}`,
@@ -976,6 +977,15 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     });
   };
   server.on('upgrade', onUpgrade);
+  const detachPending =
+    o.trustProxy || limits.pendingPerIp === Infinity
+      ? ignore
+      : capPendingConnections(
+          server,
+          limits.pendingPerIp,
+          (socket) => ipKey(socket.remoteAddress),
+          () => metrics.refused('pending-limit'),
+        );
 
   const heartbeat = clock.setInterval(() => {
     for (const conn of conns.values()) {
@@ -1127,6 +1137,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         await Promise.all(closed);
         clearTimeout(force);
         server.off('upgrade', onUpgrade);
+        detachPending();
         wss.close();
         await cluster?.close();
         await webhook?.settle();

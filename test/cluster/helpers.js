@@ -17,7 +17,20 @@ export { sleep } from '../helpers/wait.js';
 export async function startNode(redisUrl, args = []) {
   const proc = spawn(
     process.execPath,
-    [CLI, '--port', '0', '--redis', redisUrl, '--sockets-per-ip', 'unlimited', '--sessions-per-ip', 'unlimited', ...args],
+    [
+      CLI,
+      '--port',
+      '0',
+      '--redis',
+      redisUrl,
+      '--sockets-per-ip',
+      'unlimited',
+      '--pending-per-ip',
+      'unlimited',
+      '--sessions-per-ip',
+      'unlimited',
+      ...args,
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

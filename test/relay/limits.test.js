@@ -2,6 +2,7 @@
 // Clients pick their source address (127.0.0.x all reach loopback on Linux) to act as different IPs.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
 import { SignJWT } from 'jose';
 import { ManualClock, RELAY_DEFAULTS, startRelay } from '../../dist/relay/index.js';
 import { ipKey } from '../../dist/relay/limits.js';
@@ -68,7 +69,7 @@ describe('join brute force', () => {
 });
 
 describe('parallel join guesses', () => {
-  const ctx = relaySuite({ limits: { socketsPerIp: 1000 } });
+  const ctx = relaySuite({ limits: { socketsPerIp: 1000, pendingPerIp: 1000 } });
 
   it('100 guesses sent at once get at most 5 session-not-found answers, the rest rate-limited', async () => {
     const guesses = await Promise.all(Array.from({ length: 100 }, () => connect(ctx.url, { localAddress: '127.0.7.1' })));
@@ -217,6 +218,51 @@ describe('per-IP caps', () => {
     const d = await make();
     assert.equal(d.frame.t, 'created');
     await Promise.all([b.customer.close(), d.customer.close()]);
+  });
+});
+
+/** A raw TCP connection to the relay's port from `ip`; resolves once connected, with a promise of its close. */
+function rawSocket(url, ip = '127.0.0.1') {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ port: Number(port), host: '127.0.0.1', localAddress: ip }, () => resolve({ socket, closed }));
+    const closed = new Promise((done) => socket.once('close', done));
+    socket.once('error', reject);
+    socket.on('error', () => {});
+  });
+}
+
+describe('connections before the upgrade', () => {
+  const ctx = relaySuite({ headersTimeoutMs: 200, limits: { pendingPerIp: 4 } });
+
+  it('a client that sends half a request and waits (slowloris) is cut off after the header timeout', async () => {
+    const { socket } = await rawSocket(ctx.url, '127.0.8.1');
+    socket.write('GET /relay HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\n'); // and never the rest
+    const started = Date.now();
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    await until(() => socket.destroyed, 'the relay to close the slow socket', { ms: 3000 });
+    assert.ok(Date.now() - started >= 150, 'closed before its headers were late');
+    assert.match(answer, /^HTTP\/1\.1 408/);
+  });
+
+  it('an IP may hold pendingPerIp connections that have not upgraded; the next is closed at once, others are unaffected', async () => {
+    const ip = '127.0.8.2';
+    const held = await Promise.all([1, 2, 3, 4].map(() => rawSocket(ctx.url, ip)));
+    await until(() => held.every((h) => !h.socket.destroyed), 'four open connections');
+    const extra = await rawSocket(ctx.url, ip);
+    await until(() => extra.socket.destroyed, 'the relay to close the extra connection', { ms: 2000 });
+    assert.ok(
+      held.every((h) => !h.socket.destroyed),
+      'the held ones are still open',
+    );
+    const elsewhere = await connect(ctx.url, { localAddress: '127.0.8.3' });
+    held[0].socket.destroy();
+    await held[0].closed;
+    // Once one closes, the IP may connect again, and an upgraded socket no longer counts as pending.
+    const upgraded = await until(() => connect(ctx.url, { localAddress: ip }).catch(() => null), 'a free slot');
+    const again = await until(() => connect(ctx.url, { localAddress: ip }).catch(() => null), 'a slot the upgrade released');
+    await Promise.all([elsewhere.close(), upgraded.close(), again.close(), ...held.slice(1).map((h) => h.socket.destroy())]);
   });
 });
 
