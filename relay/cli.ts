@@ -56,6 +56,8 @@ Scaling out:
                            join limits and frames between relays go through this Redis; a peer
                            whose relay dies resumes on another. Put the password in COBROWSE_REDIS
   --redis-prefix P         prefix of every Redis key and channel (default cobrowse:)
+  --cluster-secret S       shared by every node (at least 32 bytes): messages between nodes carry an
+                           HMAC-SHA256 under it, others are dropped. Put it in COBROWSE_CLUSTER_SECRET
 
 Metrics (off unless asked for):
   --metrics                serve GET /metrics (Prometheus) on the relay's port
@@ -106,6 +108,7 @@ const STRINGS = [
   'webhook-secret',
   'redis',
   'redis-prefix',
+  'cluster-secret',
   'metrics-port',
   'metrics-token',
 ] as const;
@@ -208,6 +211,7 @@ const limits: Partial<RelayLimits> = {
 const webhookUrl = option('webhook-url');
 const redisUrl = option('redis');
 if (option('redis-prefix') !== undefined && !redisUrl) fail('--redis-prefix needs --redis');
+if (option('cluster-secret') !== undefined && !redisUrl) fail('--cluster-secret needs --redis');
 
 // Warnings the relay logs while starting wait until the summary is printed, so it comes first.
 const early: Record<string, unknown>[] = [];
@@ -236,7 +240,7 @@ const options: RelayOptions & { port: number; host: string } = {
   drainTimeoutMs: number('drain-timeout', 1000),
   headersTimeoutMs: number('headers-timeout', 1000),
   webhook: webhookUrl ? { url: webhookUrl, secret: option('webhook-secret') } : undefined,
-  redis: redisUrl ? { url: redisUrl, prefix: option('redis-prefix') } : undefined,
+  redis: redisUrl ? { url: redisUrl, prefix: option('redis-prefix'), secret: option('cluster-secret') } : undefined,
   metrics: flag('metrics') || option('metrics-port') !== undefined || option('metrics-token') !== undefined,
   metricsToken: option('metrics-token'),
   metricsPort: metricsPort(),

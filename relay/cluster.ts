@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import { BusMac } from './bus-mac.js';
 import type { Mode } from '../core/protocol/index.js';
 
 export interface RedisClusterOptions {
@@ -22,6 +23,11 @@ export interface RedisClusterOptions {
   url: string;
   /** Prefix of every key and channel, so several deployments can share one Redis; default 'cobrowse:'. */
   prefix?: string;
+  /**
+   * The secret every node of the cluster shares (at least 32 bytes): each message between nodes carries
+   * an HMAC-SHA256 under it, and messages without the right one are dropped. Without it the relay warns.
+   */
+  secret?: string;
 }
 
 /** Where a role is held: `<node>:<connection>`, or '' when nobody holds it. */
@@ -64,6 +70,19 @@ export interface JoinGuard {
   count: boolean;
 }
 
+const ROLES = new Set(['customer', 'agent']);
+const ENDED_BY = new Set(['customer', 'agent', 'expired', 'relay']);
+const isText = (x: unknown, max: number) => typeof x === 'string' && x.length <= max;
+
+/** Whether a parsed bus message is an event this node could have been sent, field by field. */
+function isClusterEvent(x: unknown): x is ClusterEvent {
+  if (typeof x !== 'object' || x === null) return false;
+  const e = x as Record<string, unknown>;
+  if (e.ev === 'ended') return ENDED_BY.has(e.by as string);
+  if ((e.ev !== 'online' && e.ev !== 'offline') || !ROLES.has(e.role as string) || !isText(e.holder, 64)) return false;
+  return (e.name === undefined || isText(e.name, 100)) && (e.resumed === undefined || e.resumed === true);
+}
+
 /** How a frame is admitted towards a slow agent (see relay.ts admitToAgent), in one byte on the bus. */
 const KIND_BYTE: Record<string, number> = { snapshot: 0x73, patch: 0x70, 'snapshot-part': 0x71, pointer: 0x6f };
 const BYTE_KIND: Record<number, string> = { 0x73: 'snapshot', 0x70: 'patch', 0x71: 'snapshot-part', 0x6f: 'pointer' };
@@ -88,6 +107,8 @@ export interface ClusterHandlers {
   health(up: boolean): void;
   /** Redis no longer has what this node wrote (it restarted empty, or took this node for dead): write it back. */
   lost(): void;
+  /** A message on this node's channel was dropped: its MAC was missing or wrong, or it did not parse. */
+  rejected(reason: 'mac' | 'invalid'): void;
 }
 
 // ─── Lua: every change that two nodes could race on is one script ───────────────────────────
@@ -374,6 +395,8 @@ export class RedisCluster {
   readonly #redis: Redis & Scripts;
   readonly #sub: Redis;
   readonly #channel: string;
+  /** Seals and checks messages between nodes; null without a cluster secret. */
+  readonly #mac: BusMac | null;
   #up = false;
   /** Since when (epoch ms) Redis has been reachable: a node is judged dead only after a whole ALIVE_MS of it. */
   #upSince = 0;
@@ -397,6 +420,9 @@ export class RedisCluster {
     this.url = new URL(options.url); // a TypeError for a malformed URL, at start
     if (this.url.protocol !== 'redis:' && this.url.protocol !== 'rediss:') throw new TypeError('redis must be a redis:// or rediss:// URL');
     this.#prefix = options.prefix ?? 'cobrowse:';
+    if (options.secret !== undefined && Buffer.byteLength(options.secret) < 32)
+      throw new TypeError('redis.secret must be at least 32 bytes');
+    this.#mac = options.secret === undefined ? null : new BusMac(options.secret);
     this.#channel = `${this.#prefix}node:${this.node}`;
     this.#redis = new Redis(options.url, CLIENT_OPTIONS) as Redis & Scripts;
     for (const [name, lua] of Object.entries({
@@ -568,9 +594,15 @@ export class RedisCluster {
     }
   }
 
+  /** An event message, as the scripts publish it (sealed when there is a secret). */
+  #event(code: string, event: ClusterEvent): string {
+    const body = `E${code}${JSON.stringify(event)}`;
+    return this.#mac ? this.#mac.seal(body) : body;
+  }
+
   /** The last ARGV of scripts that tell other nodes: this node, the channel prefix, the message. */
   #tell(code: string, event: ClusterEvent): string[] {
-    return [this.node, `${this.#prefix}node:`, `E${code}${JSON.stringify(event)}`];
+    return [this.node, `${this.#prefix}node:`, this.#event(code, event)];
   }
 
   /**
@@ -607,7 +639,7 @@ export class RedisCluster {
     guard: JoinGuard,
   ): Promise<SessionRecord | 'taken' | 'stale' | { retryAfterMs: number } | null> {
     // Whether this is a reclaim is only known inside the script: it picks one of the two events.
-    const reclaimed = `E${code}${JSON.stringify({ ev: 'online', role: 'agent', holder, name, resumed: true } satisfies ClusterEvent)}`;
+    const reclaimed = this.#event(code, { ev: 'online', role: 'agent', holder, name, resumed: true });
     const tell = this.#tell(code, { ev: 'online', role: 'agent', holder, name });
     const limited = guard.keys.filter(([, max]) => Number.isFinite(max));
     const flat = await this.#run(() =>
@@ -673,7 +705,7 @@ export class RedisCluster {
   ): Promise<Array<'customer' | 'agent'>> {
     const online = (role: 'customer' | 'agent', holder: Holder) =>
       holder
-        ? `E${r.code}${JSON.stringify({ ev: 'online', role, holder, ...(role === 'agent' ? { name: r.agentName ?? 'Agent', resumed: true } : {}) } satisfies ClusterEvent)}`
+        ? this.#event(r.code, { ev: 'online', role, holder, ...(role === 'agent' ? { name: r.agentName ?? 'Agent', resumed: true } : {}) })
         : '';
     const replaced = await this.#run(() =>
       this.#redis.cbRestore(
@@ -753,7 +785,8 @@ export class RedisCluster {
     head[1] = role === 'agent' ? 0x61 : 0x63;
     head[2] = KIND_BYTE[kind] ?? 0x78;
     head.write(code, 3, 'latin1');
-    this.#publish(node, Buffer.concat([head, raw]));
+    const message = Buffer.concat([head, raw]);
+    this.#publish(node, this.#mac ? this.#mac.seal(message) : message);
   }
 
   #publish(node: string, message: Buffer) {
@@ -762,17 +795,23 @@ export class RedisCluster {
     this.#redis.publish(`${this.#prefix}node:${node}`, message).catch(() => this.#check());
   }
 
-  #receive(message: Buffer) {
+  #receive(sealed: Buffer) {
+    const message = this.#mac ? this.#mac.open(sealed) : sealed;
+    if (!message) return this.handlers.rejected('mac');
     try {
-      const code = message.toString('latin1', message[0] === FRAME ? 3 : 1, (message[0] === FRAME ? 3 : 1) + CODE_LENGTH);
+      const head = message[0] === FRAME ? 3 : 1;
+      const code = message.toString('latin1', head, head + CODE_LENGTH);
+      if (!/^\d{9}$/.test(code)) return this.handlers.rejected('invalid');
       if (message[0] === FRAME) {
         const role = message[1] === 0x61 ? 'agent' : 'customer';
         this.handlers.frame(code, role, BYTE_KIND[message[2]!] ?? 'other', message.subarray(3 + CODE_LENGTH));
       } else if (message[0] === EVENT) {
-        this.handlers.event(code, JSON.parse(message.toString('utf8', 1 + CODE_LENGTH)) as ClusterEvent);
-      }
+        const event: unknown = JSON.parse(message.toString('utf8', 1 + CODE_LENGTH));
+        if (!isClusterEvent(event)) return this.handlers.rejected('invalid');
+        this.handlers.event(code, event);
+      } else this.handlers.rejected('invalid');
     } catch {
-      // Only relay nodes publish here; a malformed message is a bug elsewhere, not a reason to stop.
+      this.handlers.rejected('invalid'); // a malformed message must not stop the node
     }
   }
 

@@ -57,6 +57,7 @@ export class RelayMetrics {
   readonly #refusals = new Tally();
   readonly #throttled = new Tally();
   readonly #webhook = new Tally();
+  readonly #bus = new Tally();
   readonly #forward: Histogram;
   readonly #rtt: Histogram<'role'>;
 
@@ -119,6 +120,13 @@ export class RelayMetrics {
       ['role'],
       this.#throttled,
     );
+    tallyCounter(
+      registry,
+      'cobrowse_bus_rejected_total',
+      'Messages from other nodes dropped: mac (missing or wrong HMAC), invalid (not a valid frame or event).',
+      ['reason'],
+      this.#bus,
+    );
     tallyCounter(registry, 'cobrowse_webhook_total', 'Webhook deliveries by result (ok, failed, dropped).', ['result'], this.#webhook);
     this.#forward = new Histogram({
       name: 'cobrowse_forward_seconds',
@@ -159,6 +167,10 @@ export class RelayMetrics {
 
   webhook(result: 'ok' | 'failed' | 'dropped'): void {
     this.#webhook.add(result);
+  }
+
+  busRejected(reason: 'mac' | 'invalid'): void {
+    this.#bus.add(reason);
   }
 
   forwarded(seconds: number): void {

@@ -71,6 +71,8 @@ const RESYNC_POLL_MS = 100;
 const RESYNC_RETRY_MS = 5_000;
 /** A hand-off token is good once, for this long: it only has to outlive one page load. */
 const HANDOFF_TTL_MS = 60_000;
+/** Dropped bus messages are logged at most this often. */
+const BUS_LOG_MS = 10_000;
 /** How often a node on Redis checks that the nodes holding its sessions' other parties are alive. */
 const WATCH_MS = 1_000;
 
@@ -153,6 +155,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
           }
         },
         lost: () => restoreAll('node-key-lost'),
+        rejected: busRejected,
       })
     : null;
   /** A record outlives its last frame by the idle timeout and a grace period; nodes holding a party keep it fresh. */
@@ -193,12 +196,19 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     `client IP from: ${o.trustProxy ? 'X-Forwarded-For (last entry)' : 'the socket'}; ` +
       `metrics: ${!o.metrics ? 'off' : `GET /metrics${o.metricsPort !== undefined ? ' on its own port' : ''}${metricsTokenSet ? ' (bearer token)' : ''}`}; webhook: ${webhook ? `${new URL(webhook.url).origin}/…${o.webhook?.secret ? ' (signed)' : ''}` : 'off'}`,
     cluster
-      ? `sessions shared on Redis ${cluster.describe}; every limit per IP but sockets counted cluster-wide`
+      ? `sessions shared on Redis ${cluster.describe}; every limit per IP but sockets counted cluster-wide; bus messages ${typeof o.redis === 'object' && o.redis.secret ? 'signed (HMAC-SHA256)' : 'NOT signed'}`
       : 'sessions in memory (one process; --redis to run several)',
   ];
   if (dev) log({ event: 'warning', message: 'DEV MODE: anyone can get an agent token at GET /dev/agent-token. Never expose this relay.' });
   else if (!auth)
     log({ event: 'warning', message: 'Agents are not authenticated: anyone with a session ID can join. Configure agentAuth.' });
+  if (cluster && !(typeof o.redis === 'object' && o.redis.secret)) {
+    log({
+      event: 'warning',
+      message:
+        "No cluster secret: anyone who can PUBLISH on this Redis can send frames to this node's parties. Configure redis.secret (--cluster-secret).",
+    });
+  }
   if (customerOrigins.open || agentOrigins.open) {
     log({ event: 'warning', message: 'No origin allowlist: pages on any site may use this relay. Configure origins.' });
   }
@@ -655,8 +665,29 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     log({ event: 'peer-offline', role, session: maskCode(session.code), why: 'node-dead' });
   }
 
-  /** A frame from a party on another node, for this relay's party of the session. */
+  /** A bus message was dropped: counted every time, logged at most once per interval with the count since. */
+  let busRejections = 0;
+  let busLoggedAt = -Infinity;
+  function busRejected(reason: 'mac' | 'invalid') {
+    metrics.busRejected(reason);
+    busRejections++;
+    const now = clock.monotonic();
+    if (now - busLoggedAt < BUS_LOG_MS) return;
+    busLoggedAt = now;
+    log({ event: 'bus-message-dropped', reason, count: busRejections });
+    busRejections = 0;
+  }
+
+  /** A frame from a party on another node, for this relay's party of the session: checked as if it came from a socket. */
   function onBusFrame(code: string, role: Role, kind: string, raw: Buffer) {
+    const sender = role === Role.Agent ? Role.Customer : Role.Agent;
+    try {
+      const frame = sender === Role.Customer ? parseCustomerFrame(raw.toString()) : parseAgentFrame(raw.toString());
+      if (!FORWARDED[sender].has(frame.t)) return busRejected('invalid');
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      return busRejected('invalid');
+    }
     const session = store.find(code);
     if (!session) return metrics.dropped('no-peer');
     session.activeAt = clock.monotonic();

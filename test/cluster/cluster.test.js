@@ -5,8 +5,10 @@
 // going away and coming back.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { startRedis } from '../helpers/redis.js';
-import { connect, expectRefused } from '../relay/helpers.js';
+import { connect, expectRefused, metric } from '../relay/helpers.js';
 import { Agent, Customer, V, clusterSuite, health, sleep } from './helpers.js';
 import { until } from '../helpers/wait.js';
 
@@ -323,5 +325,41 @@ describe('two relays on one Redis: parallel join guesses', () => {
     for (const code of answers) counts[code] = (counts[code] ?? 0) + 1;
     assert.deepEqual(counts, { 'session-not-found': 5, 'rate-limited': 95 }); // was 65 and 35 with a check, then a count
     await Promise.all(guesses.map((g) => g.closed));
+  });
+});
+
+describe('two relays on one Redis: the bus is signed', () => {
+  const SECRET = 'cluster-test-secret-0123456789abcdef';
+  const ctx = clusterSuite(['--cluster-secret', SECRET, '--metrics']);
+
+  it('a frame PUBLISHed onto a node channel without the secret never reaches its agent; sealed with the secret it would', async () => {
+    const { a, b } = ctx;
+    const { customer, created, agent } = await pairAcross(a, b);
+    const { node } = (await health(b)).body;
+    const forged = (text) =>
+      Buffer.concat([Buffer.from(`Fap${created.code}`, 'latin1'), Buffer.from(JSON.stringify({ t: 'patch', s: 2, ops: [[3, 5, text]] }))]);
+    const redis = new Redis(ctx.redis.url);
+    try {
+      const channel = `cobrowse:node:${node}`;
+      await redis.publish(channel, forged('forged, unsigned'));
+      await redis.publish(channel, Buffer.concat([Buffer.alloc(43, 'A'), forged('forged, wrong MAC')]));
+      const marker = { t: 'patch', s: 2, ops: [[3, 5, 'marker']] };
+      customer.send(marker);
+      assert.deepEqual(await agent.next(), marker, 'the forged frames were dropped, the real one passed');
+      const metrics = await (await fetch(`${b.http}/metrics`)).text();
+      assert.equal(metric(metrics, 'cobrowse_bus_rejected_total{reason="mac"}'), 2);
+      assert.ok(b.logs.some((e) => e.event === 'bus-message-dropped' && e.reason === 'mac'));
+      // A signed message is still checked like a socket's frame: an invalid one is dropped too.
+      const seal = (body) => Buffer.concat([Buffer.from(createHmac('sha256', SECRET).update(body).digest('base64url')), body]);
+      await redis.publish(channel, seal(Buffer.from(`Fap${created.code}{"t":"patch","s":"x"}`)));
+      // The same frame with the right MAC is delivered: the test above could have failed.
+      await redis.publish(channel, seal(forged('sealed')));
+      assert.equal((await agent.next()).ops[0][2], 'sealed');
+      const later = await (await fetch(`${b.http}/metrics`)).text();
+      assert.equal(metric(later, 'cobrowse_bus_rejected_total{reason="invalid"}'), 1);
+    } finally {
+      redis.disconnect();
+      await Promise.all([agent.close(), customer.close()]);
+    }
   });
 });
