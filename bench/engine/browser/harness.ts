@@ -74,7 +74,6 @@ function bodyElements(doc: Document | null): number {
   return doc?.body ? doc.body.getElementsByTagName('*').length : -1;
 }
 
-
 function makeBench(adapter: Adapter) {
   return {
     name: adapter.name,
