@@ -31,18 +31,19 @@ function recordSentFrames() {
  * playwright (Chromium): expressions evaluated in the page, waits, real clicks and keystrokes.
  */
 function party(browserName, page, driver) {
-  const until = (expression) =>
+  // Waits in the page (the driver's waitForFunction); test/helpers/wait.js's until polls from Node.
+  const waitInPage = (expression) =>
     driver === 'puppeteer'
       ? page.waitForFunction(expression, { timeout: TIMEOUT })
       : page.waitForFunction(expression, undefined, { timeout: TIMEOUT });
   const handle = async (path) => {
-    await until(deep(path));
+    await waitInPage(deep(path));
     return page.evaluateHandle(deep(path));
   };
   return {
     browserName,
     page,
-    until,
+    until: waitInPage,
     value: (expression) => page.evaluate(expression),
     text: (path) => page.evaluate(deep(path, '?.textContent')),
     click: async (path) => (await handle(path)).click(),

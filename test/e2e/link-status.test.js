@@ -107,7 +107,8 @@ describe("the toolbar shows the customer's connection", () => {
       text: (await link.textContent()).replace(/\s+/g, ' ').trim(),
       label: await link.getAttribute('aria-label'),
     });
-    const until = (status, timeout) =>
+    // The browser polls the toolbar itself: a waitForFunction, not test/helpers/wait.js's until.
+    const linkShows = (status, timeout) =>
       agent.waitForFunction(
         (status) =>
           document
@@ -120,14 +121,14 @@ describe("the toolbar shows the customer's connection", () => {
       );
 
     // Pings go every 2 s: the first pong makes it good.
-    await until('good', 10_000);
+    await linkShows('good', 10_000);
     let now = await shown();
     assert.match(now.text, /^Good · \d+ ms$/);
     assert.ok(Number(/(\d+) ms/.exec(now.text)[1]) < 300, now.text);
 
     // 250 ms each way: the round trip passes 300 ms. (A deliberate network delay: the slowness under test.)
     proxy.delay(250);
-    await until('slow', 10_000);
+    await linkShows('slow', 10_000);
     now = await shown();
     const rtt = Number(/^Slow · (\d+) ms$/.exec(now.text)?.[1]);
     assert.ok(rtt >= 500 && rtt < 2000, `slow with the round trip shown: ${now.text}`);
@@ -135,7 +136,7 @@ describe("the toolbar shows the customer's connection", () => {
 
     // Nothing gets through: no pong for two intervals.
     proxy.stall(true);
-    await until('offline', 12_000);
+    await linkShows('offline', 12_000);
     now = await shown();
     assert.equal(now.text, 'Offline');
     assert.equal(now.label, "Customer's connection: Offline");
@@ -143,7 +144,7 @@ describe("the toolbar shows the customer's connection", () => {
     // Restored: what was held arrives, then the next pings come back fast.
     proxy.delay(0);
     proxy.stall(false);
-    await until('good', 15_000);
+    await linkShows('good', 15_000);
     now = await shown();
     assert.ok(Number(/^Good · (\d+) ms$/.exec(now.text)?.[1]) < 300, now.text);
   });
