@@ -86,7 +86,8 @@ describe('control consent', () => {
     allowButton(el).click();
     allowButton(el).focus();
     await sendKeys({ press: 'Enter' });
-    await sendKeys({ press: 'Space' });
+    // ' ', not 'Space': Firefox's WebDriver BiDi knows keys by the character they type.
+    await sendKeys({ press: ' ' });
     now += 499;
     allowButton(el).click();
     await el.updateComplete;
