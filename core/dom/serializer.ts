@@ -10,6 +10,7 @@ import {
   type SerializedShadowRoot,
   type SnapshotContent,
 } from '../protocol/index.js';
+import { mapCssUrls } from '../protocol/assets.js';
 import { withoutHandoff } from '../handoff.js';
 import type { Masker } from './mask.js';
 
@@ -209,17 +210,8 @@ function absoluteSrcset(srcset: string, base: string): string {
   return candidates.join(', ');
 }
 
-const CSS_URL = /url\(\s*(['"]?)([^'")]*)\1\s*\)|@import\s+(['"])([^'"]+)\3/gi;
-
 /** CSS with every url() and @import made absolute: the mirror's document has another base. */
-export function absoluteCss(css: string, base: string): string {
-  if (!css.includes('url(') && !css.includes('@import')) return css;
-  return css.replace(CSS_URL, (match, quote: string, url: string, importQuote: string, imported: string) => {
-    if (imported !== undefined) return `@import ${importQuote}${absolute(imported, base)}${importQuote}`;
-    if (!url || url.startsWith('data:') || url.startsWith('#')) return match;
-    return `url(${quote}${absolute(url, base)}${quote})`;
-  });
-}
+export const absoluteCss = (css: string, base: string): string => mapCssUrls(css, (url) => absolute(url, base));
 
 /**
  * The value an attribute is sent with, or null to leave it out.

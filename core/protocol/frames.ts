@@ -6,6 +6,8 @@
  * tuples of small integers and strings: compact on the wire, cheap to build.
  */
 
+import type { AssetGrant } from './assets.js';
+
 /** Bumped on any incompatible change; peers send it in `create`, `resume` and `join`. */
 export const PROTOCOL_VERSION = 1;
 
@@ -273,6 +275,8 @@ export interface JoinedFrame {
   mode: Mode;
   online: boolean;
   token: string;
+  /** Present when the relay proxies the page's assets: where, and this agent's grant for this session. */
+  assets?: AssetGrant;
 }
 /**
  * Relay → either side: the other party came or went. `resumed`: the same agent is back after

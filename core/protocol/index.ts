@@ -1,3 +1,4 @@
+export * from './assets.js';
 export * from './frames.js';
 export * from './validate.js';
 export * from './validate-content.js';

@@ -74,6 +74,14 @@ const TO_CUSTOMER_CHECKS: Checks = {
   control: (f) => isId(f.n) && isControl(f),
 };
 
+/** Absent, or a proxy path on the relay's host (no scheme, no other host) and an opaque grant. */
+function isAssetGrant(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const { path, grant } = value as Record<string, unknown>;
+  return isShortString(path, 256) && /^\/(?!\/)[\w\-./]*$/.test(path) && isShortString(grant, 512) && /^[\w\-.]+$/.test(grant);
+}
+
 /** Checks of every session frame (the relay and the agent's page need them all). */
 export const SESSION_CHECKS: Checks = {
   ...TO_CUSTOMER_CHECKS,
@@ -91,7 +99,8 @@ export const SESSION_CHECKS: Checks = {
     (f.token === undefined || (isString(f.token) && f.token.length <= 256)),
   leave: () => true,
   end: () => true,
-  joined: (f) => isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean' && isString(f.token),
+  joined: (f) =>
+    isSessionCode(f.code) && MODES.has(f.mode as string) && typeof f.online === 'boolean' && isString(f.token) && isAssetGrant(f.assets),
   sharing: (f) => typeof f.paused === 'boolean' && (f.left === undefined || typeof f.left === 'boolean'),
   pong: (f) => isId(f.n),
   'control-result': (f) =>
