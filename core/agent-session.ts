@@ -3,6 +3,7 @@
  * the mirror is out of step, and end. Knows nothing about how it is shown.
  */
 import mitt, { type Emitter } from 'mitt';
+import type { AssetLoading } from './dom/assets.js';
 import type { Mirror } from './dom/mirror.js';
 import {
   ErrorCode,
@@ -14,6 +15,7 @@ import {
   type ControlFrame,
   type EndedBy,
   type HighlightFrame,
+  type JoinedFrame,
   type Mode,
   type PlatformFrame,
   type ChunkFrame,
@@ -85,6 +87,21 @@ export interface AgentSessionOptions {
   mirror: Mirror;
   /** How to reach the relay; a WebSocket by default (Storybook's stories use an in-memory relay). */
   connection?: ConnectionFactory;
+  /**
+   * How the mirror loads the page's images, styles, fonts and media: through the relay's asset proxy
+   * (default; nothing loads if the relay offers none), or 'direct' from wherever the customer's page says.
+   */
+  assets?: 'proxy' | 'direct';
+}
+
+/** The proxy's absolute URL: its path on the relay's host, over http(s) as the relay is over ws(s). */
+function proxyUrl(relay: string, path: string): string | null {
+  try {
+    const url = new URL(path, relay.replace(/^ws(s?):/i, 'http$1:'));
+    return /^https?:$/.test(url.protocol) ? url.href : null;
+  } catch {
+    return null;
+  }
 }
 
 const MESSAGES: Record<string, string> = {
@@ -141,6 +158,13 @@ export class AgentSession {
 
   constructor(private readonly options: AgentSessionOptions) {
     this.#token = options.token;
+  }
+
+  /** How the mirror loads assets, given what the relay's `joined` offered. */
+  private assetLoading(offered: JoinedFrame['assets']): AssetLoading {
+    if (this.options.assets === 'direct') return 'direct';
+    const proxy = offered && proxyUrl(this.options.relay, offered.path);
+    return proxy ? { proxy, grant: offered.grant } : 'none';
   }
 
   /** Sends a command to the customer's page; resolves with what the page did (it may refuse). */
@@ -273,6 +297,7 @@ export class AgentSession {
         this.mode = frame.mode;
         this.resumeToken = frame.token;
         saveToken(frame.code, frame.token);
+        this.options.mirror.setAssets(this.assetLoading(frame.assets));
         this.sendSyncAck();
         this.startPinging();
         this.setState(frame.online ? AgentState.Waiting : AgentState.CustomerAway);

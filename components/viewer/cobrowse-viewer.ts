@@ -89,6 +89,13 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   /** The agent's JWT, issued by the contact center's backend; sent to the relay when joining. */
   @property() accessor token = '';
 
+  /**
+   * How the mirror loads the customer page's images, styles, fonts and media: `proxy` (default) only
+   * through the relay's asset proxy, or `direct` from wherever the customer's page says — which lets that
+   * page make the agent's browser fetch any address; only for deployments that chose it. Read at join.
+   */
+  @property() accessor assets: 'proxy' | 'direct' = 'proxy';
+
   /** Fit the customer's page to the space available (default); `auto-fit="false"` starts at `zoom`. */
   @property({ attribute: 'auto-fit', converter: { fromAttribute: (v: string | null) => v !== 'false' } }) accessor autoFit = true;
 
@@ -165,6 +172,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
       name: this.name,
       token: this.token || undefined,
       mirror: this.mirror!,
+      assets: this.assets === 'direct' ? 'direct' : 'proxy',
     });
     this.session = session;
     session.events.on('state', (s) => {

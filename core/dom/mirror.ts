@@ -16,6 +16,7 @@ import {
 } from '../protocol/index.js';
 import { EMULATION_SHEETS, PSEUDO_MARKS, PseudoMark, emulatePseudoClasses, flatParent, mayUsePseudo } from './pseudo.js';
 import { applyStyleDiff } from './style-diff.js';
+import { AssetPolicy, type AssetLoading } from './assets.js';
 
 const NAMESPACES = { s: 'http://www.w3.org/2000/svg', m: 'http://www.w3.org/1998/Math/MathML' } as const;
 const ELEMENT = 1;
@@ -58,7 +59,33 @@ const ANIMATION_VALUES = new Set(['to', 'from', 'values', 'by']);
  * shown by op 13).
  */
 const alwaysDropped = (lower: string) =>
-  lower.startsWith('on') || lower === 'srcdoc' || lower === 'formaction' || lower === 'http-equiv' || lower === 'autofocus';
+  lower.startsWith('on') ||
+  lower === 'srcdoc' ||
+  lower === 'formaction' ||
+  lower === 'http-equiv' ||
+  lower === 'autofocus' ||
+  REQUEST_SHAPING.has(lower);
+
+/**
+ * Attributes that change how the agent's browser requests what an element loads: a referrer policy
+ * of its own would tell where the console is, credentials would send the console's cookies, an
+ * integrity hash cannot match a proxied copy, and attributionsrc makes the browser call out.
+ */
+const REQUEST_SHAPING = new Set(['referrerpolicy', 'crossorigin', 'integrity', 'attributionsrc', 'imagesrcset', 'manifest']);
+
+/** SVG presentation attributes whose value may name a URL (url(…)), rewritten like CSS. */
+const CSS_VALUED = new Set([
+  'style',
+  'fill',
+  'stroke',
+  'filter',
+  'clip-path',
+  'mask',
+  'marker-start',
+  'marker-mid',
+  'marker-end',
+  'cursor',
+]);
 
 /** True when an attribute could run code or navigate; such attributes are never set. */
 export function isUnsafeAttribute(tag: string, name: string, value: string): boolean {
@@ -82,7 +109,7 @@ export function isUnsafeAttribute(tag: string, name: string, value: string): boo
  */
 const Policy = { Safe: 0, Check: 1, Drop: 2, XLink: 3, Xml: 4 } as const;
 type Policy = (typeof Policy)[keyof typeof Policy];
-const NEEDS_VALUE_CHECK = new Set([...URL_ATTRIBUTES, ...ANIMATION_VALUES, 'src', 'sandbox', 'rel', 'attributename']);
+const NEEDS_VALUE_CHECK = new Set([...URL_ATTRIBUTES, ...ANIMATION_VALUES, ...CSS_VALUED, 'src', 'sandbox', 'rel', 'attributename']);
 
 /** Per tag name: the HTML tag created for it, in lower case as the DOM would make it, or an inert stand-in. */
 const htmlTags = new Map<string, string>();
@@ -143,6 +170,8 @@ function watchLinkedSheet(link: HTMLLinkElement): void {
 export interface MirrorOptions {
   /** Called when the customer's viewport size is known or changes. */
   onViewport?(width: number, height: number): void;
+  /** How the page's images, stylesheets, fonts and media load; default 'none' (see setAssets). */
+  assets?: AssetLoading;
 }
 
 /** Applies frames to an iframe; generic over nothing, it owns the iframe's document. */
@@ -162,11 +191,15 @@ export class Mirror {
   private afterAttach: Array<() => void> = [];
   /** Elements carrying a pseudo-class marker (the customer's hover, focus, active). */
   private marked: Element[] = [];
+  private assets: AssetPolicy;
+  /** Each document's CSP, once written: a policy in force stays for the document's life. */
+  private locked = new WeakMap<Document, string>();
 
   constructor(
     readonly iframe: HTMLIFrameElement,
     private readonly options: MirrorOptions = {},
   ) {
+    this.assets = new AssetPolicy(options.assets);
     // Out of the console's tab order: nothing in the mirror takes the agent's focus.
     iframe.tabIndex = -1;
     if (iframe.getAttribute('sandbox') !== MIRROR_SANDBOX) {
@@ -196,9 +229,24 @@ export class Mirror {
     return idOf(node);
   }
 
+  /**
+   * How the page's assets load from the next snapshot on: through the relay's proxy (what the relay's
+   * `joined` grants), 'direct' from wherever the customer's page says (an operator's explicit choice:
+   * the customer's page then decides what the agent's browser fetches), or 'none'.
+   */
+  setAssets(loading: AssetLoading): void {
+    this.assets = new AssetPolicy(loading);
+  }
+
   /** Replaces the whole mirrored page. */
   applySnapshot(frame: SnapshotContent): void {
-    const doc = this.document;
+    let doc = this.document;
+    const csp = this.locked.get(doc);
+    if (csp !== undefined && csp !== this.assets.csp) {
+      // Policies only add up: another asset policy needs a document of its own, which re-inserting the iframe gives.
+      this.iframe.parentNode?.insertBefore(this.iframe, this.iframe.nextSibling);
+      doc = this.document;
+    }
     this.nodes = new Map();
     this.sheetTexts = new Map(frame.sheets ?? []);
     this.sheetsByRealm = new WeakMap();
@@ -267,7 +315,8 @@ export class Mirror {
         }
         case Op.Text: {
           const node = this.nodes.get(op[1]);
-          if (node?.nodeType === TEXT || node?.nodeType === COMMENT) (node as CharacterData).data = op[2];
+          if (node?.nodeType === TEXT || node?.nodeType === COMMENT)
+            (node as CharacterData).data = (node.parentNode as Element | null)?.localName === 'style' ? this.assets.css(op[2]) : op[2];
           else inStep = false;
           break;
         }
@@ -300,7 +349,7 @@ export class Mirror {
           for (const realm of this.realms()) {
             const sheet = realm.get(op[1]);
             if (!sheet) continue;
-            sheet.replaceSync(op[2]);
+            sheet.replaceSync(this.assets.css(op[2]));
             if (mayUsePseudo(op[2])) emulatePseudoClasses(sheet);
           }
           break;
@@ -343,7 +392,7 @@ export class Mirror {
           const list = typeof ids === 'number' ? [ids] : ids;
           for (let i = 0; i < list.length; i++) {
             const style = (this.nodes.get(list[i]!) as HTMLElement | undefined)?.style;
-            if (style) applyStyleDiff(style, names, values, shared ? 0 : i * names.length);
+            if (style) applyStyleDiff(style, names, values, shared ? 0 : i * names.length, this.cssValue);
             else inStep = false;
           }
           break;
@@ -356,9 +405,10 @@ export class Mirror {
   /** Rebuilds a document in place: the mirror's own, or a same-origin iframe's inside it. */
   private renderDocument(doc: Document, tree: SerializedDocument): void {
     const [, docId, children, quirks, adopted] = tree;
-    // Writing (or not) a doctype is the only way to set a document's rendering mode.
+    // Writing (or not) a doctype is the only way to set a document's rendering mode. Quirks mode would
+    // take any document as a stylesheet (a console page with its secrets), so it needs the proxy.
     doc.open();
-    doc.write(quirks ? NO_REFERRER : `<!DOCTYPE html>${NO_REFERRER}`);
+    doc.write(`${quirks && this.assets.allowsQuirks ? '' : '<!DOCTYPE html>'}${this.lockdown(doc)}`);
     doc.close();
     while (doc.firstChild) doc.firstChild.remove();
     this.remember(doc, docId);
@@ -368,6 +418,23 @@ export class Mirror {
     }
     if (adopted) this.adopt(doc, adopted);
     else if (doc.adoptedStyleSheets.length) doc.adoptedStyleSheets = []; // the previous page's
+  }
+
+  private readonly cssValue = (value: string) => this.assets.css(value);
+
+  /** A style element's text, sent as its children, with its url()s and @imports loading by the asset rules. */
+  private loadableStyleText(style: Element): void {
+    for (let child = style.firstChild; child; child = child.nextSibling) {
+      const text = child as CharacterData;
+      if (child.nodeType === TEXT && (text.data.includes('url(') || text.data.includes('@import'))) text.data = this.assets.css(text.data);
+    }
+  }
+
+  /** The head a mirror document is written with: no referrer, and (once per document) its CSP. */
+  private lockdown(doc: Document): string {
+    if (this.locked.has(doc)) return NO_REFERRER;
+    this.locked.set(doc, this.assets.csp);
+    return `<meta http-equiv="Content-Security-Policy" content="${this.assets.csp}">${NO_REFERRER}`;
   }
 
   private runAfterAttach(): void {
@@ -402,7 +469,7 @@ export class Mirror {
     }
     // Another site's page is not ours to read: say so, at the same size.
     doc.open();
-    doc.write(`<!DOCTYPE html>${NO_REFERRER}`);
+    doc.write(`<!DOCTYPE html>${this.lockdown(doc)}`);
     doc.close();
     doc.body.style.cssText =
       'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
@@ -430,7 +497,7 @@ export class Mirror {
       if (!sheet) {
         sheet = new (win as Window & typeof globalThis).CSSStyleSheet();
         const css = this.sheetTexts.get(id) ?? '';
-        sheet.replaceSync(css);
+        sheet.replaceSync(this.assets.css(css));
         if (mayUsePseudo(css)) emulatePseudoClasses(sheet);
         realm.set(id, sheet);
       }
@@ -440,7 +507,7 @@ export class Mirror {
   }
 
   private setStyleText(style: HTMLStyleElement, css: string): void {
-    style.textContent = css;
+    style.textContent = this.assets.css(css);
     if (mayUsePseudo(css)) emulatePseudoClasses(style.sheet);
   }
 
@@ -501,7 +568,7 @@ export class Mirror {
       EMULATION_SHEETS.add(sheet);
       sheets.set(link, sheet);
     }
-    sheet.replaceSync(css);
+    sheet.replaceSync(this.assets.css(css));
     emulatePseudoClasses(sheet);
     const page = root.adoptedStyleSheets.filter((adopted) => !EMULATION_SHEETS.has(adopted));
     root.adoptedStyleSheets = page.concat(this.emulationSheets(root));
@@ -573,10 +640,15 @@ export class Mirror {
           }
         }
         parent?.appendChild(el);
-        if (localName === 'link') watchLinkedSheet(el as HTMLLinkElement);
+        if (localName === 'link') {
+          // Proxied sheets come from another origin: fetched without credentials, their rules stay readable (for :hover & co.).
+          if (typeof this.assets.loading === 'object') el.setAttribute('crossorigin', 'anonymous');
+          watchLinkedSheet(el as HTMLLinkElement);
+        }
         // Content of inert stand-ins is kept (for IDs) but lives in a template, so it never renders.
         const container = localName === 'template' ? (el as HTMLTemplateElement).content : el;
         for (let i = 0; i < children.length; i++) this.build(children[i]!, doc, container);
+        if (localName === 'style') this.loadableStyleText(el);
         if (localName === 'input' || localName === 'textarea' || localName === 'select') {
           // The agent's browser must never autofill the agent's data into the mirror.
           el.setAttribute('autocomplete', 'off');
@@ -605,7 +677,7 @@ export class Mirror {
     if (extra.checked !== undefined) (el as HTMLInputElement).checked = extra.checked;
     if (extra.selected !== undefined) (el as HTMLOptionElement).selected = extra.selected;
     if (extra.css !== undefined && el.localName === 'style') {
-      el.textContent = extra.css;
+      el.textContent = this.assets.css(extra.css);
       // Its sheet exists once the element is in a document.
       if (mayUsePseudo(extra.css)) this.afterAttach.push(() => emulatePseudoClasses((el as HTMLStyleElement).sheet));
     }
@@ -693,6 +765,14 @@ export class Mirror {
     }
   }
 
+  /** A checked attribute's value as the mirror sets it, or null: URLs by the asset rules, url()s in CSS-valued ones too. */
+  private loadable(tag: string, name: string, value: string): string | null {
+    const lower = name.toLowerCase();
+    if (URL_ATTRIBUTES.has(lower)) return this.assets.attribute(tag, lower, value);
+    if (CSS_VALUED.has(lower) && value.includes('url(')) return this.assets.css(value);
+    return value;
+  }
+
   private setAttribute(el: Element, name: string, value: string | null, localName?: string): void {
     if (value === null) {
       el.removeAttribute(name);
@@ -700,7 +780,16 @@ export class Mirror {
     }
     const { policy } = attributeName(name);
     // The element's name only matters to the value checks: asking the DOM for it costs a call per attribute.
-    if (policy === Policy.Drop || (policy === Policy.Check && isUnsafeAttribute(localName ?? el.localName, name, value))) return;
+    if (policy === Policy.Drop) return;
+    if (policy === Policy.Check) {
+      const tag = localName ?? el.localName;
+      const loadable = isUnsafeAttribute(tag, name, value) ? null : this.loadable(tag, name, value);
+      if (loadable === null) {
+        el.removeAttribute(name); // what it said before must not stay either
+        return;
+      }
+      value = loadable;
+    }
     try {
       if (policy === Policy.XLink || (policy === Policy.Check && name.startsWith('xlink:'))) el.setAttributeNS(XLINK_NS, name, value);
       else if (policy === Policy.Xml) el.setAttributeNS(XML_NS, name, value);

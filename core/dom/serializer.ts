@@ -12,6 +12,7 @@ import {
 } from '../protocol/index.js';
 import { mapCssUrls } from '../protocol/assets.js';
 import { withoutHandoff } from '../handoff.js';
+import { mapSrcset } from './assets.js';
 import type { Masker } from './mask.js';
 
 /** Maps live nodes to the IDs the mirror knows them by. */
@@ -188,27 +189,7 @@ function absolute(url: string, base: string): string {
   }
 }
 
-/** Per the HTML srcset rules: a URL runs to white space (commas inside it are its own), descriptors run to a comma. */
-function absoluteSrcset(srcset: string, base: string): string {
-  const candidates: string[] = [];
-  let i = 0;
-  while (i < srcset.length) {
-    while (i < srcset.length && /[\s,]/.test(srcset[i]!)) i++;
-    if (i >= srcset.length) break;
-    const start = i;
-    while (i < srcset.length && !/\s/.test(srcset[i]!)) i++;
-    let url = srcset.slice(start, i);
-    let descriptor = '';
-    if (url.endsWith(',')) url = url.replace(/,+$/, '');
-    else {
-      const end = srcset.indexOf(',', i);
-      descriptor = srcset.slice(i, end < 0 ? srcset.length : end).trim();
-      i = end < 0 ? srcset.length : end + 1;
-    }
-    candidates.push(descriptor ? `${absolute(url, base)} ${descriptor}` : absolute(url, base));
-  }
-  return candidates.join(', ');
-}
+const absoluteSrcset = (srcset: string, base: string): string => mapSrcset(srcset, (url) => absolute(url, base));
 
 /** CSS with every url() and @import made absolute: the mirror's document has another base. */
 export const absoluteCss = (css: string, base: string): string => mapCssUrls(css, (url) => absolute(url, base));

@@ -73,16 +73,21 @@ function indexOfName(list: string[], name: string, from = 0): number {
   return -1;
 }
 
-/** Sets (or, for null, removes) `names[i]` to `values[offset + i]` in a live declaration block (on the mirror). */
+/**
+ * Sets (or, for null, removes) `names[i]` to `values[offset + i]` in a live declaration block (on the
+ * mirror), each value passed through `css` first (the mirror's asset rules for url()s).
+ */
 export function applyStyleDiff(
   style: CSSStyleDeclaration,
   names: readonly string[],
   values: ReadonlyArray<string | null>,
   offset = 0,
+  css: (value: string) => string = (value) => value,
 ): void {
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    const value = values[offset + i];
+    const given = values[offset + i];
+    const value = given === null || given === undefined || !given.includes('url(') ? given : css(given);
     if (value === null || value === undefined) style.removeProperty(name);
     else if (value.endsWith(IMPORTANT)) style.setProperty(name, value.slice(0, -IMPORTANT.length), 'important');
     else style.setProperty(name, value);

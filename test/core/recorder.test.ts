@@ -20,9 +20,9 @@ describe('recorder → mirror round trip', () => {
     rec.stop();
   });
 
-  it('keeps quirks mode when the page has no doctype', async () => {
+  it('keeps quirks mode when the page has no doctype (and the mirror loads through the proxy)', async () => {
     const { doc } = await sourceFrame('<html><body><p>quirky</p></body></html>', { written: true });
-    const { mirror, sink } = mirrorFrame();
+    const { mirror, sink } = mirrorFrame({ assets: { proxy: 'http://127.0.0.1:9/asset', grant: 'g' } });
     record({ emit: sink, doc }).stop();
     expect(doc.compatMode).to.equal('BackCompat');
     expect(mirror.document.compatMode).to.equal('BackCompat');

@@ -1,5 +1,5 @@
 /** Helpers shared by the browser tests: frames to record from and mirror into, and a tree comparison. */
-import { Mirror } from '../../core/dom/mirror.js';
+import { Mirror, type MirrorOptions } from '../../core/dom/mirror.js';
 import { EMULATION_SHEETS, PSEUDO_MARKS } from '../../core/dom/pseudo.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
 import type { PatchContent as PatchFrame, SnapshotContent as SnapshotFrame } from '../../core/protocol/index.js';
@@ -29,8 +29,11 @@ export async function sourceFrame(html: string, options: { written?: boolean } =
   return { frame, doc: frame.contentDocument! };
 }
 
-/** A mirror in a fresh iframe, and a sink that sends frames through JSON and validation first, as the wire would. */
-export function mirrorFrame(): {
+/**
+ * A mirror in a fresh iframe, and a sink that sends frames through JSON and validation first, as the wire would.
+ * Its assets load directly (these tests are about what is recorded; test/core/mirror-assets.test.ts is about how it loads).
+ */
+export function mirrorFrame(options: MirrorOptions = { assets: 'direct' }): {
   mirror: Mirror;
   frames: Array<SnapshotFrame | PatchFrame>;
   sink(frame: SnapshotFrame | PatchFrame): void;
@@ -39,7 +42,7 @@ export function mirrorFrame(): {
   const frame = document.createElement('iframe');
   frame.style.cssText = 'width:800px;height:600px;border:0';
   document.body.append(frame);
-  const mirror = new Mirror(frame);
+  const mirror = new Mirror(frame, options);
   const frames: Array<SnapshotFrame | PatchFrame> = [];
   let bytes = 0;
   return {
