@@ -139,8 +139,10 @@ export const AgentInControl: Story = {
     const { launcher, agent } = await agentJoins(context);
     const terms = agent.mirror.idOfNode(agent.mirror.document.getElementById('terms')!)!;
     const result = agent.session.command({ a: Action.Check, id: terms, checked: true });
-    await until(() => launcher.shadowRoot!.querySelector('[part=consent]'));
-    (launcher.shadowRoot!.querySelector('[part=consent] button.primary') as HTMLButtonElement).click();
+    // Allow ignores clicks for its first 500 ms (against click-jacking): click once it says it takes them.
+    const allow = () => launcher.shadowRoot!.querySelector<HTMLButtonElement>('[part=consent] button.primary[aria-disabled=false]');
+    await until(allow);
+    allow()!.click();
     await result;
   },
 };
