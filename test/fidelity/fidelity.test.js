@@ -33,6 +33,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pixelmatch from 'pixelmatch';
 import { PNG } from 'pngjs';
+import { startRelay } from '../../dist/relay/index.js';
+import { assetGrant } from '../helpers/asset-grant.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { until } from '../helpers/wait.js';
 
@@ -195,7 +197,7 @@ function diffBox(png) {
 }
 
 describe('fidelity on real pages: source vs mirror screenshots', () => {
-  let browser, source, agent, out, started;
+  let browser, source, agent, relay, session, out, started;
   const results = [];
 
   before(async () => {
@@ -220,6 +222,9 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
       '/agent.html': { type: 'text/html; charset=utf-8', body: agentHtml },
       '/harness.js': { type: 'text/javascript', body: harness },
     });
+    // The mirror loads what the page references through the relay's asset proxy, as an agent's viewer does.
+    relay = await startRelay({ port: 0, log: () => {}, assets: { origins: [originOf(source)], timeoutMs: 2000 } });
+    session = await assetGrant(relay.url, originOf(source));
     browser = await launchChromium(['--hide-scrollbars', '--font-render-hinting=none']);
     source.harness = harness;
     schedule();
@@ -227,6 +232,8 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
 
   after(async () => {
     await browser?.close();
+    session?.close();
+    await relay?.close();
     source?.close();
     agent?.close();
     if (!results.length) return;
@@ -301,7 +308,8 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
     const remote = new Set();
     await context.route('**/*', (route) => {
       const url = route.request().url();
-      if (url.startsWith(sourceOrigin + '/') || url.startsWith(agentOrigin + '/')) return route.continue();
+      if (url.startsWith(sourceOrigin + '/') || url.startsWith(agentOrigin + '/') || url.startsWith(session.proxy + '?'))
+        return route.continue();
       remote.add(url);
       return route.abort('internetdisconnected');
     });
@@ -334,7 +342,9 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
       const viewerNet = network(viewer);
       await viewer.goto(`${agentOrigin}/agent.html`, { waitUntil: 'load' });
       let mirrored = { outOfStep: 0, error: 'no snapshot recorded' };
-      if (recorded.frames.length) mirrored = await viewer.evaluate((frames) => window.__fidelity.mirrorFrames(frames), recorded.frames);
+      const assets = { proxy: session.proxy, grant: session.grant };
+      if (recorded.frames.length)
+        mirrored = await viewer.evaluate(([frames, assets]) => window.__fidelity.mirrorFrames(frames, assets), [recorded.frames, assets]);
       // painted() here sees the agent page's own images (none); the mirror's were awaited by mirrorFrames.
       await settle(viewer, viewerNet);
       if (mirrored.error && recorded.frames.length) notes.push(`mirror threw: ${mirrored.error}`);
@@ -371,7 +381,9 @@ describe('fidelity on real pages: source vs mirror screenshots', () => {
             .filter((h, i, a) => a.indexOf(h) === i)
             .join(', ')}`,
         );
-      // The picture an <img> chose (src or a srcset candidate) should be the same one.
+      // The picture an <img> chose (src or a srcset candidate) should be the same one: the mirror's, through the proxy.
+      const unproxied = (u) => (u.startsWith(session.proxy + '?') ? new URL(u).searchParams.get('u') : u);
+      mirrorState.images = mirrorState.images.map(unproxied);
       if (recorded.frames.length && mirrorState.images.length === sourceImages.length) {
         const short = (u) => (u.startsWith(sourceOrigin) ? u.slice(sourceOrigin.length) : u);
         sourceImages.forEach((src, i) => {

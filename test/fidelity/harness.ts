@@ -5,6 +5,7 @@
  */
 import { record } from '../../core/dom/recorder.js';
 import { Mirror } from '../../core/dom/mirror.js';
+import type { AssetLoading } from '../../core/dom/assets.js';
 import { checkFrame, FORWARDED } from '../../core/protocol/index.js';
 import type { PatchFrame, SnapshotFrame } from '../../core/protocol/index.js';
 
@@ -65,13 +66,14 @@ function settled(el: HTMLImageElement | HTMLLinkElement): Promise<void> {
 
 /**
  * Feeds frames, as received from the wire (JSON, validated like the relay does), into a Mirror on
- * the page's `#mirror` iframe, then waits for the mirror's images, stylesheets and fonts.
+ * the page's `#mirror` iframe that loads its assets as `assets` says (the relay's proxy, as a
+ * viewer does), then waits for the mirror's images, stylesheets and fonts.
  */
-async function mirrorFrames(texts: string[]): Promise<{ outOfStep: number; error?: string }> {
+async function mirrorFrames(texts: string[], assets: AssetLoading): Promise<{ outOfStep: number; error?: string }> {
   const iframe = document.getElementById('mirror') as HTMLIFrameElement;
   let outOfStep = 0;
   try {
-    const mirror = new Mirror(iframe);
+    const mirror = new Mirror(iframe, { assets });
     for (const [i, text] of texts.entries()) {
       // Numbered as the customer's outbox numbers them on the wire.
       const frame = checkFrame({ ...JSON.parse(text), s: i + 1 }, FORWARDED.customer) as SnapshotFrame | PatchFrame;
