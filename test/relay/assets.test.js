@@ -352,3 +352,28 @@ describe('asset proxy switched off', () => {
     await assert.rejects(startRelay({ port: 0, log: () => {}, assets: { maxBytes: 0 } }), TypeError);
   });
 });
+
+describe('asset proxy in the demo', () => {
+  it("fetches the demo's own page assets: the demo lists its own origins", async () => {
+    const { startDemo } = await import('../../dist/demo/server.js');
+    const demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
+    try {
+      const relayUrl = `${demo.url.replace(/^http/, 'ws')}/relay`;
+      const { token } = await (await fetch(`${demo.url}/dev/agent-token?name=Alice`)).json();
+      const customer = await connect(relayUrl, { headers: { origin: demo.url } });
+      customer.send({ t: 'create', v: V, mode: 'full-control' });
+      const { code } = await customer.next();
+      const agent = await connect(relayUrl, { protocols: ['cobrowse.v1', `cobrowse.bearer.${token}`], headers: { origin: demo.url } });
+      agent.send({ t: 'join', v: V, code });
+      const { assets } = await agent.next();
+      for (const origin of [demo.url, `http://localhost:${demo.port}`]) {
+        const res = await get(demo.url, proxyPath(assets.grant, 'style', `${origin}/customer/style.css`));
+        assert.equal(res.status, 200, `${origin}: ${res.text}`);
+        assert.equal(res.headers['content-type'], 'text/css; charset=utf-8');
+      }
+      await Promise.all([customer.close(), agent.close()]);
+    } finally {
+      await demo.close();
+    }
+  });
+});
