@@ -13,8 +13,10 @@ import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { attachRelay, listenWithRelay, type Relay, type RelayOptions } from '../relay/index.js';
+import { DEFAULT_ASSET_PATH } from '../core/protocol/index.js';
+import { attachRelay, type Relay, type RelayOptions } from '../relay/index.js';
 
 /** dist/demo/server.js → the project root, two levels up; works from any cwd. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -62,6 +64,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
   const port = options.port ?? parsePort(process.env.PORT) ?? 8080;
 
+  let relay: Relay | undefined;
   const server = http.createServer((req, res) => {
     handle(req, res, relay).catch((err: unknown) => {
       console.error('[demo] request failed:', err);
@@ -69,11 +72,20 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
       else res.destroy();
     });
   });
-  const relay = attachRelay(server, { ...options.relay, path: RELAY_PATH });
-  // The relay answers upgrades on its path only; refuse the rest instead of leaving them hanging.
-  await listenWithRelay(server, relay, RELAY_PATH, port, host);
-
+  // Listening first tells the port (0 picks one), which the relay's asset proxy needs: see demoAssets.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
   const actualPort = (server.address() as AddressInfo).port;
+  try {
+    relay = attachRelay(server, { ...options.relay, path: RELAY_PATH, assets: demoAssets(options.relay?.assets, host, actualPort) });
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  // The relay answers upgrades on its path only; refuse the rest instead of leaving them hanging.
+  refuseOtherUpgrades(server, RELAY_PATH);
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
 
@@ -82,7 +94,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
     port: actualPort,
     close() {
       closing ??= (async () => {
-        await relay.close();
+        await relay?.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
@@ -91,6 +103,23 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
       return closing;
     },
   };
+}
+
+/**
+ * The demo serves its customer page from the relay's own origin, on loopback: the asset proxy refuses
+ * both unless listed, so the demo lists its own origins (and any the caller lists).
+ */
+function demoAssets(assets: RelayOptions['assets'], host: string, port: number): RelayOptions['assets'] {
+  if (assets === false) return false;
+  const own = [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
+  if (!['127.0.0.1', 'localhost', '0.0.0.0', '::'].includes(host)) own.push(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  return { ...assets, origins: [...own, ...(assets?.origins ?? [])] };
+}
+
+function refuseOtherUpgrades(server: http.Server, relayPath: string): void {
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
+    if (req.url?.split('?')[0] !== relayPath) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
 }
 
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, relay: Relay | undefined): Promise<void> {
@@ -120,6 +149,8 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, relay
   if (pathname === '/agent/' || pathname === '/agent/index.html') {
     return serveFile(req, res, path.join(DEMO_DIR, 'agent', 'index.html'));
   }
+  // The agent's mirror loads the customer page's assets through the relay's asset proxy.
+  if (pathname === DEFAULT_ASSET_PATH && relay?.handleHttp(req, res)) return;
   // In dev mode the relay hands out agent tokens here (agent/index.html fetches one); a 404 otherwise.
   if (pathname === '/dev/agent-token') {
     if (req.method === 'GET' && relay?.handleHttp(req, res)) return;

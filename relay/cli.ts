@@ -51,6 +51,14 @@ Limits ("unlimited" switches one off):
   --heartbeat SECONDS      ping interval (default ${RELAY_DEFAULTS.heartbeatMs / 1000})
   --drain-timeout SECONDS  on SIGTERM, wait this long for peers to close (default ${RELAY_DEFAULTS.drainTimeoutMs / 1000})
 
+Asset proxy (on by default: the agent's mirror loads the page's images, styles, fonts and media
+through the relay, from the customer page's origin only, never from private addresses):
+  --asset-origin ORIGIN    one more origin to fetch from for every session (repeatable, or
+                           comma-separated); only listed origins may be private or loopback addresses
+  --asset-max-bytes BYTES  largest asset (default ${RELAY_DEFAULTS.assets.maxBytes})
+  --asset-timeout SECONDS  the whole fetch, redirects included (default ${RELAY_DEFAULTS.assets.timeoutMs / 1000})
+  --no-asset-proxy         switch it off (the mirror then loads assets from their origins itself)
+
 Scaling out:
   --redis URL              redis://[user:pass@]host:port[/db] (or rediss://): session records,
                            join limits and frames between relays go through this Redis; a peer
@@ -111,15 +119,18 @@ const STRINGS = [
   'cluster-secret',
   'metrics-port',
   'metrics-token',
+  'asset-max-bytes',
+  'asset-timeout',
 ] as const;
-const FLAGS = ['dev', 'trust-proxy', 'metrics'] as const;
+const FLAGS = ['dev', 'trust-proxy', 'metrics', 'no-asset-proxy'] as const;
 
-let parsed: Record<string, string | boolean | undefined>;
+let parsed: Record<string, string | boolean | string[] | undefined>;
 try {
   ({ values: parsed } = parseArgs({
     options: {
       ...Object.fromEntries(STRINGS.map((name) => [name, { type: 'string' as const }])),
       ...Object.fromEntries(FLAGS.map((name) => [name, { type: 'boolean' as const }])),
+      'asset-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -135,7 +146,7 @@ if (parsed.help) {
 function option(name: string): string | undefined {
   const value = parsed[name] ?? process.env[`COBROWSE_${name.toUpperCase().replace(/-/g, '_')}`];
   if (value === undefined && (name === 'port' || name === 'host')) return process.env[name.toUpperCase()];
-  return value === undefined ? undefined : String(value);
+  return value === undefined ? undefined : String(value); // a repeated flag's values, comma-joined
 }
 const flag = (name: string) => parsed[name] === true || /^(1|true|yes)$/i.test(option(name) ?? '');
 const list = (name: string) =>
@@ -244,6 +255,9 @@ const options: RelayOptions & { port: number; host: string } = {
   metrics: flag('metrics') || option('metrics-port') !== undefined || option('metrics-token') !== undefined,
   metricsToken: option('metrics-token'),
   metricsPort: metricsPort(),
+  assets: flag('no-asset-proxy')
+    ? false
+    : { origins: list('asset-origin'), maxBytes: number('asset-max-bytes'), timeoutMs: number('asset-timeout', 1000) },
 };
 
 let relay: Awaited<ReturnType<typeof startRelay>>;

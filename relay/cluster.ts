@@ -49,6 +49,9 @@ export interface SessionRecord {
   joined: boolean;
   /** When an unjoined session expires (epoch ms). */
   unjoinedUntil: number;
+  /** The Origin of the customer's latest create/resume ('' in Redis: none), and the salt asset grants are signed over. */
+  customerOrigin: string | null;
+  assetSalt: string;
   /** Who held the role this handshake took (resume: the customer; join: the agent), to tell it it was replaced. */
   previous: Holder;
 }
@@ -136,7 +139,7 @@ end
 
 /**
  * KEYS[1] session, KEYS[2] its IP's live sessions (a sorted set of session keys by expiry); ARGV
- * mode, ip, tokenHash, unjoinedUntil, ttl, holder, now, max sessions per IP ('' unlimited).
+ * mode, ip, tokenHash, unjoinedUntil, ttl, holder, now, max sessions per IP ('' unlimited), customer origin, asset salt.
  * 1 created, 0 the ID is taken, -1 the IP has `max` live sessions.
  */
 const CREATE = `
@@ -144,7 +147,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[7])
 if ARGV[8] ~= '' and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[8]) then return -1 end
 redis.call('HSET', KEYS[1], 'm', ARGV[1], 'ip', ARGV[2], 'tok', ARGV[3], 'ah', '', 'an', '', 'seq', 0,
-  'c', ARGV[6], 'a', '', 'ca', 0, 'aa', 0, 'j', 0, 'u', ARGV[4], 'ipk', KEYS[2])
+  'c', ARGV[6], 'a', '', 'ca', 0, 'aa', 0, 'j', 0, 'u', ARGV[4], 'ipk', KEYS[2], 'o', ARGV[9], 'g', ARGV[10])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[7] + ARGV[5], KEYS[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
@@ -160,7 +163,7 @@ end
 `;
 
 /**
- * KEYS[1]; ARGV tokenHash ('' after a hand-off: no check), holder, ttl, at ('' unknown), +tell. The
+ * KEYS[1]; ARGV tokenHash ('' after a hand-off: no check), holder, ttl, at ('' unknown), origin, +tell. The
  * record, nil, or 'stale' (a connection older than the one holding the role: see ResumeFrame's
  * `at`). Tells the agent and a replaced customer.
  */
@@ -170,7 +173,7 @@ if ARGV[1] ~= '' and not string.find(' ' .. redis.call('HGET', KEYS[1], 'tok') .
 local at = tonumber(ARGV[4])
 if at and at < tonumber(redis.call('HGET', KEYS[1], 'cat') or '0') then return 'stale' end
 local prev = redis.call('HGET', KEYS[1], 'c')
-redis.call('HSET', KEYS[1], 'c', ARGV[2], 'ca', 0, 'cat', at or 0)
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'ca', 0, 'cat', at or 0, 'o', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 tell({prev, redis.call('HGET', KEYS[1], 'a')})
 local r = redis.call('HGETALL', KEYS[1])
@@ -282,7 +285,7 @@ return ''`;
 /**
  * KEYS[1], KEYS[2] as CREATE's; ARGV mode, ip, tokens (space-separated), agent hash, agent name, seq, joined, unjoinedUntil,
  * ttl, customer holder, agent holder ('' where not here), customer-online event, agent-online
- * event, +tell. The record as this node knows it, written back: created if gone, else merged; each
+ * event, customer origin, asset salt, +tell. The record as this node knows it, written back: created if gone, else merged; each
  * role held here is taken again unless another connection holds it now (those roles are returned:
  * this node's sockets for them are stale). Taking back a role that was vacated tells the other party.
  */
@@ -290,12 +293,13 @@ const RESTORE = `${TELL}
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 0 then
   redis.call('HSET', k, 'm', ARGV[1], 'ip', ARGV[2], 'tok', ARGV[3], 'ah', ARGV[4], 'an', ARGV[5], 'seq', ARGV[6],
-    'c', '', 'a', '', 'ca', 0, 'aa', 0, 'j', ARGV[7], 'u', ARGV[8], 'ipk', KEYS[2])
+    'c', '', 'a', '', 'ca', 0, 'aa', 0, 'j', ARGV[7], 'u', ARGV[8], 'ipk', KEYS[2], 'o', ARGV[14], 'g', ARGV[15])
   redis.call('ZADD', KEYS[2], 'GT', redis.call('TIME')[1] * 1000 + ARGV[9], k)
   redis.call('PEXPIRE', KEYS[2], ARGV[9])
 else
   if tonumber(redis.call('HGET', k, 'seq')) < tonumber(ARGV[6]) then redis.call('HSET', k, 'seq', ARGV[6]) end
   if redis.call('HGET', k, 'ah') == '' and ARGV[4] ~= '' then redis.call('HSET', k, 'ah', ARGV[4], 'an', ARGV[5]) end
+  if not redis.call('HGET', k, 'g') then redis.call('HSET', k, 'o', ARGV[14], 'g', ARGV[15]) end
 end
 redis.call('PEXPIRE', k, ARGV[9])
 local replaced = {}
@@ -365,6 +369,8 @@ function parseRecord(code: string, flat: string[]): SessionRecord {
     agent: h.a ?? '',
     joined: h.j === '1',
     unjoinedUntil: Number(h.u) || 0,
+    customerOrigin: h.o || null,
+    assetSalt: h.g ?? '',
     previous: h.prev || '',
   };
 }
@@ -570,7 +576,17 @@ export class RedisCluster {
    */
   async create(
     newCode: () => string,
-    r: { mode: Mode; ip: string; tokenHash: Buffer; unjoinedUntil: number; ttlMs: number; holder: Holder; maxPerIp: number },
+    r: {
+      mode: Mode;
+      ip: string;
+      tokenHash: Buffer;
+      unjoinedUntil: number;
+      ttlMs: number;
+      holder: Holder;
+      maxPerIp: number;
+      customerOrigin: string | null;
+      assetSalt: string;
+    },
   ): Promise<string | null> {
     const max = Number.isFinite(r.maxPerIp) ? r.maxPerIp : '';
     for (;;) {
@@ -587,6 +603,8 @@ export class RedisCluster {
           r.holder,
           Date.now(),
           max,
+          r.customerOrigin ?? '',
+          r.assetSalt,
         ),
       );
       if (created === 1) return code;
@@ -615,10 +633,11 @@ export class RedisCluster {
     holder: Holder,
     ttlMs: number,
     at: number | undefined,
+    origin: string | null,
   ): Promise<SessionRecord | 'stale' | null> {
     const tell = this.#tell(code, { ev: 'online', role: 'customer', holder });
     const flat = await this.#run(() =>
-      this.#redis.cbResume(this.#key(code), tokenHash ? b64(tokenHash) : '', holder, ttlMs, at ?? '', ...tell),
+      this.#redis.cbResume(this.#key(code), tokenHash ? b64(tokenHash) : '', holder, ttlMs, at ?? '', origin ?? '', ...tell),
     );
     return flat === 'stale' || flat === null ? flat : parseRecord(code, flat);
   }
@@ -724,12 +743,29 @@ export class RedisCluster {
         r.agent,
         online('customer', r.customer),
         online('agent', r.agent),
+        r.customerOrigin ?? '',
+        r.assetSalt,
         this.node,
         `${this.#prefix}node:`,
         '',
       ),
     );
     return replaced.map((field) => (field === 'c' ? 'customer' : 'agent'));
+  }
+
+  /** What the asset proxy needs of a session (any node's): its customer origin and grant salt; null once it ended. */
+  async assetSession(code: string): Promise<{ origin: string | null; salt: string } | null> {
+    const [origin, salt] = await this.#run(() => this.#redis.hmget(this.#key(code), 'o', 'g'));
+    return salt ? { origin: origin || null, salt } : null;
+  }
+
+  /** A random key all nodes share, made by the first that asks (SET NX): for asset grants when there is no cluster secret. */
+  async sharedKey(name: string): Promise<Buffer> {
+    const key = `${this.#prefix}key:${name}`;
+    await this.#run(() => this.#redis.set(key, randomBytes(32).toString('base64'), 'NX'));
+    const value = await this.#run(() => this.#redis.get(key));
+    if (!value) throw new ClusterUnavailable('the shared key vanished');
+    return Buffer.from(value, 'base64');
   }
 
   addToken(code: string, hash: Buffer, max: number): Promise<number> {

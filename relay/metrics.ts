@@ -58,6 +58,7 @@ export class RelayMetrics {
   readonly #throttled = new Tally();
   readonly #webhook = new Tally();
   readonly #bus = new Tally();
+  readonly #assets = new Tally();
   readonly #forward: Histogram;
   readonly #rtt: Histogram<'role'>;
 
@@ -127,6 +128,13 @@ export class RelayMetrics {
       ['reason'],
       this.#bus,
     );
+    tallyCounter(
+      registry,
+      'cobrowse_asset_requests_total',
+      'Asset proxy requests by outcome: ok (fetched), cached, bad-request, forbidden, type, too-large, timeout, upstream, unavailable.',
+      ['outcome'],
+      this.#assets,
+    );
     tallyCounter(registry, 'cobrowse_webhook_total', 'Webhook deliveries by result (ok, failed, dropped).', ['result'], this.#webhook);
     this.#forward = new Histogram({
       name: 'cobrowse_forward_seconds',
@@ -171,6 +179,10 @@ export class RelayMetrics {
 
   busRejected(reason: 'mac' | 'invalid'): void {
     this.#bus.add(reason);
+  }
+
+  asset(outcome: string): void {
+    this.#assets.add(outcome);
   }
 
   forwarded(seconds: number): void {

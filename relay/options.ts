@@ -2,10 +2,11 @@
  * Everything an operator can tune, its defaults, and the checks that turn impossible
  * combinations into a TypeError at start rather than a surprise in production.
  */
-import { MAX_FRAME_BYTES } from '../core/protocol/index.js';
+import { DEFAULT_ASSET_PATH, MAX_FRAME_BYTES } from '../core/protocol/index.js';
 import type { AgentAuthOptions } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
 import type { RedisClusterOptions } from './cluster.js';
+import { normalizeOrigin } from './origins.js';
 import type { WebhookOptions } from './webhook.js';
 
 /** Abuse limits. `Infinity` switches one off. */
@@ -32,6 +33,25 @@ export interface RelayLimits {
   highWaterBytes: number;
   /** Past this many bytes queued to an agent, nothing more is queued, not even a snapshot. Default 8 MiB. */
   hardCapBytes: number;
+}
+
+/** The asset proxy: the agent's mirror loads the customer page's images, styles, fonts and media through the relay. */
+export interface AssetProxyOptions {
+  /** Where it is served on the relay's host; default '/asset'. */
+  path?: string;
+  /**
+   * Exact origins it may fetch from for every session, besides each session's own customer origin. Only
+   * these may be private or loopback addresses (or the relay's own origin): list your intranet CDN here.
+   */
+  origins?: readonly string[];
+  /** Largest asset in bytes; past it the fetch is cut off (502). Default 8 MiB. */
+  maxBytes?: number;
+  /** The whole fetch, redirects included, within this (else 504); default 10 s. */
+  timeoutMs?: number;
+  /** In-memory cache of fetched assets, in bytes (0: none); default 32 MiB. */
+  cacheBytes?: number;
+  /** A grant (what joined gives the agent) works this long, and only while its session lives; default 12 h. */
+  grantTtlMs?: number;
 }
 
 export interface RelayOptions {
@@ -86,6 +106,8 @@ export interface RelayOptions {
    * can take any peer, and a peer whose node dies resumes on another. Absent: one process, in memory.
    */
   redis?: string | RedisClusterOptions;
+  /** The asset proxy (on unless `false`: then joined carries no `assets`, and the mirror loads assets itself). */
+  assets?: false | AssetProxyOptions;
   /** Receives one JSON-able object per event; default: one JSON line on stdout. Never given frame bodies, tokens or full session IDs. */
   log?: (event: Record<string, unknown>) => void;
   /**
@@ -105,6 +127,13 @@ export const RELAY_DEFAULTS = {
   heartbeatMs: 30_000,
   drainTimeoutMs: 5_000,
   headersTimeoutMs: 10_000,
+  assets: {
+    path: DEFAULT_ASSET_PATH,
+    maxBytes: 8 * 1024 * 1024,
+    timeoutMs: 10_000,
+    cacheBytes: 32 * 1024 * 1024,
+    grantTtlMs: 12 * 3600_000,
+  },
   limits: {
     framesPerSecond: 200,
     bytesPerSecond: 5 * 1024 * 1024,
@@ -121,7 +150,16 @@ export const RELAY_DEFAULTS = {
 export type ResolvedOptions = Required<
   Omit<
     RelayOptions,
-    'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'limits' | 'redis' | 'metricsToken' | 'metricsPort'
+    | 'agentAuth'
+    | 'origins'
+    | 'customerOrigins'
+    | 'agentOrigins'
+    | 'webhook'
+    | 'limits'
+    | 'redis'
+    | 'metricsToken'
+    | 'metricsPort'
+    | 'assets'
   >
 > &
   Pick<
@@ -129,7 +167,10 @@ export type ResolvedOptions = Required<
     'agentAuth' | 'origins' | 'customerOrigins' | 'agentOrigins' | 'webhook' | 'redis' | 'metricsToken' | 'metricsPort'
   > & {
     limits: RelayLimits;
+    assets: false | ResolvedAssetOptions;
   };
+
+export type ResolvedAssetOptions = Required<AssetProxyOptions>;
 
 const writeJsonLine = (event: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
@@ -139,7 +180,7 @@ const defined = <T extends object>(value: T) => Object.fromEntries(Object.entrie
 const positive = (x: number) => typeof x === 'number' && x > 0 && !Number.isNaN(x);
 
 export function resolveOptions(options: RelayOptions): ResolvedOptions {
-  const { limits, ...rest } = options;
+  const { limits, assets, ...rest } = options;
   const o: ResolvedOptions = {
     path: RELAY_DEFAULTS.path,
     maxPayload: RELAY_DEFAULTS.maxPayload,
@@ -155,6 +196,7 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
     clock: systemClock,
     ...defined(rest),
     limits: { ...RELAY_DEFAULTS.limits, ...defined(limits ?? {}) },
+    assets: assets === false ? false : resolveAssets(assets ?? {}),
   };
   for (const key of ['maxPayload', 'unjoinedTtlMs', 'graceMs', 'idleMs', 'heartbeatMs', 'drainTimeoutMs', 'headersTimeoutMs'] as const) {
     if (!(Number.isFinite(o[key]) && o[key] > 0)) throw new TypeError(`${key} must be a positive number`);
@@ -166,6 +208,7 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
   }
   if (o.limits.hardCapBytes < o.limits.highWaterBytes) throw new TypeError('limits.hardCapBytes must be at least limits.highWaterBytes');
   if (!o.path.startsWith('/')) throw new TypeError('path must start with "/"');
+  if (o.assets && o.assets.path === o.path) throw new TypeError('assets.path must differ from path');
   if (!o.metrics && (o.metricsToken !== undefined || o.metricsPort !== undefined)) {
     throw new TypeError('metricsToken and metricsPort need metrics: true');
   }
@@ -174,4 +217,15 @@ export function resolveOptions(options: RelayOptions): ResolvedOptions {
     throw new TypeError('metricsPort must be a port number');
   }
   return o;
+}
+
+function resolveAssets(assets: AssetProxyOptions): ResolvedAssetOptions {
+  const a = { ...RELAY_DEFAULTS.assets, origins: [], ...defined(assets) };
+  for (const key of ['maxBytes', 'timeoutMs', 'grantTtlMs'] as const) {
+    if (!(Number.isFinite(a[key]) && a[key] > 0)) throw new TypeError(`assets.${key} must be a positive number`);
+  }
+  if (!(Number.isFinite(a.cacheBytes) && a.cacheBytes >= 0)) throw new TypeError('assets.cacheBytes must be a number, at least 0');
+  // What joined may carry (see core/protocol/validate.ts): a peer would refuse anything else.
+  if (!/^\/(?!\/)[\w\-./]*$/.test(a.path) || a.path.length > 256) throw new TypeError('assets.path must be a path like "/asset"');
+  return { ...a, origins: a.origins.map(normalizeOrigin) };
 }

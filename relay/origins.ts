@@ -8,7 +8,8 @@
 /** localhost, *.localhost and loopback addresses, over http or https, any port. */
 const LOCAL_ORIGIN = /^https?:\/\/(?:localhost|(?:[a-z0-9-]+\.)+localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/;
 
-function normalize(entry: string): string {
+/** The origin `entry` names, or a TypeError saying why it is not one. */
+export function normalizeOrigin(entry: string): string {
   let url: URL;
   try {
     url = new URL(entry);
@@ -29,7 +30,7 @@ export class OriginPolicy {
     list: readonly string[] | undefined,
     private readonly dev: boolean,
   ) {
-    this.#allowed = list ? new Set(list.map(normalize)) : null;
+    this.#allowed = list ? new Set(list.map(normalizeOrigin)) : null;
   }
 
   /** True when neither a list nor dev mode narrows it. */

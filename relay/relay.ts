@@ -28,6 +28,8 @@ import {
   type RelayFrame,
   type ResumeFrame,
 } from '../core/protocol/index.js';
+import { AssetGrants, grantKeyFromSecret, randomGrantKey } from './asset-grant.js';
+import { AssetProxy, type AssetSession } from './assets.js';
 import { AuthError, bearerMatches, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
 import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type JoinGuard, type SessionRecord } from './cluster.js';
 import { capPendingConnections } from './connections.js';
@@ -50,8 +52,9 @@ export interface Relay {
   /** The configuration in a few secret-free lines, for a start-up summary. */
   readonly summary: readonly string[];
   /**
-   * Answers the relay's HTTP endpoints — GET /healthz, GET /metrics (when on, and not on its own
-   * port), and in dev mode GET /dev/agent-token?name=… — and returns true; returns false for anything else.
+   * Answers the relay's HTTP endpoints — GET /healthz, the asset proxy (GET /asset unless moved or off),
+   * GET /metrics (when on, and not on its own port), and in dev mode GET /dev/agent-token?name=… — and
+   * returns true; returns false for anything else.
    */
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean;
   /** Answers GET /metrics when metrics are on (401 without the metricsToken, if one is set); false for anything else. */
@@ -169,6 +172,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       return counts;
     },
   });
+  const assets = o.assets ? createAssetProxy(o.assets) : null;
   const webhook = o.webhook
     ? new Webhook(o.webhook, (result, detail) => {
         metrics.webhook(result);
@@ -184,6 +188,23 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   });
   let shuttingDown = false;
 
+  /** The asset proxy, with grants every node of a cluster can check: see asset-grant.ts. */
+  function createAssetProxy(options: Exclude<typeof o.assets, false>): AssetProxy {
+    const secret = typeof o.redis === 'object' ? o.redis.secret : undefined;
+    const key = secret ? grantKeyFromSecret(secret) : cluster ? () => cluster.sharedKey('asset-grants') : randomGrantKey();
+    const find = async (code: string): Promise<AssetSession | null> => {
+      if (cluster) return cluster.assetSession(code); // the session may live on another node only
+      const session = store.find(code);
+      return session ? { origin: session.customerOrigin, salt: session.assetSalt } : null;
+    };
+    return new AssetProxy(options, {
+      grants: new AssetGrants(key, options.grantTtlMs, () => clock.now()),
+      session: find,
+      outcome: (outcome) => metrics.asset(outcome),
+      log,
+    });
+  }
+
   const metricsTokenSet = o.metricsToken !== undefined;
   const summary = [
     `agents: ${auth ? auth.summary : 'NOT AUTHENTICATED: anyone with a session ID may join'}`,
@@ -191,6 +212,10 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     `per socket: ${count(limits.framesPerSecond, 'frames/s')}, ${mib(limits.bytesPerSecond)}/s, frames up to ${o.maxPayload} B; ` +
       `per IP: ${count(limits.socketsPerIp, 'sockets')}, ${count(o.trustProxy ? Infinity : limits.pendingPerIp, 'connections not upgraded')}, ${count(limits.sessionsPerIp, 'sessions')}, ` +
       `${count(limits.joinFailures, 'failed joins')} per ${duration(limits.joinFailureWindowMs)} (also per agent)`,
+    o.assets
+      ? `asset proxy: GET ${o.assets.path}, from each session's customer origin${o.assets.origins.length ? ` and ${o.assets.origins.join(', ')}` : ''}; ` +
+        `up to ${mib(o.assets.maxBytes)} within ${duration(o.assets.timeoutMs)}, cache ${mib(o.assets.cacheBytes)}`
+      : 'asset proxy: off (agents load page assets from their origins themselves)',
     `slow agents: drop patches past ${mib(limits.highWaterBytes)} queued, nothing past ${mib(limits.hardCapBytes)}`,
     `sessions: unjoined TTL ${duration(o.unjoinedTtlMs)}, resume grace ${duration(o.graceMs)}, idle ${duration(o.idleMs)}, heartbeat ${duration(o.heartbeatMs)}`,
     `client IP from: ${o.trustProxy ? 'X-Forwarded-For (last entry)' : 'the socket'}; ` +
@@ -272,7 +297,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     if (!sessionsPerIp.tryAdd(conn.ip)) {
       return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
     }
-    const { session, token } = store.create(frame.mode, conn, conn.ip, clock.monotonic());
+    const { session, token } = store.create(frame.mode, conn, conn.ip, clock.monotonic(), conn.origin ?? null);
     bind(conn, Role.Customer, session);
     store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
     send(conn, { t: 'created', code: session.code, token, mode: session.mode });
@@ -292,6 +317,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }
     if (isStale(conn, session, Role.Customer, frame.at)) return;
     session.openedAt.customer = frame.at ?? 0;
+    session.customerOrigin = conn.origin ?? null; // a hand-off brings the page to another of its domains
     const previous = session.customer;
     if (previous) {
       previous.session = null; // replaced, not gone: the agent hears nothing
@@ -381,7 +407,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     bind(conn, Role.Agent, session);
     store.disarm(session, Deadline.Unjoined);
     store.disarm(session, Deadline.AgentGrace);
-    send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token });
+    // The grant lets this agent's mirror load the page's assets through the relay (see assets.ts).
+    const grant = assets ? { assets: { path: assets.path, grant: assets.grants.issue(session.code, session.assetSalt) } } : {};
+    send(conn, { t: 'joined', code: session.code, mode: session.mode, online, token, ...grant });
     send(
       session.customer,
       reclaim
@@ -446,6 +474,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
 
   async function createShared(conn: Conn, frame: CreateFrame) {
     const token = newToken();
+    const assetSalt = newToken();
     const code = await cluster!.create(freshCode, {
       mode: frame.mode,
       ip: conn.ip,
@@ -454,9 +483,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       ttlMs: recordTtlMs,
       holder: holderOf(conn),
       maxPerIp: limits.sessionsPerIp,
+      customerOrigin: conn.origin ?? null,
+      assetSalt,
     });
     if (code === null) return refuse(conn, ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited);
-    const { session } = store.create(frame.mode, conn, conn.ip, clock.monotonic(), { code, token });
+    const { session } = store.create(frame.mode, conn, conn.ip, clock.monotonic(), conn.origin ?? null, { code, token, assetSalt });
     session.counted = false; // counted in Redis, cluster-wide, until the record goes
     bind(conn, Role.Customer, session);
     store.arm(session, Deadline.Unjoined, o.unjoinedTtlMs);
@@ -487,7 +518,9 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   async function resumeShared(conn: Conn, frame: ResumeFrame) {
     const handoff = 'handoff' in frame;
     const code = handoff ? await cluster!.redeemHandoff(hashToken(frame.handoff).toString('base64')) : frame.code;
-    const record = code && (await cluster!.resume(code, handoff ? null : hashToken(frame.token), holderOf(conn), recordTtlMs, frame.at));
+    const record =
+      code &&
+      (await cluster!.resume(code, handoff ? null : hashToken(frame.token), holderOf(conn), recordTtlMs, frame.at, conn.origin ?? null));
     if (record === 'stale') return closeStale(conn, { code: code as string }, Role.Customer);
     if (!record) {
       if (!handoff && cluster!.settling) return unavailable(conn); // its record may not be written back yet
@@ -519,6 +552,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     fail: (reason: string, code: ErrorCode, message: string, close: CloseCode) => void,
   ) {
     const name = conn.agent?.name ?? (frame.name?.trim() || 'Agent');
+    await assets?.grants.ready(); // without a cluster secret, the grant key is in Redis
     const offered = frame.token === undefined ? null : hashToken(frame.token);
     const token = newToken();
     // The lockout is checked, and a miss counted, inside the join script: one atomic step cluster-wide.
@@ -608,6 +642,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
         unjoinedUntil: clock.now() + o.unjoinedTtlMs,
         customer: session.customer ? holderOf(session.customer) : '',
         agent: session.agent ? holderOf(session.agent) : '',
+        customerOrigin: session.customerOrigin,
+        assetSalt: session.assetSalt,
       };
       return cluster!.restore(record, recordTtlMs).then(
         // Another connection holds the role now: the socket here is stale, as if replaced.
@@ -1102,6 +1138,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       return cluster ? cluster.ready(timeoutMs) : Promise.resolve(true);
     },
     handleHttp(req, res) {
+      if (assets?.handle(req, res)) return true;
       if (req.method !== 'GET') return false;
       const url = new URL(req.url ?? '/', 'http://relay.invalid');
       if (url.pathname === '/healthz') {

@@ -23,6 +23,10 @@ export interface Session<S> {
   readonly handoffs: Array<{ hash: string; expiresAt: number }>;
   /** The creating client's IP key, for the sessions-per-IP limit. */
   readonly ip: string;
+  /** The Origin of the customer's latest create/resume (null: it sent none): the asset proxy fetches from it. */
+  customerOrigin: string | null;
+  /** Random, per session: asset grants are signed over it, so they die with the session (see asset-grant.ts). */
+  readonly assetSalt: string;
   customer: S | null;
   agent: S | null;
   agentName: string | null;
@@ -59,6 +63,12 @@ const noTimers = (): Record<Deadline, undefined> => ({ unjoined: undefined, grac
 /** Shows enough of a session ID to correlate log lines, not enough to join: "123******". */
 export const maskCode = (code: string) => `${code.slice(0, 3)}******`;
 
+/** What a session is made of, without its sockets and timers (what a shared record holds). */
+type SessionFields<S> = Pick<
+  Session<S>,
+  'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq' | 'customerOrigin' | 'assetSalt'
+>;
+
 export class SessionStore<S> {
   readonly #sessions = new Map<string, Session<S>>();
   /** Live hand-off tokens, by hash (a map lookup is what makes a hash safe to compare here). */
@@ -83,7 +93,8 @@ export class SessionStore<S> {
     customer: S,
     ip: string,
     now: number,
-    preset?: { code: string; token: string },
+    origin: string | null,
+    preset?: { code: string; token: string; assetSalt: string },
   ): { session: Session<S>; token: string } {
     let code = preset?.code;
     if (code === undefined) {
@@ -91,17 +102,27 @@ export class SessionStore<S> {
       while (this.#sessions.has(code));
     }
     const token = preset?.token ?? newToken();
-    const session = this.#add({ code, mode, tokenHashes: [sha256(token)], ip, agentTokenHash: null, agentName: null, seq: 0 }, now);
+    const session = this.#add(
+      {
+        code,
+        mode,
+        tokenHashes: [sha256(token)],
+        ip,
+        agentTokenHash: null,
+        agentName: null,
+        seq: 0,
+        customerOrigin: origin,
+        assetSalt: preset?.assetSalt ?? newToken(),
+      },
+      now,
+    );
     session.customer = customer;
     session.counted = true;
     return { session, token };
   }
 
   /** On Redis: a session this relay learns of from its shared record (a party arrived here), or the one it has. */
-  adopt(
-    record: Pick<Session<S>, 'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq'>,
-    now: number,
-  ): Session<S> {
+  adopt(record: SessionFields<S>, now: number): Session<S> {
     const known = this.#sessions.get(record.code);
     if (!known) return this.#add(record, now);
     // The record is the truth for what any node may have changed.
@@ -109,16 +130,19 @@ export class SessionStore<S> {
     known.agentTokenHash = record.agentTokenHash;
     known.agentName = record.agentName;
     known.seq = Math.max(known.seq, record.seq);
+    known.customerOrigin = record.customerOrigin;
     return known;
   }
 
-  #add(r: Pick<Session<S>, 'code' | 'mode' | 'ip' | 'tokenHashes' | 'agentTokenHash' | 'agentName' | 'seq'>, now: number): Session<S> {
+  #add(r: SessionFields<S>, now: number): Session<S> {
     const session: Session<S> = {
       code: r.code,
       mode: r.mode,
       tokenHashes: [...r.tokenHashes],
       handoffs: [],
       ip: r.ip,
+      customerOrigin: r.customerOrigin,
+      assetSalt: r.assetSalt,
       customer: null,
       agent: null,
       agentName: r.agentName,

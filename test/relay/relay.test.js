@@ -34,7 +34,14 @@ describe('sessions', () => {
     agent.send({ t: 'join', v: V, code: created.code, name: 'Alice' });
     const joined = await agent.next();
     assert.match(joined.token, /^[\w-]{43}$/, 'a resume token of its own');
-    assert.deepEqual(joined, { t: 'joined', code: created.code, mode: 'partial-control', online: true, token: joined.token });
+    assert.deepEqual(joined, {
+      t: 'joined',
+      code: created.code,
+      mode: 'partial-control',
+      online: true,
+      token: joined.token,
+      assets: { path: '/asset', grant: joined.assets.grant }, // the asset proxy's (see assets.test.js)
+    });
     assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'online', name: 'Alice' });
     await Promise.all([agent.close(), customer.close()]);
   });
