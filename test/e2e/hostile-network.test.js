@@ -457,7 +457,8 @@ describe("hostile pages make the agent's browser fetch, navigate, focus and read
     };
 
     // The report: the summary line, then what each offending vector did.
-    const offenders = byVector(outsideProxy, (r) => `${r.url}${r.failed ? ` (${r.failed})` : ''}`);
+    // (Counted however far they got: one the browser refused itself, with no headers ever sent, says so.)
+    const offenders = byVector(outsideProxy, (r) => `${r.url}${r.failed ? ` (${r.failed})` : ''}${r.extra ? '' : ' (no headers sent)'}`);
     for (const r of onlyPlaywright)
       offenders.set(vectors[r.vector]?.name ?? '?', [
         ...(offenders.get(vectors[r.vector]?.name) ?? []),
