@@ -10,36 +10,38 @@ import { assetUrl, mapCssUrls, type AssetKind } from '../protocol/assets.js';
 /** Through the relay's proxy (its absolute URL, and this agent's grant), directly, or not at all. */
 export type AssetLoading = { proxy: string; grant: string } | 'direct' | 'none';
 
-/** What a URL attribute of an element does: loads an asset of this kind, leads somewhere (shown, never fetched), or neither. */
-type Use = AssetKind | 'leads' | 'drop';
+/** What a URL attribute of an element does: loads an asset of this kind, nothing (kept as it is), or what the mirror refuses to load. */
+type Use = AssetKind | 'keep' | 'drop';
 
-const SVG_IMAGE = new Set(['image', 'feImage', 'feimage']);
-/** Elements whose href leads somewhere (a link): shown, never fetched. */
-const LEADS = new Set(['a', 'area']);
+const TABLE_PARTS = new Set(['body', 'table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th']);
+const MEDIA = new Set(['video', 'audio', 'source', 'track']);
 
-/** What the attribute `name` of element `tag` (its local name, lower case) does with its URL. */
-function useOf(tag: string, name: string): Use {
+/**
+ * What the attribute `name` of element `tag` (its local name) does with a URL. Only the elements that
+ * load one load one: a custom element's `src` or `background` is data, and stays.
+ */
+function useOf(tag: string, name: string, svg: boolean): Use {
   switch (name) {
     case 'src':
-      if (tag === 'video' || tag === 'audio' || tag === 'track') return 'media';
-      // A <source> of a <picture> has srcset; src only means something in media.
-      if (tag === 'source') return 'media';
-      return tag === 'img' || tag === 'input' ? 'image' : 'drop';
+      return tag === 'img' || tag === 'input' ? 'image' : MEDIA.has(tag) ? 'media' : 'keep';
     case 'srcset':
-      return 'image';
+      return tag === 'img' || tag === 'source' ? 'image' : 'keep';
     case 'poster':
+      return tag === 'video' ? 'image' : 'keep';
     case 'background':
-      return 'image';
+      return TABLE_PARTS.has(tag) ? 'image' : 'keep';
     case 'href':
     case 'xlink:href':
-      if (tag === 'link') return 'style'; // other rels were refused before
-      if (SVG_IMAGE.has(tag)) return 'image';
-      return LEADS.has(tag) ? 'leads' : 'drop'; // <use> and other SVG references: same-document fragments only
-    case 'action':
-    case 'cite':
-      return 'leads';
+      if (!svg) return tag === 'link' ? 'style' : 'keep'; // other rels were refused before; a link leads, never loads
+      if (tag === 'image' || tag === 'feImage') return 'image';
+      // <use> and the other references into another SVG file: that file never renders across origins.
+      return tag === 'a' ? 'keep' : 'drop';
+    case 'ping': // a beacon on click
+    case 'lowsrc':
+    case 'dynsrc':
+      return 'drop';
     default:
-      return 'drop'; // ping, data, lowsrc, dynsrc: nothing the mirror should load
+      return 'keep';
   }
 }
 
@@ -111,10 +113,10 @@ export class AssetPolicy {
    * The value a URL attribute is set with, or null to leave it unset. Links and form targets keep
    * their URL (they are shown, never followed: the agent's clicks go to the customer's page).
    */
-  attribute(tag: string, name: string, value: string): string | null {
+  attribute(tag: string, name: string, value: string, svg: boolean): string | null {
     if (value.trim().startsWith('#')) return value;
-    const use = useOf(tag, name);
-    if (use === 'leads') return value;
+    const use = useOf(tag, name, svg);
+    if (use === 'keep') return value;
     if (use === 'drop') return null;
     if (name === 'srcset') return mapSrcset(value, (url) => this.url(url, 'image'));
     return this.url(value, use);

@@ -167,6 +167,19 @@ function watchLinkedSheet(link: HTMLLinkElement): void {
   link.addEventListener('load', () => emulatePseudoClasses(link.sheet));
 }
 
+/**
+ * document.open() gives the mirror document the console's URL, path and query included, and Chromium
+ * sends it as the Referer of what inline CSS loads (it ignores the document's referrer policy there).
+ * The site root is all the proxy may learn.
+ */
+function forgetConsoleUrl(doc: Document): void {
+  try {
+    doc.defaultView?.history.replaceState(null, '', '/');
+  } catch {
+    // an origin with no path to go to (opaque): it had no URL worth hiding
+  }
+}
+
 export interface MirrorOptions {
   /** Called when the customer's viewport size is known or changes. */
   onViewport?(width: number, height: number): void;
@@ -410,6 +423,7 @@ export class Mirror {
     doc.open();
     doc.write(`${quirks && this.assets.allowsQuirks ? '' : '<!DOCTYPE html>'}${this.lockdown(doc)}`);
     doc.close();
+    forgetConsoleUrl(doc);
     while (doc.firstChild) doc.firstChild.remove();
     this.remember(doc, docId);
     for (const child of children) {
@@ -471,6 +485,7 @@ export class Mirror {
     doc.open();
     doc.write(`<!DOCTYPE html>${this.lockdown(doc)}`);
     doc.close();
+    forgetConsoleUrl(doc);
     doc.body.style.cssText =
       'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
     doc.body.textContent = 'Content from another website is not shared';
@@ -766,9 +781,9 @@ export class Mirror {
   }
 
   /** A checked attribute's value as the mirror sets it, or null: URLs by the asset rules, url()s in CSS-valued ones too. */
-  private loadable(tag: string, name: string, value: string): string | null {
+  private loadable(el: Element, tag: string, name: string, value: string): string | null {
     const lower = name.toLowerCase();
-    if (URL_ATTRIBUTES.has(lower)) return this.assets.attribute(tag, lower, value);
+    if (URL_ATTRIBUTES.has(lower)) return this.assets.attribute(tag, lower, value, el.namespaceURI === NAMESPACES.s);
     if (CSS_VALUED.has(lower) && value.includes('url(')) return this.assets.css(value);
     return value;
   }
@@ -783,7 +798,7 @@ export class Mirror {
     if (policy === Policy.Drop) return;
     if (policy === Policy.Check) {
       const tag = localName ?? el.localName;
-      const loadable = isUnsafeAttribute(tag, name, value) ? null : this.loadable(tag, name, value);
+      const loadable = isUnsafeAttribute(tag, name, value) ? null : this.loadable(el, tag, name, value);
       if (loadable === null) {
         el.removeAttribute(name); // what it said before must not stay either
         return;

@@ -35,23 +35,29 @@ export function parseAssetQuery(search: { get(name: string): string | null }): {
   return { grant, kind: kind as AssetKind, url };
 }
 
-/** url(…) with or without quotes, and @import "…" (an @import url(…) is a url() too). */
-const CSS_URL = /url\(\s*(['"]?)([^'")]*)\1\s*\)|@import\s+(['"])([^'"]+)\3/gi;
+/** url(…) unquoted or quoted (a quoted URL may hold parentheses), and @import "…" (an @import url(…) is a url() too). */
+const CSS_URL = /url\(\s*(?:"([^"]*)"|'([^']*)'|([^'"()\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')/gi;
+
+/** What a url() that may load nothing becomes: a URL no browser fetches. */
+const NOTHING = 'url("about:invalid")';
 
 /**
  * CSS with each url() and @import passed through `map(url, isImport)`: the URL to write instead, or
- * null to write `url()` (which loads nothing). Fragment-only and data: URLs are left alone: they load nothing.
+ * null to load nothing. Fragment-only and data: URLs are left alone: they load nothing.
  */
 export function mapCssUrls(css: string, map: (url: string, isImport: boolean) => string | null): string {
   if (!css.includes('url(') && !css.includes('@import')) return css;
-  return css.replace(CSS_URL, (match, quote: string, url: string, importQuote: string, imported: string) => {
+  return css.replace(CSS_URL, (match, double?: string, single?: string, bare?: string, importDouble?: string, importSingle?: string) => {
+    const imported = importDouble ?? importSingle;
     if (imported !== undefined) {
       const mapped = map(imported, true);
-      return mapped === null ? '' : `@import ${importQuote}${mapped}${importQuote}`;
+      const quote = importDouble !== undefined ? '"' : "'";
+      return mapped === null ? '' : `@import ${quote}${mapped}${quote}`;
     }
-    const trimmed = url.trim();
-    if (!trimmed || trimmed.startsWith('data:') || trimmed.startsWith('#')) return match;
-    const mapped = map(trimmed, false);
-    return mapped === null ? 'url()' : `url(${quote}${mapped}${quote})`;
+    const url = (double ?? single ?? bare ?? '').trim();
+    if (!url || url.startsWith('data:') || url.startsWith('#')) return match;
+    const mapped = map(url, false);
+    const quote = double !== undefined ? '"' : single !== undefined ? "'" : '';
+    return mapped === null ? NOTHING : `url(${quote}${mapped}${quote})`;
   });
 }

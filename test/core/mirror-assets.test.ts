@@ -18,6 +18,7 @@ const PAGE = `<!doctype html><html><head>
   <video id="video" src="${ORIGIN}/v.mp4" poster="${ORIGIN}/poster.jpg"></video>
   <div id="div" style="background-image: url('${ORIGIN}/div.png')"></div>
   <a id="a" href="${ORIGIN}/next" ping="${ORIGIN}/ping">next</a>
+  <x-tabs id="tabs" background src="${ORIGIN}/data.json"></x-tabs>
   <svg><image id="svgimg" href="${ORIGIN}/i.png"></image><use id="use" href="${ORIGIN}/sprite.svg#x"></use>
     <rect id="rect" fill="url(${ORIGIN}/paint.svg#g)" stroke="url(#local)"></rect></svg>
 </body></html>`;
@@ -48,6 +49,8 @@ describe('mirror: how the page’s assets load', () => {
     expect(get('rect').getAttribute('fill'), "an SVG paint's URL too").to.equal(`url(${viaProxy(`${ORIGIN}/paint.svg#g`, 'css')})`);
     expect(get('rect').getAttribute('stroke')).to.equal('url(#local)');
     expect(get('a').getAttribute('href'), 'a link is shown, never followed: it keeps its URL').to.equal(`${ORIGIN}/next`);
+    expect(get('tabs').getAttribute('background'), "a custom element's attributes load nothing: kept (:host([background]))").to.equal('');
+    expect(get('tabs').getAttribute('src')).to.equal(`${ORIGIN}/data.json`);
     expect(mirror.document.compatMode).to.equal('CSS1Compat');
     rec.stop();
   });

@@ -6,7 +6,8 @@
 // console (http://localhost:B, with a SameSite=Strict and a Lax cookie and an alarmed /secret), the
 // relay (http://127.0.0.1:R, its asset proxy allowed to fetch from the customer's origin only) and an
 // "outside" canary server. After the agent joins, every request the agent's browser sends must go to
-// the relay (its WebSocket, or its proxy path); none may carry the console's cookies or a Referer;
+// the relay (its WebSocket, or its proxy path); none may carry the console's cookies, nor a Referer but the
+// console's bare origin to the proxy (Chromium ignores the referrer policy for inline CSS's loads);
 // the outside server and the console's /secret see no hit but the customer's own (the customer's
 // context marks its requests with a header); the console keeps its focus and its URL.
 // Requests a CSP blocks inside the browser (loadingFailed, blockedReason 'csp') were never sent.
@@ -23,6 +24,9 @@ import { launchChromium, mirrorPoint, startFromLauncher } from '../helpers/chrom
 import { until } from '../helpers/wait.js';
 import { PIXEL, hostileVectors, vectorPage } from '../fixtures/hostile/vectors.js';
 
+/** Where the console is: its path and query (a ticket, a token) are the agent's business alone. */
+const CONSOLE_PATH = '/console/tickets/4711';
+const CONSOLE_QUERY = '?customer=jane.doe%40example.com';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /**
  * What the customer's browser adds to its User-Agent, so the canaries can tell its hits from the agent's
@@ -123,7 +127,7 @@ describe("hostile pages make the agent's browser fetch, navigate, focus and read
     const agentBundle = await readFile(path.join(ROOT, 'dist/cobrowse-agent.js'));
     consoleSite = await listen((req, res) => {
       const url = new URL(req.url ?? '/', 'http://console.invalid');
-      if (url.pathname === '/console') {
+      if (url.pathname === CONSOLE_PATH) {
         return res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
           'set-cookie': [
@@ -244,10 +248,12 @@ describe("hostile pages make the agent's browser fetch, navigate, focus and read
     agent.on('framenavigated', (frame) => {
       if (current < 0) return;
       if (frame === agent.mainFrame()) navigations.push({ vector: current, url: frame.url(), frame: 'console' });
-      else if (!/^about:(blank|srcdoc)$/.test(frame.url())) navigations.push({ vector: current, url: frame.url(), frame: 'mirror' });
+      // The mirror itself sets its document's URL to the console's bare origin (history.replaceState, no load).
+      else if (!/^about:(blank|srcdoc)$/.test(frame.url()) && frame.url() !== `${consoleOrigin}/`)
+        navigations.push({ vector: current, url: frame.url(), frame: 'mirror' });
     });
 
-    await agent.goto(`${consoleOrigin}/console`);
+    await agent.goto(`${consoleOrigin}${CONSOLE_PATH}${CONSOLE_QUERY}`);
     await agent.waitForFunction(() => customElements.get('cobrowse-viewer'));
     const cookies = await agentContext.cookies(consoleOrigin);
     assert.deepEqual(
@@ -408,7 +414,9 @@ describe("hostile pages make the agent's browser fetch, navigate, focus and read
     );
     const header = (r, name) => Object.entries(r.headers).find(([k]) => k.toLowerCase() === name)?.[1] ?? null;
     const withCookie = sent.filter((r) => Object.entries(COOKIES).some(([k, v]) => (header(r, 'cookie') ?? '').includes(`${k}=${v}`)));
-    const withReferer = sent.filter((r) => header(r, 'referer'));
+    // Chromium sends inline CSS's loads with a Referer whatever the mirror's policy says: to the proxy
+    // alone, and the console's origin at most (the mirror's URL is the site root); the proxy passes on none.
+    const withReferer = sent.filter((r) => header(r, 'referer') && !(toProxy(r.url) && header(r, 'referer') === `${consoleOrigin}/`));
     const proxied = sent.filter((r) => toProxy(r.url));
     // The proxy must not have served anything outside its allow list (the customer's origin).
     const proxyServedOutside = proxied.filter((r) => {
@@ -517,7 +525,7 @@ describe("hostile pages make the agent's browser fetch, navigate, focus and read
     assert.deepEqual(run.sockets, [], 'WebSockets to anywhere but the relay');
   });
 
-  it("sends neither the console's cookies nor a Referer", () => {
+  it("sends neither the console's cookies nor a Referer (to the proxy, the console's origin at most)", () => {
     ran();
     assert.deepEqual(list(run.withCookie), [], "requests with the console's cookies");
     assert.deepEqual(list(run.withReferer), [], 'requests with a Referer');

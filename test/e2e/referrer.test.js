@@ -1,6 +1,7 @@
-// The mirror's requests carry no Referer: a customer page (hostile or not) that makes the agent's browser
-// load its images must not learn the console's address from them. Two real pages, the real relay, and a
-// server of the "customer's" assets that records the headers it is sent.
+// The mirror's requests carry no Referer: a customer page (hostile or not) whose images the mirror shows
+// must not learn the console's address from them. The agent's browser loads them through the relay's
+// asset proxy, which fetches them with no Referer and no cookies. Two real pages, the real relay, and a
+// server of the "customer's" assets (an origin the proxy lists) that records the headers it is sent.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -14,13 +15,19 @@ describe('requests from the mirror', () => {
   let demo, browser, assets;
   const seen = [];
   before(async () => {
-    demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {} } });
-    browser = await launchChromium();
     assets = createServer((req, res) => {
-      seen.push({ url: req.url, referer: req.headers.referer ?? null });
+      seen.push({
+        url: req.url,
+        referer: req.headers.referer ?? null,
+        cookie: req.headers.cookie ?? null,
+        agent: req.headers['user-agent'],
+      });
       res.writeHead(200, { 'content-type': 'image/gif', 'cache-control': 'no-store' }).end(PIXEL);
     });
     await new Promise((resolve) => assets.listen(0, '127.0.0.1', resolve));
+    const origins = [`http://127.0.0.1:${assets.address().port}`];
+    demo = await startDemo({ port: 0, host: '127.0.0.1', relay: { agentAuth: 'dev', log: () => {}, assets: { origins } } });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -39,7 +46,7 @@ describe('requests from the mirror', () => {
     await agent.waitForFunction(() => document.querySelector('cobrowse-viewer').state === 'live');
     const base = `http://127.0.0.1:${assets.address().port}`;
     await customer.evaluate((src) => document.body.append(Object.assign(document.createElement('img'), { src })), `${base}/pixel.gif`);
-    // Both browsers load it: the customer's (with its own page as Referer) and the agent's, for the mirror.
+    // Both load it: the customer's browser (with its own page as Referer) and, for the mirror, the relay's proxy.
     await until(
       () => seen.length >= 2,
       () => `both browsers to load the image (${JSON.stringify(seen)})`,
@@ -51,6 +58,9 @@ describe('requests from the mirror', () => {
       [],
       'no request from the mirror names the console',
     );
-    assert.equal(seen.filter((r) => r.referer === null).length, 1, "the mirror's request, without a Referer");
+    const proxied = seen.filter((r) => r.referer === null);
+    assert.equal(proxied.length, 1, "the mirror's request, without a Referer");
+    assert.match(proxied[0].agent, /cobrowse-relay/, 'made by the relay, not by the agent’s browser');
+    assert.equal(proxied[0].cookie, null);
   });
 });
