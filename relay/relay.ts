@@ -31,7 +31,7 @@ import {
 import { AuthError, bearerMatches, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
 import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type JoinGuard, type SessionRecord } from './cluster.js';
 import { capPendingConnections } from './connections.js';
-import { FailureLimiter, KeyCounter, RateBudget, clientIp, ipKey } from './limits.js';
+import { FailureLimiter, IpCounter, RateBudget, clientIp, ipKey } from './limits.js';
 import { RelayMetrics, type DropReason, type Party } from './metrics.js';
 import { resolveOptions, type RelayOptions } from './options.js';
 import { OriginPolicy } from './origins.js';
@@ -127,8 +127,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const customerOrigins = new OriginPolicy(o.customerOrigins ?? o.origins, dev);
   const agentOrigins = new OriginPolicy(o.agentOrigins ?? o.origins, dev);
   const joinLimiter = new FailureLimiter(limits.joinFailures, limits.joinFailureWindowMs);
-  const socketsPerIp = new KeyCounter(limits.socketsPerIp);
-  const sessionsPerIp = new KeyCounter(limits.sessionsPerIp);
+  const socketsPerIp = new IpCounter(limits.socketsPerIp, limits.per48Factor);
+  const sessionsPerIp = new IpCounter(limits.sessionsPerIp, limits.per48Factor);
   /** Every open socket's state, by socket: the socket handlers below are shared, not per-socket closures. */
   const conns = new Map<WebSocket, Conn>();
   /** Agents that fell behind and wait for a snapshot. */
@@ -1016,6 +1016,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
           limits.pendingPerIp,
           (socket) => ipKey(socket.remoteAddress),
           () => metrics.refused('pending-limit'),
+          limits.per48Factor,
         );
 
   const heartbeat = clock.setInterval(() => {
