@@ -17,6 +17,7 @@ import {
   ProtocolError,
   Role,
   SEQUENCED,
+  SNAPSHOT_REQUEST_MS,
   allowedInMode,
   parseAgentFrame,
   parseCustomerFrame,
@@ -839,6 +840,12 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       metrics.refused('mode');
       return sendText(conn, JSON.stringify({ t: 'control-result', n: frame.n, ok: false, reason: `Not allowed in ${session.mode} mode` }));
     }
+    // A full snapshot is the most a page can be asked for: one agent request per SNAPSHOT_REQUEST_MS reaches it.
+    if (conn.role === Role.Agent && frame.t === 'request-snapshot') {
+      const wait = Math.ceil(session.snapshotAskedAt + SNAPSHOT_REQUEST_MS - started);
+      if (wait > 0) return refuseSnapshot(conn, wait);
+      session.snapshotAskedAt = started;
+    }
     if (FORWARDED[conn.role].has(frame.t)) {
       let kind: string = frame.t;
       if (SEQUENCED.has(frame.t) && conn.role === Role.Customer) {
@@ -869,6 +876,13 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }
     if (frame.t === 'leave' && conn.role === Role.Agent) return leave(conn, session);
     refuse(conn, ErrorCode.NotAllowed, `"${frame.t}" is only allowed as the first frame`, CloseCode.PolicyViolation);
+  }
+
+  /** A snapshot request within SNAPSHOT_REQUEST_MS of the last one forwarded: not forwarded, not counted, and not fatal. */
+  function refuseSnapshot(conn: Conn, retryAfter: number) {
+    metrics.refused('snapshot-rate');
+    const message = `One snapshot per ${SNAPSHOT_REQUEST_MS / 1000} s: ask again in ${(retryAfter / 1000).toFixed(1)} s`;
+    send(conn, { t: 'error', code: ErrorCode.Throttled, message, retryAfter });
   }
 
   /** An agent leaves on purpose: its place is free at once, and the session lives on. */
