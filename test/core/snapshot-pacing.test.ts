@@ -6,7 +6,9 @@
 import { expect } from '@open-wc/testing';
 import { createStore } from 'idb-keyval';
 import mitt from 'mitt';
+import { AgentSession } from '../../core/agent-session.js';
 import { CustomerSession } from '../../core/customer-session.js';
+import type { Mirror } from '../../core/dom/mirror.js';
 import { Pacer, type Timers } from '../../core/pacer.js';
 import { SNAPSHOT_REQUEST_MS } from '../../core/protocol/index.js';
 import type { Connection, ConnectionFactory, TransportEvents } from '../../core/transport.js';
@@ -148,5 +150,25 @@ describe('snapshot requests in the customer page', () => {
     pacer.cancel();
     timers.advance(5000);
     expect(runs).to.equal(3);
+  });
+
+  it('the agent console: a `throttled` refusal is not fatal, and the need is asked for again after retryAfter', async () => {
+    const relay = fakeRelay();
+    const mirror = { applySnapshot() {}, applyPatch: () => true } as unknown as Mirror;
+    const agent = new AgentSession({ relay: 'ws://relay.test/relay', mirror, connection: relay.factory });
+    agent.join('123 456 789');
+    relay.receive({ t: 'joined', code: '123456789', mode: 'full-control', online: true, token: 'a'.repeat(43) });
+    const requests = () => relay.sent.filter((f) => f.t === 'request-snapshot').length;
+    relay.receive({ t: 'no-such-frame' }); // a frame it cannot read: the mirror may be out of step
+    expect(requests()).to.equal(1, 'the first need is asked for at once');
+    relay.receive({ t: 'no-such-frame' });
+    expect(requests()).to.equal(1, "not again within the relay's window");
+    relay.receive({ t: 'error', code: 'throttled', message: 'One snapshot per 5 s: ask again in 0.0 s', retryAfter: 30 });
+    expect(agent.state).to.not.equal('error');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(requests()).to.equal(2, 'asked again once the relay would serve it');
+    relay.receive({ t: 'snapshot', s: 1, url: 'https://shop.test/', title: 'Shop', viewport: [800, 600], doc: [9, 1, []] });
+    expect(agent.state).to.equal('live');
+    agent.dispose();
   });
 });
