@@ -9,6 +9,7 @@ import {
   ErrorCode,
   PROTOCOL_VERSION,
   ProtocolError,
+  SNAPSHOT_REQUEST_MS,
   normalizeSessionCode,
   parseFrameForAgent,
   type Action,
@@ -38,8 +39,11 @@ const SLOW_MS = 300;
 const COMMAND_TIMEOUT_MS = 35_000;
 /** Acknowledgements of the mirror's stream go out at most this often. */
 const ACK_MS = 100;
-/** A snapshot asked for and not come is asked for again after this long. */
-const RESYNC_RETRY_MS = 3_000;
+/**
+ * Snapshot requests go out at most this often: the relay serves one per SNAPSHOT_REQUEST_MS (a little
+ * more lets its clock and the network differ). One asked for and not come is asked for again after it.
+ */
+const RESYNC_RETRY_MS = SNAPSHOT_REQUEST_MS + 250;
 /** After telling the customer where to resume, gaps are expected for this long: its replay fills them. */
 const REPLAY_WAIT_MS = 2_000;
 import { SUBPROTOCOL, bearerProtocol, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
@@ -149,6 +153,9 @@ export class AgentSession {
   private acked = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private resyncAskedAt = -Infinity;
+  /** The mirror needs a snapshot (asked for, or to ask for when the interval has passed). */
+  private wantSnapshot = false;
+  private snapshotTimer: ReturnType<typeof setTimeout> | undefined;
   private syncedAt = -Infinity;
   private gapTimer: ReturnType<typeof setTimeout> | undefined;
   /** From the relay's `joined`: reclaims this agent's place after a dropped connection. */
@@ -205,6 +212,7 @@ export class AgentSession {
     this.code = code;
     this.inbox.reset();
     this.acked = 0;
+    this.wantSnapshot = false;
     this.resumeToken = readToken(code);
     this.setState(AgentState.Joining);
     const protocols = () => (this.#token ? [SUBPROTOCOL, bearerProtocol(this.#token)] : [SUBPROTOCOL]);
@@ -276,7 +284,9 @@ export class AgentSession {
     clearInterval(this.pingTimer);
     clearTimeout(this.ackTimer);
     clearTimeout(this.gapTimer);
+    clearTimeout(this.snapshotTimer);
     this.ackTimer = undefined;
+    this.snapshotTimer = undefined;
     this.pingsSent.clear();
     this.transport?.close();
     this.transport = undefined;
@@ -289,7 +299,7 @@ export class AgentSession {
     } catch (error) {
       // A malformed frame must not corrupt the mirror: drop it and resynchronise.
       if (!(error instanceof ProtocolError)) throw error;
-      this.transport?.send({ t: 'request-snapshot' });
+      this.requestSnapshot();
       return;
     }
     switch (frame.t) {
@@ -343,6 +353,8 @@ export class AgentSession {
       case 'error':
         // The relay dropped patches for a slow console and has asked for a snapshot: catch up, don't fail.
         if (frame.code === ErrorCode.ResyncRequired) this.setState(AgentState.Waiting);
+        // A snapshot request came too soon for the relay (which did not count it): ask again when it will serve one.
+        else if (frame.code === ErrorCode.Throttled) this.snapshotRefused(frame.retryAfter ?? RESYNC_RETRY_MS);
         else if (frame.code === ErrorCode.Unavailable)
           break; // the close that follows is retried
         else this.fail(frame.code, MESSAGES[frame.code] ?? frame.message);
@@ -371,7 +383,9 @@ export class AgentSession {
     if (whole.t === 'snapshot' || whole.t === 'patch') this.events.emit('applied', { s: frame.s, type: whole.t });
     if (whole.t === 'snapshot') {
       mirror.applySnapshot(whole);
-      this.resyncAskedAt = -Infinity;
+      this.wantSnapshot = false;
+      clearTimeout(this.snapshotTimer);
+      this.snapshotTimer = undefined;
       this.setState(AgentState.Live);
     } else if (whole.t === 'patch') {
       if (!mirror.applyPatch(whole)) this.resync();
@@ -392,13 +406,38 @@ export class AgentSession {
     this.gapTimer = setTimeout(() => this.inbox.last === last && this.resync(), wait);
   }
 
-  /** The mirror is out of step: ask for a fresh snapshot (again, if the last request was a while ago). */
+  /** The mirror is out of step: ask for a fresh snapshot. */
   private resync(): void {
     this.setState(AgentState.Waiting);
-    const now = performance.now();
-    if (now - this.resyncAskedAt < RESYNC_RETRY_MS) return;
-    this.resyncAskedAt = now;
+    this.requestSnapshot();
+  }
+
+  /**
+   * Asks the customer for a snapshot: at once, or — within RESYNC_RETRY_MS of the last request, which
+   * the relay would refuse — once that has passed, if none came meanwhile. Never dropped, never more often.
+   */
+  private requestSnapshot(): void {
+    this.wantSnapshot = true;
+    if (this.snapshotTimer !== undefined) return;
+    const wait = this.resyncAskedAt + RESYNC_RETRY_MS - performance.now();
+    if (wait > 0) {
+      this.snapshotTimer = setTimeout(() => {
+        this.snapshotTimer = undefined;
+        if (this.wantSnapshot) this.requestSnapshot();
+      }, wait);
+      return;
+    }
+    this.resyncAskedAt = performance.now();
     this.transport?.send({ t: 'request-snapshot' });
+  }
+
+  /** The relay refused a snapshot request as too soon: it did not count, so the next may go in `retryAfter` ms. */
+  private snapshotRefused(retryAfter: number): void {
+    this.resyncAskedAt = performance.now() + retryAfter - RESYNC_RETRY_MS;
+    if (!this.wantSnapshot) return;
+    clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = undefined;
+    this.requestSnapshot();
   }
 
   private scheduleAck(): void {

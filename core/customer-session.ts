@@ -12,6 +12,7 @@ import { clearSession, loadSession, saveSession } from './persistence.js';
 import { takeHandoff, watchNavigation, withHandoff } from './handoff.js';
 import { allowsOrigin } from './origins.js';
 import { collectPlatform } from './platform.js';
+import { Pacer, pageTimers, type Timers } from './pacer.js';
 import { Outbox } from './reliable.js';
 import {
   ErrorCode,
@@ -19,6 +20,7 @@ import {
   Mode,
   PROTOCOL_VERSION,
   ProtocolError,
+  SNAPSHOT_REQUEST_MS,
   parseFrameForCustomer,
   type ControlFrame,
   type EndedBy,
@@ -86,6 +88,8 @@ export interface CustomerSessionOptions {
   connection?: ConnectionFactory;
   /** The clock of the consent backoff, in ms; `Date.now` by default (tests hand in their own). */
   now?(): number;
+  /** The clock and timers that pace the agent's snapshot requests; the page's by default (tests hand in their own). */
+  timers?: Timers;
 }
 
 /** How long the page keeps recording for an agent whose connection dropped (the relay holds its place as long). */
@@ -115,6 +119,11 @@ export class CustomerSession {
   #pointerFrame = 0;
   /** The mirror's numbered stream, kept until the agent has it (see reliable.ts). */
   #outbox = new Outbox((text) => this.#transport?.sendText(text) ?? false);
+  /**
+   * The agent's `request-snapshot`s: one served at once, any more within SNAPSHOT_REQUEST_MS answered
+   * by one snapshot when it has passed — an agent asking in a loop cannot freeze the page.
+   */
+  #snapshotRequests: Pacer;
   #agentAwayTimer: ReturnType<typeof setTimeout> | undefined;
   #detachNavigation: (() => void) | undefined;
   /** start() resumed a stored session: should the relay not know it, make a new one rather than end. */
@@ -138,6 +147,7 @@ export class CustomerSession {
     this.mode = options.mode ?? Mode.Full;
     this.#masker = options.masker ?? new Masker();
     this.#doc = options.doc ?? document;
+    this.#snapshotRequests = new Pacer(() => this.#recording?.snapshot(), SNAPSHOT_REQUEST_MS, options.timers ?? pageTimers);
   }
 
   /** Starts a session, resuming the one this site already has if it is still alive. */
@@ -207,6 +217,7 @@ export class CustomerSession {
     this.#disposed = true;
     clearTimeout(this.#agentAwayTimer);
     clearTimeout(this.#handoffTimer);
+    this.#snapshotRequests.cancel();
     this.#detachNavigation?.();
     this.#detachNavigation = undefined;
     this.#stopRecording();
@@ -366,7 +377,7 @@ export class CustomerSession {
         this.#handoffTimer = setTimeout(() => this.#requestHandoff(), frame.ttl * 0.75);
         break;
       case 'request-snapshot':
-        this.#recording?.snapshot();
+        this.#snapshotRequests.request();
         break;
       case 'ping':
         this.#transport?.send({ t: 'pong', n: frame.n });
@@ -529,7 +540,15 @@ export class CustomerSession {
   /** Records into the outbox (a snapshot first), with the customer's pointer; no-op if already recording. */
   #startRecording(): void {
     if (this.#recording || this.#paused) return;
-    this.#recording = record({ emit: (frame) => this.#outbox.push(frame), doc: this.#doc, masker: this.#masker });
+    this.#recording = record({
+      emit: (frame) => {
+        // Any snapshot answers a request waiting for its interval: it goes out after the request came.
+        if (frame.t === 'snapshot') this.#snapshotRequests.cancel();
+        this.#outbox.push(frame);
+      },
+      doc: this.#doc,
+      masker: this.#masker,
+    });
     this.#listen();
   }
 

@@ -25,4 +25,5 @@ export {
   type LinkStatus,
 } from './agent-session.js';
 export { collectPlatform } from './platform.js';
+export { Pacer, pageTimers, type Timers } from './pacer.js';
 export { loadSession, saveSession, clearSession, type StoredSession } from './persistence.js';

@@ -40,6 +40,7 @@ Limits ("unlimited" switches one off):
   --bytes-per-second N     per socket, throttled past it (default ${L.bytesPerSecond})
   --sockets-per-ip N       default ${L.socketsPerIp}
   --sessions-per-ip N      default ${L.sessionsPerIp}
+  --per48-factor N         an IPv6 /48 may hold N times each per-IP cap (default ${L.per48Factor})
   --join-failures N        failed joins per agent and per IP per window (default ${L.joinFailures})
   --join-window SECONDS    default ${L.joinFailureWindowMs / 1000}
   --high-water BYTES       queued to an agent before its patches are dropped (default ${L.highWaterBytes})
@@ -101,6 +102,7 @@ const STRINGS = [
   'sockets-per-ip',
   'sessions-per-ip',
   'pending-per-ip',
+  'per48-factor',
   'headers-timeout',
   'join-failures',
   'join-window',
@@ -214,6 +216,7 @@ const limits: Partial<RelayLimits> = {
   socketsPerIp: number('sockets-per-ip', 1, true),
   sessionsPerIp: number('sessions-per-ip', 1, true),
   pendingPerIp: number('pending-per-ip', 1, true),
+  per48Factor: number('per48-factor', 1, true),
   joinFailures: number('join-failures', 1, true),
   joinFailureWindowMs: number('join-window', 1000),
   highWaterBytes: number('high-water'),

@@ -6,19 +6,23 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { KeyCounter } from './limits.js';
+import { IpCounter } from './limits.js';
 
 /** Stops counting (the relay is closing). */
 export type Detach = () => void;
 
-/** Counts `server`'s connections per `keyOf(socket)` until they upgrade or close; destroys those past `max`. */
+/**
+ * Counts `server`'s connections per `keyOf(socket)` (an ipKey) until they upgrade or close; destroys
+ * those past `max`, or past `max × per48Factor` for their IPv6 /48.
+ */
 export function capPendingConnections(
   server: Server,
   max: number,
   keyOf: (socket: Socket) => string,
   refused: (key: string) => void,
+  per48Factor = Infinity,
 ): Detach {
-  const counts = new KeyCounter(max);
+  const counts = new IpCounter(max, per48Factor);
   const keys = new WeakMap<Socket, string>();
   const release = (socket: Socket) => {
     const key = keys.get(socket);

@@ -1,7 +1,7 @@
 /**
  * The relay's abuse limits as small, clock-injected pieces: token buckets for per-socket
  * rates, a sliding-window failure counter for join guessing, and per-key counts for
- * sockets and sessions per client IP.
+ * sockets and sessions per client IP (and per IPv6 /48).
  */
 import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
@@ -107,6 +107,42 @@ export class KeyCounter {
   }
 }
 
+/**
+ * Live things per client under two keys at once: its IP key (IPv4 address or IPv6 /64) against
+ * `max`, and for IPv6 also its /48 against `max × per48Factor` — someone holding a /48 has 65,536
+ * /64s, so counting /64s alone would multiply every per-IP cap by as much.
+ */
+export class IpCounter {
+  readonly #perIp: KeyCounter;
+  readonly #per48: KeyCounter;
+
+  constructor(max: number, per48Factor: number) {
+    this.#perIp = new KeyCounter(max);
+    this.#per48 = new KeyCounter(max * per48Factor);
+  }
+
+  /** Counts one more for `key` (an ipKey), unless its /64 or its /48 is at its cap. */
+  tryAdd(key: string): boolean {
+    const wide = prefix48(key);
+    if (wide !== null && !this.#per48.tryAdd(wide)) return false;
+    if (this.#perIp.tryAdd(key)) return true;
+    if (wide !== null) this.#per48.remove(wide);
+    return false;
+  }
+
+  remove(key: string): void {
+    const wide = prefix48(key);
+    if (wide !== null) this.#per48.remove(wide);
+    this.#perIp.remove(key);
+  }
+}
+
+/** The /48 an IPv6 /64 key (from ipKey) lies in, as `xxxx:xxxx:xxxx::/48`; null for IPv4 and 'unknown'. */
+export function prefix48(key: string): string | null {
+  if (!key.endsWith('::/64')) return null;
+  return `${key.split(':').slice(0, 3).join(':')}::/48`;
+}
+
 /** Expands an IPv6 address to its eight 16-bit groups. */
 function ipv6Groups(ip: string): string[] {
   const [head, tail] = ip.split('::') as [string, string | undefined];
@@ -116,15 +152,31 @@ function ipv6Groups(ip: string): string[] {
   return [...left, ...Array<string>(missing).fill('0'), ...right].map((g) => g.padStart(4, '0'));
 }
 
+/** An IPv6 address with a dotted IPv4 tail (::ffff:1.2.3.4) written with two hex groups instead (::ffff:102:304). */
+function hexTail(ip: string): string {
+  const dotted = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  if (!dotted) return ip;
+  const [a, b, c, d] = dotted.slice(2).map(Number) as [number, number, number, number];
+  return `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
 /**
  * The key limits count a client under: its IPv4 address, or its IPv6 /64 — one household
- * or one cloud VM usually gets a whole /64, so per-address limits would mean nothing.
+ * or one cloud VM usually gets a whole /64, so per-address limits would mean nothing. An
+ * IPv4-mapped IPv6 address (::ffff:1.2.3.4, as a dual-stack socket reports IPv4 peers) is its IPv4 address.
  */
 export function ipKey(address: string | undefined): string {
   if (!address) return 'unknown';
-  const ip = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  const ip = address.split('%')[0]!.toLowerCase();
   if (!isIPv6(ip)) return ip;
-  return `${ipv6Groups(ip.split('%')[0]!).slice(0, 4).join(':')}::/64`;
+  const groups = ipv6Groups(hexTail(ip));
+  if (groups.slice(0, 5).every((g) => g === '0000') && groups[5] === 'ffff') {
+    return groups
+      .slice(6)
+      .flatMap((g) => [parseInt(g.slice(0, 2), 16), parseInt(g.slice(2), 16)])
+      .join('.');
+  }
+  return `${groups.slice(0, 4).join(':')}::/64`;
 }
 
 /** The client's address: the socket peer, or behind a trusted proxy the last X-Forwarded-For entry (the one it added). */

@@ -25,6 +25,12 @@ export interface RelayLimits {
   pendingPerIp: number;
   /** Live sessions created from one client IP; more get `rate-limited`/4029. Default 64. */
   sessionsPerIp: number;
+  /**
+   * An IPv6 /48 may hold this many times each per-IP cap (sockets, pending connections, sessions), on
+   * top of its /64's own cap: someone with a /48 has 65,536 /64s. Mobile carriers may put many users in
+   * one /48: raise it (or Infinity) if yours do. Sessions on Redis are counted per /64 only. Default 4.
+   */
+  per48Factor: number;
   /** Failed joins (unknown session ID) allowed per agent and per IP within `joinFailureWindowMs`; then `rate-limited`/4029. Default 5. */
   joinFailures: number;
   /** The sliding window for `joinFailures`; a success does not reset it. Default 15 min. */
@@ -140,6 +146,7 @@ export const RELAY_DEFAULTS = {
     socketsPerIp: 256,
     pendingPerIp: 64,
     sessionsPerIp: 64,
+    per48Factor: 4,
     joinFailures: 5,
     joinFailureWindowMs: 15 * 60_000,
     highWaterBytes: 2 * 1024 * 1024,

@@ -17,6 +17,7 @@ import {
   ProtocolError,
   Role,
   SEQUENCED,
+  SNAPSHOT_REQUEST_MS,
   allowedInMode,
   parseAgentFrame,
   parseCustomerFrame,
@@ -33,7 +34,7 @@ import { AssetProxy, type AssetSession } from './assets.js';
 import { AuthError, bearerMatches, bearerToken, chooseProtocol, createAgentAuth, type AgentIdentity } from './auth.js';
 import { ClusterUnavailable, RedisCluster, nodeOf, type ClusterEvent, type Holder, type JoinGuard, type SessionRecord } from './cluster.js';
 import { capPendingConnections } from './connections.js';
-import { FailureLimiter, KeyCounter, RateBudget, clientIp, ipKey } from './limits.js';
+import { FailureLimiter, IpCounter, RateBudget, clientIp, ipKey } from './limits.js';
 import { RelayMetrics, type DropReason, type Party } from './metrics.js';
 import { resolveOptions, type RelayOptions } from './options.js';
 import { OriginPolicy } from './origins.js';
@@ -130,8 +131,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const customerOrigins = new OriginPolicy(o.customerOrigins ?? o.origins, dev);
   const agentOrigins = new OriginPolicy(o.agentOrigins ?? o.origins, dev);
   const joinLimiter = new FailureLimiter(limits.joinFailures, limits.joinFailureWindowMs);
-  const socketsPerIp = new KeyCounter(limits.socketsPerIp);
-  const sessionsPerIp = new KeyCounter(limits.sessionsPerIp);
+  const socketsPerIp = new IpCounter(limits.socketsPerIp, limits.per48Factor);
+  const sessionsPerIp = new IpCounter(limits.sessionsPerIp, limits.per48Factor);
   /** Every open socket's state, by socket: the socket handlers below are shared, not per-socket closures. */
   const conns = new Map<WebSocket, Conn>();
   /** Agents that fell behind and wait for a snapshot. */
@@ -875,6 +876,12 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       metrics.refused('mode');
       return sendText(conn, JSON.stringify({ t: 'control-result', n: frame.n, ok: false, reason: `Not allowed in ${session.mode} mode` }));
     }
+    // A full snapshot is the most a page can be asked for: one agent request per SNAPSHOT_REQUEST_MS reaches it.
+    if (conn.role === Role.Agent && frame.t === 'request-snapshot') {
+      const wait = Math.ceil(session.snapshotAskedAt + SNAPSHOT_REQUEST_MS - started);
+      if (wait > 0) return refuseSnapshot(conn, wait);
+      session.snapshotAskedAt = started;
+    }
     if (FORWARDED[conn.role].has(frame.t)) {
       let kind: string = frame.t;
       if (SEQUENCED.has(frame.t) && conn.role === Role.Customer) {
@@ -905,6 +912,13 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }
     if (frame.t === 'leave' && conn.role === Role.Agent) return leave(conn, session);
     refuse(conn, ErrorCode.NotAllowed, `"${frame.t}" is only allowed as the first frame`, CloseCode.PolicyViolation);
+  }
+
+  /** A snapshot request within SNAPSHOT_REQUEST_MS of the last one forwarded: not forwarded, not counted, and not fatal. */
+  function refuseSnapshot(conn: Conn, retryAfter: number) {
+    metrics.refused('snapshot-rate');
+    const message = `One snapshot per ${SNAPSHOT_REQUEST_MS / 1000} s: ask again in ${(retryAfter / 1000).toFixed(1)} s`;
+    send(conn, { t: 'error', code: ErrorCode.Throttled, message, retryAfter });
   }
 
   /** An agent leaves on purpose: its place is free at once, and the session lives on. */
@@ -1052,6 +1066,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
           limits.pendingPerIp,
           (socket) => ipKey(socket.remoteAddress),
           () => metrics.refused('pending-limit'),
+          limits.per48Factor,
         );
 
   const heartbeat = clock.setInterval(() => {

@@ -36,6 +36,8 @@ export interface Session<S> {
   seq: number;
   /** When a frame of page content or a command last passed (ms, performance.now()), for idle expiry. */
   activeAt: number;
+  /** When the relay last forwarded an agent's `request-snapshot` (clock.monotonic()): one per SNAPSHOT_REQUEST_MS. */
+  snapshotAskedAt: number;
   /** One slot per deadline (a plain object: a Map would cost ~250 B per session). */
   readonly timers: Record<Deadline, ClockTimer | undefined>;
   /**
@@ -149,6 +151,7 @@ export class SessionStore<S> {
       agentTokenHash: r.agentTokenHash,
       seq: r.seq,
       activeAt: now,
+      snapshotAskedAt: -Infinity,
       timers: noTimers(),
       remote: { customer: null, agent: null },
       openedAt: { customer: 0, agent: 0 },

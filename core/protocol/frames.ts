@@ -35,6 +35,13 @@ export type Role = (typeof Role)[keyof typeof Role];
 /** Who or what ended a session. */
 export type EndedBy = 'customer' | 'agent' | 'expired' | 'relay';
 
+/**
+ * An agent's `request-snapshot` is served at most once per this long: the relay refuses more
+ * (`throttled`, with `retryAfter`), and the customer's page answers those within it with one
+ * snapshot when it has passed. A full snapshot is the most a page can be asked to do.
+ */
+export const SNAPSHOT_REQUEST_MS = 5_000;
+
 /** WebSocket close codes the relay uses (documented in docs/protocol.md). */
 export const CloseCode = {
   /** The session ended; an `ended` frame preceded the close. */
@@ -75,6 +82,8 @@ export const ErrorCode = {
   ResyncRequired: 'resync-required',
   /** Not fatal: the relay cannot reach its session store (Redis); the socket closes with 1013 and the client reconnects. */
   Unavailable: 'unavailable',
+  /** Not fatal: a request came too soon (a `request-snapshot` within SNAPSHOT_REQUEST_MS of the last); ask again after `retryAfter` ms. */
+  Throttled: 'throttled',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -299,6 +308,8 @@ export interface ErrorFrame {
   t: 'error';
   code: ErrorCode;
   message: string;
+  /** With `throttled`: ms until the request would be served. */
+  retryAfter?: number;
 }
 
 /**

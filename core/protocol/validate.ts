@@ -53,7 +53,8 @@ const TO_CUSTOMER_CHECKS: Checks = {
     (f.name === undefined || isString(f.name)) &&
     (f.resumed === undefined || typeof f.resumed === 'boolean'),
   ended: (f) => ['customer', 'agent', 'expired', 'relay'].includes(f.by as string),
-  error: (f) => isString(f.code) && isString(f.message),
+  error: (f) =>
+    isString(f.code) && isString(f.message) && (f.retryAfter === undefined || (isFiniteNumber(f.retryAfter) && f.retryAfter >= 0)),
   'request-snapshot': () => true,
   ack: (f) => isId(f.s),
   pointer: (f) => isFiniteNumber(f.x) && isFiniteNumber(f.y) && (f.click === undefined || typeof f.click === 'boolean'),

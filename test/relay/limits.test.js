@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { SignJWT } from 'jose';
 import { ManualClock, RELAY_DEFAULTS, startRelay } from '../../dist/relay/index.js';
-import { ipKey } from '../../dist/relay/limits.js';
+import { EventEmitter } from 'node:events';
+import { capPendingConnections } from '../../dist/relay/connections.js';
+import { IpCounter, ipKey, prefix48 } from '../../dist/relay/limits.js';
 import { PATCH, V, agentProtocols, connect, createSession, expectRefused, httpBase, metric, relaySuite } from './helpers.js';
 import { until } from '../helpers/wait.js';
 
@@ -344,6 +346,101 @@ describe('client IP keys', () => {
     assert.equal(ipKey('2001:db8:1:2:aaaa::1'), '2001:0db8:0001:0002::/64');
     assert.equal(ipKey('2001:db8:1:2::ffff'), ipKey('2001:0db8:0001:0002:1:2:3:4'));
     assert.equal(ipKey('::1'), '0000:0000:0000:0000::/64');
+  });
+
+  it('IPv4-mapped IPv6 in every spelling is the IPv4 address; an IPv6 /64 lies in its /48', () => {
+    for (const mapped of ['::FFFF:203.0.113.7', '0:0:0:0:0:ffff:203.0.113.7', '::ffff:cb00:7107', '::ffff:203.0.113.7%eth0']) {
+      assert.equal(ipKey(mapped), '203.0.113.7', mapped);
+    }
+    assert.equal(ipKey('2001:DB8:1:2::1'), '2001:0db8:0001:0002::/64');
+    assert.equal(prefix48(ipKey('2001:db8:1:2::1')), '2001:0db8:0001::/48');
+    assert.equal(prefix48(ipKey('2001:db8:1:ffff::1')), '2001:0db8:0001::/48');
+    assert.notEqual(prefix48(ipKey('2001:db8:2:1::1')), prefix48(ipKey('2001:db8:1:1::1')));
+    assert.equal(prefix48(ipKey('203.0.113.7')), null);
+    assert.equal(prefix48(ipKey('::ffff:203.0.113.7')), null);
+    assert.equal(prefix48('unknown'), null);
+  });
+
+  it('a /48 is capped at per48Factor × the per-IP cap, whichever of its /64s the clients come from', () => {
+    const counter = new IpCounter(2, 4); // 2 per /64, 8 per /48
+    const in48 = (n) => ipKey(`2001:db8:1:${n.toString(16)}::1`);
+    for (let n = 0; n < 8; n++) assert.ok(counter.tryAdd(in48(n)), `a client from /64 number ${n}`);
+    for (let n = 8; n < 1000; n++) assert.equal(counter.tryAdd(in48(n)), false, `/64 number ${n} of a full /48`);
+    assert.ok(counter.tryAdd(ipKey('2001:db8:2::1')), 'another /48 is unaffected');
+    assert.ok(counter.tryAdd(ipKey('203.0.113.7')), 'IPv4 is unaffected');
+    counter.remove(in48(3));
+    assert.ok(counter.tryAdd(in48(500)), 'one leaving frees a place in the /48');
+    // A /64's own cap still holds inside a /48 with room, and a refusal there takes no /48 place.
+    const wide = new IpCounter(2, 4);
+    assert.ok(wide.tryAdd(in48(0)) && wide.tryAdd(in48(0)));
+    assert.equal(wide.tryAdd(in48(0)), false);
+    for (let n = 1; n < 7; n++) assert.ok(wide.tryAdd(in48(n)), `the /48 still has room for /64 number ${n}`);
+    assert.equal(wide.tryAdd(in48(7)), false);
+  });
+
+  it('connections before the upgrade are capped per /48 too', () => {
+    const server = new EventEmitter();
+    let refused = 0;
+    const detach = capPendingConnections(
+      server,
+      2,
+      (socket) => ipKey(socket.remoteAddress),
+      () => refused++,
+      3,
+    );
+    const sockets = [];
+    const open = (address) => {
+      const socket = Object.assign(new EventEmitter(), { remoteAddress: address, destroyed: false });
+      socket.destroy = () => {
+        socket.destroyed = true;
+        socket.emit('close');
+      };
+      server.emit('connection', socket);
+      sockets.push(socket);
+      return socket;
+    };
+    for (let n = 0; n < 6; n++) assert.equal(open(`2001:db8:1:${n}::1`).destroyed, false, `/64 number ${n}`);
+    assert.equal(open('2001:db8:1:6::1').destroyed, true, 'the 7th /64 of a /48 capped at 2 × 3');
+    assert.equal(open('2001:db8:9::1').destroyed, false, 'another /48');
+    sockets[0].emit('close');
+    assert.equal(open('2001:db8:1:7::1').destroyed, false, 'a closed connection frees its /48 place');
+    assert.equal(refused, 1);
+    detach();
+  });
+
+  it('behind a trusted proxy, sockets from many /64s of one /48 are refused past its cap; IPv4-mapped counts as IPv4', async () => {
+    const relay = await startRelay({ port: 0, log: () => {}, trustProxy: true, limits: { socketsPerIp: 2, per48Factor: 3 } });
+    const from = (ip) => connect(relay.url, { headers: { 'x-forwarded-for': ip } });
+    const open = [];
+    for (let n = 1; n <= 6; n++) open.push(await from(`2001:db8:5:${n}::1`));
+    await assert.rejects(from('2001:db8:5:7::1'), /429/);
+    await assert.rejects(from('2001:db8:5:ff00::99'), /429/);
+    open.push(await from('2001:db8:6:1::1')); // another /48
+    open.push(await from('198.51.100.7'), await from('::ffff:198.51.100.7'));
+    await assert.rejects(from('::ffff:c633:6407'), /429/); // 198.51.100.7 again, a third time
+    await open[0].close();
+    open.push(await until(() => from('2001:db8:5:8::1').catch(() => null), 'a place freed in the /48'));
+    await Promise.all(open.slice(1).map((c) => c.close()));
+    await relay.close();
+  });
+
+  it('behind a trusted proxy, sessions from many /64s of one /48 are refused past its cap', async () => {
+    const relay = await startRelay({ port: 0, log: () => {}, trustProxy: true, limits: { sessionsPerIp: 1, per48Factor: 2 } });
+    const create = async (ip) => {
+      const customer = await connect(relay.url, { headers: { 'x-forwarded-for': ip } });
+      customer.send({ t: 'create', v: V, mode: 'full-control' });
+      return { customer, frame: await customer.next() };
+    };
+    const a = await create('2001:db8:7:1::1');
+    const b = await create('2001:db8:7:2::1');
+    assert.deepEqual([a.frame.t, b.frame.t], ['created', 'created']);
+    const c = await create('2001:db8:7:3::1');
+    assert.equal(c.frame.code, 'rate-limited');
+    assert.equal((await c.customer.closedWithin()).code, 4029);
+    const d = await create('2001:db8:8:1::1');
+    assert.equal(d.frame.t, 'created');
+    await Promise.all([a.customer.close(), b.customer.close(), d.customer.close()]);
+    await relay.close();
   });
 
   it('behind a trusted proxy, the last X-Forwarded-For entry is the client', async () => {
