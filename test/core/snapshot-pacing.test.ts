@@ -154,7 +154,7 @@ describe('snapshot requests in the customer page', () => {
 
   it('the agent console: a `throttled` refusal is not fatal, and the need is asked for again after retryAfter', async () => {
     const relay = fakeRelay();
-    const mirror = { applySnapshot() {}, applyPatch: () => true } as unknown as Mirror;
+    const mirror = { applySnapshot() {}, applyPatch: () => true, setAssets() {} } as unknown as Mirror;
     const agent = new AgentSession({ relay: 'ws://relay.test/relay', mirror, connection: relay.factory });
     agent.join('123 456 789');
     relay.receive({ t: 'joined', code: '123456789', mode: 'full-control', online: true, token: 'a'.repeat(43) });
