@@ -10,7 +10,7 @@ import { Masker } from './dom/mask.js';
 import { record, type Recording } from './dom/recorder.js';
 import { clearSession, loadSession, saveSession } from './persistence.js';
 import { takeHandoff, watchNavigation, withHandoff } from './handoff.js';
-import { allowsOrigin } from './origins.js';
+import { allowsOrigin, domainRules } from './origins.js';
 import { collectPlatform } from './platform.js';
 import { Pacer, pageTimers, type Timers } from './pacer.js';
 import { Outbox } from './reliable.js';
@@ -18,6 +18,7 @@ import {
   ErrorCode,
   MODE_ACTIONS,
   Mode,
+  MAX_DOMAIN_RULES,
   PROTOCOL_VERSION,
   ProtocolError,
   SNAPSHOT_REQUEST_MS,
@@ -469,7 +470,8 @@ export class CustomerSession {
   /** Keeps a hand-off token ready, so a link to another of the session's domains can carry the session at once. */
   #requestHandoff(): void {
     this.#handoffToken = '';
-    this.#transport?.send({ t: 'handoff' });
+    // The token will open the session only on one of its domains, wherever else it turns up.
+    this.#transport?.send({ t: 'handoff', domains: domainRules(this.options.domains ?? []).slice(0, MAX_DOMAIN_RULES) });
   }
 
   /** Where a link leads: this origin, another of the session's domains, or away from them. */

@@ -16,7 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BusMac } from './bus-mac.js';
-import type { Mode } from '../core/protocol/index.js';
+import { isDomainRule, type Mode } from '../core/protocol/index.js';
+import type { HandoffBinding } from './origins.js';
 
 export interface RedisClusterOptions {
   /** redis://[user:password@]host:port[/db], or rediss:// for TLS. */
@@ -803,13 +804,22 @@ export class RedisCluster {
 
   // ─── Hand-offs ────────────────────────────────────────────────────────────────────────────
 
-  async issueHandoff(hash: string, code: string, ttlMs: number): Promise<void> {
-    await this.#run(() => this.#redis.set(`${this.#prefix}h:${hash}`, code, 'PX', ttlMs));
+  async issueHandoff(hash: string, code: string, ttlMs: number, binding: HandoffBinding | null): Promise<void> {
+    await this.#run(() => this.#redis.set(`${this.#prefix}h:${hash}`, JSON.stringify({ code, binding }), 'PX', ttlMs));
   }
 
-  /** The session a hand-off token opens, once (GETDEL: two nodes cannot both redeem it). */
-  redeemHandoff(hash: string): Promise<string | null> {
-    return this.#run(() => this.#redis.getdel(`${this.#prefix}h:${hash}`));
+  /** The session a hand-off token opens, and where, once (GETDEL: two nodes cannot both redeem it). */
+  async redeemHandoff(hash: string): Promise<{ code: string; binding: HandoffBinding | null } | null> {
+    const value = await this.#run(() => this.#redis.getdel(`${this.#prefix}h:${hash}`));
+    if (value === null) return null;
+    if (!value.startsWith('{')) return { code: value, binding: null }; // issued by a relay before bindings
+    try {
+      const { code, binding } = JSON.parse(value) as { code: string; binding: HandoffBinding | null };
+      const valid = !binding || (typeof binding.origin === 'string' && Array.isArray(binding.rules) && binding.rules.every(isDomainRule));
+      return typeof code === 'string' && valid ? { code, binding: binding ?? null } : null;
+    } catch {
+      return null; // not ours: nothing opens
+    }
   }
 
   // ─── The bus: frames and events to one node ───────────────────────────────────────────────

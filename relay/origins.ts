@@ -5,6 +5,8 @@
  * (and could send any), so a missing Origin is allowed: this is not authentication.
  */
 
+import { allowedBy, type DomainRule, type OriginParts } from '../core/protocol/index.js';
+
 /** localhost, *.localhost and loopback addresses, over http or https, any port. */
 const LOCAL_ORIGIN = /^https?:\/\/(?:localhost|(?:[a-z0-9-]+\.)+localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/;
 
@@ -50,4 +52,31 @@ export class OriginPolicy {
     if (this.dev) parts.push('localhost (dev)');
     return parts.join(', ') || 'none';
   }
+}
+
+/** Where a hand-off token may be redeemed: on the listed domains of the page that asked for it. */
+export interface HandoffBinding {
+  origin: string;
+  rules: DomainRule[];
+}
+
+function originParts(origin: string): OriginParts | null {
+  try {
+    const url = new URL(origin);
+    return url.origin === origin ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a page at `origin` may redeem a token bound so: a token that leaked (a log, a shared link)
+ * opens nothing on a site the session never listed. Unbound tokens (from a client that sent no
+ * Origin or no domains) are one-time and short-lived only.
+ */
+export function mayRedeem(binding: HandoffBinding | null, origin: string | undefined): boolean {
+  if (!binding) return true;
+  const page = originParts(binding.origin);
+  const redeemer = origin === undefined ? null : originParts(origin);
+  return !!page && !!redeemer && allowedBy(redeemer, page, binding.rules);
 }

@@ -37,7 +37,7 @@ import { capPendingConnections } from './connections.js';
 import { FailureLimiter, IpCounter, RateBudget, clientIp, ipKey } from './limits.js';
 import { RelayMetrics, type DropReason, type Party } from './metrics.js';
 import { resolveOptions, type RelayOptions } from './options.js';
-import { OriginPolicy } from './origins.js';
+import { mayRedeem, OriginPolicy } from './origins.js';
 import { Deadline, MAX_RESUME_TOKENS, SessionStore, hashToken, maskCode, newCode, newToken, type Session } from './sessions.js';
 import { Webhook } from './webhook.js';
 
@@ -309,7 +309,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   function resume(conn: Conn, frame: ResumeFrame) {
     // On another of the session's domains, a one-time hand-off token stands in for the ID and resume token.
     const handoff = 'handoff' in frame;
-    const session = handoff ? store.redeemHandoff(frame.handoff, clock.monotonic()) : store.find(frame.code);
+    const session = handoff ? store.redeemHandoff(frame.handoff, clock.monotonic(), conn.origin) : store.find(frame.code);
     if (!session || (!handoff && !store.verify(session, frame.token))) {
       const message = handoff
         ? 'This hand-off link has expired or was already used'
@@ -518,7 +518,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
 
   async function resumeShared(conn: Conn, frame: ResumeFrame) {
     const handoff = 'handoff' in frame;
-    const code = handoff ? await cluster!.redeemHandoff(hashToken(frame.handoff).toString('base64')) : frame.code;
+    const redeemed = handoff ? await cluster!.redeemHandoff(hashToken(frame.handoff).toString('base64')) : null;
+    const code = !handoff ? frame.code : redeemed && mayRedeem(redeemed.binding, conn.origin) ? redeemed.code : null;
     const record =
       code &&
       (await cluster!.resume(code, handoff ? null : hashToken(frame.token), holderOf(conn), recordTtlMs, frame.at, conn.origin ?? null));
@@ -897,14 +898,16 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     }
     if (frame.t === 'end') return endSession(session, conn.role);
     if (frame.t === 'handoff' && conn.role === Role.Customer) {
+      // Bound to the page's listed domains, from the origin the browser vouches for.
+      const binding = frame.domains && conn.origin ? { origin: conn.origin, rules: frame.domains } : null;
       if (!cluster)
         return send(conn, {
           t: 'handoff-token',
-          token: store.issueHandoff(session, HANDOFF_TTL_MS, clock.monotonic()),
+          token: store.issueHandoff(session, HANDOFF_TTL_MS, clock.monotonic(), binding),
           ttl: HANDOFF_TTL_MS,
         });
       const token = newToken(); // redeemed on whichever node the next domain reaches
-      cluster.issueHandoff(hashToken(token).toString('base64'), session.code, HANDOFF_TTL_MS).then(
+      cluster.issueHandoff(hashToken(token).toString('base64'), session.code, HANDOFF_TTL_MS, binding).then(
         () => send(conn, { t: 'handoff-token', token, ttl: HANDOFF_TTL_MS }),
         (err: unknown) => log({ event: 'redis-error', error: String(err) }),
       );

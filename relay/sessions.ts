@@ -6,6 +6,7 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Mode } from '../core/protocol/index.js';
 import type { Clock, ClockTimer } from './clock.js';
+import { mayRedeem, type HandoffBinding } from './origins.js';
 
 /** Why a session's timer is running: nobody joined yet, the customer dropped, or the agent dropped (its place is held). */
 export const Deadline = { Unjoined: 'unjoined', Grace: 'grace', AgentGrace: 'agent' } as const;
@@ -20,7 +21,7 @@ export interface Session<S> {
    */
   readonly tokenHashes: Buffer[];
   /** Live hand-off tokens (SHA-256) and when each stops being good: a few at most (a page keeps one ready per link followed). */
-  readonly handoffs: Array<{ hash: string; expiresAt: number }>;
+  readonly handoffs: Array<{ hash: string; expiresAt: number; binding: HandoffBinding | null }>;
   /** The creating client's IP key, for the sessions-per-IP limit. */
   readonly ip: string;
   /** The Origin of the customer's latest create/resume (null: it sent none): the asset proxy fetches from it. */
@@ -185,23 +186,23 @@ export class SessionStore<S> {
   }
 
   /** A one-time token that carries the session to another domain (past MAX_HANDOFFS, the oldest stops working). */
-  issueHandoff(session: Session<S>, ttlMs: number, now: number): string {
+  issueHandoff(session: Session<S>, ttlMs: number, now: number, binding: HandoffBinding | null): string {
     const token = newToken();
     const hash = sha256(token).toString('base64');
-    session.handoffs.push({ hash, expiresAt: now + ttlMs });
+    session.handoffs.push({ hash, expiresAt: now + ttlMs, binding });
     this.#handoffs.set(hash, session);
     if (session.handoffs.length > MAX_HANDOFFS) this.#handoffs.delete(session.handoffs.shift()!.hash);
     return token;
   }
 
-  /** The session a hand-off token opens, once: the token is spent either way. */
-  redeemHandoff(token: string, now: number): Session<S> | undefined {
+  /** The session a hand-off token opens for a page at `origin`, once: the token is spent either way. */
+  redeemHandoff(token: string, now: number, origin: string | undefined): Session<S> | undefined {
     const hash = sha256(token).toString('base64');
     const session = this.#handoffs.get(hash);
     if (!session) return undefined;
     this.#handoffs.delete(hash);
     const i = session.handoffs.findIndex((handoff) => handoff.hash === hash);
-    const live = i >= 0 && session.handoffs[i]!.expiresAt > now;
+    const live = i >= 0 && session.handoffs[i]!.expiresAt > now && mayRedeem(session.handoffs[i]!.binding, origin);
     if (i >= 0) session.handoffs.splice(i, 1);
     return live && this.#sessions.get(session.code) === session ? session : undefined;
   }

@@ -7,6 +7,7 @@
  */
 
 import type { AssetGrant } from './assets.js';
+import type { DomainRule } from './origins.js';
 
 /** Bumped on any incompatible change; peers send it in `create`, `resume` and `join`. */
 export const PROTOCOL_VERSION = 1;
@@ -226,6 +227,8 @@ export type ResumeFrame = ({ t: 'resume'; v: number; code: string; token: string
 /** Customer → relay: a one-time token to carry the session to another of its domains. */
 export interface HandoffFrame {
   t: 'handoff';
+  /** The session's listed domains: the token opens the session only on one of them (absent: any page). */
+  domains?: DomainRule[];
 }
 /** Relay → customer: the hand-off token, good once within `ttl` ms; it travels in the next page's URL fragment. */
 export interface HandoffTokenFrame {

@@ -4,6 +4,7 @@
  * library: this part ships in the customer's bundle, so every byte counts.
  */
 import { Action, FORWARDED, HighlightKind, ErrorCode, Mode, type AgentFrame, type Frame, type RelayFrame } from './frames.js';
+import { isDomainRule, MAX_DOMAIN_RULES } from './origins.js';
 
 /** A refused frame, with the reason a peer is told. */
 export class ProtocolError extends Error {
@@ -91,7 +92,8 @@ export const SESSION_CHECKS: Checks = {
     isFiniteNumber(f.v) &&
     (f.at === undefined || isFiniteNumber(f.at)) &&
     (f.handoff === undefined ? isSessionCode(f.code) && isShortString(f.token, 256) : isShortString(f.handoff, 64) && f.code === undefined),
-  handoff: () => true,
+  handoff: (f) =>
+    f.domains === undefined || (Array.isArray(f.domains) && f.domains.length <= MAX_DOMAIN_RULES && f.domains.every(isDomainRule)),
   join: (f) =>
     isFiniteNumber(f.v) &&
     (f.at === undefined || isFiniteNumber(f.at)) &&

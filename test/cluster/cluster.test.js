@@ -190,6 +190,28 @@ describe('two relays on one Redis: the rules hold across nodes', () => {
     await expectRefused(agent, 'rate-limited', 4029);
     await customer.close();
   });
+
+  it("a hand-off token issued on one node opens the session on another, only on the session's domains", async () => {
+    const { a, b } = ctx;
+    const customer = await connect(a.url, { origin: 'https://shop.example' });
+    customer.send({ t: 'create', v: V, mode: 'no-control' });
+    const created = await customer.next();
+    const token = async () => {
+      customer.send({ t: 'handoff', domains: [{ host: 'pay.example', subdomains: false, port: '' }] });
+      const frame = await customer.next();
+      assert.equal(frame.t, 'handoff-token');
+      return frame.token;
+    };
+    const thief = await connect(b.url, { origin: 'https://evil.example' });
+    thief.send({ t: 'resume', v: V, handoff: await token() });
+    await expectRefused(thief, 'session-not-found', 4004);
+    const next = await connect(b.url, { origin: 'https://pay.example' });
+    next.send({ t: 'resume', v: V, handoff: await token() });
+    const resumed = await next.next();
+    assert.deepEqual([resumed.t, resumed.code], ['resumed', created.code]);
+    next.send({ t: 'end' });
+    await next.closedWithin();
+  });
 });
 
 describe('two relays on one Redis: sessions per IP', () => {

@@ -111,7 +111,7 @@ describe('sessions', () => {
     next.send({ t: 'join', v: V, code: created.code, name: 'Bob' });
     assert.equal((await next.next()).t, 'joined');
     assert.deepEqual(await customer.next(), { t: 'peer', role: 'agent', status: 'online', name: 'Bob' });
-    await Promise.all([next.close(), customer.close()]);
+    await customer.close();
   });
 
   it("a dropped agent's place is held: others are refused, its own token takes it back", async () => {
@@ -208,6 +208,44 @@ describe('sessions', () => {
     mixed.send({ t: 'resume', v: V, handoff: token, code: created.code });
     await expectRefused(mixed, 'bad-frame', 1008);
     await Promise.all([agent.close(), customer.close(), next.close()]);
+  });
+
+  it("hand-off: a token asked for with the session's domains opens it on those only, whoever else holds it", async () => {
+    let customer = await connect(ctx.url, { origin: 'https://shop.example' });
+    customer.send({ t: 'create', v: V, mode: 'full-control' });
+    const created = await customer.next();
+    const domains = [{ host: 'pay.example', subdomains: false, port: '' }];
+    const token = async () => {
+      customer.send({ t: 'handoff', domains });
+      const frame = await customer.next();
+      assert.equal(frame.t, 'handoff-token');
+      return frame.token;
+    };
+    // Where a leaked token might turn up: another site, a client that sends no Origin, the listed host over http.
+    for (const origin of ['https://evil.example', undefined, 'http://pay.example', 'https://pay.example:8443']) {
+      const thief = await connect(ctx.url, origin ? { origin } : {});
+      thief.send({ t: 'resume', v: V, handoff: await token() });
+      await expectRefused(thief, 'session-not-found', 4004);
+    }
+    const spent = await token();
+    const next = await connect(ctx.url, { origin: 'https://pay.example' });
+    next.send({ t: 'resume', v: V, handoff: spent });
+    const resumed = await next.next();
+    assert.equal(resumed.t, 'resumed');
+    assert.equal(resumed.code, created.code);
+    customer = next; // the page on pay.example now holds the session (the first was replaced)
+    // A refused redemption spends the token too: it cannot be tried on one site after another.
+    const tried = await token();
+    const wrong = await connect(ctx.url, { origin: 'https://evil.example' });
+    wrong.send({ t: 'resume', v: V, handoff: tried });
+    await expectRefused(wrong, 'session-not-found', 4004);
+    const late = await connect(ctx.url, { origin: 'https://pay.example' });
+    late.send({ t: 'resume', v: V, handoff: tried });
+    await expectRefused(late, 'session-not-found', 4004);
+    // Rules are checked as data: a malformed one is a bad frame.
+    customer.send({ t: 'handoff', domains: [{ host: 'pay.example/evil', subdomains: false, port: '' }] });
+    await expectRefused(customer, 'bad-frame', 1008);
+    await Promise.all([next.close(), customer.close()]);
   });
 
   it('resume while the old socket is still open replaces it quietly', async () => {
