@@ -49,7 +49,7 @@ async function serve(redis) {
   const relay = await startRelay({
     port: 0,
     log: () => {},
-    ...(redis ? { redis } : {}),
+    ...(redis ? { redis: { url: redis, secret: 'the bench cluster secret, at least 32 bytes' } } : {}),
     limits: { socketsPerIp: Infinity, pendingPerIp: Infinity, sessionsPerIp: Infinity },
   });
   process.send({ url: relay.url });

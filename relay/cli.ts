@@ -58,7 +58,7 @@ through the relay, from the customer page's origin only, never from private addr
                            comma-separated); only listed origins may be private or loopback addresses
   --asset-max-bytes BYTES  largest asset (default ${RELAY_DEFAULTS.assets.maxBytes})
   --asset-timeout SECONDS  the whole fetch, redirects included (default ${RELAY_DEFAULTS.assets.timeoutMs / 1000})
-  --no-asset-proxy         switch it off (the mirror then loads assets from their origins itself)
+  --no-asset-proxy         switch it off (the mirror then loads no assets, unless its viewer says direct)
 
 Scaling out:
   --redis URL              redis://[user:pass@]host:port[/db] (or rediss://): session records,
@@ -66,7 +66,10 @@ Scaling out:
                            whose relay dies resumes on another. Put the password in COBROWSE_REDIS
   --redis-prefix P         prefix of every Redis key and channel (default cobrowse:)
   --cluster-secret S       shared by every node (at least 32 bytes): messages between nodes carry an
-                           HMAC-SHA256 under it, others are dropped. Put it in COBROWSE_CLUSTER_SECRET
+                           HMAC-SHA256 under it, others are dropped. Put it in COBROWSE_CLUSTER_SECRET.
+                           Required with --redis, unless:
+  --insecure-cluster       run without it: anyone who can PUBLISH on the Redis can send frames to
+                           its sessions (tests and labs only)
 
 Metrics (off unless asked for):
   --metrics                serve GET /metrics (Prometheus) on the relay's port
@@ -124,7 +127,7 @@ const STRINGS = [
   'asset-max-bytes',
   'asset-timeout',
 ] as const;
-const FLAGS = ['dev', 'trust-proxy', 'metrics', 'no-asset-proxy'] as const;
+const FLAGS = ['dev', 'trust-proxy', 'metrics', 'no-asset-proxy', 'insecure-cluster'] as const;
 
 let parsed: Record<string, string | boolean | string[] | undefined>;
 try {
@@ -226,6 +229,7 @@ const webhookUrl = option('webhook-url');
 const redisUrl = option('redis');
 if (option('redis-prefix') !== undefined && !redisUrl) fail('--redis-prefix needs --redis');
 if (option('cluster-secret') !== undefined && !redisUrl) fail('--cluster-secret needs --redis');
+if (flag('insecure-cluster') && !redisUrl) fail('--insecure-cluster needs --redis');
 
 // Warnings the relay logs while starting wait until the summary is printed, so it comes first.
 const early: Record<string, unknown>[] = [];
@@ -254,7 +258,9 @@ const options: RelayOptions & { port: number; host: string } = {
   drainTimeoutMs: number('drain-timeout', 1000),
   headersTimeoutMs: number('headers-timeout', 1000),
   webhook: webhookUrl ? { url: webhookUrl, secret: option('webhook-secret') } : undefined,
-  redis: redisUrl ? { url: redisUrl, prefix: option('redis-prefix'), secret: option('cluster-secret') } : undefined,
+  redis: redisUrl
+    ? { url: redisUrl, prefix: option('redis-prefix'), secret: option('cluster-secret'), insecure: flag('insecure-cluster') }
+    : undefined,
   metrics: flag('metrics') || option('metrics-port') !== undefined || option('metrics-token') !== undefined,
   metricsToken: option('metrics-token'),
   metricsPort: metricsPort(),

@@ -26,9 +26,11 @@ export interface RedisClusterOptions {
   prefix?: string;
   /**
    * The secret every node of the cluster shares (at least 32 bytes): each message between nodes carries
-   * an HMAC-SHA256 under it, and messages without the right one are dropped. Without it the relay warns.
+   * an HMAC-SHA256 under it, and messages without the right one are dropped. Required unless `insecure`.
    */
   secret?: string;
+  /** Run without a secret: whoever can PUBLISH on this Redis can send frames to the sessions (the relay warns). Tests and labs only. */
+  insecure?: boolean;
 }
 
 /** Where a role is held: `<node>:<connection>`, or '' when nobody holds it. */
@@ -429,6 +431,11 @@ export class RedisCluster {
     this.#prefix = options.prefix ?? 'cobrowse:';
     if (options.secret !== undefined && Buffer.byteLength(options.secret) < 32)
       throw new TypeError('redis.secret must be at least 32 bytes');
+    // A Redis others can write to would otherwise be a way into every session: no secret is a choice made out loud.
+    if (options.secret === undefined && !options.insecure)
+      throw new TypeError(
+        'redis.secret is required (--cluster-secret or COBROWSE_CLUSTER_SECRET, at least 32 bytes): without it anyone who can PUBLISH on this Redis can send frames to its sessions. To run without one, set redis.insecure (--insecure-cluster)',
+      );
     this.#mac = options.secret === undefined ? null : new BusMac(options.secret);
     this.#channel = `${this.#prefix}node:${this.node}`;
     this.#redis = new Redis(options.url, CLIENT_OPTIONS) as Redis & Scripts;

@@ -232,7 +232,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     log({
       event: 'warning',
       message:
-        "No cluster secret: anyone who can PUBLISH on this Redis can send frames to this node's parties. Configure redis.secret (--cluster-secret).",
+        "Insecure cluster (no secret): anyone who can PUBLISH on this Redis can send frames to this node's parties. Configure redis.secret (--cluster-secret).",
     });
   }
   if (customerOrigins.open || agentOrigins.open) {

@@ -31,7 +31,7 @@ async function pairAcross(a, b, origin) {
 }
 
 for (const [name, secretArgs] of [
-  ['without a cluster secret (a shared random key in Redis)', []],
+  ['without a cluster secret (--insecure-cluster: a shared random key in Redis)', ['--insecure-cluster']],
   ['with a cluster secret', ['--cluster-secret', SECRET]],
 ]) {
   describe(`two relays on one Redis: asset grants ${name}`, () => {

@@ -7,6 +7,7 @@ import { after, before } from 'node:test';
 import { startRedis } from '../helpers/redis.js';
 
 export const V = 1;
+export const TEST_CLUSTER_SECRET = 'the test cluster secret, at least 32 bytes long';
 const CLI = fileURLToPath(new URL('../../dist/relay/cli.js', import.meta.url));
 export { sleep } from '../helpers/wait.js';
 
@@ -15,6 +16,8 @@ export { sleep } from '../helpers/wait.js';
  * once it listens. `args` are more CLI flags.
  */
 export async function startNode(redisUrl, args = []) {
+  // Nodes share a cluster secret (required) unless a test says otherwise.
+  const secret = args.includes('--cluster-secret') || args.includes('--insecure-cluster') ? [] : ['--cluster-secret', TEST_CLUSTER_SECRET];
   const proc = spawn(
     process.execPath,
     [
@@ -29,6 +32,7 @@ export async function startNode(redisUrl, args = []) {
       'unlimited',
       '--sessions-per-ip',
       'unlimited',
+      ...secret,
       ...args,
     ],
     {

@@ -557,6 +557,21 @@ describe('cobrowse-relay CLI', () => {
     }
   });
 
+  it('refuses Redis without a cluster secret unless told --insecure-cluster', async () => {
+    // Checked before connecting: no Redis needs to be there.
+    await assert.rejects(async () => {
+      const relay = await startRelay({ port: 0, log: () => {}, redis: 'redis://127.0.0.1:1' });
+      await relay.close(); // started after all: stop it, so the failure is the assertion's, not a hang
+    }, /redis\.secret is required/);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'COBROWSE_CLUSTER_SECRET'));
+    const child = spawn(process.execPath, [cli, '--port', '0', '--redis', 'redis://127.0.0.1:1'], { env });
+    let err = '';
+    child.stderr.on('data', (chunk) => (err += chunk));
+    assert.notEqual(await new Promise((resolve) => child.on('exit', resolve)), 0);
+    assert.match(err, /--cluster-secret/);
+    assert.match(err, /--insecure-cluster/);
+  });
+
   it('refuses a bad port', async () => {
     const child = spawn(process.execPath, [cli, '--port', 'eighty']);
     assert.equal(await new Promise((resolve) => child.on('exit', resolve)), 2);
