@@ -132,7 +132,8 @@ export function headlessAgent(live: Live, host: HTMLElement, code: string, name 
   frame.style.cssText = 'position:absolute; width:1px; height:1px; opacity:0; pointer-events:none; border:0';
   host.append(frame);
   const mirror = new Mirror(frame);
-  const session = new AgentSession({ relay: live.relay.url, connection: live.relay.connection, name, mirror });
+  // The in-memory relay has no asset proxy; the mirrored page is the demo's own, so it loads directly.
+  const session = new AgentSession({ relay: live.relay.url, connection: live.relay.connection, name, mirror, assets: 'direct' });
   live.onStop(() => {
     session.dispose();
     frame.remove();

@@ -32,7 +32,7 @@ const meta = {
         <cobrowse-launcher allow-framed position="bottom-left" .relay=${relay.url} .connection=${relay.connection} .mode=${args.mode} .block=${AGENT_SIDE}></cobrowse-launcher>
       </section>
       <section aria-label="Agent's console" data-story-agent>
-        <cobrowse-viewer style="height:560px" name="Alice" .relay=${relay.url} .connection=${relay.connection}></cobrowse-viewer>
+        <cobrowse-viewer style="height:560px" name="Alice" assets="direct" .relay=${relay.url} .connection=${relay.connection}></cobrowse-viewer>
       </section>
     </div>`;
   },

@@ -37,6 +37,7 @@ const meta = {
     return html`<div style="display:flex; gap:16px; align-items:flex-start">
       ${customer}
       <cobrowse-viewer style="height:440px; flex:1; min-width:320px" .relay=${args.relay || live.relay.url}
+        assets=${args.relay ? 'proxy' : 'direct'}
         .connection=${args.relay ? undefined : live.relay.connection} .name=${args.name}
         @cobrowse-joined=${args.onCobrowseJoined}
         @cobrowse-state-change=${args.onCobrowseStateChange}

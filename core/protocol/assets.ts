@@ -38,8 +38,11 @@ export function parseAssetQuery(search: { get(name: string): string | null }): {
 /** url(…) unquoted or quoted (a quoted URL may hold parentheses), and @import "…" (an @import url(…) is a url() too). */
 const CSS_URL = /url\(\s*(?:"([^"]*)"|'([^']*)'|([^'"()\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')/gi;
 
-/** What a url() that may load nothing becomes: a URL no browser fetches. */
-const NOTHING = 'url("about:invalid")';
+/**
+ * What a url() that may load nothing becomes. `none` where an image goes; elsewhere (a font's src, a
+ * cursor) it makes the declaration invalid, so it is dropped: either way nothing is fetched, or even tried.
+ */
+const NOTHING = 'none';
 
 /**
  * CSS with each url() and @import passed through `map(url, isImport)`: the URL to write instead, or
