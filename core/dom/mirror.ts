@@ -260,6 +260,8 @@ export class Mirror {
       this.iframe.parentNode?.insertBefore(this.iframe, this.iframe.nextSibling);
       doc = this.document;
     }
+    // The same policy on the iframe: were its document ever navigated, the next one must keep it (or not load).
+    if (this.iframe.getAttribute('csp') !== this.assets.csp) this.iframe.setAttribute('csp', this.assets.csp);
     this.nodes = new Map();
     this.sheetTexts = new Map(frame.sheets ?? []);
     this.sheetsByRealm = new WeakMap();

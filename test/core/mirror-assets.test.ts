@@ -97,6 +97,7 @@ describe('mirror: how the page’s assets load', () => {
     mirror.document.body.append(img);
     await until(() => violations.length > 0, 'the CSP refuses a URL outside the proxy');
     expect(violations[0]).to.contain('127.0.0.1:9/outside.png');
+    expect(mirror.iframe.getAttribute('csp'), 'and the iframe requires it of any document it loads').to.contain("default-src 'none'");
   });
 
   it('without a proxy nothing loads, and quirks mode is refused', async () => {
