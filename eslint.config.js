@@ -6,6 +6,7 @@ import wc from 'eslint-plugin-wc';
 import litA11y from 'eslint-plugin-lit-a11y';
 import noOnlyTests from 'eslint-plugin-no-only-tests';
 import globals from 'globals';
+import boundaries from './eslint.boundaries.js';
 
 export default tseslint.config(
   {
@@ -59,6 +60,9 @@ export default tseslint.config(
     },
   },
   { files: ['components/**/*.ts', 'storybook/**/*.ts', 'demo/**/*.ts', 'examples/**/*.{js,jsx,mjs}'], ...litA11y.configs.recommended },
+
+  // The layers' boundaries: see eslint.boundaries.js.
+  ...boundaries,
 
   // A forgotten `.only` silently skips the rest of a suite.
   {

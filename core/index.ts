@@ -1,6 +1,6 @@
 /** The engine, for teams building their own UI: protocol, recorder, mirror, sessions. */
 export * from './protocol/index.js';
-export { Masker, MASK, type MaskOptions } from './dom/mask.js';
+export { Masker, MASK, OWN_UI, watchPasswords, type MaskOptions } from './dom/mask.js';
 export { NodeIds, serializeNode, snapshotDocument } from './dom/serializer.js';
 export { record, type RecordOptions, type Recording } from './dom/recorder.js';
 export { Mirror, MIRROR_SANDBOX, isUnsafeAttribute, type MirrorOptions } from './dom/mirror.js';
@@ -25,5 +25,6 @@ export {
   type LinkStatus,
 } from './agent-session.js';
 export { collectPlatform } from './platform.js';
+export { describePlatform, type PlatformDescription } from './platform-description.js';
 export { Pacer, pageTimers, type Timers } from './pacer.js';
 export { loadSession, saveSession, clearSession, type StoredSession } from './persistence.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `npm test` runs, in order; stops at the first failure with a non-zero exit.
-#   1. find (or install) Chromium and Firefox   2. build   3. typecheck   3b. lint
+#   1. find (or install) Chromium and Firefox   2. build   3. typecheck   3b. lint (and its boundary rules' tests)
 #   4. browser unit tests (web-test-runner)   5. relay (node)   5a. end-to-end and fidelity
 #   5b. scale-out: relay processes on a real redis-server (found or installed first)
 #   5c. chaos: faults between the pages, the relay nodes and Redis (5 seeds, 60 s each)
@@ -74,10 +74,12 @@ npm run build
 stage "Typecheck"
 npm run typecheck
 
-# ESLint (typescript-eslint, Lit, web components, lit-a11y, no .only), then Prettier's check.
+# ESLint (typescript-eslint, Lit, web components, lit-a11y, no .only, the layers' import boundaries), then
+# Prettier's check, then proof that each boundary rule refuses a crossing (test/lint/).
 stage "Lint (eslint) and format (prettier --check)"
 npm run lint
 npm run format:check
+check node --test test/lint/
 
 stage "Browser unit tests (web-test-runner, $CHROME_PATH)"
 check npx web-test-runner

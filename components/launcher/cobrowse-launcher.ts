@@ -1,6 +1,6 @@
 import { LitElement, html, nothing } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
-import { CustomerState, type ConnectionFactory, type CustomerEvents } from '../../core/index.js';
+import { CustomerState, OWN_UI, type ConnectionFactory, type CustomerEvents } from '../../core/index.js';
 import { Mode, type EndedBy } from '../../core/protocol/index.js';
 import '../events.js';
 import { emit } from '../internal/emit.js';
@@ -232,6 +232,12 @@ export class CobrowseLauncher extends LitElement {
       this.marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
     };
     this.marksFrame = requestAnimationFrame(tick);
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // The recorder sends our element as an empty placeholder: the agent sees where it is, not the customer's panel.
+    if (!this.hasAttribute(OWN_UI)) this.setAttribute(OWN_UI, '');
   }
 
   override disconnectedCallback(): void {

@@ -1,6 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { CustomerSession, CustomerState, Masker, type ConnectionFactory, type CustomerEvents } from '../../core/index.js';
-import { watchPasswords } from '../../core/dom/mask.js';
+import { CustomerSession, CustomerState, Masker, watchPasswords, type ConnectionFactory, type CustomerEvents } from '../../core/index.js';
 import type { Mode } from '../../core/protocol/index.js';
 
 export interface SessionHost extends ReactiveControllerHost, HTMLElement {

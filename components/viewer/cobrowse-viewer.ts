@@ -2,7 +2,7 @@ import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { keyed } from 'lit/directives/keyed.js';
 import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX, type ConnectionFactory } from '../../core/index.js';
-import { describePlatform, type PlatformDescription } from '../../core/platform-description.js';
+import { describePlatform, type PlatformDescription } from '../../core/index.js';
 import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
 import type { NavigateDetail, ViewerChangeDetail } from '../events.js';
 import { emit } from '../internal/emit.js';

@@ -8,6 +8,12 @@ import { nativeMutationObserver } from './native.js';
 /** What the agent sees instead of a masked value: a fixed run that does not reveal the length. */
 export const MASK = '********';
 
+/**
+ * The attribute an SDK element (the launcher) carries on its host: the agent sees where it is, as an
+ * empty element of its tag, never its attributes or panel. The serializer knows it, not the elements.
+ */
+export const OWN_UI = 'data-cobrowse-own';
+
 /** Fields masked whatever the configuration (autocomplete tokens are checked separately). */
 const ALWAYS_MASKED = 'input[type=password i],input[type=hidden i]';
 

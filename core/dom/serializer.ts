@@ -13,7 +13,7 @@ import {
 import { mapCssUrls } from '../protocol/assets.js';
 import { withoutHandoff } from '../handoff.js';
 import { mapSrcset } from './assets.js';
-import type { Masker } from './mask.js';
+import { OWN_UI, type Masker } from './mask.js';
 
 /** Maps live nodes to the IDs the mirror knows them by. */
 export class NodeIds {
@@ -338,8 +338,8 @@ export function serializeNode(node: Node, ctx: SerializeContext, inherited?: boo
         return blockedPlaceholder(el, id);
       }
       ctx.blocked.delete(el); // unblocked since it was last sent
-      // Our own launcher is the customer's, not the page's: the agent sees where it is, never its panel.
-      if (el.localName === 'cobrowse-launcher') {
+      // Our own UI (the launcher) is the customer's, not the page's: the agent sees where it is, never its panel.
+      if (el.hasAttribute(OWN_UI)) {
         ctx.blocked.add(el);
         return [NodeKind.Element, id, el.localName, [], []];
       }

@@ -25,6 +25,11 @@ describe('<cobrowse-launcher>', () => {
     await expect(el).to.be.accessible();
   });
 
+  it('marks itself as the SDK’s own UI, which the recorder sends as an empty element', async () => {
+    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL}></cobrowse-launcher>`);
+    expect(el.hasAttribute('data-cobrowse-own')).to.equal(true);
+  });
+
   it('starts a session and shows its 9-digit ID, grouped 3-3-3', async () => {
     const { el, code } = await startedLauncher();
     expect(code).to.match(/^\d{9}$/);

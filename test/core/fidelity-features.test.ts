@@ -254,15 +254,18 @@ describe('fidelity: state that is not in attributes', () => {
 });
 
 describe('the SDK itself', () => {
-  it("sends the customer's own launcher as an empty element: the agent never sees its panel", async () => {
-    const { doc } = await sourceFrame('<!doctype html><body><cobrowse-launcher><span>light</span></cobrowse-launcher></body>');
+  it("sends the SDK's own UI (data-cobrowse-own, which the launcher sets) as an empty element: the agent never sees its panel", async () => {
+    const { doc } = await sourceFrame(
+      '<!doctype html><body><cobrowse-launcher data-cobrowse-own lang="fr"><span>light</span></cobrowse-launcher></body>',
+    );
     doc.querySelector('cobrowse-launcher')!.attachShadow({ mode: 'open' }).innerHTML = '<p>Your session ID 123 456 789</p>';
     const frames: string[] = [];
     const rec = record({ emit: (f) => frames.push(JSON.stringify(f)), doc });
     doc.querySelector('cobrowse-launcher')!.shadowRoot!.append(doc.createElement('b'));
     doc.querySelector('cobrowse-launcher')!.append('more');
     await settle(doc.defaultView!);
-    expect(frames.join('')).not.to.match(/session ID|light|more/);
+    expect(frames.join('')).not.to.match(/session ID|light|more|"fr"/);
+    expect(frames.join('')).to.contain('"cobrowse-launcher"');
     rec.stop();
   });
 });
