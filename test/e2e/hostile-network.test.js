@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRelay } from '../../dist/relay/index.js';
-import { launchChromium, mirrorPoint, startFromLauncher } from '../helpers/chromium.js';
+import { fetchAfterFrames, launchChromium, mirrorPoint, startFromLauncher } from '../helpers/chromium.js';
 import { until } from '../helpers/wait.js';
 import { PIXEL, hostileVectors, vectorPage } from '../fixtures/hostile/vectors.js';
 
@@ -281,16 +281,8 @@ describe("hostile pages make the agent's browser fetch, navigate, focus and read
      * being sent (a private address may never answer: sent is what counts).
      */
     const settle = async () => {
-      await agent.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       const url = `${consoleOrigin}/__settle/${++settles}`;
-      await agent.evaluate(
-        (url) =>
-          fetch(url).then(
-            () => {},
-            () => {},
-          ),
-        url,
-      );
+      await fetchAfterFrames(agent, url);
       await until(() => records.some((r) => r.url === url && r.done), `the console's settle request ${url}`);
       const open = () => records.filter((r) => !r.done && !r.extra && !/^(data|blob|about):/.test(r.url));
       try {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { startDemo } from '../../dist/demo/server.js';
-import { launchChromium, startFromLauncher } from '../helpers/chromium.js';
+import { fetchAfterFrames, launchChromium, startFromLauncher } from '../helpers/chromium.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -191,16 +191,8 @@ async function markerArrived(agent, seen) {
     null,
     { timeout: 15_000 },
   );
-  await agent.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const url = `${new URL(agent.url()).origin}/hostile-marker-${++markers}`;
-  await agent.evaluate(
-    (url) =>
-      fetch(url).then(
-        () => {},
-        () => {},
-      ),
-    url,
-  );
+  await fetchAfterFrames(agent, url);
   await until(() => seen.requests.includes(url), "the agent page's own marker request");
 }
 

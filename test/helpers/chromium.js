@@ -24,6 +24,22 @@ export const CHROME_ARGS = [
 /** Launches Chromium with CHROME_ARGS, plus any test-specific flags. */
 export const launchChromium = (extraArgs = []) => chromium.launch({ executablePath: CHROME_PATH, args: [...CHROME_ARGS, ...extraArgs] });
 
+/**
+ * After the page's next two frames, has it fetch `url` (its answer ignored): a request that comes after
+ * everything the page started before, which a test can wait for in its own log of requests.
+ */
+export async function fetchAfterFrames(page, url) {
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  await page.evaluate(
+    (url) =>
+      fetch(url).then(
+        () => undefined,
+        () => undefined,
+      ),
+    url,
+  );
+}
+
 /** Where a customer element shows in the agent console's page (the mirror is scaled to fit). */
 export function mirrorPoint(agentPage, selector) {
   return agentPage.evaluate((selector) => {
