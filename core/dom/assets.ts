@@ -71,19 +71,16 @@ export function mapSrcset(srcset: string, map: (url: string) => string | null): 
 }
 
 export class AssetPolicy {
-  constructor(readonly loading: AssetLoading = 'none') {}
-
-  /** Only a proxied page may keep quirks mode: in quirks mode a stylesheet may be any document, such as a console page. */
-  get allowsQuirks(): boolean {
-    return typeof this.loading === 'object';
-  }
-
   /** The mirror document's Content-Security-Policy: nothing runs, and only the proxy (or, direct, the web) is loaded from. */
-  get csp(): string {
-    const { loading } = this;
+  readonly csp: string;
+  /** Only a proxied page may keep quirks mode: in quirks mode a stylesheet may be any document, such as a console page. */
+  readonly allowsQuirks: boolean;
+
+  constructor(readonly loading: AssetLoading = 'none') {
+    this.allowsQuirks = typeof loading === 'object';
     const from = typeof loading === 'object' ? exactPath(loading.proxy) : loading === 'direct' ? 'http: https:' : '';
     const sources = (...extra: string[]) => [from, ...extra].filter(Boolean).join(' ') || "'none'";
-    return [
+    this.csp = [
       "default-src 'none'",
       `img-src ${sources('data:', 'blob:')}`,
       `style-src ${sources("'unsafe-inline'")}`,

@@ -422,10 +422,7 @@ export class Mirror {
     const [, docId, children, quirks, adopted] = tree;
     // Writing (or not) a doctype is the only way to set a document's rendering mode. Quirks mode would
     // take any document as a stylesheet (a console page with its secrets), so it needs the proxy.
-    doc.open();
-    doc.write(`${quirks && this.assets.allowsQuirks ? '' : '<!DOCTYPE html>'}${this.lockdown(doc)}`);
-    doc.close();
-    forgetConsoleUrl(doc);
+    this.openDocument(doc, !(quirks && this.assets.allowsQuirks));
     while (doc.firstChild) doc.firstChild.remove();
     this.remember(doc, docId);
     for (const child of children) {
@@ -446,11 +443,20 @@ export class Mirror {
     }
   }
 
-  /** The head a mirror document is written with: no referrer, and (once per document) its CSP. */
-  private lockdown(doc: Document): string {
-    if (this.locked.has(doc)) return NO_REFERRER;
-    this.locked.set(doc, this.assets.csp);
-    return `<meta http-equiv="Content-Security-Policy" content="${this.assets.csp}">${NO_REFERRER}`;
+  /**
+   * Empties a mirror document and writes its head: the doctype (or none: quirks mode), no referrer, and
+   * once per document its CSP. Then it forgets the console's URL that document.open() gave it.
+   */
+  private openDocument(doc: Document, standards: boolean): void {
+    let head = NO_REFERRER;
+    if (!this.locked.has(doc)) {
+      this.locked.set(doc, this.assets.csp);
+      head = `<meta http-equiv="Content-Security-Policy" content="${this.assets.csp}">${head}`;
+    }
+    doc.open();
+    doc.write(standards ? `<!DOCTYPE html>${head}` : head);
+    doc.close();
+    forgetConsoleUrl(doc);
   }
 
   private runAfterAttach(): void {
@@ -484,10 +490,7 @@ export class Mirror {
       return;
     }
     // Another site's page is not ours to read: say so, at the same size.
-    doc.open();
-    doc.write(`<!DOCTYPE html>${this.lockdown(doc)}`);
-    doc.close();
-    forgetConsoleUrl(doc);
+    this.openDocument(doc, true);
     doc.body.style.cssText =
       'margin:0;height:100vh;display:grid;place-items:center;background:#eef0f4;color:#5b6474;font:13px system-ui,sans-serif';
     doc.body.textContent = 'Content from another website is not shared';
