@@ -204,9 +204,14 @@ class AssetCache {
   }
 }
 
+/** How often the proxy says again that it refused an origin: often enough to be seen, never a flood. */
+const REFUSAL_LOG_MS = 10 * 60_000;
+
 export class AssetProxy {
   readonly #listed: ReadonlySet<string>;
   readonly #cache: AssetCache | null;
+  /** When each refused origin was last logged (bounded: a hostile page can name any number of origins). */
+  readonly #refusalsLogged = new Map<string, number>();
 
   constructor(
     private readonly options: ResolvedAssetOptions,
@@ -250,7 +255,10 @@ export class AssetProxy {
       throw new AssetError(400, 'bad-request', 'not a URL');
     }
     const why = refusal(url, rules);
-    if (why) throw forbidden(why);
+    if (why) {
+      this.#logRefusal(url.origin, why);
+      throw forbidden(why);
+    }
     // The origin check above ran for this session first; a cached copy must also have come only by allowed ways.
     const key = `${query.kind} ${url.href}`;
     const cached = this.#cache?.get(key, Date.now());
@@ -262,6 +270,23 @@ export class AssetProxy {
     this.#cache?.set(key, fetched);
     this.deps.outcome('ok');
     this.#send(res, fetched, query.kind, query.grant);
+  }
+
+  /**
+   * The operator's one clue when the mirror lacks a site's CDN images or fonts: which origin was refused
+   * and why (the origin only: a URL's path and query are the customer's).
+   */
+  #logRefusal(origin: string, reason: string): void {
+    const now = Date.now();
+    if (now - (this.#refusalsLogged.get(origin) ?? -Infinity) < REFUSAL_LOG_MS) return;
+    if (this.#refusalsLogged.size >= 1000) this.#refusalsLogged.clear();
+    this.#refusalsLogged.set(origin, now);
+    this.deps.log({
+      event: 'asset-refused',
+      origin,
+      reason,
+      hint: 'if the mirror should show assets from this origin, list it in assets.origins (--asset-origin)',
+    });
   }
 
   /** The rules of the session whose grant this is: 403 unless the grant is genuine, unexpired, and its session lives. */

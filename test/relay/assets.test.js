@@ -110,9 +110,10 @@ describe('asset proxy', () => {
     ctx.hang = createTcpServer((socket) => socket.on('error', () => {}));
     await new Promise((resolve) => ctx.hang.listen(0, '127.0.0.1', resolve));
     ctx.hangOrigin = `http://127.0.0.1:${ctx.hang.address().port}`;
+    ctx.logs = [];
     ctx.relay = await startRelay({
       port: 0,
-      log: () => {},
+      log: (event) => ctx.logs.push(event),
       metrics: true,
       assets: { origins: [ctx.a.origin, ctx.hangOrigin], maxBytes: MAX_BYTES, timeoutMs: TIMEOUT_MS },
     });
@@ -167,6 +168,15 @@ describe('asset proxy', () => {
     assert.equal(res.status, 403);
     assert.match(res.json().error, /not this session's origin/);
     assert.equal(ctx.b.hits.get('/img.png') ?? 0, 0, 'never fetched');
+  });
+
+  it('tells the operator which origin it refused, once a while, without the path or query', async () => {
+    await fetchAs(ctx.session.grant, 'image', `${ctx.b.origin}/cdn/logo.png?customer=jane`);
+    await fetchAs(ctx.session.grant, 'image', `${ctx.b.origin}/cdn/other.png`);
+    const refused = ctx.logs.filter((e) => e.event === 'asset-refused' && e.origin === ctx.b.origin);
+    assert.equal(refused.length, 1, 'one line per origin, not per request');
+    assert.match(refused[0].hint, /--asset-origin/);
+    assert.doesNotMatch(JSON.stringify(refused), /cdn|jane/);
   });
 
   it("refuses a loopback or private address, even the session's own origin, unless the origin is listed", async () => {
