@@ -7,7 +7,7 @@ import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 import { renderMarks, type Mark } from '../internal/highlights.js';
 import { CustomerSessionController } from './session-controller.js';
-import { launcherStrings, translationFor, type LauncherStrings } from './strings.js';
+import { launcherTranslations, type LauncherStrings } from './strings.js';
 import { launcherStyles } from './styles.js';
 
 /** How long the control prompt's Allow button ignores clicks after the prompt appears (as browsers' permission prompts do). */
@@ -20,7 +20,7 @@ const ALLOW_DELAY_MS = 500;
  * @summary The customer's co-browsing launcher.
  *
  * @fires cobrowse-session-created - A session was created; `detail.code` is its 9-digit ID (send it to the agent by chat, for example).
- * @fires cobrowse-state-change - The session's state changed; `detail.state` is the new one.
+ * @fires cobrowse-state-change - The session's state changed; `detail.state` is the new one, `detail.previous` the one before.
  * @fires cobrowse-agent-joined - An agent is now viewing the page; `detail.name` is their display name.
  * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
  * @fires cobrowse-control-request - The agent asks to control the page (cancelable): call `preventDefault()` to decide
@@ -64,6 +64,7 @@ export class CobrowseLauncher extends LitElement {
     shareUrlQuery: { type: Boolean, attribute: 'share-url-query' },
     domains: {},
     allowFramed: { type: Boolean, attribute: 'allow-framed' },
+    consentTimeoutMs: { type: Number, attribute: 'consent-timeout-ms' },
     consentTimeout: { type: Number, attribute: 'consent-timeout' },
     /**
      * The language of the launcher's texts (the page's `<html lang>` by default): picks a translation
@@ -122,7 +123,18 @@ export class CobrowseLauncher extends LitElement {
   declare allowFramed: boolean;
 
   /** How long the customer has to answer a control request before it counts as Deny, in ms. */
-  declare consentTimeout: number;
+  declare consentTimeoutMs: number;
+
+  /**
+   * The same as `consentTimeoutMs`.
+   * @deprecated Use `consent-timeout-ms` / `consentTimeoutMs`; until 0.2.
+   */
+  get consentTimeout(): number {
+    return this.consentTimeoutMs;
+  }
+  set consentTimeout(ms: number) {
+    this.consentTimeoutMs = ms;
+  }
 
   /** The clock of the launcher's rules about time (the Allow button's delay, the consent backoff), in ms; `Date.now` by default. */
   clock: () => number = Date.now;
@@ -146,6 +158,8 @@ export class CobrowseLauncher extends LitElement {
   declare open: boolean;
 
   declare private endedBy: EndedBy | undefined;
+  /** The state `cobrowse-state-change` last reported. */
+  private reportedState: CustomerState = CustomerState.Idle;
   declare private errorMessage: string;
   declare private copied: boolean;
   /** Start was refused before any session (insecure page, old browser): the panel says why. */
@@ -164,7 +178,7 @@ export class CobrowseLauncher extends LitElement {
     this.shareUrlQuery = false;
     this.domains = '';
     this.allowFramed = false;
-    this.consentTimeout = 30_000;
+    this.consentTimeoutMs = 30_000;
     this.strings = {};
     this.consentRequest = null;
     this.agentPointer = null;
@@ -181,7 +195,8 @@ export class CobrowseLauncher extends LitElement {
     switch (type) {
       case 'state':
         this.open ||= event === CustomerState.Waiting;
-        emit(this, 'cobrowse-state-change', { state: event as CustomerState });
+        emit(this, 'cobrowse-state-change', { state: event as CustomerState, previous: this.reportedState });
+        this.reportedState = event as CustomerState;
         break;
       case 'created':
         emit(this, 'cobrowse-session-created', event as { code: string });
@@ -261,7 +276,7 @@ export class CobrowseLauncher extends LitElement {
         this.removeAttribute('dodge');
         resolve(allowed);
       };
-      const timer = setTimeout(() => answer(false), this.consentTimeout);
+      const timer = setTimeout(() => answer(false), this.consentTimeoutMs);
       const hostDecides = !emit(
         this,
         'cobrowse-control-request',
@@ -313,7 +328,7 @@ export class CobrowseLauncher extends LitElement {
   }
 
   private get text(): LauncherStrings {
-    return { ...launcherStrings, ...translationFor(this.lang || document.documentElement.lang), ...this.strings };
+    return launcherTranslations.textsFor(this);
   }
 
   /** Starts sharing this tab (or resumes the session this site already has). */
@@ -343,6 +358,7 @@ export class CobrowseLauncher extends LitElement {
 
   override render() {
     if (this.controller.inert) return nothing;
+    const t = this.text;
     const shared = this.state === CustomerState.Connected;
     const pointer = shared ? this.agentPointer : null;
     return html`
@@ -362,21 +378,20 @@ export class CobrowseLauncher extends LitElement {
       ${
         pointer
           ? html`<div class="agent-pointer" part="agent-pointer" aria-hidden="true" style="left:${pointer.x}px;top:${pointer.y}px">
-          <span class="arrow"></span><span class="name">${this.controller.session?.agentName || this.text.defaultAgent}</span>
+          <span class="arrow"></span><span class="name">${this.agentName(t)}</span>
           ${pointer.click ? keyed(pointer.click, html`<span class="ripple"></span>`) : nothing}
         </div>`
           : nothing
       }
-      <div class="visually-hidden" role="status" aria-live="polite">${this.statusText()}</div>
-      ${this.open ? html`<section class="panel" part="panel" aria-label="Co-browsing">${this.renderPanel()}</section>` : nothing}
+      <div class="visually-hidden" role="status" aria-live="polite">${this.statusText(t)}</div>
+      ${this.open ? html`<section class="panel" part="panel" aria-label="Co-browsing">${this.renderPanel(t)}</section>` : nothing}
       <button class="trigger" part="trigger" ?data-shared=${shared} aria-expanded=${this.open} @click=${() => (this.open = !this.open)}>
-        ${shared ? this.text.triggerShared : this.text.trigger}
+        ${shared ? t.triggerShared : t.trigger}
       </button>
     `;
   }
 
-  private renderPanel() {
-    const t = this.text;
+  private renderPanel(t: LauncherStrings) {
     const code = this.code;
     const codeBlock = code
       ? html`<strong class="code" part="code" aria-label=${t.codeLabel(code.split('').join(' '))}>${groupCode(code)}</strong>`
@@ -398,10 +413,10 @@ export class CobrowseLauncher extends LitElement {
           <p>${this.state === CustomerState.Reconnecting ? t.reconnecting : t.readToAgent}</p>
           <div class="actions">
             <button class="secondary" @click=${this.copy}>${this.copied ? t.copied : t.copy}</button>
-            ${this.endButton()}
+            ${this.endButton(t)}
           </div>`;
       case CustomerState.Connected: {
-        const name = this.controller.session?.agentName || t.defaultAgent;
+        const name = this.agentName(t);
         if (this.consentRequest) {
           return html`<div part="consent" role="alertdialog" aria-labelledby="consent-title">
             <h2 id="consent-title">${t.consentTitle(this.consentRequest.name)}</h2>
@@ -419,7 +434,7 @@ export class CobrowseLauncher extends LitElement {
           <div class="actions">
             ${controlling ? html`<button class="secondary" @click=${() => this.controller.revokeControl()}>${t.takeBack}</button>` : nothing}
             <button class="secondary" part="pause" @click=${() => this.stopSharing()}>${t.stopSharing}</button>
-            ${this.endButton()}
+            ${this.endButton(t)}
           </div>`;
       }
       case CustomerState.Paused:
@@ -428,7 +443,7 @@ export class CobrowseLauncher extends LitElement {
           <p>${t.pausedBody}</p>
           <div class="actions">
             <button class="primary" part="pause" @click=${() => this.startSharing()}>${t.startSharing}</button>
-            ${this.endButton()}
+            ${this.endButton(t)}
           </div>`;
       case CustomerState.Ended:
         return html`<h2>${t.endedTitle}</h2>
@@ -447,22 +462,26 @@ export class CobrowseLauncher extends LitElement {
     if (request && this.clock() - request.shown >= ALLOW_DELAY_MS) request.answer(true);
   };
 
-  private endButton() {
-    return html`<button class="danger" part="end" @click=${() => this.end()}>${this.text.endSession}</button>`;
+  private endButton(t: LauncherStrings) {
+    return html`<button class="danger" part="end" @click=${() => this.end()}>${t.endSession}</button>`;
   }
 
-  private statusText(): string {
+  private agentName(t: LauncherStrings): string {
+    return this.controller.session?.agentName || t.defaultAgent;
+  }
+
+  private statusText(t: LauncherStrings): string {
     switch (this.state) {
       case CustomerState.Waiting:
-        return `${this.text.codeLabel(groupCode(this.code))}. ${this.text.readToAgent}`;
+        return `${t.codeLabel(groupCode(this.code))}. ${t.readToAgent}`;
       case CustomerState.Connected:
-        return `${this.text.viewing(this.controller.session?.agentName || this.text.defaultAgent)}.`;
+        return `${t.viewing(this.agentName(t))}.`;
       case CustomerState.Reconnecting:
-        return this.text.reconnecting;
+        return t.reconnecting;
       case CustomerState.Paused:
-        return this.text.pausedTitle;
+        return t.pausedTitle;
       case CustomerState.Ended:
-        return this.text.endedBy[this.endedBy ?? 'customer'];
+        return t.endedBy[this.endedBy ?? 'customer'];
       case CustomerState.Error:
         return this.errorMessage;
       default:

@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { NavigateDetail, ViewerChangeDetail } from '../events.js';
+import type { HighlightChoice, NavigateDetail, ViewerChangeDetail } from '../events.js';
 
 /** What a toolbar needs from the viewer it follows: `<cobrowse-viewer>` is one. */
 export interface ToolbarViewer extends HTMLElement {
@@ -9,8 +9,8 @@ export interface ToolbarViewer extends HTMLElement {
   zoom: number;
   /** Whether the mirror fits the space available. */
   autoFit: boolean;
-  /** Turns Highlight on with a tool, or off (null), which clears the marks. */
-  highlight(tool: 'rect' | 'pen' | 'spot' | null): void;
+  /** Turns Highlight on with a tool, or off (''), which clears the marks. */
+  highlight(tool: HighlightChoice): void;
   /** Clears every highlight mark on both sides. */
   clearHighlights(): void;
   /** Asks the customer's page to go back, forward, reload or to a URL. */

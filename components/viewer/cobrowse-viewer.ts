@@ -4,12 +4,14 @@ import { keyed } from 'lit/directives/keyed.js';
 import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX, type ConnectionFactory } from '../../core/index.js';
 import { describePlatform, type PlatformDescription } from '../../core/index.js';
 import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
-import type { NavigateDetail, ViewerChangeDetail } from '../events.js';
+import type { HighlightChoice, NavigateDetail, ViewerChangeDetail } from '../events.js';
+import { autoFitProperty } from '../internal/attributes.js';
 import { emit } from '../internal/emit.js';
 import '../toolbar/cobrowse-toolbar.js';
 import type { ToolbarViewer } from '../toolbar/viewer-link.js';
 import { renderMarks, type Mark } from '../internal/highlights.js';
 import { RemoteControl, elementAt, type Target } from './remote-control.js';
+import { viewerTextsFor, type ViewerStrings } from './strings.js';
 import { viewerStyles } from './styles.js';
 
 /** A field the agent is co-filling: an editor of the agent's own sits over the mirrored field. */
@@ -21,34 +23,20 @@ interface Editing {
   rect: DOMRect;
 }
 
-const ENDED_BY: Record<EndedBy, string> = {
-  customer: 'The customer ended the session.',
-  agent: 'You closed the session.',
-  expired: 'The session expired.',
-  relay: 'The co-browsing service ended the session.',
-};
-
-const WAITING: Partial<Record<AgentState, string>> = {
-  [AgentState.Joining]: 'Joining the session…',
-  [AgentState.Waiting]: "Waiting for the customer's page…",
-  [AgentState.CustomerAway]: 'The customer is offline. Waiting for them to come back…',
-  [AgentState.Reconnecting]: 'Connection lost. Reconnecting…',
-  [AgentState.Paused]: 'The customer paused sharing.',
-  [AgentState.Left]: 'The customer left the co-browsing site.',
-};
-
-const FORMS_LOCKED = 'Forms cannot be edited on the agent side';
-
 /**
  * The agent's view of a customer's tab: join a session by its ID, then see the page live,
  * scaled to fit. The page is rebuilt in a sandboxed iframe where nothing can run.
  *
  * @summary The agent's live view of a co-browsing session.
  *
- * @fires cobrowse-joined - Joined a session; `detail.code` and `detail.mode`.
- * @fires cobrowse-state-change - The session's state changed; `detail.state`.
+ * Its texts, and its built-in toolbar's, follow `lang` (or the page's language: English, German,
+ * Spanish and French ship; `registerViewerStrings` adds one) and `strings`.
+ *
+ * @fires cobrowse-session-joined - Joined a session; `detail.code` and `detail.mode`.
+ * @fires cobrowse-state-change - The session's state changed; `detail.state` and `detail.previous`.
  * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
  * @fires cobrowse-viewer-change - What a toolbar shows changed (mode, state, link, zoom…); `detail` is `toolbarState`.
+ * @fires cobrowse-joined - Deprecated (until 0.2): use `cobrowse-session-joined`.
  *
  * @csspart toolbar - The built-in `<cobrowse-toolbar>` (absent with `no-toolbar`).
  * @csspart stage - The area the mirror is fitted into.
@@ -97,18 +85,38 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   @property() accessor assets: 'proxy' | 'direct' = 'proxy';
 
   /** Fit the customer's page to the space available (default); `auto-fit="false"` starts at `zoom`. */
-  @property({ attribute: 'auto-fit', converter: { fromAttribute: (v: string | null) => v !== 'false' } }) accessor autoFit = true;
+  @property(autoFitProperty) accessor autoFit = true;
 
   /** The scale used when auto-fit is off (1 = 100%). */
   @property({ type: Number }) accessor zoom = 1;
 
-  /** How long a highlight mark stays on both screens, in seconds. */
-  @property({ type: Number, attribute: 'highlight-seconds' }) accessor highlightSeconds = 180;
+  /** How long a highlight mark stays on both screens, in ms. */
+  @property({ type: Number, attribute: 'highlight-ms' }) accessor highlightMs = 180_000;
+
+  /**
+   * How long a highlight mark stays, in seconds.
+   * @deprecated Use `highlight-ms` / `highlightMs` (in ms); until 0.2.
+   */
+  @property({ type: Number, attribute: 'highlight-seconds' })
+  set highlightSeconds(seconds: number) {
+    this.highlightMs = seconds * 1000;
+  }
+  get highlightSeconds(): number {
+    return this.highlightMs / 1000;
+  }
 
   /** Leaves out the built-in toolbar, for a `<cobrowse-toolbar for="…">` placed elsewhere in the page. */
   @property({ type: Boolean, attribute: 'no-toolbar' }) accessor noToolbar = false;
 
-  @state() private accessor tool: 'rect' | 'pen' | 'spot' | null = null;
+  /** Replaces any of the viewer's and its toolbar's texts (for localisation; over the `lang` translation); see `viewerStrings`. */
+  @property({ attribute: false }) accessor strings: Partial<ViewerStrings> = {};
+
+  static override properties = {
+    /** The language of the viewer's texts (the page's `<html lang>` by default); English when none is registered. */
+    lang: {},
+  };
+
+  @state() private accessor tool: HighlightChoice = '';
   @state() private accessor marks: Array<Mark & { target: number }> = [];
   /** The mark being drawn, in the mirror's page coordinates. */
   @state() private accessor drawing: Mark | null = null;
@@ -152,7 +160,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   join(input: string): void {
     const code = normalizeSessionCode(input);
     if (!code) {
-      this.message = 'A session ID is 9 digits.';
+      this.message = this.text.badCode;
       this.agentState = AgentState.Error;
       return;
     }
@@ -176,15 +184,17 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     });
     this.session = session;
     session.events.on('state', (s) => {
+      const previous = this.agentState;
       this.agentState = s;
       // A new page (or none) is coming: marks belong to the page they were drawn on.
       if (s !== AgentState.Live) this.marks = [];
       this.hasPage ||= s === AgentState.Live;
-      emit(this, 'cobrowse-state-change', { state: s });
+      emit(this, 'cobrowse-state-change', { state: s, previous });
     });
     session.events.on('joined', (detail) => {
       this.mode = detail.mode;
-      emit(this, 'cobrowse-joined', detail);
+      emit(this, 'cobrowse-session-joined', detail);
+      emit(this, 'cobrowse-joined', detail); // deprecated, until 0.2
     });
     session.events.on('ended', (detail) => {
       this.endedBy = detail.by;
@@ -216,15 +226,15 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
       rtt: this.link?.rtt ?? null,
       zoom: this.scale,
       autoFit: this.autoFit,
-      highlightTool: this.tool ?? '',
+      highlightTool: this.tool,
       url: this.hasPage ? (this.mirror?.url ?? '') : '',
       canNavigate: this.remote.allows(Action.Navigate),
     };
   }
 
-  /** Turns Highlight on with a drawing tool, or off (null), which clears every mark. */
-  highlight(tool: 'rect' | 'pen' | 'spot' | null): void {
-    this.tool = tool;
+  /** Turns Highlight on with a drawing tool, or off ('', or null: deprecated until 0.2), which clears every mark. */
+  highlight(tool: HighlightChoice | null): void {
+    this.tool = tool ?? '';
     if (!tool) this.clearMarks();
   }
 
@@ -294,15 +304,16 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   }
 
   override render() {
+    const t = this.text;
     const [width, height] = this.viewport;
     const s = this.scale;
     // Known gap: clicking into the customer's page has no keyboard equivalent yet (the input layer is pointer-only).
     /* eslint-disable lit-a11y/click-events-have-key-events */
     return html`
-      ${this.noToolbar ? nothing : html`<cobrowse-toolbar part="toolbar" .viewer=${this}></cobrowse-toolbar>`}
+      ${this.noToolbar ? nothing : html`<cobrowse-toolbar part="toolbar" .viewer=${this} .lang=${this.lang} .strings=${this.strings}></cobrowse-toolbar>`}
       <div class="stage" part="stage" ?data-zoomed=${!this.autoFit}>
         <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">
-          <iframe part="mirror" title="Customer's page" sandbox=${MIRROR_SANDBOX} tabindex="-1"
+          <iframe part="mirror" title=${t.mirrorTitle} sandbox=${MIRROR_SANDBOX} tabindex="-1"
             style="width:${width}px;height:${height}px;transform:scale(${s})"></iframe>
           ${renderMarks(this.drawing ? [...this.marks, this.drawing] : this.marks, (m) => this.anchorAt(m), s)}
           <div class="input-layer" part="input-layer" ?data-drawing=${Boolean(this.tool)} @mousemove=${this.onMove} @click=${this.onClick}
@@ -338,12 +349,12 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     const s = this.scale;
     const style = `left:${edit.rect.left * s}px;top:${edit.rect.top * s}px;width:${edit.rect.width * s}px;height:${edit.rect.height * s}px;font-size:${Math.max(11, 14 * s)}px`;
     if (edit.select) {
-      return html`<select class="editor" part="editor" aria-label="Choose for the customer" style=${style}
+      return html`<select class="editor" part="editor" aria-label=${this.text.chooseForCustomer} style=${style}
         @change=${(e: Event) => this.cofill((e.target as HTMLSelectElement).value)} @blur=${() => (this.editing = null)}>
         ${edit.options.map(([value, label]) => html`<option .value=${value} ?selected=${value === edit.value}>${label}</option>`)}
       </select>`;
     }
-    return html`<input class="editor" part="editor" aria-label="Type for the customer" autocomplete="off" style=${style}
+    return html`<input class="editor" part="editor" aria-label=${this.text.typeForCustomer} autocomplete="off" style=${style}
       .value=${edit.value} @input=${(e: Event) => this.cofill((e.target as HTMLInputElement).value)}
       @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === 'Escape') && (this.editing = null)}
       @blur=${() => (this.editing = null)} />`;
@@ -390,7 +401,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     if (!anchor || target === undefined) return;
     const box = anchor.getBoundingClientRect();
     const points = drawing.points.map((v, i) => Math.round((v - (i % 2 ? box.top : box.left)) * 10) / 10);
-    const ttl = this.highlightSeconds * 1000;
+    const ttl = this.highlightMs;
     const mark = { id: ++this.markCount, kind: drawing.kind, points, target, ttl };
     this.session.highlight(mark);
     this.marks = [...this.marks, { ...mark, expires: Date.now() + ttl }];
@@ -430,7 +441,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     }
     if (target.kind !== 'element' && !this.remote.allows(Action.Input)) {
       this.session?.pointer(x, y, true);
-      this.showNotice(FORMS_LOCKED);
+      this.showNotice(this.text.formsLocked);
       return;
     }
     this.report(await this.act(target, x, y));
@@ -461,7 +472,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   }
 
   private report(result: { ok: boolean; reason?: string }): void {
-    if (!result.ok) this.showNotice(result.reason ?? "The customer's page refused");
+    if (!result.ok) this.showNotice(result.reason ?? this.text.refused);
   }
 
   private showNotice(text: string): void {
@@ -474,19 +485,25 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     this.ripple = { x, y, key: Date.now() };
   }
 
+  /** The texts shown: English, under the `lang` translation, under `strings`. */
+  private get text(): ViewerStrings {
+    return viewerTextsFor(this);
+  }
+
   private renderOverlay() {
-    const waiting = WAITING[this.agentState];
+    const t = this.text;
+    const waiting = t.waiting[this.agentState];
     if (waiting) return html`<div class="overlay"><div class="card" part="message" role="status">${waiting}</div></div>`;
     if (this.agentState === AgentState.Live) return nothing;
     const ended = this.agentState === AgentState.Ended;
     return html`<div class="overlay"><div class="card">
-      ${ended ? html`<p part="message" role="status">${ENDED_BY[this.endedBy ?? 'agent']}</p>` : nothing}
+      ${ended ? html`<p part="message" role="status">${t.endedBy[this.endedBy ?? 'agent']}</p>` : nothing}
       <form part="form" @submit=${this.onSubmit}>
-        <label for="code">Session ID</label>
+        <label for="code">${t.codeLabel}</label>
         <input id="code" name="code" inputmode="numeric" autocomplete="off" placeholder="123 456 789" maxlength="15"
           aria-describedby="error" .value=${ended ? '' : this.code} />
         ${this.message ? html`<p id="error" class="error" role="alert">${this.message}</p>` : nothing}
-        <button type="submit">Start</button>
+        <button type="submit">${t.join}</button>
       </form>
     </div></div>`;
   }
