@@ -4,5 +4,5 @@
  */
 export const parseAutoFit = (value: string | null): boolean => value !== 'false';
 
-/** Lit's options for an `auto-fit` property. */
-export const autoFitProperty = { attribute: 'auto-fit', converter: { fromAttribute: parseAutoFit } } as const;
+/** Lit's converter for an `auto-fit` property (the attribute is named where it is declared, for the elements manifest). */
+export const autoFitConverter = { fromAttribute: parseAutoFit };

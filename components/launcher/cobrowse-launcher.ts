@@ -126,8 +126,8 @@ export class CobrowseLauncher extends LitElement {
   declare consentTimeoutMs: number;
 
   /**
-   * The same as `consentTimeoutMs`.
-   * @deprecated Use `consent-timeout-ms` / `consentTimeoutMs`; until 0.2.
+   * Deprecated (until 0.2): the same as `consent-timeout-ms` / `consentTimeoutMs`, in ms.
+   * @deprecated Use `consent-timeout-ms` / `consentTimeoutMs`.
    */
   get consentTimeout(): number {
     return this.consentTimeoutMs;

@@ -3,7 +3,7 @@ import { customElement, property } from 'lit/decorators.js';
 import { AgentState } from '../../core/index.js';
 import type { Mode } from '../../core/protocol/index.js';
 import type { HighlightChoice, NavigateDetail } from '../events.js';
-import { autoFitProperty } from '../internal/attributes.js';
+import { autoFitConverter } from '../internal/attributes.js';
 import { emitRequest, type DetailOf, type RequestName } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 import { viewerTextsFor, type ViewerStrings } from '../viewer/strings.js';
@@ -220,7 +220,7 @@ export class CobrowseToolbar extends LitElement {
   accessor highlightTool: HighlightChoice = '';
 
   /** Whether the mirror fits the space available (zoom buttons turn it off); on unless `auto-fit="false"`. */
-  @property(autoFitProperty) accessor autoFit = true;
+  @property({ attribute: 'auto-fit', converter: autoFitConverter }) accessor autoFit = true;
 
   /** The id of the `<cobrowse-viewer>` to follow and control, in this toolbar's document or shadow root. */
   @property({ attribute: 'for' }) accessor htmlFor = '';

@@ -5,7 +5,7 @@ import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX, type ConnectionFactor
 import { describePlatform, type PlatformDescription } from '../../core/index.js';
 import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
 import type { HighlightChoice, NavigateDetail, ViewerChangeDetail } from '../events.js';
-import { autoFitProperty } from '../internal/attributes.js';
+import { autoFitConverter } from '../internal/attributes.js';
 import { emit } from '../internal/emit.js';
 import '../toolbar/cobrowse-toolbar.js';
 import type { ToolbarViewer } from '../toolbar/viewer-link.js';
@@ -85,7 +85,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   @property() accessor assets: 'proxy' | 'direct' = 'proxy';
 
   /** Fit the customer's page to the space available (default); `auto-fit="false"` starts at `zoom`. */
-  @property(autoFitProperty) accessor autoFit = true;
+  @property({ attribute: 'auto-fit', converter: autoFitConverter }) accessor autoFit = true;
 
   /** The scale used when auto-fit is off (1 = 100%). */
   @property({ type: Number }) accessor zoom = 1;
@@ -94,8 +94,8 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   @property({ type: Number, attribute: 'highlight-ms' }) accessor highlightMs = 180_000;
 
   /**
-   * How long a highlight mark stays, in seconds.
-   * @deprecated Use `highlight-ms` / `highlightMs` (in ms); until 0.2.
+   * Deprecated (until 0.2): how long a highlight mark stays, in seconds; use `highlight-ms` / `highlightMs`, in ms.
+   * @deprecated Use `highlight-ms` / `highlightMs` (in ms).
    */
   @property({ type: Number, attribute: 'highlight-seconds' })
   set highlightSeconds(seconds: number) {
