@@ -236,47 +236,47 @@ export class CobrowseToolbar extends LitElement {
     lang: {},
   };
 
-  private readonly viewerLink = new ViewerLink(this, (state) => Object.assign(this, state));
+  readonly #viewerLink = new ViewerLink(this, (state) => Object.assign(this, state));
 
   /** The viewer this toolbar follows now (from `viewer` or `for`), or null. */
   get control(): ToolbarViewer | null {
-    return this.viewerLink.viewer;
+    return this.#viewerLink.viewer;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.wire();
+    this.#wire();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('viewer') || changed.has('htmlFor')) this.wire();
+    if (changed.has('viewer') || changed.has('htmlFor')) this.#wire();
   }
 
   /** Follows `viewer`, else the element `for` names (once the document has parsed it). */
-  private wire(): void {
-    if (this.viewer || !this.htmlFor) return this.viewerLink.follow(this.viewer);
+  #wire(): void {
+    if (this.viewer || !this.htmlFor) return this.#viewerLink.follow(this.viewer);
     const root = this.getRootNode() as Document | ShadowRoot;
     const found = root.getElementById?.(this.htmlFor) ?? null;
-    if (!found && document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => this.wire(), { once: true });
-    this.viewerLink.follow(found as ToolbarViewer | null);
+    if (!found && document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => this.#wire(), { once: true });
+    this.#viewerLink.follow(found as ToolbarViewer | null);
   }
 
   /** Fires a request event; unless the page cancels it, the followed viewer acts on it. */
-  private request<K extends RequestName>(name: K, detail: DetailOf<K>, act: (viewer: ToolbarViewer) => void): void {
-    const viewer = this.viewerLink.viewer;
+  #request<K extends RequestName>(name: K, detail: DetailOf<K>, act: (viewer: ToolbarViewer) => void): void {
+    const viewer = this.#viewerLink.viewer;
     if (emitRequest(this, name, detail) && viewer) act(viewer);
   }
 
-  private highlight(tool: HighlightChoice): void {
-    this.request('cobrowse-highlight-request', { tool }, (viewer) => viewer.highlight(tool));
+  #highlight(tool: HighlightChoice): void {
+    this.#request('cobrowse-highlight-request', { tool }, (viewer) => viewer.highlight(tool));
   }
 
-  private navigate(detail: NavigateDetail): void {
-    this.request('cobrowse-navigate-request', detail, (viewer) => void viewer.navigate(detail));
+  #navigate(detail: NavigateDetail): void {
+    this.#request('cobrowse-navigate-request', detail, (viewer) => void viewer.navigate(detail));
   }
 
-  private setAutoFit(autoFit: boolean): void {
-    this.request('cobrowse-zoom-request', { autoFit }, (viewer) => (viewer.autoFit = autoFit));
+  #setAutoFit(autoFit: boolean): void {
+    this.#request('cobrowse-zoom-request', { autoFit }, (viewer) => (viewer.autoFit = autoFit));
   }
 
   override render() {
@@ -288,16 +288,16 @@ export class CobrowseToolbar extends LitElement {
       ${this.platform ? html`<span id="platform" class="platform" part="platform">${this.platform}</span>` : nothing}
       ${this.mode ? html`<span class="badge" part="mode">${t.modes[this.mode]}</span>` : nothing}
       ${status ? html`<span class="status" part="status" data-state=${this.state}>${status}</span>` : nothing}
-      ${open && this.link ? this.renderLink(t) : nothing}
+      ${open && this.link ? this.#renderLink(t) : nothing}
       ${
         open && this.url
-          ? html`<form class="nav" part="navigation" @submit=${this.go}>
+          ? html`<form class="nav" part="navigation" @submit=${this.#go}>
           ${
             this.canNavigate
               ? html`
-            <button type="button" class="plain" aria-label=${t.back} @click=${() => this.navigate({ action: 'back' })}>←</button>
-            <button type="button" class="plain" aria-label=${t.forward} @click=${() => this.navigate({ action: 'forward' })}>→</button>
-            <button type="button" class="plain" aria-label=${t.reload} @click=${() => this.navigate({ action: 'reload' })}>↻</button>`
+            <button type="button" class="plain" aria-label=${t.back} @click=${() => this.#navigate({ action: 'back' })}>←</button>
+            <button type="button" class="plain" aria-label=${t.forward} @click=${() => this.#navigate({ action: 'forward' })}>→</button>
+            <button type="button" class="plain" aria-label=${t.reload} @click=${() => this.#navigate({ action: 'reload' })}>↻</button>`
               : nothing
           }
           <input name="url" aria-label=${t.address} .value=${this.url} ?readonly=${!this.canNavigate} autocomplete="off" />
@@ -307,46 +307,46 @@ export class CobrowseToolbar extends LitElement {
       <span class="spacer"></span>
       <span class="zoom" part="highlight" role="group" aria-label=${t.highlight}>
         <button class="plain" aria-pressed=${Boolean(this.highlightTool)} ?disabled=${!open}
-          @click=${() => this.highlight(this.highlightTool ? '' : 'rect')}>${t.highlight}</button>
+          @click=${() => this.#highlight(this.highlightTool ? '' : 'rect')}>${t.highlight}</button>
         ${
           this.highlightTool
             ? html`${TOOLS.map(
                 (tool) => html`<button class="plain" aria-pressed=${this.highlightTool === tool}
-                @click=${() => this.highlight(tool)}>${t.tools[tool]}</button>`,
+                @click=${() => this.#highlight(tool)}>${t.tools[tool]}</button>`,
               )}
-              <button class="plain" @click=${() => this.request('cobrowse-highlight-clear-request', {}, (viewer) => viewer.clearHighlights())}>${t.clear}</button>`
+              <button class="plain" @click=${() => this.#request('cobrowse-highlight-clear-request', {}, (viewer) => viewer.clearHighlights())}>${t.clear}</button>`
             : nothing
         }
       </span>
       <span class="zoom" part="zoom" role="group" aria-label=${t.zoom}>
-        <button class="plain" aria-label=${t.zoomOut} ?disabled=${!open} @click=${() => this.setZoom(this.zoom / ZOOM_STEP)}>−</button>
+        <button class="plain" aria-label=${t.zoomOut} ?disabled=${!open} @click=${() => this.#setZoom(this.zoom / ZOOM_STEP)}>−</button>
         <output aria-live="polite">${Math.round(this.zoom * 100)}%</output>
-        <button class="plain" aria-label=${t.zoomIn} ?disabled=${!open} @click=${() => this.setZoom(this.zoom * ZOOM_STEP)}>+</button>
-        <button class="plain" ?disabled=${!open} @click=${() => this.setZoom(1)}>100%</button>
+        <button class="plain" aria-label=${t.zoomIn} ?disabled=${!open} @click=${() => this.#setZoom(this.zoom * ZOOM_STEP)}>+</button>
+        <button class="plain" ?disabled=${!open} @click=${() => this.#setZoom(1)}>100%</button>
         <button class="plain" aria-pressed=${this.autoFit} ?disabled=${!open}
-          @click=${() => this.setAutoFit(!this.autoFit)}>${t.autoFit}</button>
+          @click=${() => this.#setAutoFit(!this.autoFit)}>${t.autoFit}</button>
       </span>
-      <button part="close" ?disabled=${!open} @click=${() => this.request('cobrowse-close-request', {}, (viewer) => viewer.end())}>${t.close}</button>
+      <button part="close" ?disabled=${!open} @click=${() => this.#request('cobrowse-close-request', {}, (viewer) => viewer.end())}>${t.close}</button>
     </div>`;
   }
 
   /** The customer's connection: good, slow or offline, with the last round trip. */
-  private renderLink(t: ViewerStrings) {
+  #renderLink(t: ViewerStrings) {
     const link = t.link[this.link as 'good' | 'slow' | 'offline'];
     const rtt = this.rtt === null ? '' : t.ms(this.rtt);
     return html`<span class="link" part="link" data-link=${this.link} role="img" aria-label=${t.connection(link, rtt)}
       title=${t.roundTrip(rtt)}>${link}${rtt && html` · ${rtt}`}</span>`;
   }
 
-  private go = (event: SubmitEvent): void => {
+  #go = (event: SubmitEvent): void => {
     event.preventDefault();
     const url = ((event.currentTarget as HTMLFormElement).elements.namedItem('url') as HTMLInputElement).value.trim();
-    if (this.canNavigate && url && url !== this.url) this.navigate({ action: 'go', url });
+    if (this.canNavigate && url && url !== this.url) this.#navigate({ action: 'go', url });
   };
 
-  private setZoom(value: number): void {
+  #setZoom(value: number): void {
     const zoom = clampZoom(value);
-    this.request('cobrowse-zoom-request', { zoom, autoFit: false }, (viewer) => {
+    this.#request('cobrowse-zoom-request', { zoom, autoFit: false }, (viewer) => {
       viewer.zoom = zoom;
       viewer.autoFit = false;
     });

@@ -120,8 +120,8 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   @state() private accessor marks: Array<Mark & { target: number }> = [];
   /** The mark being drawn, in the mirror's page coordinates. */
   @state() private accessor drawing: Mark | null = null;
-  private marksFrame = 0;
-  private markCount = 0;
+  #marksFrame = 0;
+  #markCount = 0;
 
   @state() private accessor agentState: AgentState = AgentState.Idle;
   @state() private accessor mode: Mode | '' = '';
@@ -136,18 +136,19 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   @state() private accessor notice = '';
   @state() private accessor platform: PlatformDescription | null = null;
   @state() private accessor link: { status: 'good' | 'slow' | 'offline'; rtt: number | null } | null = null;
-  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined;
 
   @query('iframe') private accessor iframe!: HTMLIFrameElement;
   @query('.stage') private accessor stage!: HTMLElement;
 
+  // Not #private: test/chaos and test/e2e/privacy.test.js reach the session through the element.
   private session: AgentSession | undefined;
-  private shown: ViewerChangeDetail | undefined;
-  private mirror: Mirror | undefined;
-  private readonly resizeObserver = new ResizeObserver(() => this.fit());
-  private readonly remote = new RemoteControl(
+  #shown: ViewerChangeDetail | undefined;
+  #mirror: Mirror | undefined;
+  readonly #resizeObserver = new ResizeObserver(() => this.#fit());
+  readonly #remote = new RemoteControl(
     () => this.session,
-    () => this.mirror,
+    () => this.#mirror,
     () => this.mode,
   );
 
@@ -160,12 +161,12 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   join(input: string): void {
     const code = normalizeSessionCode(input);
     if (!code) {
-      this.message = this.text.badCode;
+      this.message = this.#text.badCode;
       this.agentState = AgentState.Error;
       return;
     }
     if (!this.relay) throw new TypeError('<cobrowse-viewer> needs a relay URL (the "relay" attribute)');
-    if (!this.mirror) {
+    if (!this.#mirror) {
       this.code = code; // joins once the mirror's iframe exists (see updated)
       return;
     }
@@ -179,7 +180,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
       connection: this.connection,
       name: this.name,
       token: this.token || undefined,
-      mirror: this.mirror!,
+      mirror: this.#mirror!,
       assets: this.assets === 'direct' ? 'direct' : 'proxy',
     });
     this.session = session;
@@ -205,7 +206,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     session.events.on('link', (link) => (this.link = link));
     session.events.on('customer-pointer', ({ x, y, click }) => {
       this.customerPointer = { x, y };
-      if (click) this.showRipple(x, y);
+      if (click) this.#showRipple(x, y);
     });
     session.join(code);
   }
@@ -227,20 +228,20 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
       zoom: this.scale,
       autoFit: this.autoFit,
       highlightTool: this.tool,
-      url: this.hasPage ? (this.mirror?.url ?? '') : '',
-      canNavigate: this.remote.allows(Action.Navigate),
+      url: this.hasPage ? (this.#mirror?.url ?? '') : '',
+      canNavigate: this.#remote.allows(Action.Navigate),
     };
   }
 
   /** Turns Highlight on with a drawing tool, or off ('', or null: deprecated until 0.2), which clears every mark. */
   highlight(tool: HighlightChoice | null): void {
     this.tool = tool ?? '';
-    if (!tool) this.clearMarks();
+    if (!tool) this.#clearMarks();
   }
 
   /** Clears every highlight mark, on both sides. */
   clearHighlights(): void {
-    this.clearMarks();
+    this.#clearMarks();
   }
 
   /** Asks the customer's page to go back, forward, reload or to `url`; a refusal shows as a notice. */
@@ -251,48 +252,48 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
         : action === 'reload'
           ? { a: Action.Reload }
           : { a: Action.History, delta: action === 'back' ? -1 : 1 };
-    this.report(await this.remote.send(command as Parameters<RemoteControl['send']>[0]));
+    this.#report(await this.#remote.send(command as Parameters<RemoteControl['send']>[0]));
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    if (this.hasUpdated) this.resizeObserver.observe(this.stage);
+    if (this.hasUpdated) this.#resizeObserver.observe(this.stage);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    cancelAnimationFrame(this.marksFrame);
-    this.marksFrame = 0;
-    this.resizeObserver.disconnect();
+    cancelAnimationFrame(this.#marksFrame);
+    this.#marksFrame = 0;
+    this.#resizeObserver.disconnect();
     this.session?.leave();
     this.session = undefined;
-    this.remote.dispose();
+    this.#remote.dispose();
     this.agentState = AgentState.Idle;
   }
 
   protected override firstUpdated(): void {
-    this.mirror = new Mirror(this.iframe, {
+    this.#mirror = new Mirror(this.iframe, {
       onViewport: (width, height) => {
         this.viewport = [width, height];
-        this.fit();
+        this.#fit();
       },
     });
-    this.resizeObserver.observe(this.stage);
+    this.#resizeObserver.observe(this.stage);
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (changed.has('autoFit') || changed.has('zoom')) this.fit();
+    if (changed.has('autoFit') || changed.has('zoom')) this.#fit();
     if (changed.has('code') && this.code && this.code !== this.session?.code) this.join(this.code);
     if (changed.has('token')) this.session?.updateToken(this.token || undefined);
     const state = this.toolbarState;
-    const before = this.shown;
+    const before = this.#shown;
     if (before && (Object.keys(state) as Array<keyof ViewerChangeDetail>).every((key) => state[key] === before[key])) return;
-    this.shown = state;
+    this.#shown = state;
     emit(this, 'cobrowse-viewer-change', state);
   }
 
   /** Scales the customer's viewport to the space available, aspect kept. */
-  private fit(): void {
+  #fit(): void {
     const [width, height] = this.viewport;
     if (!this.autoFit) {
       this.scale = this.zoom;
@@ -304,7 +305,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   }
 
   override render() {
-    const t = this.text;
+    const t = this.#text;
     const [width, height] = this.viewport;
     const s = this.scale;
     // Known gap: clicking into the customer's page has no keyboard equivalent yet (the input layer is pointer-only).
@@ -315,9 +316,9 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
         <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">
           <iframe part="mirror" title=${t.mirrorTitle} sandbox=${MIRROR_SANDBOX} tabindex="-1"
             style="width:${width}px;height:${height}px;transform:scale(${s})"></iframe>
-          ${renderMarks(this.drawing ? [...this.marks, this.drawing] : this.marks, (m) => this.anchorAt(m), s)}
-          <div class="input-layer" part="input-layer" ?data-drawing=${Boolean(this.tool)} @mousemove=${this.onMove} @click=${this.onClick}
-            @mousedown=${this.onDrawStart} @mouseup=${this.onDrawEnd} @wheel=${this.onWheel}></div>
+          ${renderMarks(this.drawing ? [...this.marks, this.drawing] : this.marks, (m) => this.#anchorAt(m), s)}
+          <div class="input-layer" part="input-layer" ?data-drawing=${Boolean(this.tool)} @mousemove=${this.#onMove} @click=${this.#onClick}
+            @mousedown=${this.#onDrawStart} @mouseup=${this.#onDrawEnd} @wheel=${this.#onWheel}></div>
           ${
             this.customerPointer
               ? html`<div class="pointer customer" part="customer-pointer" aria-hidden="true"
@@ -333,41 +334,41 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
                 )
               : nothing
           }
-          ${this.renderEditor()}
+          ${this.#renderEditor()}
         </div>
         ${this.notice ? html`<div class="notice" part="notice" role="status">${this.notice}</div>` : nothing}
-        ${this.renderOverlay()}
+        ${this.#renderOverlay()}
       </div>
     `;
     /* eslint-enable lit-a11y/click-events-have-key-events */
   }
 
   /** The agent's own field over the mirrored one: the agent's keystrokes never enter the mirror. */
-  private renderEditor() {
+  #renderEditor() {
     const edit = this.editing;
     if (!edit) return nothing;
     const s = this.scale;
     const style = `left:${edit.rect.left * s}px;top:${edit.rect.top * s}px;width:${edit.rect.width * s}px;height:${edit.rect.height * s}px;font-size:${Math.max(11, 14 * s)}px`;
     if (edit.select) {
-      return html`<select class="editor" part="editor" aria-label=${this.text.chooseForCustomer} style=${style}
-        @change=${(e: Event) => this.cofill((e.target as HTMLSelectElement).value)} @blur=${() => (this.editing = null)}>
+      return html`<select class="editor" part="editor" aria-label=${this.#text.chooseForCustomer} style=${style}
+        @change=${(e: Event) => this.#cofill((e.target as HTMLSelectElement).value)} @blur=${() => (this.editing = null)}>
         ${edit.options.map(([value, label]) => html`<option .value=${value} ?selected=${value === edit.value}>${label}</option>`)}
       </select>`;
     }
-    return html`<input class="editor" part="editor" aria-label=${this.text.typeForCustomer} autocomplete="off" style=${style}
-      .value=${edit.value} @input=${(e: Event) => this.cofill((e.target as HTMLInputElement).value)}
+    return html`<input class="editor" part="editor" aria-label=${this.#text.typeForCustomer} autocomplete="off" style=${style}
+      .value=${edit.value} @input=${(e: Event) => this.#cofill((e.target as HTMLInputElement).value)}
       @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === 'Escape') && (this.editing = null)}
       @blur=${() => (this.editing = null)} />`;
   }
 
-  private point(event: MouseEvent): [number, number] {
+  #point(event: MouseEvent): [number, number] {
     return [event.offsetX / this.scale, event.offsetY / this.scale];
   }
 
-  private onMove = (event: MouseEvent): void => {
+  #onMove = (event: MouseEvent): void => {
     if (this.agentState !== AgentState.Live) return;
-    const [x, y] = this.point(event);
-    this.remote.move(x, y);
+    const [x, y] = this.#point(event);
+    this.#remote.move(x, y);
     const drawing = this.drawing;
     if (!drawing) return;
     if (drawing.kind === 'pen') this.drawing = { ...drawing, points: [...drawing.points, x, y] };
@@ -375,25 +376,25 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   };
 
   /** Where a mark's anchor is, in the screen's (scaled) coordinates; the mark being drawn is in page coordinates. */
-  private anchorAt(mark: Mark & { target?: number }): [number, number] | null {
+  #anchorAt(mark: Mark & { target?: number }): [number, number] | null {
     if (mark.target === undefined) return [0, 0];
-    const el = this.mirror?.node(mark.target) as Element | undefined;
+    const el = this.#mirror?.node(mark.target) as Element | undefined;
     if (!el?.isConnected) return null;
     const box = el.getBoundingClientRect();
     return [box.left * this.scale, box.top * this.scale];
   }
 
-  private onDrawStart = (event: MouseEvent): void => {
+  #onDrawStart = (event: MouseEvent): void => {
     if (!this.tool || this.agentState !== AgentState.Live) return;
-    const [x, y] = this.point(event);
+    const [x, y] = this.#point(event);
     this.drawing = { id: 0, kind: this.tool, points: this.tool === 'rect' ? [x, y, x, y] : [x, y], expires: Infinity };
   };
 
   /** A finished mark is anchored to the element under it, sent, and kept until it expires. */
-  private onDrawEnd = (): void => {
+  #onDrawEnd = (): void => {
     const drawing = this.drawing;
     this.drawing = null;
-    const mirror = this.mirror;
+    const mirror = this.#mirror;
     if (!drawing || !mirror || !this.session) return;
     const [x1, y1, x2 = x1!, y2 = y1!] = drawing.points;
     const anchor = elementAt(mirror.document, (x1! + x2) / 2, (y1! + y2) / 2) ?? mirror.document.body;
@@ -402,103 +403,103 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     const box = anchor.getBoundingClientRect();
     const points = drawing.points.map((v, i) => Math.round((v - (i % 2 ? box.top : box.left)) * 10) / 10);
     const ttl = this.highlightMs;
-    const mark = { id: ++this.markCount, kind: drawing.kind, points, target, ttl };
+    const mark = { id: ++this.#markCount, kind: drawing.kind, points, target, ttl };
     this.session.highlight(mark);
     this.marks = [...this.marks, { ...mark, expires: Date.now() + ttl }];
-    this.followMarks();
+    this.#followMarks();
   };
 
-  private clearMarks(): void {
+  #clearMarks(): void {
     if (this.marks.length) this.session?.clearHighlights();
     this.marks = [];
   }
 
   /** Redraws every frame while marks exist: they follow their elements as the customer scrolls. */
-  private followMarks(): void {
-    if (this.marksFrame) return;
+  #followMarks(): void {
+    if (this.#marksFrame) return;
     const tick = () => {
       const now = Date.now();
       this.marks = this.marks.filter((m) => m.expires > now);
-      this.marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
+      this.#marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
     };
-    this.marksFrame = requestAnimationFrame(tick);
+    this.#marksFrame = requestAnimationFrame(tick);
   }
 
-  private onWheel = (event: WheelEvent): void => {
-    if (this.agentState !== AgentState.Live || !this.remote.allows(Action.Scroll)) return;
+  #onWheel = (event: WheelEvent): void => {
+    if (this.agentState !== AgentState.Live || !this.#remote.allows(Action.Scroll)) return;
     event.preventDefault();
-    this.remote.wheel(...this.point(event), event.deltaX, event.deltaY);
+    this.#remote.wheel(...this.#point(event), event.deltaX, event.deltaY);
   };
 
-  private onClick = async (event: MouseEvent): Promise<void> => {
+  #onClick = async (event: MouseEvent): Promise<void> => {
     if (this.agentState !== AgentState.Live || this.tool) return; // while highlighting, clicks draw
-    const [x, y] = this.point(event);
-    this.showRipple(x, y);
-    const target = this.remote.targetAt(x, y);
-    if (!target || !this.remote.allows(Action.Click)) {
+    const [x, y] = this.#point(event);
+    this.#showRipple(x, y);
+    const target = this.#remote.targetAt(x, y);
+    if (!target || !this.#remote.allows(Action.Click)) {
       this.session?.pointer(x, y, true); // pointing is allowed in every mode
       return;
     }
-    if (target.kind !== 'element' && !this.remote.allows(Action.Input)) {
+    if (target.kind !== 'element' && !this.#remote.allows(Action.Input)) {
       this.session?.pointer(x, y, true);
-      this.showNotice(this.text.formsLocked);
+      this.#showNotice(this.#text.formsLocked);
       return;
     }
-    this.report(await this.act(target, x, y));
+    this.#report(await this.#act(target, x, y));
   };
 
-  private async act(target: Target, x: number, y: number) {
+  async #act(target: Target, x: number, y: number) {
     switch (target.kind) {
       case 'toggle':
-        return this.remote.send({ a: Action.Check, id: target.id, checked: !target.checked });
+        return this.#remote.send({ a: Action.Check, id: target.id, checked: !target.checked });
       case 'field': {
         const select = target.el.localName === 'select';
         const options = select ? Array.from((target.el as HTMLSelectElement).options, (o) => [o.value, o.text] as [string, string]) : [];
         this.editing = { id: target.id, select, value: target.el.value, options, rect: target.rect };
         await this.updateComplete;
         (this.renderRoot.querySelector('.editor') as HTMLElement | null)?.focus();
-        return this.remote.click(x, y, target.id);
+        return this.#remote.click(x, y, target.id);
       }
       default:
-        return this.remote.click(x, y, target.id);
+        return this.#remote.click(x, y, target.id);
     }
   }
 
-  private async cofill(value: string): Promise<void> {
+  async #cofill(value: string): Promise<void> {
     const edit = this.editing;
     if (!edit) return;
     edit.value = value;
-    this.report(await this.remote.send({ a: edit.select ? Action.Select : Action.Input, id: edit.id, value }));
+    this.#report(await this.#remote.send({ a: edit.select ? Action.Select : Action.Input, id: edit.id, value }));
   }
 
-  private report(result: { ok: boolean; reason?: string }): void {
-    if (!result.ok) this.showNotice(result.reason ?? this.text.refused);
+  #report(result: { ok: boolean; reason?: string }): void {
+    if (!result.ok) this.#showNotice(result.reason ?? this.#text.refused);
   }
 
-  private showNotice(text: string): void {
+  #showNotice(text: string): void {
     this.notice = text;
-    clearTimeout(this.noticeTimer);
-    this.noticeTimer = setTimeout(() => (this.notice = ''), 4000);
+    clearTimeout(this.#noticeTimer);
+    this.#noticeTimer = setTimeout(() => (this.notice = ''), 4000);
   }
 
-  private showRipple(x: number, y: number): void {
+  #showRipple(x: number, y: number): void {
     this.ripple = { x, y, key: Date.now() };
   }
 
   /** The texts shown: English, under the `lang` translation, under `strings`. */
-  private get text(): ViewerStrings {
+  get #text(): ViewerStrings {
     return viewerTextsFor(this);
   }
 
-  private renderOverlay() {
-    const t = this.text;
+  #renderOverlay() {
+    const t = this.#text;
     const waiting = t.waiting[this.agentState];
     if (waiting) return html`<div class="overlay"><div class="card" part="message" role="status">${waiting}</div></div>`;
     if (this.agentState === AgentState.Live) return nothing;
     const ended = this.agentState === AgentState.Ended;
     return html`<div class="overlay"><div class="card">
       ${ended ? html`<p part="message" role="status">${t.endedBy[this.endedBy ?? 'agent']}</p>` : nothing}
-      <form part="form" @submit=${this.onSubmit}>
+      <form part="form" @submit=${this.#onSubmit}>
         <label for="code">${t.codeLabel}</label>
         <input id="code" name="code" inputmode="numeric" autocomplete="off" placeholder="123 456 789" maxlength="15"
           aria-describedby="error" .value=${ended ? '' : this.code} />
@@ -508,7 +509,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     </div></div>`;
   }
 
-  private onSubmit = (event: SubmitEvent): void => {
+  #onSubmit = (event: SubmitEvent): void => {
     event.preventDefault();
     const input = (event.currentTarget as HTMLFormElement).elements.namedItem('code') as HTMLInputElement;
     this.join(input.value);
