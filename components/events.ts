@@ -79,33 +79,31 @@ export interface EndedDetail {
   by: EndedBy;
 }
 
+/** `<cobrowse-toolbar>`'s requests: cancelable, and `preventDefault()` refuses them (the viewer it follows does not act). */
+export interface RequestEvents {
+  'cobrowse-close-request': CustomEvent<Record<string, never>>;
+  'cobrowse-zoom-request': CustomEvent<ZoomDetail>;
+  'cobrowse-navigate-request': CustomEvent<NavigateDetail>;
+  'cobrowse-highlight-request': CustomEvent<HighlightToolDetail>;
+  'cobrowse-highlight-clear-request': CustomEvent<Record<string, never>>;
+}
+export type RequestName = keyof RequestEvents;
+
+/** Each request under its old name, without `-request` (deprecated: fired too, until 0.2). */
+export type OldRequestEvents = { [K in RequestName as K extends `${infer Old}-request` ? Old : never]: RequestEvents[K] };
+
 declare global {
-  interface GlobalEventHandlersEventMap {
+  interface GlobalEventHandlersEventMap extends RequestEvents, OldRequestEvents {
     'cobrowse-session-created': CustomEvent<SessionCreatedDetail>;
     'cobrowse-state-change': CustomEvent<StateChangeDetail>;
     'cobrowse-agent-joined': CustomEvent<AgentJoinedDetail>;
     'cobrowse-session-joined': CustomEvent<JoinedDetail>;
     'cobrowse-ended': CustomEvent<EndedDetail>;
     'cobrowse-viewer-change': CustomEvent<ViewerChangeDetail>;
-    // Requests: cancelable, `preventDefault()` refuses them.
+    /** Cancelable: `preventDefault()`, then `detail.allow()` or `detail.deny()`. */
     'cobrowse-control-request': CustomEvent<ControlRequestDetail>;
-    'cobrowse-close-request': CustomEvent<Record<string, never>>;
-    'cobrowse-zoom-request': CustomEvent<ZoomDetail>;
-    'cobrowse-navigate-request': CustomEvent<NavigateDetail>;
-    'cobrowse-highlight-request': CustomEvent<HighlightToolDetail>;
-    'cobrowse-highlight-clear-request': CustomEvent<Record<string, never>>;
     /** @deprecated Use `cobrowse-session-joined`; fired too until 0.2. */
     'cobrowse-joined': CustomEvent<JoinedDetail>;
-    /** @deprecated Use `cobrowse-close-request`; fired too until 0.2. */
-    'cobrowse-close': CustomEvent<Record<string, never>>;
-    /** @deprecated Use `cobrowse-zoom-request`; fired too until 0.2. */
-    'cobrowse-zoom': CustomEvent<ZoomDetail>;
-    /** @deprecated Use `cobrowse-navigate-request`; fired too until 0.2. */
-    'cobrowse-navigate': CustomEvent<NavigateDetail>;
-    /** @deprecated Use `cobrowse-highlight-request`; fired too until 0.2. */
-    'cobrowse-highlight': CustomEvent<HighlightToolDetail>;
-    /** @deprecated Use `cobrowse-highlight-clear-request`; fired too until 0.2. */
-    'cobrowse-highlight-clear': CustomEvent<Record<string, never>>;
   }
   // emit() reads HTMLElementEventMap, which extends GlobalEventHandlersEventMap.
 }

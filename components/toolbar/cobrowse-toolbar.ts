@@ -2,9 +2,9 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { AgentState } from '../../core/index.js';
 import type { Mode } from '../../core/protocol/index.js';
-import type { HighlightChoice, NavigateDetail } from '../events.js';
+import type { HighlightChoice, NavigateDetail, RequestName } from '../events.js';
 import { autoFitConverter } from '../internal/attributes.js';
-import { emitRequest, type DetailOf, type RequestName } from '../internal/emit.js';
+import { emitRequest, type DetailOf } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 import { viewerTextsFor, type ViewerStrings } from '../viewer/strings.js';
 import { ViewerLink, type ToolbarViewer } from './viewer-link.js';
@@ -333,8 +333,8 @@ export class CobrowseToolbar extends LitElement {
   /** The customer's connection: good, slow or offline, with the last round trip. */
   #renderLink(t: ViewerStrings) {
     const link = t.link[this.link as 'good' | 'slow' | 'offline'];
-    const rtt = this.rtt === null ? '' : t.ms(this.rtt);
-    return html`<span class="link" part="link" data-link=${this.link} role="img" aria-label=${t.connection(link, rtt)}
+    const rtt = this.rtt === null ? '' : `${this.rtt} ms`;
+    return html`<span class="link" part="link" data-link=${this.link} role="img" aria-label=${t.connection(rtt ? `${link}, ${rtt}` : link)}
       title=${t.roundTrip(rtt)}>${link}${rtt && html` · ${rtt}`}</span>`;
   }
 

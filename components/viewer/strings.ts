@@ -48,9 +48,8 @@ export const viewerStrings = {
     ended: 'Ended',
   } as Partial<Record<AgentState, string>>,
   link: { good: 'Good', slow: 'Slow', offline: 'Offline' },
-  ms: (ms: number) => `${ms} ms`,
-  /** The connection's label for screen readers: its status and round trip ('' for none). */
-  connection: (status: string, rtt: string) => `Customer's connection: ${status}${rtt && `, ${rtt}`}`,
+  /** The connection's label for screen readers: its status, and its round trip when there is one ("Slow, 640 ms"). */
+  connection: (measure: string) => `Customer's connection: ${measure}`,
   /** The connection's tooltip ('' for no answer). */
   roundTrip: (rtt: string) => `Round trip to the customer's page: ${rtt || 'no answer'}`,
   back: 'Back',
