@@ -384,7 +384,7 @@ export class CobrowseLauncher extends LitElement {
           : nothing
       }
       <div class="visually-hidden" role="status" aria-live="polite">${this.#statusText(t)}</div>
-      ${this.open ? html`<section class="panel" part="panel" aria-label="Co-browsing">${this.#renderPanel(t)}</section>` : nothing}
+      ${this.open ? html`<section class="panel" part="panel" aria-label=${t.title}>${this.#renderPanel(t)}</section>` : nothing}
       <button class="trigger" part="trigger" ?data-shared=${shared} aria-expanded=${this.open} @click=${() => (this.open = !this.open)}>
         ${shared ? t.triggerShared : t.trigger}
       </button>

@@ -32,6 +32,9 @@ interface Editing {
  * Its texts, and its built-in toolbar's, follow `lang` (or the page's language: English, German,
  * Spanish and French ship; `registerViewerStrings` adds one) and `strings`.
  *
+ * The built-in toolbar's requests (`cobrowse-close-request`, `cobrowse-zoom-request`…) bubble out of the
+ * viewer: `preventDefault()` on one, listening on the viewer, refuses it.
+ *
  * @fires cobrowse-session-joined - Joined a session; `detail.code` and `detail.mode`.
  * @fires cobrowse-state-change - The session's state changed; `detail.state` and `detail.previous`.
  * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.

@@ -155,6 +155,15 @@ describe('<cobrowse-launcher>', () => {
     }
   });
 
+  it('names its panel in its language too', async () => {
+    await import('../../components/launcher/strings/fr.js');
+    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} lang="fr" open></cobrowse-launcher>`);
+    expect(el.shadowRoot!.querySelector('[part=panel]')!.getAttribute('aria-label')).to.equal('Co-navigation');
+    el.lang = 'en';
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part=panel]')!.getAttribute('aria-label')).to.equal('Co-browsing');
+  });
+
   it('Start makes a new session when the stored one is gone from the relay (it restarted, the session expired)', async () => {
     const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher></cobrowse-launcher>`);
     await saveSession({ code: '000000001', token: 'gone', mode: 'full-control', relay: RELAY_URL, paused: false });
