@@ -6,8 +6,17 @@ export interface SessionCreatedDetail {
   /** The 9-digit session ID the customer gives the agent. */
   code: string;
 }
-export interface StateChangeDetail<S> {
+/** Highlight's drawing tools. */
+export type HighlightTool = 'rect' | 'pen' | 'spot';
+/** Highlight's state: a drawing tool, or '' when Highlight is off. */
+export type HighlightChoice = HighlightTool | '';
+
+/** `cobrowse-state-change`'s detail, of one shape on every element: the new state and the one before. */
+export interface StateChangeDetail<S extends CustomerState | AgentState = CustomerState | AgentState> {
+  /** The state now. */
   state: S;
+  /** The state before (the element's first is idle). */
+  previous: S;
 }
 export interface AgentJoinedDetail {
   /** The agent's display name. */
@@ -26,8 +35,8 @@ export interface ControlRequestDetail {
   deny(): void;
 }
 export interface HighlightToolDetail {
-  /** The drawing tool chosen, or null when Highlight is turned off. */
-  tool: 'rect' | 'pen' | 'spot' | null;
+  /** The drawing tool chosen, or '' when Highlight is turned off. */
+  tool: HighlightChoice;
 }
 export interface NavigateDetail {
   /** Back, forward, reload, or go to `url`. */
@@ -59,7 +68,7 @@ export interface ViewerChangeDetail {
   /** Whether the mirror fits the space available. */
   autoFit: boolean;
   /** The highlight tool in use, or '' when Highlight is off. */
-  highlightTool: '' | 'rect' | 'pen' | 'spot';
+  highlightTool: HighlightChoice;
   /** The customer's page address ('' before a page shows). */
   url: string;
   /** Whether the session's mode lets the agent navigate. */
@@ -70,20 +79,31 @@ export interface EndedDetail {
   by: EndedBy;
 }
 
+/** `<cobrowse-toolbar>`'s requests: cancelable, and `preventDefault()` refuses them (the viewer it follows does not act). */
+export interface RequestEvents {
+  'cobrowse-close-request': CustomEvent<Record<string, never>>;
+  'cobrowse-zoom-request': CustomEvent<ZoomDetail>;
+  'cobrowse-navigate-request': CustomEvent<NavigateDetail>;
+  'cobrowse-highlight-request': CustomEvent<HighlightToolDetail>;
+  'cobrowse-highlight-clear-request': CustomEvent<Record<string, never>>;
+}
+export type RequestName = keyof RequestEvents;
+
+/** Each request under its old name, without `-request` (deprecated: fired too, until 0.2). */
+export type OldRequestEvents = { [K in RequestName as K extends `${infer Old}-request` ? Old : never]: RequestEvents[K] };
+
 declare global {
-  interface GlobalEventHandlersEventMap {
+  interface GlobalEventHandlersEventMap extends RequestEvents, OldRequestEvents {
     'cobrowse-session-created': CustomEvent<SessionCreatedDetail>;
-    'cobrowse-state-change': CustomEvent<StateChangeDetail<CustomerState | AgentState>>;
+    'cobrowse-state-change': CustomEvent<StateChangeDetail>;
     'cobrowse-agent-joined': CustomEvent<AgentJoinedDetail>;
-    'cobrowse-joined': CustomEvent<JoinedDetail>;
+    'cobrowse-session-joined': CustomEvent<JoinedDetail>;
     'cobrowse-ended': CustomEvent<EndedDetail>;
-    'cobrowse-control-request': CustomEvent<ControlRequestDetail>;
-    'cobrowse-close': CustomEvent<Record<string, never>>;
-    'cobrowse-zoom': CustomEvent<ZoomDetail>;
-    'cobrowse-navigate': CustomEvent<NavigateDetail>;
-    'cobrowse-highlight': CustomEvent<HighlightToolDetail>;
-    'cobrowse-highlight-clear': CustomEvent<Record<string, never>>;
     'cobrowse-viewer-change': CustomEvent<ViewerChangeDetail>;
+    /** Cancelable: `preventDefault()`, then `detail.allow()` or `detail.deny()`. */
+    'cobrowse-control-request': CustomEvent<ControlRequestDetail>;
+    /** @deprecated Use `cobrowse-session-joined`; fired too until 0.2. */
+    'cobrowse-joined': CustomEvent<JoinedDetail>;
   }
   // emit() reads HTMLElementEventMap, which extends GlobalEventHandlersEventMap.
 }

@@ -7,18 +7,18 @@ import { AgentState } from '../core/index.js';
 import { Mode } from '../core/protocol/index.js';
 import { Theme } from './themes.js';
 
-type ToolbarArgs = Pick<CobrowseToolbar, 'mode' | 'state' | 'code'> & {
+type ToolbarArgs = Pick<CobrowseToolbar, 'mode' | 'state' | 'code' | 'lang'> & {
   /** Logged in the Actions panel. */
-  onCobrowseClose: (event: Event) => void;
+  onCobrowseCloseRequest: (event: Event) => void;
 };
 
 const CODE = '123456789';
 const MODES = Object.values(Mode);
 const STATES = Object.values(AgentState);
 
-const toolbar = ({ mode, state, code, onCobrowseClose }: ToolbarArgs, className = '') =>
-  html`<cobrowse-toolbar class=${className} .mode=${mode} .state=${state} .code=${code}
-    @cobrowse-close=${onCobrowseClose}></cobrowse-toolbar>`;
+const toolbar = ({ mode, state, code, lang, onCobrowseCloseRequest }: ToolbarArgs, className = '') =>
+  html`<cobrowse-toolbar class=${className} .mode=${mode} .state=${state} .code=${code} .lang=${lang}
+    @cobrowse-close-request=${onCobrowseCloseRequest}></cobrowse-toolbar>`;
 
 /**
  * The agent's session toolbar. `<cobrowse-viewer>` shows one at its top and sets its properties from
@@ -29,11 +29,12 @@ const meta = {
   component: 'cobrowse-toolbar',
   tags: ['autodocs'],
   render: (args) => toolbar(args),
-  args: { mode: Mode.Full, state: AgentState.Live, code: CODE, onCobrowseClose: fn() },
+  args: { mode: Mode.Full, state: AgentState.Live, code: CODE, lang: '', onCobrowseCloseRequest: fn() },
   argTypes: {
     mode: { control: 'select', options: ['', ...MODES] },
     state: { control: 'select', options: STATES },
     code: { control: 'text' },
+    lang: { control: 'select', options: ['', 'en', 'de', 'es', 'fr'] },
   },
 } satisfies Meta<ToolbarArgs>;
 
@@ -54,6 +55,9 @@ export const Reconnecting: Story = { args: { state: AgentState.Reconnecting } };
 export const Ended: Story = { args: { state: AgentState.Ended } };
 /** The viewer shows the error; the toolbar only stops offering Close. */
 export const ErrorState: Story = { name: 'Error', args: { state: AgentState.Error, mode: '' } };
+
+/** Its texts in French (`lang="fr"`), as `<cobrowse-viewer lang>` gives its built-in toolbar. */
+export const French: Story = { args: { lang: 'fr' } };
 
 export const FullControl: Story = { args: { mode: Mode.Full } };
 export const PartialControl: Story = { args: { mode: Mode.Partial } };

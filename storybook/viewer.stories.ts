@@ -8,8 +8,8 @@ import { customerFrame, liveOf, until, withLive } from './live.js';
 import { Link } from './loopback.js';
 import { Theme } from './themes.js';
 
-type ViewerArgs = Pick<CobrowseViewer, 'relay' | 'name'> & {
-  onCobrowseJoined: (event: Event) => void;
+type ViewerArgs = Pick<CobrowseViewer, 'relay' | 'name' | 'lang'> & {
+  onCobrowseSessionJoined: (event: Event) => void;
   onCobrowseStateChange: (event: Event) => void;
   onCobrowseEnded: (event: Event) => void;
 };
@@ -38,14 +38,17 @@ const meta = {
       ${customer}
       <cobrowse-viewer style="height:440px; flex:1; min-width:320px" .relay=${args.relay || live.relay.url}
         assets=${args.relay ? 'proxy' : 'direct'}
-        .connection=${args.relay ? undefined : live.relay.connection} .name=${args.name}
-        @cobrowse-joined=${args.onCobrowseJoined}
+        .connection=${args.relay ? undefined : live.relay.connection} .name=${args.name} .lang=${args.lang}
+        @cobrowse-session-joined=${args.onCobrowseSessionJoined}
         @cobrowse-state-change=${args.onCobrowseStateChange}
         @cobrowse-ended=${args.onCobrowseEnded}></cobrowse-viewer>
     </div>`;
   },
-  args: { relay: '', name: 'Alice', onCobrowseJoined: fn(), onCobrowseStateChange: fn(), onCobrowseEnded: fn() },
-  argTypes: { relay: { description: "WebSocket URL of a running relay; empty: the story's in-memory relay" } },
+  args: { relay: '', name: 'Alice', lang: '', onCobrowseSessionJoined: fn(), onCobrowseStateChange: fn(), onCobrowseEnded: fn() },
+  argTypes: {
+    relay: { description: "WebSocket URL of a running relay; empty: the story's in-memory relay" },
+    lang: { control: 'select', options: ['', 'en', 'de', 'es', 'fr'] },
+  },
 } satisfies Meta<ViewerArgs>;
 
 export default meta;
@@ -180,6 +183,13 @@ export const Expired: Story = {
     liveOf(context).relay.expire();
     await until(() => viewer.state === AgentState.Ended);
   },
+};
+
+/** The viewer and its toolbar in German (`lang="de"`; German, Spanish and French ship, `registerViewerStrings` adds more). */
+export const German: Story = {
+  args: { lang: 'de' },
+  parameters: { customer: Mode.Full },
+  play: async (context) => void (await joinLive(context)),
 };
 
 export const Dark: Story = { parameters: { customer: Mode.Full }, globals: { theme: Theme.Dark }, play: Live.play };

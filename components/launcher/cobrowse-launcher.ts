@@ -7,7 +7,7 @@ import { emit } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
 import { renderMarks, type Mark } from '../internal/highlights.js';
 import { CustomerSessionController } from './session-controller.js';
-import { launcherStrings, translationFor, type LauncherStrings } from './strings.js';
+import { launcherTranslations, type LauncherStrings } from './strings.js';
 import { launcherStyles } from './styles.js';
 
 /** How long the control prompt's Allow button ignores clicks after the prompt appears (as browsers' permission prompts do). */
@@ -20,7 +20,7 @@ const ALLOW_DELAY_MS = 500;
  * @summary The customer's co-browsing launcher.
  *
  * @fires cobrowse-session-created - A session was created; `detail.code` is its 9-digit ID (send it to the agent by chat, for example).
- * @fires cobrowse-state-change - The session's state changed; `detail.state` is the new one.
+ * @fires cobrowse-state-change - The session's state changed; `detail.state` is the new one, `detail.previous` the one before.
  * @fires cobrowse-agent-joined - An agent is now viewing the page; `detail.name` is their display name.
  * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
  * @fires cobrowse-control-request - The agent asks to control the page (cancelable): call `preventDefault()` to decide
@@ -64,6 +64,7 @@ export class CobrowseLauncher extends LitElement {
     shareUrlQuery: { type: Boolean, attribute: 'share-url-query' },
     domains: {},
     allowFramed: { type: Boolean, attribute: 'allow-framed' },
+    consentTimeoutMs: { type: Number, attribute: 'consent-timeout-ms' },
     consentTimeout: { type: Number, attribute: 'consent-timeout' },
     /**
      * The language of the launcher's texts (the page's `<html lang>` by default): picks a translation
@@ -122,7 +123,18 @@ export class CobrowseLauncher extends LitElement {
   declare allowFramed: boolean;
 
   /** How long the customer has to answer a control request before it counts as Deny, in ms. */
-  declare consentTimeout: number;
+  declare consentTimeoutMs: number;
+
+  /**
+   * Deprecated (until 0.2): the same as `consent-timeout-ms` / `consentTimeoutMs`, in ms.
+   * @deprecated Use `consent-timeout-ms` / `consentTimeoutMs`.
+   */
+  get consentTimeout(): number {
+    return this.consentTimeoutMs;
+  }
+  set consentTimeout(ms: number) {
+    this.consentTimeoutMs = ms;
+  }
 
   /** The clock of the launcher's rules about time (the Allow button's delay, the consent backoff), in ms; `Date.now` by default. */
   clock: () => number = Date.now;
@@ -133,11 +145,11 @@ export class CobrowseLauncher extends LitElement {
   /** The control request on screen, and when it was shown there (Allow works from ALLOW_DELAY_MS on). */
   declare private consentRequest: { name: string; answer: (allowed: boolean) => void; shown: number } | null;
   /** The agent's pointer the prompt last moved away from (it moves once per pointer position). */
-  private dodged: object | null = null;
+  #dodged: object | null = null;
   declare private agentPointer: { x: number; y: number; click: number } | null;
   /** The agent's highlight marks, each anchored to an element of this page. */
   declare private marks: Array<Mark & { anchor: Element }>;
-  private marksFrame = 0;
+  #marksFrame = 0;
 
   /** Where the floating button sits: `bottom-right` (default) or `bottom-left`. */
   declare position: 'bottom-right' | 'bottom-left';
@@ -146,6 +158,8 @@ export class CobrowseLauncher extends LitElement {
   declare open: boolean;
 
   declare private endedBy: EndedBy | undefined;
+  /** The state `cobrowse-state-change` last reported. */
+  #reportedState: CustomerState = CustomerState.Idle;
   declare private errorMessage: string;
   declare private copied: boolean;
   /** Start was refused before any session (insecure page, old browser): the panel says why. */
@@ -164,7 +178,7 @@ export class CobrowseLauncher extends LitElement {
     this.shareUrlQuery = false;
     this.domains = '';
     this.allowFramed = false;
-    this.consentTimeout = 30_000;
+    this.consentTimeoutMs = 30_000;
     this.strings = {};
     this.consentRequest = null;
     this.agentPointer = null;
@@ -177,11 +191,12 @@ export class CobrowseLauncher extends LitElement {
     this.movedAway = false;
   }
 
-  private readonly controller = new CustomerSessionController(this, (type, event) => {
+  readonly #controller = new CustomerSessionController(this, (type, event) => {
     switch (type) {
       case 'state':
         this.open ||= event === CustomerState.Waiting;
-        emit(this, 'cobrowse-state-change', { state: event as CustomerState });
+        emit(this, 'cobrowse-state-change', { state: event as CustomerState, previous: this.#reportedState });
+        this.#reportedState = event as CustomerState;
         break;
       case 'created':
         emit(this, 'cobrowse-session-created', event as { code: string });
@@ -212,7 +227,7 @@ export class CobrowseLauncher extends LitElement {
       case 'highlight': {
         const { id, kind, points, ttl, anchor } = event as CustomerEvents['highlight'];
         this.marks = [...this.marks.filter((m) => m.id !== id), { id, kind, points, anchor, expires: Date.now() + ttl }];
-        this.followMarks();
+        this.#followMarks();
         break;
       }
       case 'highlight-clear': {
@@ -224,14 +239,14 @@ export class CobrowseLauncher extends LitElement {
   });
 
   /** Redraws the marks every frame while there are any: they follow their elements through scrolling and reflow. */
-  private followMarks(): void {
-    if (this.marksFrame) return;
+  #followMarks(): void {
+    if (this.#marksFrame) return;
     const tick = () => {
       const now = Date.now();
       this.marks = this.marks.filter((m) => m.expires > now && m.anchor.isConnected);
-      this.marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
+      this.#marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
     };
-    this.marksFrame = requestAnimationFrame(tick);
+    this.#marksFrame = requestAnimationFrame(tick);
   }
 
   override connectedCallback(): void {
@@ -242,8 +257,8 @@ export class CobrowseLauncher extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    cancelAnimationFrame(this.marksFrame);
-    this.marksFrame = 0;
+    cancelAnimationFrame(this.#marksFrame);
+    this.#marksFrame = 0;
   }
 
   /**
@@ -261,7 +276,7 @@ export class CobrowseLauncher extends LitElement {
         this.removeAttribute('dodge');
         resolve(allowed);
       };
-      const timer = setTimeout(() => answer(false), this.consentTimeout);
+      const timer = setTimeout(() => answer(false), this.consentTimeoutMs);
       const hostDecides = !emit(
         this,
         'cobrowse-control-request',
@@ -283,10 +298,10 @@ export class CobrowseLauncher extends LitElement {
   override updated(): void {
     const request = this.consentRequest;
     const p = this.agentPointer;
-    if (!request || !p || p === this.dodged) return;
+    if (!request || !p || p === this.#dodged) return;
     const r = this.getBoundingClientRect();
     if (p.x < r.left - 40 || p.x > r.right + 40 || p.y < r.top - 40 || p.y > r.bottom + 40) return;
-    this.dodged = p;
+    this.#dodged = p;
     this.toggleAttribute('dodge');
     request.shown = this.clock();
     this.requestUpdate();
@@ -294,35 +309,35 @@ export class CobrowseLauncher extends LitElement {
 
   /** Pauses sharing: nothing leaves the page until startSharing(); the session ID stays the same. */
   stopSharing(): void {
-    this.controller.stopSharing();
+    this.#controller.stopSharing();
   }
 
   /** Shares the page again under the same session ID. */
   startSharing(): void {
-    this.controller.startSharing();
+    this.#controller.startSharing();
   }
 
   /** The session ID (9 digits), or '' before one exists. */
   get code(): string {
-    return this.controller.session?.code ?? '';
+    return this.#controller.session?.code ?? '';
   }
 
   /** The session's state: idle, starting, waiting, connected, reconnecting, ended or error. */
   get state(): CustomerState {
-    return this.controller.state;
+    return this.#controller.state;
   }
 
-  private get text(): LauncherStrings {
-    return { ...launcherStrings, ...translationFor(this.lang || document.documentElement.lang), ...this.strings };
+  get #text(): LauncherStrings {
+    return launcherTranslations.textsFor(this);
   }
 
   /** Starts sharing this tab (or resumes the session this site already has). */
   async start(): Promise<void> {
-    if (this.controller.inert) return void console.warn('<cobrowse-launcher>: inert inside a frame (see the allow-framed attribute)');
+    if (this.#controller.inert) return void console.warn('<cobrowse-launcher>: inert inside a frame (see the allow-framed attribute)');
     if (!this.relay) throw new TypeError('<cobrowse-launcher> needs a relay URL (the "relay" attribute)');
     // A page served over plain http could be read or altered on the way: sharing it is refused.
     if (!window.isSecureContext || !('WebSocket' in window) || !('indexedDB' in window)) {
-      this.errorMessage = window.isSecureContext ? this.text.unsupported : this.text.insecure;
+      this.errorMessage = window.isSecureContext ? this.#text.unsupported : this.#text.insecure;
       console.error(`<cobrowse-launcher>: ${this.errorMessage}`);
       this.open = true;
       this.refused = true;
@@ -333,16 +348,17 @@ export class CobrowseLauncher extends LitElement {
     this.endedBy = undefined;
     this.errorMessage = '';
     this.open = true;
-    await this.controller.start();
+    await this.#controller.start();
   }
 
   /** Ends the session for the customer and the agent. */
   end(): void {
-    this.controller.end();
+    this.#controller.end();
   }
 
   override render() {
-    if (this.controller.inert) return nothing;
+    if (this.#controller.inert) return nothing;
+    const t = this.#text;
     const shared = this.state === CustomerState.Connected;
     const pointer = shared ? this.agentPointer : null;
     return html`
@@ -362,21 +378,20 @@ export class CobrowseLauncher extends LitElement {
       ${
         pointer
           ? html`<div class="agent-pointer" part="agent-pointer" aria-hidden="true" style="left:${pointer.x}px;top:${pointer.y}px">
-          <span class="arrow"></span><span class="name">${this.controller.session?.agentName || this.text.defaultAgent}</span>
+          <span class="arrow"></span><span class="name">${this.#agentName(t)}</span>
           ${pointer.click ? keyed(pointer.click, html`<span class="ripple"></span>`) : nothing}
         </div>`
           : nothing
       }
-      <div class="visually-hidden" role="status" aria-live="polite">${this.statusText()}</div>
-      ${this.open ? html`<section class="panel" part="panel" aria-label="Co-browsing">${this.renderPanel()}</section>` : nothing}
+      <div class="visually-hidden" role="status" aria-live="polite">${this.#statusText(t)}</div>
+      ${this.open ? html`<section class="panel" part="panel" aria-label=${t.title}>${this.#renderPanel(t)}</section>` : nothing}
       <button class="trigger" part="trigger" ?data-shared=${shared} aria-expanded=${this.open} @click=${() => (this.open = !this.open)}>
-        ${shared ? this.text.triggerShared : this.text.trigger}
+        ${shared ? t.triggerShared : t.trigger}
       </button>
     `;
   }
 
-  private renderPanel() {
-    const t = this.text;
+  #renderPanel(t: LauncherStrings) {
     const code = this.code;
     const codeBlock = code
       ? html`<strong class="code" part="code" aria-label=${t.codeLabel(code.split('').join(' '))}>${groupCode(code)}</strong>`
@@ -397,29 +412,29 @@ export class CobrowseLauncher extends LitElement {
           ${codeBlock}
           <p>${this.state === CustomerState.Reconnecting ? t.reconnecting : t.readToAgent}</p>
           <div class="actions">
-            <button class="secondary" @click=${this.copy}>${this.copied ? t.copied : t.copy}</button>
-            ${this.endButton()}
+            <button class="secondary" @click=${this.#copy}>${this.copied ? t.copied : t.copy}</button>
+            ${this.#endButton(t)}
           </div>`;
       case CustomerState.Connected: {
-        const name = this.controller.session?.agentName || t.defaultAgent;
+        const name = this.#agentName(t);
         if (this.consentRequest) {
           return html`<div part="consent" role="alertdialog" aria-labelledby="consent-title">
             <h2 id="consent-title">${t.consentTitle(this.consentRequest.name)}</h2>
             <p>${t.consentBody}</p>
             <div class="actions">
               <button class="primary" aria-disabled=${this.clock() - this.consentRequest.shown < ALLOW_DELAY_MS} title=${t.allowWait}
-                @click=${this.allow}>${t.allow}</button>
+                @click=${this.#allow}>${t.allow}</button>
               <button class="secondary" @click=${() => this.consentRequest?.answer(false)}>${t.deny}</button>
             </div></div>`;
         }
-        const controlling = this.controller.session?.consent === 'granted';
+        const controlling = this.#controller.session?.consent === 'granted';
         return html`<h2>${t.viewing(name)}</h2>
           ${codeBlock}
           <p>${controlling ? t.controlling(name) : t.hiddenFields}</p>
           <div class="actions">
-            ${controlling ? html`<button class="secondary" @click=${() => this.controller.revokeControl()}>${t.takeBack}</button>` : nothing}
+            ${controlling ? html`<button class="secondary" @click=${() => this.#controller.revokeControl()}>${t.takeBack}</button>` : nothing}
             <button class="secondary" part="pause" @click=${() => this.stopSharing()}>${t.stopSharing}</button>
-            ${this.endButton()}
+            ${this.#endButton(t)}
           </div>`;
       }
       case CustomerState.Paused:
@@ -428,7 +443,7 @@ export class CobrowseLauncher extends LitElement {
           <p>${t.pausedBody}</p>
           <div class="actions">
             <button class="primary" part="pause" @click=${() => this.startSharing()}>${t.startSharing}</button>
-            ${this.endButton()}
+            ${this.#endButton(t)}
           </div>`;
       case CustomerState.Ended:
         return html`<h2>${t.endedTitle}</h2>
@@ -442,27 +457,31 @@ export class CobrowseLauncher extends LitElement {
   }
 
   /** Allow ignores clicks (and Enter or Space) until the prompt has been on screen ALLOW_DELAY_MS: no click meant for the page lands on it. */
-  private allow = (): void => {
+  #allow = (): void => {
     const request = this.consentRequest;
     if (request && this.clock() - request.shown >= ALLOW_DELAY_MS) request.answer(true);
   };
 
-  private endButton() {
-    return html`<button class="danger" part="end" @click=${() => this.end()}>${this.text.endSession}</button>`;
+  #endButton(t: LauncherStrings) {
+    return html`<button class="danger" part="end" @click=${() => this.end()}>${t.endSession}</button>`;
   }
 
-  private statusText(): string {
+  #agentName(t: LauncherStrings): string {
+    return this.#controller.session?.agentName || t.defaultAgent;
+  }
+
+  #statusText(t: LauncherStrings): string {
     switch (this.state) {
       case CustomerState.Waiting:
-        return `${this.text.codeLabel(groupCode(this.code))}. ${this.text.readToAgent}`;
+        return `${t.codeLabel(groupCode(this.code))}. ${t.readToAgent}`;
       case CustomerState.Connected:
-        return `${this.text.viewing(this.controller.session?.agentName || this.text.defaultAgent)}.`;
+        return `${t.viewing(this.#agentName(t))}.`;
       case CustomerState.Reconnecting:
-        return this.text.reconnecting;
+        return t.reconnecting;
       case CustomerState.Paused:
-        return this.text.pausedTitle;
+        return t.pausedTitle;
       case CustomerState.Ended:
-        return this.text.endedBy[this.endedBy ?? 'customer'];
+        return t.endedBy[this.endedBy ?? 'customer'];
       case CustomerState.Error:
         return this.errorMessage;
       default:
@@ -470,7 +489,7 @@ export class CobrowseLauncher extends LitElement {
     }
   }
 
-  private copy = async (): Promise<void> => {
+  #copy = async (): Promise<void> => {
     try {
       await navigator.clipboard.writeText(this.code);
       this.copied = true;

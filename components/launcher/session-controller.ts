@@ -28,12 +28,14 @@ export interface SessionHost extends ReactiveControllerHost, HTMLElement {
  */
 export class CustomerSessionController implements ReactiveController {
   session: CustomerSession | undefined;
-  private unsubscribe: (() => void) | undefined;
+  #unsubscribe: (() => void) | undefined;
 
-  constructor(
-    private readonly host: SessionHost,
-    private readonly onEvent: <K extends keyof CustomerEvents>(type: K, event: CustomerEvents[K]) => void,
-  ) {
+  readonly #host: SessionHost;
+  readonly #onEvent: <K extends keyof CustomerEvents>(type: K, event: CustomerEvents[K]) => void;
+
+  constructor(host: SessionHost, onEvent: <K extends keyof CustomerEvents>(type: K, event: CustomerEvents[K]) => void) {
+    this.#host = host;
+    this.#onEvent = onEvent;
     host.addController(this);
   }
 
@@ -46,18 +48,18 @@ export class CustomerSessionController implements ReactiveController {
    * the top page's IndexedDB (same origin), and would otherwise take its session over.
    */
   get inert(): boolean {
-    return !this.host.allowFramed && window.top !== window.self;
+    return !this.#host.allowFramed && window.top !== window.self;
   }
 
   hostConnected(): void {
     // From page load on, not from when sharing starts: a password shown before sharing stays masked.
     watchPasswords(document);
     // A reload or a navigation inside the site picks the session up again without a new ID.
-    if (this.host.relay && !this.inert) void this.create().resume();
+    if (this.#host.relay && !this.inert) void this.#create().resume();
   }
 
   hostDisconnected(): void {
-    this.release();
+    this.#release();
   }
 
   /** Starts (or resumes) sharing. */
@@ -65,7 +67,7 @@ export class CustomerSessionController implements ReactiveController {
     if (this.inert) return;
     // A session that never connected is made afresh, so attributes set since (mode, mask…) apply.
     const live = this.session && !([CustomerState.Idle, CustomerState.Ended, CustomerState.Error] as string[]).includes(this.session.state);
-    const session = live ? this.session! : this.create();
+    const session = live ? this.session! : this.#create();
     await session.start();
   }
 
@@ -85,35 +87,35 @@ export class CustomerSessionController implements ReactiveController {
     this.session?.revokeConsent();
   }
 
-  private create(): CustomerSession {
-    this.release();
+  #create(): CustomerSession {
+    this.#release();
     const session = new CustomerSession({
-      relay: this.host.relay,
-      connection: this.host.connection,
-      mode: this.host.mode,
+      relay: this.#host.relay,
+      connection: this.#host.connection,
+      mode: this.#host.mode,
       masker: new Masker({
-        mask: this.host.mask,
-        block: this.host.block,
-        maskAllInputs: this.host.maskAllInputs,
-        preserveLength: this.host.preserveMaskLength,
-        shareUrlQuery: this.host.shareUrlQuery,
+        mask: this.#host.mask,
+        block: this.#host.block,
+        maskAllInputs: this.#host.maskAllInputs,
+        preserveLength: this.#host.preserveMaskLength,
+        shareUrlQuery: this.#host.shareUrlQuery,
       }),
-      domains: this.host.domains.split(/\s+/).filter(Boolean),
-      askConsent: (name) => this.host.askConsent(name),
-      now: () => this.host.clock(),
+      domains: this.#host.domains.split(/\s+/).filter(Boolean),
+      askConsent: (name) => this.#host.askConsent(name),
+      now: () => this.#host.clock(),
     });
     const forward = (type: keyof CustomerEvents, event: unknown) => {
-      this.onEvent(type, event as never);
-      this.host.requestUpdate();
+      this.#onEvent(type, event as never);
+      this.#host.requestUpdate();
     };
     session.events.on('*', forward);
-    this.unsubscribe = () => session.events.off('*', forward);
+    this.#unsubscribe = () => session.events.off('*', forward);
     this.session = session;
     return session;
   }
 
-  private release(): void {
-    this.unsubscribe?.();
+  #release(): void {
+    this.#unsubscribe?.();
     this.session?.dispose();
     this.session = undefined;
   }

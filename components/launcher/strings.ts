@@ -1,3 +1,5 @@
+import { translations } from '../internal/translations.js';
+
 /** Every text the launcher shows, replaceable through its `strings` property (for localisation). */
 export const launcherStrings = {
   trigger: 'Co-browsing',
@@ -50,12 +52,7 @@ export type LauncherStrings = typeof launcherStrings;
  * the customer's bundle (every byte goes to every page view): import the ones you need, e.g.
  * `import 'cobrowse-sdk/strings/fr'`, or register your own.
  */
-const translations = new Map<string, Partial<LauncherStrings>>();
+export const launcherTranslations = translations(launcherStrings);
 
-export function registerLauncherStrings(lang: string, strings: Partial<LauncherStrings>): void {
-  translations.set(lang.toLowerCase(), strings);
-}
-
-/** The translation for `lang`, else for its primary language ('de' for 'de-CH'), else none. */
-export const translationFor = (lang: string): Partial<LauncherStrings> | undefined =>
-  translations.get(lang.toLowerCase()) ?? translations.get(lang.toLowerCase().split('-')[0]!);
+/** Adds (or replaces) the launcher's texts in a language: `registerLauncherStrings('it', { … })`. */
+export const registerLauncherStrings = launcherTranslations.register;

@@ -1,42 +1,21 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { AgentState } from '../../core/index.js';
-import { Mode } from '../../core/protocol/index.js';
-import '../events.js';
-import { emit } from '../internal/emit.js';
+import type { Mode } from '../../core/protocol/index.js';
+import type { HighlightChoice, NavigateDetail, RequestName } from '../events.js';
+import { autoFitConverter } from '../internal/attributes.js';
+import { emitRequest, type DetailOf } from '../internal/emit.js';
 import { groupCode } from '../internal/format.js';
+import { viewerTextsFor, type ViewerStrings } from '../viewer/strings.js';
 import { ViewerLink, type ToolbarViewer } from './viewer-link.js';
 
 export type { ToolbarViewer } from './viewer-link.js';
 
-const LINK_LABEL = { good: 'Good', slow: 'Slow', offline: 'Offline' } as const;
-
-const TOOLS = [
-  ['rect', 'Rectangle'],
-  ['pen', 'Pen'],
-  ['spot', 'Spotlight'],
-] as const;
+const TOOLS = ['rect', 'pen', 'spot'] as const;
 
 /** Each zoom step multiplies or divides by this; zoom stays between 25% and 400%. */
 const ZOOM_STEP = 1.25;
 const clampZoom = (zoom: number) => Math.min(4, Math.max(0.25, Math.round(zoom * 100) / 100));
-
-const MODE_LABEL: Record<Mode, string> = {
-  [Mode.Full]: 'Full control',
-  [Mode.Partial]: 'Partial control',
-  [Mode.None]: 'No control',
-};
-
-const STATUS_LABEL: Partial<Record<AgentState, string>> = {
-  [AgentState.Joining]: 'Connecting',
-  [AgentState.Waiting]: 'Waiting for page',
-  [AgentState.Live]: 'Live',
-  [AgentState.CustomerAway]: 'Customer offline',
-  [AgentState.Paused]: 'Customer paused sharing',
-  [AgentState.Left]: 'Customer left the co-browsing site',
-  [AgentState.Reconnecting]: 'Reconnecting',
-  [AgentState.Ended]: 'Ended',
-};
 
 /**
  * The agent's controls for a co-browsing session: what it is, its mode and status, and Close session.
@@ -47,14 +26,22 @@ const STATUS_LABEL: Partial<Record<AgentState, string>> = {
  *
  * @summary The agent's session toolbar.
  *
- * Every event below is cancelable: when the toolbar follows a viewer, `preventDefault()` stops
- * the viewer acting on it.
+ * Every event below is a cancelable request: when the toolbar follows a viewer, `preventDefault()`
+ * stops the viewer acting on it. Each is fired under its old name too (deprecated, until 0.2), unless
+ * it was cancelled; cancelling either refuses the request.
  *
- * @fires cobrowse-close - The agent pressed "Close session".
- * @fires cobrowse-highlight - Highlight was turned on with a tool, or off; `detail.tool`.
- * @fires cobrowse-highlight-clear - The agent asked to clear every mark.
- * @fires cobrowse-navigate - The agent asked the customer's page to go back, forward, reload or to `detail.url`.
- * @fires cobrowse-zoom - The agent changed the zoom or auto-fit; `detail.zoom`, `detail.autoFit`.
+ * Its texts follow `lang` (or the page's language) and `strings`, as the viewer's do.
+ *
+ * @fires cobrowse-close-request - The agent pressed "Close session".
+ * @fires cobrowse-highlight-request - Highlight was turned on with a tool, or off; `detail.tool` ('' for off).
+ * @fires cobrowse-highlight-clear-request - The agent asked to clear every mark.
+ * @fires cobrowse-navigate-request - The agent asked the customer's page to go back, forward, reload or to `detail.url`.
+ * @fires cobrowse-zoom-request - The agent changed the zoom or auto-fit; `detail.zoom`, `detail.autoFit`.
+ * @fires cobrowse-close - Deprecated (until 0.2): use `cobrowse-close-request`.
+ * @fires cobrowse-highlight - Deprecated (until 0.2): use `cobrowse-highlight-request`.
+ * @fires cobrowse-highlight-clear - Deprecated (until 0.2): use `cobrowse-highlight-clear-request`.
+ * @fires cobrowse-navigate - Deprecated (until 0.2): use `cobrowse-navigate-request`.
+ * @fires cobrowse-zoom - Deprecated (until 0.2): use `cobrowse-zoom-request`.
  *
  * @csspart bar - The toolbar row.
  * @csspart label - The "Co-browsing" label.
@@ -228,11 +215,12 @@ export class CobrowseToolbar extends LitElement {
   /** The last round trip to the customer's page through the relay, in ms. */
   @property({ type: Number }) accessor rtt: number | null = null;
 
-  /** The highlight tool in use, or '' when Highlight is off. */
-  @property({ attribute: 'highlight-tool' }) accessor highlightTool: '' | 'rect' | 'pen' | 'spot' = '';
+  /** The highlight tool in use, or '' when Highlight is off (a removed attribute too). */
+  @property({ attribute: 'highlight-tool', converter: { fromAttribute: (value: string | null) => value ?? '' } })
+  accessor highlightTool: HighlightChoice = '';
 
-  /** Whether the mirror fits the space available (zoom buttons turn it off). */
-  @property({ type: Boolean, attribute: 'auto-fit' }) accessor autoFit = true;
+  /** Whether the mirror fits the space available (zoom buttons turn it off); on unless `auto-fit="false"`. */
+  @property({ attribute: 'auto-fit', converter: autoFitConverter }) accessor autoFit = true;
 
   /** The id of the `<cobrowse-viewer>` to follow and control, in this toolbar's document or shadow root. */
   @property({ attribute: 'for' }) accessor htmlFor = '';
@@ -240,119 +228,125 @@ export class CobrowseToolbar extends LitElement {
   /** The viewer to follow and control; wins over `for`. */
   @property({ attribute: false }) accessor viewer: ToolbarViewer | null = null;
 
-  private readonly viewerLink = new ViewerLink(this, (state) => Object.assign(this, state));
+  /** Replaces any of the toolbar's texts (for localisation; over the `lang` translation); see `viewerStrings` for the keys. */
+  @property({ attribute: false }) accessor strings: Partial<ViewerStrings> = {};
+
+  static override properties = {
+    /** The language of the toolbar's texts (the page's `<html lang>` by default); English when none is registered. */
+    lang: {},
+  };
+
+  readonly #viewerLink = new ViewerLink(this, (state) => Object.assign(this, state));
 
   /** The viewer this toolbar follows now (from `viewer` or `for`), or null. */
   get control(): ToolbarViewer | null {
-    return this.viewerLink.viewer;
+    return this.#viewerLink.viewer;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.wire();
+    this.#wire();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('viewer') || changed.has('htmlFor')) this.wire();
+    if (changed.has('viewer') || changed.has('htmlFor')) this.#wire();
   }
 
   /** Follows `viewer`, else the element `for` names (once the document has parsed it). */
-  private wire(): void {
-    if (this.viewer || !this.htmlFor) return this.viewerLink.follow(this.viewer);
+  #wire(): void {
+    if (this.viewer || !this.htmlFor) return this.#viewerLink.follow(this.viewer);
     const root = this.getRootNode() as Document | ShadowRoot;
     const found = root.getElementById?.(this.htmlFor) ?? null;
-    if (!found && document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => this.wire(), { once: true });
-    this.viewerLink.follow(found as ToolbarViewer | null);
+    if (!found && document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => this.#wire(), { once: true });
+    this.#viewerLink.follow(found as ToolbarViewer | null);
   }
 
   /** Fires a request event; unless the page cancels it, the followed viewer acts on it. */
-  private request<K extends 'cobrowse-close' | 'cobrowse-highlight' | 'cobrowse-highlight-clear' | 'cobrowse-navigate' | 'cobrowse-zoom'>(
-    name: K,
-    detail: HTMLElementEventMap[K] extends CustomEvent<infer D> ? D : never,
-    act: (viewer: ToolbarViewer) => void,
-  ): void {
-    const viewer = this.viewerLink.viewer;
-    if (emit(this, name, detail, { cancelable: true }) && viewer) act(viewer);
+  #request<K extends RequestName>(name: K, detail: DetailOf<K>, act: (viewer: ToolbarViewer) => void): void {
+    const viewer = this.#viewerLink.viewer;
+    if (emitRequest(this, name, detail) && viewer) act(viewer);
   }
 
-  private highlight(tool: 'rect' | 'pen' | 'spot' | null): void {
-    this.request('cobrowse-highlight', { tool }, (viewer) => viewer.highlight(tool));
+  #highlight(tool: HighlightChoice): void {
+    this.#request('cobrowse-highlight-request', { tool }, (viewer) => viewer.highlight(tool));
   }
 
-  private navigate(detail: { action: 'back' | 'forward' | 'reload' | 'go'; url?: string }): void {
-    this.request('cobrowse-navigate', detail, (viewer) => void viewer.navigate(detail));
+  #navigate(detail: NavigateDetail): void {
+    this.#request('cobrowse-navigate-request', detail, (viewer) => void viewer.navigate(detail));
   }
 
-  private setAutoFit(autoFit: boolean): void {
-    this.request('cobrowse-zoom', { autoFit }, (viewer) => (viewer.autoFit = autoFit));
+  #setAutoFit(autoFit: boolean): void {
+    this.#request('cobrowse-zoom-request', { autoFit }, (viewer) => (viewer.autoFit = autoFit));
   }
 
   override render() {
+    const t = viewerTextsFor(this);
     const open = this.state !== AgentState.Idle && this.state !== AgentState.Ended && this.state !== AgentState.Error;
-    const status = STATUS_LABEL[this.state];
-    return html`<div class="bar" part="bar" role="toolbar" aria-label="Co-browsing session">
-      <span class="label" part="label" title=${this.platform || nothing} aria-describedby="platform">Co-browsing${this.code ? html` · <span>${groupCode(this.code)}</span>` : nothing}</span>
+    const status = t.status[this.state];
+    return html`<div class="bar" part="bar" role="toolbar" aria-label=${t.toolbar}>
+      <span class="label" part="label" title=${this.platform || nothing} aria-describedby="platform">${t.title}${this.code ? html` · <span>${groupCode(this.code)}</span>` : nothing}</span>
       ${this.platform ? html`<span id="platform" class="platform" part="platform">${this.platform}</span>` : nothing}
-      ${this.mode ? html`<span class="badge" part="mode">${MODE_LABEL[this.mode]}</span>` : nothing}
+      ${this.mode ? html`<span class="badge" part="mode">${t.modes[this.mode]}</span>` : nothing}
       ${status ? html`<span class="status" part="status" data-state=${this.state}>${status}</span>` : nothing}
-      ${
-        open && this.link
-          ? html`<span class="link" part="link" data-link=${this.link} role="img"
-          aria-label=${`Customer's connection: ${LINK_LABEL[this.link]}${this.rtt === null ? '' : `, ${this.rtt} ms`}`}
-          title=${`Round trip to the customer's page${this.rtt === null ? ': no answer' : `: ${this.rtt} ms`}`}>
-          ${LINK_LABEL[this.link]}${this.rtt === null ? '' : html` · ${this.rtt} ms`}</span>`
-          : nothing
-      }
+      ${open && this.link ? this.#renderLink(t) : nothing}
       ${
         open && this.url
-          ? html`<form class="nav" part="navigation" @submit=${this.go}>
+          ? html`<form class="nav" part="navigation" @submit=${this.#go}>
           ${
             this.canNavigate
               ? html`
-            <button type="button" class="plain" aria-label="Back" @click=${() => this.navigate({ action: 'back' })}>←</button>
-            <button type="button" class="plain" aria-label="Forward" @click=${() => this.navigate({ action: 'forward' })}>→</button>
-            <button type="button" class="plain" aria-label="Reload" @click=${() => this.navigate({ action: 'reload' })}>↻</button>`
+            <button type="button" class="plain" aria-label=${t.back} @click=${() => this.#navigate({ action: 'back' })}>←</button>
+            <button type="button" class="plain" aria-label=${t.forward} @click=${() => this.#navigate({ action: 'forward' })}>→</button>
+            <button type="button" class="plain" aria-label=${t.reload} @click=${() => this.#navigate({ action: 'reload' })}>↻</button>`
               : nothing
           }
-          <input name="url" aria-label="Address of the customer's page" .value=${this.url} ?readonly=${!this.canNavigate} autocomplete="off" />
+          <input name="url" aria-label=${t.address} .value=${this.url} ?readonly=${!this.canNavigate} autocomplete="off" />
         </form>`
           : nothing
       }
       <span class="spacer"></span>
-      <span class="zoom" part="highlight" role="group" aria-label="Highlight">
+      <span class="zoom" part="highlight" role="group" aria-label=${t.highlight}>
         <button class="plain" aria-pressed=${Boolean(this.highlightTool)} ?disabled=${!open}
-          @click=${() => this.highlight(this.highlightTool ? null : 'rect')}>Highlight</button>
+          @click=${() => this.#highlight(this.highlightTool ? '' : 'rect')}>${t.highlight}</button>
         ${
           this.highlightTool
             ? html`${TOOLS.map(
-                ([tool, label]) => html`<button class="plain" aria-pressed=${this.highlightTool === tool}
-                @click=${() => this.highlight(tool)}>${label}</button>`,
+                (tool) => html`<button class="plain" aria-pressed=${this.highlightTool === tool}
+                @click=${() => this.#highlight(tool)}>${t.tools[tool]}</button>`,
               )}
-              <button class="plain" @click=${() => this.request('cobrowse-highlight-clear', {}, (viewer) => viewer.clearHighlights())}>Clear</button>`
+              <button class="plain" @click=${() => this.#request('cobrowse-highlight-clear-request', {}, (viewer) => viewer.clearHighlights())}>${t.clear}</button>`
             : nothing
         }
       </span>
-      <span class="zoom" part="zoom" role="group" aria-label="Zoom">
-        <button class="plain" aria-label="Zoom out" ?disabled=${!open} @click=${() => this.setZoom(this.zoom / ZOOM_STEP)}>−</button>
+      <span class="zoom" part="zoom" role="group" aria-label=${t.zoom}>
+        <button class="plain" aria-label=${t.zoomOut} ?disabled=${!open} @click=${() => this.#setZoom(this.zoom / ZOOM_STEP)}>−</button>
         <output aria-live="polite">${Math.round(this.zoom * 100)}%</output>
-        <button class="plain" aria-label="Zoom in" ?disabled=${!open} @click=${() => this.setZoom(this.zoom * ZOOM_STEP)}>+</button>
-        <button class="plain" ?disabled=${!open} @click=${() => this.setZoom(1)}>100%</button>
+        <button class="plain" aria-label=${t.zoomIn} ?disabled=${!open} @click=${() => this.#setZoom(this.zoom * ZOOM_STEP)}>+</button>
+        <button class="plain" ?disabled=${!open} @click=${() => this.#setZoom(1)}>100%</button>
         <button class="plain" aria-pressed=${this.autoFit} ?disabled=${!open}
-          @click=${() => this.setAutoFit(!this.autoFit)}>Auto-fit</button>
+          @click=${() => this.#setAutoFit(!this.autoFit)}>${t.autoFit}</button>
       </span>
-      <button part="close" ?disabled=${!open} @click=${() => this.request('cobrowse-close', {}, (viewer) => viewer.end())}>Close session</button>
+      <button part="close" ?disabled=${!open} @click=${() => this.#request('cobrowse-close-request', {}, (viewer) => viewer.end())}>${t.close}</button>
     </div>`;
   }
 
-  private go = (event: SubmitEvent): void => {
+  /** The customer's connection: good, slow or offline, with the last round trip. */
+  #renderLink(t: ViewerStrings) {
+    const link = t.link[this.link as 'good' | 'slow' | 'offline'];
+    const rtt = this.rtt === null ? '' : `${this.rtt} ms`;
+    return html`<span class="link" part="link" data-link=${this.link} role="img" aria-label=${t.connection(rtt ? `${link}, ${rtt}` : link)}
+      title=${t.roundTrip(rtt)}>${link}${rtt && html` · ${rtt}`}</span>`;
+  }
+
+  #go = (event: SubmitEvent): void => {
     event.preventDefault();
     const url = ((event.currentTarget as HTMLFormElement).elements.namedItem('url') as HTMLInputElement).value.trim();
-    if (this.canNavigate && url && url !== this.url) this.navigate({ action: 'go', url });
+    if (this.canNavigate && url && url !== this.url) this.#navigate({ action: 'go', url });
   };
 
-  private setZoom(value: number): void {
+  #setZoom(value: number): void {
     const zoom = clampZoom(value);
-    this.request('cobrowse-zoom', { zoom, autoFit: false }, (viewer) => {
+    this.#request('cobrowse-zoom-request', { zoom, autoFit: false }, (viewer) => {
       viewer.zoom = zoom;
       viewer.autoFit = false;
     });

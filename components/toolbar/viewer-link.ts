@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { NavigateDetail, ViewerChangeDetail } from '../events.js';
+import type { HighlightChoice, NavigateDetail, ViewerChangeDetail } from '../events.js';
 
 /** What a toolbar needs from the viewer it follows: `<cobrowse-viewer>` is one. */
 export interface ToolbarViewer extends HTMLElement {
@@ -9,8 +9,8 @@ export interface ToolbarViewer extends HTMLElement {
   zoom: number;
   /** Whether the mirror fits the space available. */
   autoFit: boolean;
-  /** Turns Highlight on with a tool, or off (null), which clears the marks. */
-  highlight(tool: 'rect' | 'pen' | 'spot' | null): void;
+  /** Turns Highlight on with a tool, or off (''), which clears the marks. */
+  highlight(tool: HighlightChoice): void;
   /** Clears every highlight mark on both sides. */
   clearHighlights(): void;
   /** Asks the customer's page to go back, forward, reload or to a URL. */
@@ -26,45 +26,45 @@ export interface ToolbarViewer extends HTMLElement {
 export class ViewerLink implements ReactiveController {
   /** The viewer followed, or null. */
   viewer: ToolbarViewer | null = null;
-  private connected = false;
+  #connected = false;
 
-  constructor(
-    private readonly host: ReactiveControllerHost,
-    private readonly show: (state: ViewerChangeDetail) => void,
-  ) {
+  readonly #show: (state: ViewerChangeDetail) => void;
+
+  constructor(host: ReactiveControllerHost, show: (state: ViewerChangeDetail) => void) {
+    this.#show = show;
     host.addController(this);
   }
 
   /** Follows `viewer` instead (null: none). */
   follow(viewer: ToolbarViewer | null): void {
     if (viewer === this.viewer) return;
-    this.unlisten();
+    this.#unlisten();
     this.viewer = viewer;
-    if (this.connected) this.listen();
+    if (this.#connected) this.#listen();
   }
 
   hostConnected(): void {
-    this.connected = true;
-    this.listen();
+    this.#connected = true;
+    this.#listen();
   }
 
   hostDisconnected(): void {
-    this.connected = false;
-    this.unlisten();
+    this.#connected = false;
+    this.#unlisten();
   }
 
-  private readonly onChange = (event: CustomEvent<ViewerChangeDetail>): void => {
-    if (event.target === this.viewer) this.show(event.detail);
+  readonly #onChange = (event: CustomEvent<ViewerChangeDetail>): void => {
+    if (event.target === this.viewer) this.#show(event.detail);
   };
 
-  private listen(): void {
+  #listen(): void {
     if (!this.viewer) return;
-    this.viewer.addEventListener('cobrowse-viewer-change', this.onChange);
+    this.viewer.addEventListener('cobrowse-viewer-change', this.#onChange);
     // An element not upgraded yet has no state: its first render fires the event.
-    if (this.viewer.toolbarState) this.show(this.viewer.toolbarState);
+    if (this.viewer.toolbarState) this.#show(this.viewer.toolbarState);
   }
 
-  private unlisten(): void {
-    this.viewer?.removeEventListener('cobrowse-viewer-change', this.onChange);
+  #unlisten(): void {
+    this.viewer?.removeEventListener('cobrowse-viewer-change', this.#onChange);
   }
 }

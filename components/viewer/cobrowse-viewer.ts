@@ -4,12 +4,14 @@ import { keyed } from 'lit/directives/keyed.js';
 import { AgentSession, AgentState, Mirror, MIRROR_SANDBOX, type ConnectionFactory } from '../../core/index.js';
 import { describePlatform, type PlatformDescription } from '../../core/index.js';
 import { Action, normalizeSessionCode, type EndedBy, type Mode } from '../../core/protocol/index.js';
-import type { NavigateDetail, ViewerChangeDetail } from '../events.js';
+import type { HighlightChoice, NavigateDetail, ViewerChangeDetail } from '../events.js';
+import { autoFitConverter } from '../internal/attributes.js';
 import { emit } from '../internal/emit.js';
 import '../toolbar/cobrowse-toolbar.js';
 import type { ToolbarViewer } from '../toolbar/viewer-link.js';
 import { renderMarks, type Mark } from '../internal/highlights.js';
 import { RemoteControl, elementAt, type Target } from './remote-control.js';
+import { viewerTextsFor, type ViewerStrings } from './strings.js';
 import { viewerStyles } from './styles.js';
 
 /** A field the agent is co-filling: an editor of the agent's own sits over the mirrored field. */
@@ -21,34 +23,23 @@ interface Editing {
   rect: DOMRect;
 }
 
-const ENDED_BY: Record<EndedBy, string> = {
-  customer: 'The customer ended the session.',
-  agent: 'You closed the session.',
-  expired: 'The session expired.',
-  relay: 'The co-browsing service ended the session.',
-};
-
-const WAITING: Partial<Record<AgentState, string>> = {
-  [AgentState.Joining]: 'Joining the session…',
-  [AgentState.Waiting]: "Waiting for the customer's page…",
-  [AgentState.CustomerAway]: 'The customer is offline. Waiting for them to come back…',
-  [AgentState.Reconnecting]: 'Connection lost. Reconnecting…',
-  [AgentState.Paused]: 'The customer paused sharing.',
-  [AgentState.Left]: 'The customer left the co-browsing site.',
-};
-
-const FORMS_LOCKED = 'Forms cannot be edited on the agent side';
-
 /**
  * The agent's view of a customer's tab: join a session by its ID, then see the page live,
  * scaled to fit. The page is rebuilt in a sandboxed iframe where nothing can run.
  *
  * @summary The agent's live view of a co-browsing session.
  *
- * @fires cobrowse-joined - Joined a session; `detail.code` and `detail.mode`.
- * @fires cobrowse-state-change - The session's state changed; `detail.state`.
+ * Its texts, and its built-in toolbar's, follow `lang` (or the page's language: English, German,
+ * Spanish and French ship; `registerViewerStrings` adds one) and `strings`.
+ *
+ * The built-in toolbar's requests (`cobrowse-close-request`, `cobrowse-zoom-request`…) bubble out of the
+ * viewer: `preventDefault()` on one, listening on the viewer, refuses it.
+ *
+ * @fires cobrowse-session-joined - Joined a session; `detail.code` and `detail.mode`.
+ * @fires cobrowse-state-change - The session's state changed; `detail.state` and `detail.previous`.
  * @fires cobrowse-ended - The session ended; `detail.by` says who ended it.
  * @fires cobrowse-viewer-change - What a toolbar shows changed (mode, state, link, zoom…); `detail` is `toolbarState`.
+ * @fires cobrowse-joined - Deprecated (until 0.2): use `cobrowse-session-joined`.
  *
  * @csspart toolbar - The built-in `<cobrowse-toolbar>` (absent with `no-toolbar`).
  * @csspart stage - The area the mirror is fitted into.
@@ -97,23 +88,43 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   @property() accessor assets: 'proxy' | 'direct' = 'proxy';
 
   /** Fit the customer's page to the space available (default); `auto-fit="false"` starts at `zoom`. */
-  @property({ attribute: 'auto-fit', converter: { fromAttribute: (v: string | null) => v !== 'false' } }) accessor autoFit = true;
+  @property({ attribute: 'auto-fit', converter: autoFitConverter }) accessor autoFit = true;
 
   /** The scale used when auto-fit is off (1 = 100%). */
   @property({ type: Number }) accessor zoom = 1;
 
-  /** How long a highlight mark stays on both screens, in seconds. */
-  @property({ type: Number, attribute: 'highlight-seconds' }) accessor highlightSeconds = 180;
+  /** How long a highlight mark stays on both screens, in ms. */
+  @property({ type: Number, attribute: 'highlight-ms' }) accessor highlightMs = 180_000;
+
+  /**
+   * Deprecated (until 0.2): how long a highlight mark stays, in seconds; use `highlight-ms` / `highlightMs`, in ms.
+   * @deprecated Use `highlight-ms` / `highlightMs` (in ms).
+   */
+  @property({ type: Number, attribute: 'highlight-seconds' })
+  set highlightSeconds(seconds: number) {
+    this.highlightMs = seconds * 1000;
+  }
+  get highlightSeconds(): number {
+    return this.highlightMs / 1000;
+  }
 
   /** Leaves out the built-in toolbar, for a `<cobrowse-toolbar for="…">` placed elsewhere in the page. */
   @property({ type: Boolean, attribute: 'no-toolbar' }) accessor noToolbar = false;
 
-  @state() private accessor tool: 'rect' | 'pen' | 'spot' | null = null;
+  /** Replaces any of the viewer's and its toolbar's texts (for localisation; over the `lang` translation); see `viewerStrings`. */
+  @property({ attribute: false }) accessor strings: Partial<ViewerStrings> = {};
+
+  static override properties = {
+    /** The language of the viewer's texts (the page's `<html lang>` by default); English when none is registered. */
+    lang: {},
+  };
+
+  @state() private accessor tool: HighlightChoice = '';
   @state() private accessor marks: Array<Mark & { target: number }> = [];
   /** The mark being drawn, in the mirror's page coordinates. */
   @state() private accessor drawing: Mark | null = null;
-  private marksFrame = 0;
-  private markCount = 0;
+  #marksFrame = 0;
+  #markCount = 0;
 
   @state() private accessor agentState: AgentState = AgentState.Idle;
   @state() private accessor mode: Mode | '' = '';
@@ -128,18 +139,19 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   @state() private accessor notice = '';
   @state() private accessor platform: PlatformDescription | null = null;
   @state() private accessor link: { status: 'good' | 'slow' | 'offline'; rtt: number | null } | null = null;
-  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined;
 
   @query('iframe') private accessor iframe!: HTMLIFrameElement;
   @query('.stage') private accessor stage!: HTMLElement;
 
+  // Not #private: test/chaos and test/e2e/privacy.test.js reach the session through the element.
   private session: AgentSession | undefined;
-  private shown: ViewerChangeDetail | undefined;
-  private mirror: Mirror | undefined;
-  private readonly resizeObserver = new ResizeObserver(() => this.fit());
-  private readonly remote = new RemoteControl(
+  #shown: ViewerChangeDetail | undefined;
+  #mirror: Mirror | undefined;
+  readonly #resizeObserver = new ResizeObserver(() => this.#fit());
+  readonly #remote = new RemoteControl(
     () => this.session,
-    () => this.mirror,
+    () => this.#mirror,
     () => this.mode,
   );
 
@@ -152,12 +164,12 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   join(input: string): void {
     const code = normalizeSessionCode(input);
     if (!code) {
-      this.message = 'A session ID is 9 digits.';
+      this.message = this.#text.badCode;
       this.agentState = AgentState.Error;
       return;
     }
     if (!this.relay) throw new TypeError('<cobrowse-viewer> needs a relay URL (the "relay" attribute)');
-    if (!this.mirror) {
+    if (!this.#mirror) {
       this.code = code; // joins once the mirror's iframe exists (see updated)
       return;
     }
@@ -171,20 +183,22 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
       connection: this.connection,
       name: this.name,
       token: this.token || undefined,
-      mirror: this.mirror!,
+      mirror: this.#mirror!,
       assets: this.assets === 'direct' ? 'direct' : 'proxy',
     });
     this.session = session;
     session.events.on('state', (s) => {
+      const previous = this.agentState;
       this.agentState = s;
       // A new page (or none) is coming: marks belong to the page they were drawn on.
       if (s !== AgentState.Live) this.marks = [];
       this.hasPage ||= s === AgentState.Live;
-      emit(this, 'cobrowse-state-change', { state: s });
+      emit(this, 'cobrowse-state-change', { state: s, previous });
     });
     session.events.on('joined', (detail) => {
       this.mode = detail.mode;
-      emit(this, 'cobrowse-joined', detail);
+      emit(this, 'cobrowse-session-joined', detail);
+      emit(this, 'cobrowse-joined', detail); // deprecated, until 0.2
     });
     session.events.on('ended', (detail) => {
       this.endedBy = detail.by;
@@ -195,7 +209,7 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     session.events.on('link', (link) => (this.link = link));
     session.events.on('customer-pointer', ({ x, y, click }) => {
       this.customerPointer = { x, y };
-      if (click) this.showRipple(x, y);
+      if (click) this.#showRipple(x, y);
     });
     session.join(code);
   }
@@ -216,21 +230,21 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
       rtt: this.link?.rtt ?? null,
       zoom: this.scale,
       autoFit: this.autoFit,
-      highlightTool: this.tool ?? '',
-      url: this.hasPage ? (this.mirror?.url ?? '') : '',
-      canNavigate: this.remote.allows(Action.Navigate),
+      highlightTool: this.tool,
+      url: this.hasPage ? (this.#mirror?.url ?? '') : '',
+      canNavigate: this.#remote.allows(Action.Navigate),
     };
   }
 
-  /** Turns Highlight on with a drawing tool, or off (null), which clears every mark. */
-  highlight(tool: 'rect' | 'pen' | 'spot' | null): void {
-    this.tool = tool;
-    if (!tool) this.clearMarks();
+  /** Turns Highlight on with a drawing tool, or off ('', or null: deprecated until 0.2), which clears every mark. */
+  highlight(tool: HighlightChoice | null): void {
+    this.tool = tool ?? '';
+    if (!tool) this.#clearMarks();
   }
 
   /** Clears every highlight mark, on both sides. */
   clearHighlights(): void {
-    this.clearMarks();
+    this.#clearMarks();
   }
 
   /** Asks the customer's page to go back, forward, reload or to `url`; a refusal shows as a notice. */
@@ -241,48 +255,48 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
         : action === 'reload'
           ? { a: Action.Reload }
           : { a: Action.History, delta: action === 'back' ? -1 : 1 };
-    this.report(await this.remote.send(command as Parameters<RemoteControl['send']>[0]));
+    this.#report(await this.#remote.send(command as Parameters<RemoteControl['send']>[0]));
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    if (this.hasUpdated) this.resizeObserver.observe(this.stage);
+    if (this.hasUpdated) this.#resizeObserver.observe(this.stage);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    cancelAnimationFrame(this.marksFrame);
-    this.marksFrame = 0;
-    this.resizeObserver.disconnect();
+    cancelAnimationFrame(this.#marksFrame);
+    this.#marksFrame = 0;
+    this.#resizeObserver.disconnect();
     this.session?.leave();
     this.session = undefined;
-    this.remote.dispose();
+    this.#remote.dispose();
     this.agentState = AgentState.Idle;
   }
 
   protected override firstUpdated(): void {
-    this.mirror = new Mirror(this.iframe, {
+    this.#mirror = new Mirror(this.iframe, {
       onViewport: (width, height) => {
         this.viewport = [width, height];
-        this.fit();
+        this.#fit();
       },
     });
-    this.resizeObserver.observe(this.stage);
+    this.#resizeObserver.observe(this.stage);
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (changed.has('autoFit') || changed.has('zoom')) this.fit();
+    if (changed.has('autoFit') || changed.has('zoom')) this.#fit();
     if (changed.has('code') && this.code && this.code !== this.session?.code) this.join(this.code);
     if (changed.has('token')) this.session?.updateToken(this.token || undefined);
     const state = this.toolbarState;
-    const before = this.shown;
+    const before = this.#shown;
     if (before && (Object.keys(state) as Array<keyof ViewerChangeDetail>).every((key) => state[key] === before[key])) return;
-    this.shown = state;
+    this.#shown = state;
     emit(this, 'cobrowse-viewer-change', state);
   }
 
   /** Scales the customer's viewport to the space available, aspect kept. */
-  private fit(): void {
+  #fit(): void {
     const [width, height] = this.viewport;
     if (!this.autoFit) {
       this.scale = this.zoom;
@@ -294,19 +308,20 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   }
 
   override render() {
+    const t = this.#text;
     const [width, height] = this.viewport;
     const s = this.scale;
     // Known gap: clicking into the customer's page has no keyboard equivalent yet (the input layer is pointer-only).
     /* eslint-disable lit-a11y/click-events-have-key-events */
     return html`
-      ${this.noToolbar ? nothing : html`<cobrowse-toolbar part="toolbar" .viewer=${this}></cobrowse-toolbar>`}
+      ${this.noToolbar ? nothing : html`<cobrowse-toolbar part="toolbar" .viewer=${this} .lang=${this.lang} .strings=${this.strings}></cobrowse-toolbar>`}
       <div class="stage" part="stage" ?data-zoomed=${!this.autoFit}>
         <div class="screen" ?hidden=${!this.hasPage} style="width:${width * s}px;height:${height * s}px">
-          <iframe part="mirror" title="Customer's page" sandbox=${MIRROR_SANDBOX} tabindex="-1"
+          <iframe part="mirror" title=${t.mirrorTitle} sandbox=${MIRROR_SANDBOX} tabindex="-1"
             style="width:${width}px;height:${height}px;transform:scale(${s})"></iframe>
-          ${renderMarks(this.drawing ? [...this.marks, this.drawing] : this.marks, (m) => this.anchorAt(m), s)}
-          <div class="input-layer" part="input-layer" ?data-drawing=${Boolean(this.tool)} @mousemove=${this.onMove} @click=${this.onClick}
-            @mousedown=${this.onDrawStart} @mouseup=${this.onDrawEnd} @wheel=${this.onWheel}></div>
+          ${renderMarks(this.drawing ? [...this.marks, this.drawing] : this.marks, (m) => this.#anchorAt(m), s)}
+          <div class="input-layer" part="input-layer" ?data-drawing=${Boolean(this.tool)} @mousemove=${this.#onMove} @click=${this.#onClick}
+            @mousedown=${this.#onDrawStart} @mouseup=${this.#onDrawEnd} @wheel=${this.#onWheel}></div>
           ${
             this.customerPointer
               ? html`<div class="pointer customer" part="customer-pointer" aria-hidden="true"
@@ -322,41 +337,41 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
                 )
               : nothing
           }
-          ${this.renderEditor()}
+          ${this.#renderEditor()}
         </div>
         ${this.notice ? html`<div class="notice" part="notice" role="status">${this.notice}</div>` : nothing}
-        ${this.renderOverlay()}
+        ${this.#renderOverlay()}
       </div>
     `;
     /* eslint-enable lit-a11y/click-events-have-key-events */
   }
 
   /** The agent's own field over the mirrored one: the agent's keystrokes never enter the mirror. */
-  private renderEditor() {
+  #renderEditor() {
     const edit = this.editing;
     if (!edit) return nothing;
     const s = this.scale;
     const style = `left:${edit.rect.left * s}px;top:${edit.rect.top * s}px;width:${edit.rect.width * s}px;height:${edit.rect.height * s}px;font-size:${Math.max(11, 14 * s)}px`;
     if (edit.select) {
-      return html`<select class="editor" part="editor" aria-label="Choose for the customer" style=${style}
-        @change=${(e: Event) => this.cofill((e.target as HTMLSelectElement).value)} @blur=${() => (this.editing = null)}>
+      return html`<select class="editor" part="editor" aria-label=${this.#text.chooseForCustomer} style=${style}
+        @change=${(e: Event) => this.#cofill((e.target as HTMLSelectElement).value)} @blur=${() => (this.editing = null)}>
         ${edit.options.map(([value, label]) => html`<option .value=${value} ?selected=${value === edit.value}>${label}</option>`)}
       </select>`;
     }
-    return html`<input class="editor" part="editor" aria-label="Type for the customer" autocomplete="off" style=${style}
-      .value=${edit.value} @input=${(e: Event) => this.cofill((e.target as HTMLInputElement).value)}
+    return html`<input class="editor" part="editor" aria-label=${this.#text.typeForCustomer} autocomplete="off" style=${style}
+      .value=${edit.value} @input=${(e: Event) => this.#cofill((e.target as HTMLInputElement).value)}
       @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === 'Escape') && (this.editing = null)}
       @blur=${() => (this.editing = null)} />`;
   }
 
-  private point(event: MouseEvent): [number, number] {
+  #point(event: MouseEvent): [number, number] {
     return [event.offsetX / this.scale, event.offsetY / this.scale];
   }
 
-  private onMove = (event: MouseEvent): void => {
+  #onMove = (event: MouseEvent): void => {
     if (this.agentState !== AgentState.Live) return;
-    const [x, y] = this.point(event);
-    this.remote.move(x, y);
+    const [x, y] = this.#point(event);
+    this.#remote.move(x, y);
     const drawing = this.drawing;
     if (!drawing) return;
     if (drawing.kind === 'pen') this.drawing = { ...drawing, points: [...drawing.points, x, y] };
@@ -364,25 +379,25 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
   };
 
   /** Where a mark's anchor is, in the screen's (scaled) coordinates; the mark being drawn is in page coordinates. */
-  private anchorAt(mark: Mark & { target?: number }): [number, number] | null {
+  #anchorAt(mark: Mark & { target?: number }): [number, number] | null {
     if (mark.target === undefined) return [0, 0];
-    const el = this.mirror?.node(mark.target) as Element | undefined;
+    const el = this.#mirror?.node(mark.target) as Element | undefined;
     if (!el?.isConnected) return null;
     const box = el.getBoundingClientRect();
     return [box.left * this.scale, box.top * this.scale];
   }
 
-  private onDrawStart = (event: MouseEvent): void => {
+  #onDrawStart = (event: MouseEvent): void => {
     if (!this.tool || this.agentState !== AgentState.Live) return;
-    const [x, y] = this.point(event);
+    const [x, y] = this.#point(event);
     this.drawing = { id: 0, kind: this.tool, points: this.tool === 'rect' ? [x, y, x, y] : [x, y], expires: Infinity };
   };
 
   /** A finished mark is anchored to the element under it, sent, and kept until it expires. */
-  private onDrawEnd = (): void => {
+  #onDrawEnd = (): void => {
     const drawing = this.drawing;
     this.drawing = null;
-    const mirror = this.mirror;
+    const mirror = this.#mirror;
     if (!drawing || !mirror || !this.session) return;
     const [x1, y1, x2 = x1!, y2 = y1!] = drawing.points;
     const anchor = elementAt(mirror.document, (x1! + x2) / 2, (y1! + y2) / 2) ?? mirror.document.body;
@@ -390,108 +405,114 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
     if (!anchor || target === undefined) return;
     const box = anchor.getBoundingClientRect();
     const points = drawing.points.map((v, i) => Math.round((v - (i % 2 ? box.top : box.left)) * 10) / 10);
-    const ttl = this.highlightSeconds * 1000;
-    const mark = { id: ++this.markCount, kind: drawing.kind, points, target, ttl };
+    const ttl = this.highlightMs;
+    const mark = { id: ++this.#markCount, kind: drawing.kind, points, target, ttl };
     this.session.highlight(mark);
     this.marks = [...this.marks, { ...mark, expires: Date.now() + ttl }];
-    this.followMarks();
+    this.#followMarks();
   };
 
-  private clearMarks(): void {
+  #clearMarks(): void {
     if (this.marks.length) this.session?.clearHighlights();
     this.marks = [];
   }
 
   /** Redraws every frame while marks exist: they follow their elements as the customer scrolls. */
-  private followMarks(): void {
-    if (this.marksFrame) return;
+  #followMarks(): void {
+    if (this.#marksFrame) return;
     const tick = () => {
       const now = Date.now();
       this.marks = this.marks.filter((m) => m.expires > now);
-      this.marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
+      this.#marksFrame = this.marks.length ? requestAnimationFrame(tick) : 0;
     };
-    this.marksFrame = requestAnimationFrame(tick);
+    this.#marksFrame = requestAnimationFrame(tick);
   }
 
-  private onWheel = (event: WheelEvent): void => {
-    if (this.agentState !== AgentState.Live || !this.remote.allows(Action.Scroll)) return;
+  #onWheel = (event: WheelEvent): void => {
+    if (this.agentState !== AgentState.Live || !this.#remote.allows(Action.Scroll)) return;
     event.preventDefault();
-    this.remote.wheel(...this.point(event), event.deltaX, event.deltaY);
+    this.#remote.wheel(...this.#point(event), event.deltaX, event.deltaY);
   };
 
-  private onClick = async (event: MouseEvent): Promise<void> => {
+  #onClick = async (event: MouseEvent): Promise<void> => {
     if (this.agentState !== AgentState.Live || this.tool) return; // while highlighting, clicks draw
-    const [x, y] = this.point(event);
-    this.showRipple(x, y);
-    const target = this.remote.targetAt(x, y);
-    if (!target || !this.remote.allows(Action.Click)) {
+    const [x, y] = this.#point(event);
+    this.#showRipple(x, y);
+    const target = this.#remote.targetAt(x, y);
+    if (!target || !this.#remote.allows(Action.Click)) {
       this.session?.pointer(x, y, true); // pointing is allowed in every mode
       return;
     }
-    if (target.kind !== 'element' && !this.remote.allows(Action.Input)) {
+    if (target.kind !== 'element' && !this.#remote.allows(Action.Input)) {
       this.session?.pointer(x, y, true);
-      this.showNotice(FORMS_LOCKED);
+      this.#showNotice(this.#text.formsLocked);
       return;
     }
-    this.report(await this.act(target, x, y));
+    this.#report(await this.#act(target, x, y));
   };
 
-  private async act(target: Target, x: number, y: number) {
+  async #act(target: Target, x: number, y: number) {
     switch (target.kind) {
       case 'toggle':
-        return this.remote.send({ a: Action.Check, id: target.id, checked: !target.checked });
+        return this.#remote.send({ a: Action.Check, id: target.id, checked: !target.checked });
       case 'field': {
         const select = target.el.localName === 'select';
         const options = select ? Array.from((target.el as HTMLSelectElement).options, (o) => [o.value, o.text] as [string, string]) : [];
         this.editing = { id: target.id, select, value: target.el.value, options, rect: target.rect };
         await this.updateComplete;
         (this.renderRoot.querySelector('.editor') as HTMLElement | null)?.focus();
-        return this.remote.click(x, y, target.id);
+        return this.#remote.click(x, y, target.id);
       }
       default:
-        return this.remote.click(x, y, target.id);
+        return this.#remote.click(x, y, target.id);
     }
   }
 
-  private async cofill(value: string): Promise<void> {
+  async #cofill(value: string): Promise<void> {
     const edit = this.editing;
     if (!edit) return;
     edit.value = value;
-    this.report(await this.remote.send({ a: edit.select ? Action.Select : Action.Input, id: edit.id, value }));
+    this.#report(await this.#remote.send({ a: edit.select ? Action.Select : Action.Input, id: edit.id, value }));
   }
 
-  private report(result: { ok: boolean; reason?: string }): void {
-    if (!result.ok) this.showNotice(result.reason ?? "The customer's page refused");
+  #report(result: { ok: boolean; reason?: string }): void {
+    if (!result.ok) this.#showNotice(result.reason ?? this.#text.refused);
   }
 
-  private showNotice(text: string): void {
+  #showNotice(text: string): void {
     this.notice = text;
-    clearTimeout(this.noticeTimer);
-    this.noticeTimer = setTimeout(() => (this.notice = ''), 4000);
+    clearTimeout(this.#noticeTimer);
+    this.#noticeTimer = setTimeout(() => (this.notice = ''), 4000);
   }
 
-  private showRipple(x: number, y: number): void {
+  #showRipple(x: number, y: number): void {
     this.ripple = { x, y, key: Date.now() };
   }
 
-  private renderOverlay() {
-    const waiting = WAITING[this.agentState];
+  /** The texts shown: English, under the `lang` translation, under `strings`. */
+  get #text(): ViewerStrings {
+    return viewerTextsFor(this);
+  }
+
+  #renderOverlay() {
+    const t = this.#text;
+    const waiting = t.waiting[this.agentState];
     if (waiting) return html`<div class="overlay"><div class="card" part="message" role="status">${waiting}</div></div>`;
     if (this.agentState === AgentState.Live) return nothing;
     const ended = this.agentState === AgentState.Ended;
     return html`<div class="overlay"><div class="card">
-      ${ended ? html`<p part="message" role="status">${ENDED_BY[this.endedBy ?? 'agent']}</p>` : nothing}
-      <form part="form" @submit=${this.onSubmit}>
-        <label for="code">Session ID</label>
+      ${ended ? html`<p part="message" role="status">${t.endedBy[this.endedBy ?? 'agent']}</p>` : nothing}
+      <form part="form" @submit=${this.#onSubmit}>
+        <label for="code">${t.codeLabel}</label>
         <input id="code" name="code" inputmode="numeric" autocomplete="off" placeholder="123 456 789" maxlength="15"
           aria-describedby="error" .value=${ended ? '' : this.code} />
         ${this.message ? html`<p id="error" class="error" role="alert">${this.message}</p>` : nothing}
-        <button type="submit">Start</button>
+        <button type="submit">${t.join}</button>
       </form>
     </div></div>`;
   }
 
-  private onSubmit = (event: SubmitEvent): void => {
+  #onSubmit = (event: SubmitEvent): void => {
     event.preventDefault();
     const input = (event.currentTarget as HTMLFormElement).elements.namedItem('code') as HTMLInputElement;
     this.join(input.value);

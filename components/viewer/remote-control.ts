@@ -54,35 +54,39 @@ function scrollableAncestor(el: Element | null): Element | null {
 }
 
 export class RemoteControl {
-  private pointerFrame = 0;
-  private lastPoint: [number, number] | undefined;
-  private scrollFrame = 0;
-  private scrollTarget: { id: number; x: number; y: number } | undefined;
+  #pointerFrame = 0;
+  #lastPoint: [number, number] | undefined;
+  #scrollFrame = 0;
+  #scrollTarget: { id: number; x: number; y: number } | undefined;
 
-  constructor(
-    private readonly session: () => AgentSession | undefined,
-    private readonly mirror: () => Mirror | undefined,
-    private readonly mode: () => Mode | '',
-  ) {}
+  readonly #session: () => AgentSession | undefined;
+  readonly #mirror: () => Mirror | undefined;
+  readonly #mode: () => Mode | '';
+
+  constructor(session: () => AgentSession | undefined, mirror: () => Mirror | undefined, mode: () => Mode | '') {
+    this.#session = session;
+    this.#mirror = mirror;
+    this.#mode = mode;
+  }
 
   /** Whether the mode lets the agent do this at all (the customer's page checks again). */
   allows(action: Action): boolean {
-    const mode = this.mode();
+    const mode = this.#mode();
     return Boolean(mode && MODE_ACTIONS[mode].has(action));
   }
 
   /** The agent's pointer moved over the mirror: sent once per animation frame. */
   move(x: number, y: number): void {
-    this.lastPoint = [x, y];
-    this.pointerFrame ||= requestAnimationFrame(() => {
-      this.pointerFrame = 0;
-      if (this.lastPoint) this.session()?.pointer(...this.lastPoint);
+    this.#lastPoint = [x, y];
+    this.#pointerFrame ||= requestAnimationFrame(() => {
+      this.#pointerFrame = 0;
+      if (this.#lastPoint) this.#session()?.pointer(...this.#lastPoint);
     });
   }
 
   /** What the agent clicked, in mirror terms; the viewer decides what to show. */
   targetAt(x: number, y: number): Target | null {
-    const mirror = this.mirror();
+    const mirror = this.#mirror();
     if (!mirror) return null;
     const el = elementAt(mirror.document, x, y);
     const id = el ? mirror.idOfNode(el) : undefined;
@@ -98,39 +102,39 @@ export class RemoteControl {
   }
 
   click(x: number, y: number, id: number): Promise<CommandResult> {
-    this.session()?.pointer(x, y, true);
+    this.#session()?.pointer(x, y, true);
     return this.send({ a: Action.Click, id, x, y });
   }
 
   send(command: Command): Promise<CommandResult> {
-    const session = this.session();
+    const session = this.#session();
     if (!session) return Promise.resolve({ ok: false, reason: 'Not connected' });
     return session.command(command);
   }
 
   /** Wheel over the mirror scrolls what is under the pointer on the customer's page (once per frame). */
   wheel(x: number, y: number, dx: number, dy: number): void {
-    const mirror = this.mirror();
+    const mirror = this.#mirror();
     if (!mirror || !this.allows(Action.Scroll)) return;
-    if (!this.scrollTarget) {
+    if (!this.#scrollTarget) {
       const scroller = scrollableAncestor(elementAt(mirror.document, x, y));
       const win = mirror.document.defaultView!;
       const id = mirror.idOfNode(scroller ?? mirror.document);
       if (id === undefined) return;
-      this.scrollTarget = scroller ? { id, x: scroller.scrollLeft, y: scroller.scrollTop } : { id, x: win.scrollX, y: win.scrollY };
+      this.#scrollTarget = scroller ? { id, x: scroller.scrollLeft, y: scroller.scrollTop } : { id, x: win.scrollX, y: win.scrollY };
     }
-    this.scrollTarget.x = Math.max(0, this.scrollTarget.x + dx);
-    this.scrollTarget.y = Math.max(0, this.scrollTarget.y + dy);
-    this.scrollFrame ||= requestAnimationFrame(() => {
-      this.scrollFrame = 0;
-      const target = this.scrollTarget;
-      this.scrollTarget = undefined;
+    this.#scrollTarget.x = Math.max(0, this.#scrollTarget.x + dx);
+    this.#scrollTarget.y = Math.max(0, this.#scrollTarget.y + dy);
+    this.#scrollFrame ||= requestAnimationFrame(() => {
+      this.#scrollFrame = 0;
+      const target = this.#scrollTarget;
+      this.#scrollTarget = undefined;
       if (target) void this.send({ a: Action.Scroll, id: target.id, x: Math.round(target.x), y: Math.round(target.y) });
     });
   }
 
   dispose(): void {
-    cancelAnimationFrame(this.pointerFrame);
-    cancelAnimationFrame(this.scrollFrame);
+    cancelAnimationFrame(this.#pointerFrame);
+    cancelAnimationFrame(this.#scrollFrame);
   }
 }

@@ -62,6 +62,30 @@ describe('<cobrowse-launcher>', () => {
     expect(states.at(-1)).to.equal('ended');
   });
 
+  it('reports each state change with the state before it, in one shape', async () => {
+    const { el } = await startedLauncher();
+    const changes: Array<{ state: string; previous: string }> = [];
+    el.addEventListener('cobrowse-state-change', (e) => changes.push(e.detail));
+    el.end();
+    await oneEvent(el, 'cobrowse-ended');
+    expect(changes).to.deep.equal([{ state: 'ended', previous: 'waiting' }]);
+    const restarted = oneEvent(el, 'cobrowse-state-change');
+    void el.start();
+    expect((await restarted).detail).to.deep.equal({ state: 'starting', previous: 'ended' });
+    await waitUntil(() => el.state === 'waiting');
+    el.end();
+    await oneEvent(el, 'cobrowse-ended');
+  });
+
+  it('takes the consent timeout in ms as consent-timeout-ms, and still as consent-timeout (deprecated)', async () => {
+    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} consent-timeout-ms="1500"></cobrowse-launcher>`);
+    expect(el.consentTimeoutMs).to.equal(1500);
+    el.setAttribute('consent-timeout', '2500');
+    expect([el.consentTimeoutMs, el.consentTimeout]).to.deep.equal([2500, 2500]);
+    el.consentTimeout = 40;
+    expect(el.consentTimeoutMs).to.equal(40);
+  });
+
   it('sends a snapshot when an agent joins, and shows who is viewing', async () => {
     const { el, code } = await startedLauncher('no-control');
     const agent = new RawPeer();
@@ -129,6 +153,15 @@ describe('<cobrowse-launcher>', () => {
     } finally {
       document.documentElement.lang = '';
     }
+  });
+
+  it('names its panel in its language too', async () => {
+    await import('../../components/launcher/strings/fr.js');
+    const el = await fixture<CobrowseLauncher>(html`<cobrowse-launcher relay=${RELAY_URL} lang="fr" open></cobrowse-launcher>`);
+    expect(el.shadowRoot!.querySelector('[part=panel]')!.getAttribute('aria-label')).to.equal('Co-navigation');
+    el.lang = 'en';
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part=panel]')!.getAttribute('aria-label')).to.equal('Co-browsing');
   });
 
   it('Start makes a new session when the stored one is gone from the relay (it restarted, the session expired)', async () => {

@@ -4,6 +4,8 @@ import '../../components/toolbar/cobrowse-toolbar.js';
 import '../../components/viewer/cobrowse-viewer.js';
 import type { CobrowseToolbar } from '../../components/toolbar/cobrowse-toolbar.js';
 import type { ViewerChangeDetail } from '../../components/events.js';
+import { parseAutoFit } from '../../components/internal/attributes.js';
+import { registerViewerStrings } from '../../components/viewer/strings.js';
 import { CustomerSession } from '../../core/customer-session.js';
 import { RELAY_URL } from '../helpers/relay.js';
 import { sourceFrame } from '../helpers/dom.js';
@@ -248,5 +250,111 @@ describe('<cobrowse-toolbar> standalone, following a viewer', () => {
     buttonLabelled(el, 'Close session').click();
     expect(await customerEnded).to.deep.equal({ by: 'agent' });
     await waitUntil(() => part(el, 'status')?.textContent === 'Ended');
+  });
+});
+
+describe('<cobrowse-toolbar> requests', () => {
+  it('fires each request as cobrowse-…-request, then under its old name (deprecated); cancelling either refuses it', async () => {
+    const viewer = document.createElement('fake-viewer') as FakeViewer;
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar .viewer=${viewer}></cobrowse-toolbar>`);
+    const fired: string[] = [];
+    for (const name of ['cobrowse-close-request', 'cobrowse-close'] as const)
+      el.addEventListener(name, (e) => fired.push(`${name} ${e.cancelable}`));
+    buttonLabelled(el, 'Close session').click();
+    expect(fired).to.deep.equal(['cobrowse-close-request true', 'cobrowse-close true']);
+    expect(viewer.calls).to.deep.equal([['end']]);
+
+    // Cancelled under the new name: the old one is not fired, and the viewer does nothing.
+    fired.length = 0;
+    el.addEventListener('cobrowse-close-request', (e) => e.preventDefault(), { once: true });
+    buttonLabelled(el, 'Close session').click();
+    expect(fired).to.deep.equal(['cobrowse-close-request true']);
+    expect(viewer.calls.length).to.equal(1);
+  });
+
+  it('names every request …-request, with the detail the old name had', async () => {
+    const viewer = document.createElement('fake-viewer') as FakeViewer;
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar .viewer=${viewer}></cobrowse-toolbar>`);
+    const asked: unknown[] = [];
+    for (const name of [
+      'cobrowse-zoom-request',
+      'cobrowse-highlight-request',
+      'cobrowse-highlight-clear-request',
+      'cobrowse-navigate-request',
+    ] as const) {
+      el.addEventListener(name, (e) => asked.push([name, e.detail]));
+    }
+    buttonLabelled(el, '100%').click();
+    buttonLabelled(el, 'Highlight').click();
+    viewer.change({ highlightTool: 'rect' });
+    await el.updateComplete;
+    buttonLabelled(el, 'Clear').click();
+    buttonLabelled(el, 'Highlight').click();
+    buttonLabelled(el, 'Reload').click();
+    expect(asked).to.deep.equal([
+      ['cobrowse-zoom-request', { zoom: 1, autoFit: false }],
+      ['cobrowse-highlight-request', { tool: 'rect' }],
+      ['cobrowse-highlight-clear-request', {}],
+      ['cobrowse-highlight-request', { tool: '' }],
+      ['cobrowse-navigate-request', { action: 'reload' }],
+    ]);
+    // Highlight's off is '', for the event and for the viewer.
+    expect(viewer.calls).to.deep.include(['highlight', '']);
+  });
+
+  it('reads auto-fit as the viewer does: on unless "false"', async () => {
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar auto-fit="false"></cobrowse-toolbar>`);
+    expect(el.autoFit).to.equal(false);
+    el.setAttribute('auto-fit', '');
+    expect(el.autoFit).to.equal(true);
+    el.setAttribute('auto-fit', 'false');
+    el.removeAttribute('auto-fit');
+    expect(el.autoFit).to.equal(true);
+    expect([parseAutoFit(null), parseAutoFit(''), parseAutoFit('true'), parseAutoFit('false')]).to.deep.equal([true, true, true, false]);
+  });
+
+  it("takes highlight-tool's removal as off ('')", async () => {
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar state="live" highlight-tool="pen"></cobrowse-toolbar>`);
+    expect(el.highlightTool).to.equal('pen');
+    el.removeAttribute('highlight-tool');
+    expect(el.highlightTool).to.equal('');
+  });
+});
+
+describe('<cobrowse-toolbar> texts', () => {
+  it('speaks its lang (German, Spanish, French ship), the page’s otherwise; strings win', async () => {
+    const el = await fixture<CobrowseToolbar>(
+      html`<cobrowse-toolbar lang="de-CH" mode="full-control" state="live" code="123456789" link="good" .rtt=${20}></cobrowse-toolbar>`,
+    );
+    expect(part(el, 'mode')!.textContent).to.equal('Volle Kontrolle');
+    expect(part(el, 'close')!.textContent).to.equal('Sitzung schließen');
+    expect(part(el, 'link')!.getAttribute('aria-label')).to.equal('Verbindung des Kunden: Gut, 20 ms');
+    el.lang = 'es';
+    await el.updateComplete;
+    expect(part(el, 'status')!.textContent).to.equal('En vivo');
+    el.lang = 'fr';
+    el.strings = { close: 'Terminer' };
+    await el.updateComplete;
+    expect(part(el, 'mode')!.textContent).to.equal('Contrôle total');
+    expect(part(el, 'close')!.textContent).to.equal('Terminer', 'strings over the translation');
+    await expect(el).to.be.accessible();
+
+    el.lang = '';
+    el.strings = {};
+    document.documentElement.lang = 'fr';
+    try {
+      el.requestUpdate();
+      await el.updateComplete;
+      expect(part(el, 'close')!.textContent).to.equal('Fermer la session', "the page's language");
+    } finally {
+      document.documentElement.lang = '';
+    }
+  });
+
+  it('takes a language registered with registerViewerStrings', async () => {
+    registerViewerStrings('it', { close: 'Chiudi la sessione' });
+    const el = await fixture<CobrowseToolbar>(html`<cobrowse-toolbar lang="it" state="live"></cobrowse-toolbar>`);
+    expect(part(el, 'close')!.textContent).to.equal('Chiudi la sessione');
+    expect(part(el, 'status')!.textContent).to.equal('Live', 'English where the translation says nothing');
   });
 });

@@ -114,3 +114,65 @@ describe('<cobrowse-viewer>', () => {
     expect(el.shadowRoot!.querySelector('[part=message]')!.textContent).to.equal('The customer ended the session.');
   });
 });
+
+describe('<cobrowse-viewer> API', () => {
+  it('fires cobrowse-session-joined, the deprecated cobrowse-joined too, and state changes with the state before', async () => {
+    const { session, code } = await customer('<!doctype html><body><p>names</p></body>');
+    const el = document.createElement('cobrowse-viewer');
+    el.relay = RELAY_URL;
+    const changes: Array<{ state: string; previous: string }> = [];
+    el.addEventListener('cobrowse-state-change', (e) => changes.push(e.detail));
+    const joined = oneEvent(el, 'cobrowse-session-joined');
+    const oldJoined = oneEvent(el, 'cobrowse-joined');
+    el.code = code;
+    await fixture(html`<div></div>`).then((div) => div.append(el));
+    expect((await joined).detail).to.deep.equal({ code, mode: 'full-control' });
+    expect((await oldJoined).detail).to.deep.equal({ code, mode: 'full-control' });
+    await waitUntil(() => el.state === 'live');
+    expect(changes[0]).to.deep.equal({ state: 'joining', previous: 'idle' });
+    for (let i = 1; i < changes.length; i++) expect(changes[i]!.previous).to.equal(changes[i - 1]!.state);
+    session.end();
+  });
+
+  it('keeps marks highlight-ms ms; highlight-seconds still works (deprecated)', async () => {
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer relay=${RELAY_URL} highlight-ms="1500"></cobrowse-viewer>`);
+    expect([el.highlightMs, el.highlightSeconds]).to.deep.equal([1500, 1.5]);
+    el.setAttribute('highlight-seconds', '2');
+    expect(el.highlightMs).to.equal(2000);
+    el.highlightSeconds = 3;
+    expect(el.highlightMs).to.equal(3000);
+  });
+
+  it("reads auto-fit as the toolbar does, and turns Highlight off with '' (or null, deprecated)", async () => {
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer relay=${RELAY_URL} auto-fit="false"></cobrowse-viewer>`);
+    expect(el.autoFit).to.equal(false);
+    el.removeAttribute('auto-fit');
+    expect(el.autoFit).to.equal(true);
+    el.highlight('pen');
+    await el.updateComplete;
+    expect(el.toolbarState.highlightTool).to.equal('pen');
+    el.highlight('');
+    expect(el.toolbarState.highlightTool).to.equal('');
+    el.highlight('spot');
+    el.highlight(null);
+    expect(el.toolbarState.highlightTool).to.equal('');
+  });
+
+  it('speaks its lang, and so does its built-in toolbar; strings win', async () => {
+    const el = await fixture<CobrowseViewer>(html`<cobrowse-viewer relay=${RELAY_URL} lang="fr"></cobrowse-viewer>`);
+    const toolbar = el.shadowRoot!.querySelector('cobrowse-toolbar')!;
+    await toolbar.updateComplete;
+    expect(el.shadowRoot!.querySelector('label')!.textContent).to.equal('Numéro de session');
+    expect(el.shadowRoot!.querySelector('button[type=submit]')!.textContent).to.equal('Démarrer');
+    expect(toolbar.shadowRoot!.querySelector('[part=close]')!.textContent).to.equal('Fermer la session');
+    el.strings = { join: 'Rejoindre', close: 'Quitter' };
+    await el.updateComplete;
+    await toolbar.updateComplete;
+    expect(el.shadowRoot!.querySelector('button[type=submit]')!.textContent).to.equal('Rejoindre');
+    expect(toolbar.shadowRoot!.querySelector('[part=close]')!.textContent).to.equal('Quitter');
+    el.join('12345');
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[role=alert]')!.textContent).to.equal('Un numéro de session a 9 chiffres.');
+    await expect(el).to.be.accessible();
+  });
+});
