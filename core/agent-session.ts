@@ -24,6 +24,9 @@ import {
   type SnapshotFrame,
 } from './protocol/index.js';
 import { Inbox } from './reliable.js';
+import { SUBPROTOCOL, bearerProtocol, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
+import { AGENT_TRANSITIONS, AgentState, type AgentTrigger } from './agent-states.js';
+import { transition } from './state-machine.js';
 
 /** A command as the agent sends it (the session numbers it). */
 export type Command = Omit<ControlFrame, 't' | 'n'> & { a: Action };
@@ -46,26 +49,8 @@ const ACK_MS = 100;
 const RESYNC_RETRY_MS = SNAPSHOT_REQUEST_MS + 250;
 /** After telling the customer where to resume, gaps are expected for this long: its replay fills them. */
 const REPLAY_WAIT_MS = 2_000;
-import { SUBPROTOCOL, bearerProtocol, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
 
-export const AgentState = {
-  Idle: 'idle',
-  Joining: 'joining',
-  /** Joined; the customer's page is on its way. */
-  Waiting: 'waiting',
-  /** The mirror shows the customer's page live. */
-  Live: 'live',
-  /** Joined, but the customer's connection is gone for now. */
-  CustomerAway: 'customer-away',
-  /** The customer stopped sharing; the session lives on. */
-  Paused: 'paused',
-  /** The customer went to a site outside the session's domains: sharing is paused until they come back. */
-  Left: 'left',
-  Reconnecting: 'reconnecting',
-  Ended: 'ended',
-  Error: 'error',
-} as const;
-export type AgentState = (typeof AgentState)[keyof typeof AgentState];
+export { AgentState } from './agent-states.js';
 
 export type AgentEvents = {
   state: AgentState;
@@ -214,7 +199,7 @@ export class AgentSession {
     this.acked = 0;
     this.wantSnapshot = false;
     this.resumeToken = readToken(code);
-    this.setState(AgentState.Joining);
+    this.on('join');
     const protocols = () => (this.#token ? [SUBPROTOCOL, bearerProtocol(this.#token)] : [SUBPROTOCOL]);
     const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, protocols);
     this.transport = transport;
@@ -229,7 +214,7 @@ export class AgentSession {
     transport.events.on('message', (text) => this.receive(text));
     transport.events.on('close', ({ retrying }) => {
       if (this.transport !== transport) return;
-      if (retrying) this.setState(AgentState.Reconnecting);
+      if (retrying) this.on('dropped');
       else if (this.state !== AgentState.Ended && this.state !== AgentState.Error) {
         this.fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service.');
       }
@@ -310,7 +295,7 @@ export class AgentSession {
         this.options.mirror.setAssets(this.assetLoading(frame.assets));
         this.sendSyncAck();
         this.startPinging();
-        this.setState(frame.online ? AgentState.Waiting : AgentState.CustomerAway);
+        this.on(frame.online ? 'joined' : 'joined-alone');
         this.events.emit('joined', { code: frame.code, mode: frame.mode });
         break;
       case 'snapshot':
@@ -319,16 +304,18 @@ export class AgentSession {
         this.content(frame);
         break;
       case 'peer':
-        if (frame.role === 'customer' && frame.status === 'online') this.sendSyncAck();
-        // A customer who left the site goes offline with its page: "left" says more than "offline".
-        if (frame.role === 'customer' && (frame.status === 'online' || this.state !== AgentState.Left)) {
-          this.setState(frame.status === 'online' ? (this.inbox.last ? AgentState.Live : AgentState.Waiting) : AgentState.CustomerAway);
+        if (frame.role !== 'customer') break;
+        if (frame.status === 'online') {
+          this.sendSyncAck();
+          this.on(this.inbox.last ? 'customer-returned' : 'customer-online');
+        } else {
+          this.on('customer-offline');
+          this.setLink({ status: 'offline', rtt: null });
         }
-        if (frame.role === 'customer' && frame.status === 'offline') this.setLink({ status: 'offline', rtt: null });
         break;
       case 'sharing':
         // Resumed sharing sends a fresh snapshot, which makes the view live again.
-        this.setState(!frame.paused ? AgentState.Waiting : frame.left ? AgentState.Left : AgentState.Paused);
+        this.on(!frame.paused ? 'sharing-resumed' : frame.left ? 'customer-left' : 'sharing-paused');
         break;
       case 'platform':
         this.events.emit('platform', frame);
@@ -352,7 +339,7 @@ export class AgentSession {
         break;
       case 'error':
         // The relay dropped patches for a slow console and has asked for a snapshot: catch up, don't fail.
-        if (frame.code === ErrorCode.ResyncRequired) this.setState(AgentState.Waiting);
+        if (frame.code === ErrorCode.ResyncRequired) this.on('out-of-step');
         // A snapshot request came too soon for the relay (which did not count it): ask again when it will serve one.
         else if (frame.code === ErrorCode.Throttled) this.snapshotRefused(frame.retryAfter ?? RESYNC_RETRY_MS);
         else if (frame.code === ErrorCode.Unavailable)
@@ -386,11 +373,11 @@ export class AgentSession {
       this.wantSnapshot = false;
       clearTimeout(this.snapshotTimer);
       this.snapshotTimer = undefined;
-      this.setState(AgentState.Live);
+      this.on('snapshot');
     } else if (whole.t === 'patch') {
       if (!mirror.applyPatch(whole)) this.resync();
       // A replay after this console reconnected continues the page it shows: live again without a snapshot.
-      else if (this.state === AgentState.Waiting) this.setState(AgentState.Live);
+      else this.on('patch-continued');
     }
   }
 
@@ -408,7 +395,7 @@ export class AgentSession {
 
   /** The mirror is out of step: ask for a fresh snapshot. */
   private resync(): void {
-    this.setState(AgentState.Waiting);
+    this.on('out-of-step');
     this.requestSnapshot();
   }
 
@@ -461,17 +448,19 @@ export class AgentSession {
     saveToken(this.code, null);
     this.dispose();
     for (const settle of this.pending.values()) settle({ ok: false, reason: 'The session ended' });
-    this.setState(AgentState.Ended);
+    this.on('ended');
     this.events.emit('ended', { by });
   }
 
   private fail(code: string, message: string): void {
     this.dispose();
-    this.setState(AgentState.Error);
+    this.on('failed');
     this.events.emit('error', { code, message });
   }
 
-  private setState(state: AgentState): void {
+  /** Moves the session as its table says (agent-states.ts). */
+  private on(trigger: AgentTrigger): void {
+    const state = transition(AGENT_TRANSITIONS, this.state, trigger);
     if (state === this.state) return;
     this.state = state;
     this.events.emit('state', state);
