@@ -132,7 +132,10 @@ export class CustomerSession {
   /** The agent the customer last declined control, how many times in a row, and until when it is not asked again. */
   #declined = { agent: '', count: 0, until: 0 };
 
-  constructor(private readonly options: CustomerSessionOptions) {
+  readonly #options: CustomerSessionOptions;
+
+  constructor(options: CustomerSessionOptions) {
+    this.#options = options;
     this.mode = options.mode ?? Mode.Full;
     this.#masker = options.masker ?? new Masker();
     this.#doc = options.doc ?? document;
@@ -157,9 +160,9 @@ export class CustomerSession {
       this.#connect();
       return true;
     }
-    const stored = await loadSession(this.options.store);
+    const stored = await loadSession(this.#options.store);
     if (this.#disposed) return false; // let go while IndexedDB answered
-    if (!stored || stored.relay !== this.options.relay) return false;
+    if (!stored || stored.relay !== this.#options.relay) return false;
     this.code = stored.code;
     this.#token = stored.token;
     this.#paused = stored.paused; // a paused session stays paused across a reload
@@ -227,15 +230,15 @@ export class CustomerSession {
 
   #persist(): Promise<void> {
     return saveSession(
-      { code: this.code, token: this.#token, mode: this.mode, relay: this.options.relay, paused: this.#paused },
-      this.options.store,
+      { code: this.code, token: this.#token, mode: this.mode, relay: this.#options.relay, paused: this.#paused },
+      this.#options.store,
     );
   }
 
   #connect(): void {
     this.#on('connect');
     this.#followNavigation();
-    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, () => [SUBPROTOCOL]);
+    const transport = (this.#options.connection ?? webSocketConnection)(this.#options.relay, () => [SUBPROTOCOL]);
     this.#transport = transport;
     this.#answerTabs();
     transport.events.on('open', () => {
@@ -440,11 +443,11 @@ export class CustomerSession {
 
   #ensureConsent(): Promise<boolean> {
     if (this.consent === 'granted') return Promise.resolve(true);
-    if (!this.options.askConsent) return Promise.resolve(false);
+    if (!this.#options.askConsent) return Promise.resolve(false);
     this.#pendingConsent ??= (async () => {
       this.#setConsent('asking');
       const agent = this.agentName;
-      const granted = await this.options.askConsent!(agent || 'Agent').catch(() => false);
+      const granted = await this.#options.askConsent!(agent || 'Agent').catch(() => false);
       // Allowed, the count starts over; declined again, the wait doubles (another agent starts at 30 s).
       const count = granted ? 0 : this.#declined.agent === agent ? this.#declined.count + 1 : 1;
       this.#declined = { agent, count, until: granted ? 0 : this.#now() + DECLINED_MS * 2 ** Math.min(count - 1, 6) };
@@ -456,7 +459,7 @@ export class CustomerSession {
   }
 
   #now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.#options.now ?? Date.now)();
   }
 
   #setConsent(consent: Consent): void {
@@ -469,7 +472,7 @@ export class CustomerSession {
   #requestHandoff(): void {
     this.#handoffToken = '';
     // The token will open the session only on one of its domains, wherever else it turns up.
-    this.#send({ t: 'handoff', domains: domainRules(this.options.domains ?? []).slice(0, MAX_DOMAIN_RULES) });
+    this.#send({ t: 'handoff', domains: domainRules(this.#options.domains ?? []).slice(0, MAX_DOMAIN_RULES) });
   }
 
   /** Where a link leads: this origin, another of the session's domains, or away from them. */
@@ -488,7 +491,7 @@ export class CustomerSession {
 
   /** This page's origin, and the session's listed domains on its scheme (or https) and port (see origins.ts). */
   #allowsUrl(url: URL): boolean {
-    return allowsOrigin(url, this.#doc.location, this.options.domains ?? []);
+    return allowsOrigin(url, this.#doc.location, this.#options.domains ?? []);
   }
 
   /**
@@ -611,7 +614,7 @@ export class CustomerSession {
   #forget(): void {
     this.#token = '';
     this.#paused = false;
-    void clearSession(this.options.store);
+    void clearSession(this.#options.store);
   }
 
   #fail(code: string, message: string): void {
