@@ -26,7 +26,7 @@ import {
 import { Inbox } from './reliable.js';
 import { SUBPROTOCOL, bearerProtocol, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
 import { AGENT_TRANSITIONS, AgentState, type AgentTrigger } from './agent-states.js';
-import { transition } from './state-machine.js';
+import { move } from './state-machine.js';
 
 /** A command as the agent sends it (the session numbers it). */
 export type Command = Omit<ControlFrame, 't' | 'n'> & { a: Action };
@@ -347,7 +347,7 @@ export class AgentSession {
         else if (frame.code === ErrorCode.Throttled) this.#snapshotRefused(frame.retryAfter ?? RESYNC_RETRY_MS);
         else if (frame.code === ErrorCode.Unavailable)
           break; // the close that follows is retried
-        else this.#fail(frame.code, MESSAGES[frame.code] ?? frame.message);
+        else this.#fail(frame.code, frame.message);
         break;
     }
   }
@@ -455,17 +455,15 @@ export class AgentSession {
     this.events.emit('ended', { by });
   }
 
+  /** Fails, saying why in the agent's words where there are some (MESSAGES). */
   #fail(code: string, message: string): void {
     this.dispose();
     this.#on('failed');
-    this.events.emit('error', { code, message });
+    this.events.emit('error', { code, message: MESSAGES[code] ?? message });
   }
 
   /** Moves the session as its table says (agent-states.ts). */
   #on(trigger: AgentTrigger): void {
-    const state = transition(AGENT_TRANSITIONS, this.state, trigger);
-    if (state === this.state) return;
-    this.state = state;
-    this.events.emit('state', state);
+    move(this, AGENT_TRANSITIONS, trigger);
   }
 }

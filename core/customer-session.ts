@@ -29,7 +29,7 @@ import {
 } from './protocol/index.js';
 import { SUBPROTOCOL, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
 import { CUSTOMER_TRANSITIONS, CustomerState, type CustomerTrigger } from './customer-states.js';
-import { transition } from './state-machine.js';
+import { move } from './state-machine.js';
 
 export { CustomerState } from './customer-states.js';
 
@@ -625,9 +625,6 @@ export class CustomerSession {
 
   /** Moves the session as its table says (customer-states.ts). */
   #on(trigger: CustomerTrigger): void {
-    const state = transition(CUSTOMER_TRANSITIONS, this.state, trigger);
-    if (state === this.state) return;
-    this.state = state;
-    this.events.emit('state', state);
+    move(this, CUSTOMER_TRANSITIONS, trigger);
   }
 }

@@ -15,3 +15,21 @@ export const transition = <State extends string, Trigger extends string>(
   state: State,
   trigger: Trigger,
 ): State => table[state][trigger] ?? state;
+
+/** A session as its table moves it: its state, and the event that tells of each change. */
+export interface Machine<State extends string> {
+  state: State;
+  readonly events: { emit(type: 'state', state: State): void };
+}
+
+/** Moves `session` as `table` says for `trigger`; a `state` event tells of a change. */
+export function move<State extends string, Trigger extends string>(
+  session: Machine<State>,
+  table: Transitions<State, Trigger>,
+  trigger: Trigger,
+): void {
+  const state = transition(table, session.state, trigger);
+  if (state === session.state) return;
+  session.state = state;
+  session.events.emit('state', state);
+}
