@@ -24,6 +24,9 @@ import {
   type SnapshotFrame,
 } from './protocol/index.js';
 import { Inbox } from './reliable.js';
+import { SUBPROTOCOL, bearerProtocol, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
+import { AGENT_TRANSITIONS, AgentState, type AgentTrigger } from './agent-states.js';
+import { move } from './state-machine.js';
 
 /** A command as the agent sends it (the session numbers it). */
 export type Command = Omit<ControlFrame, 't' | 'n'> & { a: Action };
@@ -46,26 +49,8 @@ const ACK_MS = 100;
 const RESYNC_RETRY_MS = SNAPSHOT_REQUEST_MS + 250;
 /** After telling the customer where to resume, gaps are expected for this long: its replay fills them. */
 const REPLAY_WAIT_MS = 2_000;
-import { SUBPROTOCOL, bearerProtocol, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
 
-export const AgentState = {
-  Idle: 'idle',
-  Joining: 'joining',
-  /** Joined; the customer's page is on its way. */
-  Waiting: 'waiting',
-  /** The mirror shows the customer's page live. */
-  Live: 'live',
-  /** Joined, but the customer's connection is gone for now. */
-  CustomerAway: 'customer-away',
-  /** The customer stopped sharing; the session lives on. */
-  Paused: 'paused',
-  /** The customer went to a site outside the session's domains: sharing is paused until they come back. */
-  Left: 'left',
-  Reconnecting: 'reconnecting',
-  Ended: 'ended',
-  Error: 'error',
-} as const;
-export type AgentState = (typeof AgentState)[keyof typeof AgentState];
+export { AgentState } from './agent-states.js';
 
 export type AgentEvents = {
   state: AgentState;
@@ -140,68 +125,71 @@ export class AgentSession {
   code = '';
   /** The session's mode, known once joined. */
   mode: Mode | undefined;
-  private transport: Connection | undefined;
-  private commandCount = 0;
-  private pingCount = 0;
-  private pingTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly pingsSent = new Map<number, number>();
+  #transport: Connection | undefined;
+  #commandCount = 0;
+  #pingCount = 0;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #pingsSent = new Map<number, number>();
   /** The last measured link to the customer. */
   link: { status: LinkStatus; rtt: number | null } = { status: 'offline', rtt: null };
-  private readonly pending = new Map<number, (result: CommandResult) => void>();
+  readonly #pending = new Map<number, (result: CommandResult) => void>();
   /** The mirror's numbered stream: what was applied, and chunks on their way (see reliable.ts). */
-  private readonly inbox = new Inbox();
-  private acked = 0;
-  private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  private resyncAskedAt = -Infinity;
+  readonly #inbox = new Inbox();
+  #acked = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #resyncAskedAt = -Infinity;
   /** The mirror needs a snapshot (asked for, or to ask for when the interval has passed). */
-  private wantSnapshot = false;
-  private snapshotTimer: ReturnType<typeof setTimeout> | undefined;
-  private syncedAt = -Infinity;
-  private gapTimer: ReturnType<typeof setTimeout> | undefined;
+  #wantSnapshot = false;
+  #snapshotTimer: ReturnType<typeof setTimeout> | undefined;
+  #syncedAt = -Infinity;
+  #gapTimer: ReturnType<typeof setTimeout> | undefined;
   /** From the relay's `joined`: reclaims this agent's place after a dropped connection. */
-  private resumeToken = '';
+  #resumeToken = '';
 
   #token: string | undefined;
 
-  constructor(private readonly options: AgentSessionOptions) {
+  readonly #options: AgentSessionOptions;
+
+  constructor(options: AgentSessionOptions) {
+    this.#options = options;
     this.#token = options.token;
   }
 
   /** How the mirror loads assets, given what the relay's `joined` offered. */
-  private assetLoading(offered: JoinedFrame['assets']): AssetLoading {
-    if (this.options.assets === 'direct') return 'direct';
-    const proxy = offered && proxyUrl(this.options.relay, offered.path);
+  #assetLoading(offered: JoinedFrame['assets']): AssetLoading {
+    if (this.#options.assets === 'direct') return 'direct';
+    const proxy = offered && proxyUrl(this.#options.relay, offered.path);
     return proxy ? { proxy, grant: offered.grant } : 'none';
   }
 
   /** Sends a command to the customer's page; resolves with what the page did (it may refuse). */
   command(command: Command): Promise<CommandResult> {
-    const n = ++this.commandCount;
-    if (!this.transport?.send({ ...command, t: 'control', n })) return Promise.resolve({ ok: false, reason: 'Not connected' });
+    const n = ++this.#commandCount;
+    if (!this.#transport?.send({ ...command, t: 'control', n })) return Promise.resolve({ ok: false, reason: 'Not connected' });
     return new Promise((resolve) => {
       const timer = setTimeout(() => settle({ ok: false, reason: 'The customer did not answer' }), COMMAND_TIMEOUT_MS);
       const settle = (result: CommandResult) => {
         clearTimeout(timer);
-        this.pending.delete(n);
+        this.#pending.delete(n);
         resolve(result);
       };
-      this.pending.set(n, settle);
+      this.#pending.set(n, settle);
     });
   }
 
   /** Draws a mark on the customer's page, anchored to mirror node `target` (allowed in every mode). */
   highlight(mark: Omit<HighlightFrame, 't'>): void {
-    this.transport?.send({ t: 'highlight', ...mark });
+    this.#transport?.send({ t: 'highlight', ...mark });
   }
 
   /** Removes one mark from the customer's page, or all of them. */
   clearHighlights(id?: number): void {
-    this.transport?.send(id === undefined ? { t: 'highlight-clear' } : { t: 'highlight-clear', id });
+    this.#transport?.send(id === undefined ? { t: 'highlight-clear' } : { t: 'highlight-clear', id });
   }
 
   /** Shows the agent's pointer on the customer's page (coordinates in the customer's viewport). */
   pointer(x: number, y: number, click = false): void {
-    this.transport?.send(click ? { t: 'pointer', x, y, click } : { t: 'pointer', x, y });
+    this.#transport?.send(click ? { t: 'pointer', x, y, click } : { t: 'pointer', x, y });
   }
 
   /** Joins the session with this ID (spaces and dashes allowed); throws on a malformed ID. */
@@ -210,28 +198,28 @@ export class AgentSession {
     if (!code) throw new ProtocolError(ErrorCode.BadFrame, 'A session ID is 9 digits.');
     this.dispose();
     this.code = code;
-    this.inbox.reset();
-    this.acked = 0;
-    this.wantSnapshot = false;
-    this.resumeToken = readToken(code);
-    this.setState(AgentState.Joining);
+    this.#inbox.reset();
+    this.#acked = 0;
+    this.#wantSnapshot = false;
+    this.#resumeToken = readToken(code);
+    this.#on('join');
     const protocols = () => (this.#token ? [SUBPROTOCOL, bearerProtocol(this.#token)] : [SUBPROTOCOL]);
-    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, protocols);
-    this.transport = transport;
+    const transport = (this.#options.connection ?? webSocketConnection)(this.#options.relay, protocols);
+    this.#transport = transport;
     transport.events.on('open', () => {
-      const { name } = this.options;
+      const { name } = this.#options;
       transport.send(
-        this.resumeToken
-          ? { t: 'join', v: PROTOCOL_VERSION, code, name, token: this.resumeToken, at: Date.now() }
+        this.#resumeToken
+          ? { t: 'join', v: PROTOCOL_VERSION, code, name, token: this.#resumeToken, at: Date.now() }
           : { t: 'join', v: PROTOCOL_VERSION, code, name, at: Date.now() },
       );
     });
-    transport.events.on('message', (text) => this.receive(text));
+    transport.events.on('message', (text) => this.#receive(text));
     transport.events.on('close', ({ retrying }) => {
-      if (this.transport !== transport) return;
-      if (retrying) this.setState(AgentState.Reconnecting);
+      if (this.#transport !== transport) return;
+      if (retrying) this.#on('dropped');
       else if (this.state !== AgentState.Ended && this.state !== AgentState.Error) {
-        this.fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service.');
+        this.#fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service.');
       }
     });
     transport.connect();
@@ -239,7 +227,7 @@ export class AgentSession {
 
   /** Ends the session for both sides. */
   end(): void {
-    if (!this.transport?.send({ t: 'end' })) this.finish('agent');
+    if (!this.#transport?.send({ t: 'end' })) this.#finish('agent');
   }
 
   /**
@@ -247,18 +235,18 @@ export class AgentSession {
    * again where the stream stands, so that a customer that missed an acknowledgement, or whose
    * frames were lost on the way, catches up (see Outbox.ack).
    */
-  private startPinging(): void {
-    clearInterval(this.pingTimer);
-    this.pingTimer = setInterval(() => {
-      this.sendAck();
-      const oldest = Math.min(...this.pingsSent.values());
-      if (this.pingsSent.size && performance.now() - oldest > 2 * PING_MS) this.setLink({ status: 'offline', rtt: null });
-      const n = ++this.pingCount;
-      if (this.transport?.send({ t: 'ping', n })) this.pingsSent.set(n, performance.now());
+  #startPinging(): void {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = setInterval(() => {
+      this.#sendAck();
+      const oldest = Math.min(...this.#pingsSent.values());
+      if (this.#pingsSent.size && performance.now() - oldest > 2 * PING_MS) this.#setLink({ status: 'offline', rtt: null });
+      const n = ++this.#pingCount;
+      if (this.#transport?.send({ t: 'ping', n })) this.#pingsSent.set(n, performance.now());
     }, PING_MS);
   }
 
-  private setLink(link: { status: LinkStatus; rtt: number | null }): void {
+  #setLink(link: { status: LinkStatus; rtt: number | null }): void {
     if (link.status === this.link.status && link.rtt === this.link.rtt) return;
     this.link = link;
     this.events.emit('link', link);
@@ -274,102 +262,104 @@ export class AgentSession {
 
   /** Leaves the session, which lives on: another agent may join at once. */
   leave(): void {
-    this.transport?.send({ t: 'leave' });
+    this.#transport?.send({ t: 'leave' });
     saveToken(this.code, null);
     this.dispose();
   }
 
   /** Lets go of the connection without a word (the console is closing); the relay holds this agent's place a while. */
   dispose(): void {
-    clearInterval(this.pingTimer);
-    clearTimeout(this.ackTimer);
-    clearTimeout(this.gapTimer);
-    clearTimeout(this.snapshotTimer);
-    this.ackTimer = undefined;
-    this.snapshotTimer = undefined;
-    this.pingsSent.clear();
-    this.transport?.close();
-    this.transport = undefined;
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#ackTimer);
+    clearTimeout(this.#gapTimer);
+    clearTimeout(this.#snapshotTimer);
+    this.#ackTimer = undefined;
+    this.#snapshotTimer = undefined;
+    this.#pingsSent.clear();
+    this.#transport?.close();
+    this.#transport = undefined;
   }
 
-  private receive(text: string): void {
+  #receive(text: string): void {
     let frame;
     try {
       frame = parseFrameForAgent(text);
     } catch (error) {
       // A malformed frame must not corrupt the mirror: drop it and resynchronise.
       if (!(error instanceof ProtocolError)) throw error;
-      this.requestSnapshot();
+      this.#requestSnapshot();
       return;
     }
     switch (frame.t) {
       case 'joined':
         this.mode = frame.mode;
-        this.resumeToken = frame.token;
+        this.#resumeToken = frame.token;
         saveToken(frame.code, frame.token);
-        this.options.mirror.setAssets(this.assetLoading(frame.assets));
-        this.sendSyncAck();
-        this.startPinging();
-        this.setState(frame.online ? AgentState.Waiting : AgentState.CustomerAway);
+        this.#options.mirror.setAssets(this.#assetLoading(frame.assets));
+        this.#sendSyncAck();
+        this.#startPinging();
+        this.#on(frame.online ? 'joined' : 'joined-alone');
         this.events.emit('joined', { code: frame.code, mode: frame.mode });
         break;
       case 'snapshot':
       case 'patch':
       case 'chunk':
-        this.content(frame);
+        this.#content(frame);
         break;
       case 'peer':
-        if (frame.role === 'customer' && frame.status === 'online') this.sendSyncAck();
-        // A customer who left the site goes offline with its page: "left" says more than "offline".
-        if (frame.role === 'customer' && (frame.status === 'online' || this.state !== AgentState.Left)) {
-          this.setState(frame.status === 'online' ? (this.inbox.last ? AgentState.Live : AgentState.Waiting) : AgentState.CustomerAway);
+        if (frame.role !== 'customer') break;
+        if (frame.status === 'online') {
+          this.#sendSyncAck();
+          this.#on(this.#inbox.last ? 'customer-returned' : 'customer-online');
+        } else {
+          this.#on('customer-offline');
+          this.#setLink({ status: 'offline', rtt: null });
         }
-        if (frame.role === 'customer' && frame.status === 'offline') this.setLink({ status: 'offline', rtt: null });
         break;
       case 'sharing':
         // Resumed sharing sends a fresh snapshot, which makes the view live again.
-        this.setState(!frame.paused ? AgentState.Waiting : frame.left ? AgentState.Left : AgentState.Paused);
+        this.#on(!frame.paused ? 'sharing-resumed' : frame.left ? 'customer-left' : 'sharing-paused');
         break;
       case 'platform':
         this.events.emit('platform', frame);
         break;
       case 'pong': {
-        const sent = this.pingsSent.get(frame.n);
+        const sent = this.#pingsSent.get(frame.n);
         if (sent === undefined) break;
-        this.pingsSent.clear(); // older pings are answered by this one
+        this.#pingsSent.clear(); // older pings are answered by this one
         const rtt = Math.round(performance.now() - sent);
-        this.setLink({ status: rtt > SLOW_MS ? 'slow' : 'good', rtt });
+        this.#setLink({ status: rtt > SLOW_MS ? 'slow' : 'good', rtt });
         break;
       }
       case 'pointer':
         this.events.emit('customer-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });
         break;
       case 'control-result':
-        this.pending.get(frame.n)?.(frame.ok ? { ok: true } : { ok: false, reason: frame.reason ?? 'Refused' });
+        this.#pending.get(frame.n)?.(frame.ok ? { ok: true } : { ok: false, reason: frame.reason ?? 'Refused' });
         break;
       case 'ended':
-        this.finish(frame.by);
+        this.#finish(frame.by);
         break;
       case 'error':
         // The relay dropped patches for a slow console and has asked for a snapshot: catch up, don't fail.
-        if (frame.code === ErrorCode.ResyncRequired) this.setState(AgentState.Waiting);
+        if (frame.code === ErrorCode.ResyncRequired) this.#on('out-of-step');
         // A snapshot request came too soon for the relay (which did not count it): ask again when it will serve one.
-        else if (frame.code === ErrorCode.Throttled) this.snapshotRefused(frame.retryAfter ?? RESYNC_RETRY_MS);
+        else if (frame.code === ErrorCode.Throttled) this.#snapshotRefused(frame.retryAfter ?? RESYNC_RETRY_MS);
         else if (frame.code === ErrorCode.Unavailable)
           break; // the close that follows is retried
-        else this.fail(frame.code, MESSAGES[frame.code] ?? frame.message);
+        else this.#fail(frame.code, frame.message);
         break;
     }
   }
 
   /** A frame of the mirror's stream: applied once and in order, or a gap that asks for a snapshot. */
-  private content(frame: SnapshotFrame | PatchFrame | ChunkFrame): void {
-    const verdict = this.inbox.accept(frame);
+  #content(frame: SnapshotFrame | PatchFrame | ChunkFrame): void {
+    const verdict = this.#inbox.accept(frame);
     if (!verdict.apply) {
-      if (verdict.gap) this.gap();
+      if (verdict.gap) this.#gap();
       return;
     }
-    this.scheduleAck();
+    this.#scheduleAck();
     let whole: SnapshotFrame | PatchFrame | ChunkFrame = frame;
     if (verdict.text !== undefined) {
       try {
@@ -377,20 +367,20 @@ export class AgentSession {
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
       }
-      if (whole.t !== (frame as ChunkFrame).of) return this.resync(); // a malformed whole: start over
+      if (whole.t !== (frame as ChunkFrame).of) return this.#resync(); // a malformed whole: start over
     }
-    const { mirror } = this.options;
+    const { mirror } = this.#options;
     if (whole.t === 'snapshot' || whole.t === 'patch') this.events.emit('applied', { s: frame.s, type: whole.t });
     if (whole.t === 'snapshot') {
       mirror.applySnapshot(whole);
-      this.wantSnapshot = false;
-      clearTimeout(this.snapshotTimer);
-      this.snapshotTimer = undefined;
-      this.setState(AgentState.Live);
+      this.#wantSnapshot = false;
+      clearTimeout(this.#snapshotTimer);
+      this.#snapshotTimer = undefined;
+      this.#on('snapshot');
     } else if (whole.t === 'patch') {
-      if (!mirror.applyPatch(whole)) this.resync();
+      if (!mirror.applyPatch(whole)) this.#resync();
       // A replay after this console reconnected continues the page it shows: live again without a snapshot.
-      else if (this.state === AgentState.Waiting) this.setState(AgentState.Live);
+      else this.#on('patch-continued');
     }
   }
 
@@ -398,82 +388,82 @@ export class AgentSession {
    * Something is missing. Frames the customer sent before it heard of a reconnect may arrive
    * ahead of its replay: give the replay a moment, then ask for a snapshot if it did not fill the gap.
    */
-  private gap(): void {
-    const wait = this.syncedAt + REPLAY_WAIT_MS - performance.now();
-    if (wait <= 0) return this.resync();
-    const last = this.inbox.last;
-    clearTimeout(this.gapTimer);
-    this.gapTimer = setTimeout(() => this.inbox.last === last && this.resync(), wait);
+  #gap(): void {
+    const wait = this.#syncedAt + REPLAY_WAIT_MS - performance.now();
+    if (wait <= 0) return this.#resync();
+    const last = this.#inbox.last;
+    clearTimeout(this.#gapTimer);
+    this.#gapTimer = setTimeout(() => this.#inbox.last === last && this.#resync(), wait);
   }
 
   /** The mirror is out of step: ask for a fresh snapshot. */
-  private resync(): void {
-    this.setState(AgentState.Waiting);
-    this.requestSnapshot();
+  #resync(): void {
+    this.#on('out-of-step');
+    this.#requestSnapshot();
   }
 
   /**
    * Asks the customer for a snapshot: at once, or — within RESYNC_RETRY_MS of the last request, which
    * the relay would refuse — once that has passed, if none came meanwhile. Never dropped, never more often.
    */
-  private requestSnapshot(): void {
-    this.wantSnapshot = true;
-    if (this.snapshotTimer !== undefined) return;
-    const wait = this.resyncAskedAt + RESYNC_RETRY_MS - performance.now();
+  #requestSnapshot(): void {
+    this.#wantSnapshot = true;
+    if (this.#snapshotTimer !== undefined) return;
+    const wait = this.#resyncAskedAt + RESYNC_RETRY_MS - performance.now();
     if (wait > 0) {
-      this.snapshotTimer = setTimeout(() => {
-        this.snapshotTimer = undefined;
-        if (this.wantSnapshot) this.requestSnapshot();
+      this.#snapshotTimer = setTimeout(() => {
+        this.#snapshotTimer = undefined;
+        if (this.#wantSnapshot) this.#requestSnapshot();
       }, wait);
       return;
     }
-    this.resyncAskedAt = performance.now();
-    this.transport?.send({ t: 'request-snapshot' });
+    this.#resyncAskedAt = performance.now();
+    this.#transport?.send({ t: 'request-snapshot' });
   }
 
   /** The relay refused a snapshot request as too soon: it did not count, so the next may go in `retryAfter` ms. */
-  private snapshotRefused(retryAfter: number): void {
-    this.resyncAskedAt = performance.now() + retryAfter - RESYNC_RETRY_MS;
-    if (!this.wantSnapshot) return;
-    clearTimeout(this.snapshotTimer);
-    this.snapshotTimer = undefined;
-    this.requestSnapshot();
+  #snapshotRefused(retryAfter: number): void {
+    this.#resyncAskedAt = performance.now() + retryAfter - RESYNC_RETRY_MS;
+    if (!this.#wantSnapshot) return;
+    clearTimeout(this.#snapshotTimer);
+    this.#snapshotTimer = undefined;
+    this.#requestSnapshot();
   }
 
-  private scheduleAck(): void {
-    this.ackTimer ??= setTimeout(() => {
-      this.ackTimer = undefined;
-      if (this.inbox.last !== this.acked) this.sendAck();
+  #scheduleAck(): void {
+    this.#ackTimer ??= setTimeout(() => {
+      this.#ackTimer = undefined;
+      if (this.#inbox.last !== this.#acked) this.#sendAck();
     }, ACK_MS);
   }
 
   /** Tells the customer where the stream stands after a (re)connect on either side: it replays from there. */
-  private sendSyncAck(): void {
-    this.syncedAt = performance.now();
-    this.sendAck();
+  #sendSyncAck(): void {
+    this.#syncedAt = performance.now();
+    this.#sendAck();
   }
 
-  private sendAck(): void {
-    if (this.transport?.send({ t: 'ack', s: this.inbox.last })) this.acked = this.inbox.last;
+  #sendAck(): void {
+    if (this.#transport?.send({ t: 'ack', s: this.#inbox.last })) this.#acked = this.#inbox.last;
   }
 
-  private finish(by: EndedBy): void {
+  #finish(by: EndedBy): void {
     saveToken(this.code, null);
     this.dispose();
-    for (const settle of this.pending.values()) settle({ ok: false, reason: 'The session ended' });
-    this.setState(AgentState.Ended);
+    for (const settle of this.#pending.values()) settle({ ok: false, reason: 'The session ended' });
+    this.#on('ended');
     this.events.emit('ended', { by });
   }
 
-  private fail(code: string, message: string): void {
+  /** Fails, saying why in the agent's words where there are some (MESSAGES). */
+  #fail(code: string, message: string): void {
     this.dispose();
-    this.setState(AgentState.Error);
-    this.events.emit('error', { code, message });
+    this.#on('failed');
+    this.events.emit('error', { code, message: MESSAGES[code] ?? message });
   }
 
-  private setState(state: AgentState): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.events.emit('state', state);
+  /** Moves the session as its table says (agent-states.ts). */
+  #on(trigger: AgentTrigger): void {
+    move(this, AGENT_TRANSITIONS, trigger);
   }
 }

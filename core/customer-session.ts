@@ -28,22 +28,10 @@ import {
   type HighlightKind,
 } from './protocol/index.js';
 import { SUBPROTOCOL, webSocketConnection, type Connection, type ConnectionFactory } from './transport.js';
+import { CUSTOMER_TRANSITIONS, CustomerState, type CustomerTrigger } from './customer-states.js';
+import { move } from './state-machine.js';
 
-export const CustomerState = {
-  Idle: 'idle',
-  Starting: 'starting',
-  /** The session exists; no agent has joined (or the agent left). */
-  Waiting: 'waiting',
-  /** An agent is viewing the page. */
-  Connected: 'connected',
-  /** The customer stopped sharing; the session (and its ID) lives on. */
-  Paused: 'paused',
-  /** The connection dropped; resuming. */
-  Reconnecting: 'reconnecting',
-  Ended: 'ended',
-  Error: 'error',
-} as const;
-export type CustomerState = (typeof CustomerState)[keyof typeof CustomerState];
+export { CustomerState } from './customer-states.js';
 
 /** Whether the agent may control the page now. */
 export type Consent = 'none' | 'asking' | 'granted';
@@ -144,7 +132,10 @@ export class CustomerSession {
   /** The agent the customer last declined control, how many times in a row, and until when it is not asked again. */
   #declined = { agent: '', count: 0, until: 0 };
 
-  constructor(private readonly options: CustomerSessionOptions) {
+  readonly #options: CustomerSessionOptions;
+
+  constructor(options: CustomerSessionOptions) {
+    this.#options = options;
     this.mode = options.mode ?? Mode.Full;
     this.#masker = options.masker ?? new Masker();
     this.#doc = options.doc ?? document;
@@ -169,9 +160,9 @@ export class CustomerSession {
       this.#connect();
       return true;
     }
-    const stored = await loadSession(this.options.store);
+    const stored = await loadSession(this.#options.store);
     if (this.#disposed) return false; // let go while IndexedDB answered
-    if (!stored || stored.relay !== this.options.relay) return false;
+    if (!stored || stored.relay !== this.#options.relay) return false;
     this.code = stored.code;
     this.#token = stored.token;
     this.#paused = stored.paused; // a paused session stays paused across a reload
@@ -187,9 +178,9 @@ export class CustomerSession {
     this.#outbox.forget();
     this.revokeConsent();
     this.events.emit('highlight-clear', {});
-    this.#transport.send({ t: 'sharing', paused: true });
+    this.#sayPaused();
     void this.#persist();
-    this.#setState(CustomerState.Paused);
+    this.#on('stop-sharing');
   }
 
   /** Shares again under the same ID, starting with a fresh snapshot. */
@@ -198,9 +189,9 @@ export class CustomerSession {
     this.#paused = false;
     this.#transport.send({ t: 'sharing', paused: false });
     void this.#persist();
-    if (!this.agentName) return this.#setState(CustomerState.Waiting);
+    if (!this.agentName) return this.#on('share');
     this.#startRecording(); // its snapshot goes out at once, or when the agent says where it is
-    this.#setState(CustomerState.Connected);
+    this.#on('share-with-agent');
   }
 
   /** Takes back control from the agent; the next command asks again. */
@@ -210,7 +201,7 @@ export class CustomerSession {
 
   /** Ends the session for both sides. */
   end(): void {
-    if (!this.#transport?.send({ t: 'end' })) this.#finish('customer');
+    if (!this.#send({ t: 'end' })) this.#finish('customer');
   }
 
   /** Lets go of the connection without ending the session (the page is going away). */
@@ -233,21 +224,21 @@ export class CustomerSession {
     this.#detachNavigation ??= watchNavigation(this.#doc, {
       classify: (url) => this.#classify(url),
       carry: (url) => this.#carry(url),
-      left: () => this.#transport?.send({ t: 'sharing', paused: true, left: true }),
+      left: () => this.#send({ t: 'sharing', paused: true, left: true }),
     });
   }
 
   #persist(): Promise<void> {
     return saveSession(
-      { code: this.code, token: this.#token, mode: this.mode, relay: this.options.relay, paused: this.#paused },
-      this.options.store,
+      { code: this.code, token: this.#token, mode: this.mode, relay: this.#options.relay, paused: this.#paused },
+      this.#options.store,
     );
   }
 
   #connect(): void {
-    this.#setState(CustomerState.Starting);
+    this.#on('connect');
     this.#followNavigation();
-    const transport = (this.options.connection ?? webSocketConnection)(this.options.relay, () => [SUBPROTOCOL]);
+    const transport = (this.#options.connection ?? webSocketConnection)(this.#options.relay, () => [SUBPROTOCOL]);
     this.#transport = transport;
     this.#answerTabs();
     transport.events.on('open', () => {
@@ -268,7 +259,7 @@ export class CustomerSession {
       this.#handoffToken = '';
       clearTimeout(this.#handoffTimer);
       if (reason === 'replaced') return void this.#replaced(transport);
-      if (retrying) this.#setState(CustomerState.Reconnecting);
+      if (retrying) this.#on('dropped');
       else if (this.state !== CustomerState.Ended) this.#fail(ErrorCode.BadFrame, 'Lost the connection to the co-browsing service');
     });
     transport.connect();
@@ -280,12 +271,12 @@ export class CustomerSession {
    * handshake of an older connection of this page (a relay race): it takes the session back.
    */
   async #replaced(transport: Connection): Promise<void> {
-    this.#setState(CustomerState.Reconnecting);
+    this.#on('dropped');
     const moved = await this.#anotherTabHolds();
     if (this.#transport !== transport) return; // disposed meanwhile
     if (!moved) return transport.connect();
     this.dispose();
-    this.#setState(CustomerState.Idle);
+    this.#on('moved');
     this.events.emit('moved');
   }
 
@@ -331,7 +322,7 @@ export class CustomerSession {
         this.#token = frame.token;
         void this.#persist();
         this.#requestHandoff();
-        this.#setState(CustomerState.Waiting);
+        this.#on('created');
         this.events.emit('created', { code: frame.code });
         break;
       case 'resumed':
@@ -351,23 +342,23 @@ export class CustomerSession {
         this.#outbox.unsync();
         if (this.#paused) {
           this.agentName = frame.agent ?? '';
-          this.#transport?.send({ t: 'sharing', paused: true });
-          this.#setState(CustomerState.Paused);
+          this.#sayPaused();
+          this.#on('resumed-paused');
         } else if (frame.agent === null) {
           if (this.#recording) this.#expectAgentBack(); // it dropped while we were away too
-          this.#setState(CustomerState.Waiting);
+          this.#on('resumed-alone');
         } else this.#agentArrived(frame.agent, true);
         break;
       case 'peer':
         if (frame.role !== 'agent') break;
-        if (frame.status === 'online') {
-          if (this.#paused) {
-            if (!frame.resumed) this.revokeConsent();
-            this.agentName = frame.name ?? 'Agent';
-            this.#transport?.send({ t: 'sharing', paused: true });
-            this.events.emit('agent-joined', { name: this.agentName });
-          } else this.#agentArrived(frame.name ?? 'Agent', frame.resumed ?? false);
-        } else this.#agentAway();
+        if (frame.status === 'offline') this.#agentAway();
+        else if (!this.#paused) this.#agentArrived(frame.name ?? 'Agent', frame.resumed ?? false);
+        else {
+          if (!frame.resumed) this.revokeConsent();
+          this.agentName = frame.name ?? 'Agent';
+          this.#sayPaused();
+          this.events.emit('agent-joined', { name: this.agentName });
+        }
         break;
       case 'ack':
         this.#catchUp(frame.s);
@@ -381,7 +372,7 @@ export class CustomerSession {
         this.#snapshotRequests.request();
         break;
       case 'ping':
-        this.#transport?.send({ t: 'pong', n: frame.n });
+        this.#send({ t: 'pong', n: frame.n });
         break;
       case 'pointer':
         if (!this.#paused) this.events.emit('agent-pointer', { x: frame.x, y: frame.y, click: frame.click ?? false });
@@ -411,11 +402,21 @@ export class CustomerSession {
     }
   }
 
+  /** Tells the agent sharing is paused (it may have just arrived). */
+  #sayPaused(): void {
+    this.#send({ t: 'sharing', paused: true });
+  }
+
+  #send(frame: object): boolean {
+    return this.#transport?.send(frame) ?? false;
+  }
+
   /** Applies one agent command after the mode, sharing and consent checks, and reports the outcome. */
   async #control(frame: ControlFrame): Promise<void> {
     const reply = (ok: boolean, reason?: string) => {
-      this.#transport?.send(reason ? { t: 'control-result', n: frame.n, ok, reason } : { t: 'control-result', n: frame.n, ok });
-      this.events.emit('control', reason ? { action: frame.a, ok, reason } : { action: frame.a, ok });
+      const outcome = reason ? { ok, reason } : { ok };
+      this.#send({ t: 'control-result', n: frame.n, ...outcome });
+      this.events.emit('control', { action: frame.a, ...outcome });
     };
     // The mode first: a command the mode forbids never even reaches the consent prompt.
     if (!MODE_ACTIONS[this.mode].has(frame.a)) return reply(false, `Not allowed in ${this.mode} mode`);
@@ -442,11 +443,11 @@ export class CustomerSession {
 
   #ensureConsent(): Promise<boolean> {
     if (this.consent === 'granted') return Promise.resolve(true);
-    if (!this.options.askConsent) return Promise.resolve(false);
+    if (!this.#options.askConsent) return Promise.resolve(false);
     this.#pendingConsent ??= (async () => {
       this.#setConsent('asking');
       const agent = this.agentName;
-      const granted = await this.options.askConsent!(agent || 'Agent').catch(() => false);
+      const granted = await this.#options.askConsent!(agent || 'Agent').catch(() => false);
       // Allowed, the count starts over; declined again, the wait doubles (another agent starts at 30 s).
       const count = granted ? 0 : this.#declined.agent === agent ? this.#declined.count + 1 : 1;
       this.#declined = { agent, count, until: granted ? 0 : this.#now() + DECLINED_MS * 2 ** Math.min(count - 1, 6) };
@@ -458,7 +459,7 @@ export class CustomerSession {
   }
 
   #now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.#options.now ?? Date.now)();
   }
 
   #setConsent(consent: Consent): void {
@@ -471,7 +472,7 @@ export class CustomerSession {
   #requestHandoff(): void {
     this.#handoffToken = '';
     // The token will open the session only on one of its domains, wherever else it turns up.
-    this.#transport?.send({ t: 'handoff', domains: domainRules(this.options.domains ?? []).slice(0, MAX_DOMAIN_RULES) });
+    this.#send({ t: 'handoff', domains: domainRules(this.#options.domains ?? []).slice(0, MAX_DOMAIN_RULES) });
   }
 
   /** Where a link leads: this origin, another of the session's domains, or away from them. */
@@ -490,7 +491,7 @@ export class CustomerSession {
 
   /** This page's origin, and the session's listed domains on its scheme (or https) and port (see origins.ts). */
   #allowsUrl(url: URL): boolean {
-    return allowsOrigin(url, this.#doc.location, this.options.domains ?? []);
+    return allowsOrigin(url, this.#doc.location, this.#options.domains ?? []);
   }
 
   /**
@@ -505,8 +506,8 @@ export class CustomerSession {
     this.#outbox.unsync();
     if (resumed) this.#startRecording();
     else this.#catchUp(0);
-    void collectPlatform(this.#doc.defaultView ?? window).then((frame) => this.#recording && this.#transport?.send(frame));
-    this.#setState(CustomerState.Connected);
+    void collectPlatform(this.#doc.defaultView ?? window).then((frame) => this.#recording && this.#send(frame));
+    this.#on('agent-joined');
     this.events.emit('agent-joined', { name });
   }
 
@@ -516,7 +517,7 @@ export class CustomerSession {
     this.#awayAgent = this.agentName;
     this.agentName = '';
     this.events.emit('highlight-clear', {});
-    if (!this.#paused) this.#setState(CustomerState.Waiting);
+    if (!this.#paused) this.#on('agent-left');
     this.events.emit('agent-left');
     this.#expectAgentBack();
   }
@@ -562,11 +563,11 @@ export class CustomerSession {
       last = event;
       this.#pointerFrame ||= view.requestAnimationFrame(() => {
         this.#pointerFrame = 0;
-        if (last) this.#transport?.send({ t: 'pointer', x: last.clientX, y: last.clientY });
+        if (last) this.#send({ t: 'pointer', x: last.clientX, y: last.clientY });
       });
     };
     const onClick = (event: MouseEvent) => {
-      if (event.isTrusted) this.#transport?.send({ t: 'pointer', x: event.clientX, y: event.clientY, click: true });
+      if (event.isTrusted) this.#send({ t: 'pointer', x: event.clientX, y: event.clientY, click: true });
     };
     const onVisibility = () => {
       if (this.#doc.visibilityState === 'hidden') this.revokeConsent();
@@ -591,11 +592,9 @@ export class CustomerSession {
 
   #finish(by: EndedBy): void {
     this.dispose();
-    this.#token = '';
-    this.#paused = false;
+    this.#forget();
     this.revokeConsent();
-    void clearSession(this.options.store);
-    this.#setState(CustomerState.Ended);
+    this.#on('ended');
     this.events.emit('ended', { by });
   }
 
@@ -604,24 +603,28 @@ export class CustomerSession {
     const old = this.#transport;
     this.#transport = undefined; // its close is no news
     old?.close();
-    this.#token = '';
+    this.#forget();
     this.code = '';
-    this.#paused = false;
     this.#stopRecording();
     this.#outbox.forget();
-    void clearSession(this.options.store);
     this.#connect();
+  }
+
+  /** The session is over for this page: nothing left to resume it with. */
+  #forget(): void {
+    this.#token = '';
+    this.#paused = false;
+    void clearSession(this.#options.store);
   }
 
   #fail(code: string, message: string): void {
     this.dispose();
-    this.#setState(CustomerState.Error);
+    this.#on('failed');
     this.events.emit('error', { code, message });
   }
 
-  #setState(state: CustomerState): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.events.emit('state', state);
+  /** Moves the session as its table says (customer-states.ts). */
+  #on(trigger: CustomerTrigger): void {
+    move(this, CUSTOMER_TRANSITIONS, trigger);
   }
 }

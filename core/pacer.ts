@@ -26,11 +26,16 @@ export class Pacer {
   #timer: unknown;
   #waiting = false;
 
-  constructor(
-    private readonly run: () => void,
-    private readonly intervalMs: number,
-    private readonly timers: Timers = pageTimers,
-  ) {}
+  /** What to run for a request. */
+  readonly #work: () => void;
+  readonly #intervalMs: number;
+  readonly #timers: Timers;
+
+  constructor(run: () => void, intervalMs: number, timers: Timers = pageTimers) {
+    this.#work = run;
+    this.#intervalMs = intervalMs;
+    this.#timers = timers;
+  }
 
   /** Whether a run is waiting for its interval. */
   get waiting(): boolean {
@@ -40,16 +45,16 @@ export class Pacer {
   /** Runs now if the interval since the last run has passed; else once when it has (coalescing every request meanwhile). */
   request(): void {
     if (this.#waiting) return;
-    const wait = this.#ranAt + this.intervalMs - this.timers.now();
+    const wait = this.#ranAt + this.#intervalMs - this.#timers.now();
     if (wait <= 0) return this.#run();
     this.#waiting = true;
-    this.#timer = this.timers.setTimeout(() => this.#run(), wait);
+    this.#timer = this.#timers.setTimeout(() => this.#run(), wait);
   }
 
   /** What a waiting run would do happened anyway (or is no longer wanted): it does not run. The interval still counts. */
   cancel(): void {
     if (!this.#waiting) return;
-    this.timers.clearTimeout(this.#timer);
+    this.#timers.clearTimeout(this.#timer);
     this.#waiting = false;
     this.#timer = undefined;
   }
@@ -57,7 +62,7 @@ export class Pacer {
   #run(): void {
     this.#waiting = false;
     this.#timer = undefined;
-    this.#ranAt = this.timers.now();
-    this.run();
+    this.#ranAt = this.#timers.now();
+    this.#work();
   }
 }

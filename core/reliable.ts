@@ -35,11 +35,15 @@ export class Outbox {
   /** Number of the latest snapshot's first frame, while `frames` can still rebuild the page from it. */
   #snapshotSeq = 0;
 
+  /** Hands a text to the socket and says whether it could. */
+  readonly #send: (text: string) => boolean;
+  readonly #capChars: number;
+
   /** `send` hands a text to the socket and says whether it could. */
-  constructor(
-    private readonly send: (text: string) => boolean,
-    private readonly capChars = OUTBOX_CHARS,
-  ) {}
+  constructor(send: (text: string) => boolean, capChars = OUTBOX_CHARS) {
+    this.#send = send;
+    this.#capChars = capChars;
+  }
 
   /** Numbers a content frame (cut into chunks when big), keeps it for replay, and sends it when live. */
   push(frame: Content): void {
@@ -53,7 +57,7 @@ export class Outbox {
       if (this.#snapshotSeq) {
         this.#frames.push({ s, text, sentAt: performance.now() });
         this.#chars += text.length;
-        if (this.#chars > this.capChars) this.forget(); // too much to replay: a resume will resnapshot
+        if (this.#chars > this.#capChars) this.forget(); // too much to replay: a resume will resnapshot
       }
       if (this.synced) this.#sendOne(text);
     }
@@ -121,7 +125,7 @@ export class Outbox {
   }
 
   #sendOne(text: string): boolean {
-    if (this.send(text)) return (this.#sentAny = true);
+    if (this.#send(text)) return (this.#sentAny = true);
     this.synced = false;
     return false;
   }
