@@ -7,6 +7,7 @@
  * markers where the customer's browser would match them. The mirror's own pointer never hovers
  * anything: it has pointer-events: none.
  */
+import { frameOf, sameOriginDocument } from './frames.js';
 
 /** The marker attribute standing for each emulated pseudo-class on the mirror. */
 export const PseudoMark = {
@@ -118,14 +119,6 @@ export function flatParent(node: Node): Node | null {
   return node.nodeType === 9 ? frameOf(node as Document) : null;
 }
 
-function frameOf(doc: Document): Element | null {
-  try {
-    return doc.defaultView?.frameElement ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** [hovered, focused, active, focus is visible]: elements of the customer's page, or null. */
 export type PseudoState = [hover: Element | null, focus: Element | null, active: Element | null, focusVisible: boolean];
 
@@ -207,18 +200,12 @@ export function deepActiveElement(doc: Document): Element | null {
       active = inner;
       continue;
     }
-    if (active.localName === 'iframe' || active.localName === 'frame') {
-      let framed: Document | null = null;
-      try {
-        framed = (active as HTMLIFrameElement).contentDocument;
-      } catch {
-        // another origin's frame: the iframe itself is what we can see focused
-      }
-      const innerActive = framed?.activeElement;
-      if (innerActive && innerActive !== framed!.body && innerActive !== framed!.documentElement) {
-        active = innerActive;
-        continue;
-      }
+    // In another origin's frame, the iframe itself is what we can see focused.
+    const framed = sameOriginDocument(active);
+    const innerActive = framed?.activeElement;
+    if (innerActive && innerActive !== framed!.body && innerActive !== framed!.documentElement) {
+      active = innerActive;
+      continue;
     }
     break;
   }

@@ -4,16 +4,14 @@
  */
 import { Op, type PatchContent, type PatchOp, type SnapshotContent } from '../protocol/index.js';
 import { watchHooks, type HookListener } from './hooks.js';
-import { Masker, watchPasswords } from './mask.js';
+import { CONTENT_DROPPED, Masker, fieldValue, watchPasswords } from './mask.js';
 import { nativeMutationObserver } from './native.js';
 import { PseudoTracker, flatParent, pseudoRules } from './pseudo.js';
 import {
-  CONTENT_DROPPED,
   NodeIds,
   SheetIds,
   absoluteCss,
   cssomTouched,
-  fieldValue,
   forEachInTree,
   serializeAttribute,
   serializeNode,
