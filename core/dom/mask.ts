@@ -133,19 +133,21 @@ function selectorList(base: string, extra: string | undefined): string {
 
 /** Decides what is masked and blocked in one page; remembers fields that were ever password inputs. */
 export class Masker {
-  private readonly marks: string;
-  private readonly blocks: string;
-  private readonly hasExtraSelectors: boolean;
+  readonly #marks: string;
+  readonly #blocks: string;
+  readonly #hasExtraSelectors: boolean;
+  readonly #options: MaskOptions;
 
-  constructor(private readonly options: MaskOptions = {}) {
-    this.marks = selectorList(MASK_MARK, options.mask);
-    this.blocks = selectorList(BLOCK_MARK, options.block);
-    this.hasExtraSelectors = Boolean(options.mask?.trim() || options.block?.trim());
+  constructor(options: MaskOptions = {}) {
+    this.#options = options;
+    this.#marks = selectorList(MASK_MARK, options.mask);
+    this.#blocks = selectorList(BLOCK_MARK, options.block);
+    this.#hasExtraSelectors = Boolean(options.mask?.trim() || options.block?.trim());
   }
 
   /** What the agent sees instead of `value`. */
   mask(value: string): string {
-    return this.options.preserveLength ? '*'.repeat(value.length) : MASK;
+    return this.#options.preserveLength ? '*'.repeat(value.length) : MASK;
   }
 
   /** A text node's data as it may be sent: masked unless it is only white space (which says nothing). */
@@ -156,7 +158,7 @@ export class Masker {
 
   /** The page's URL as the agent is shown it: without query and fragment unless the site opts in. */
   displayUrl(url: string): string {
-    if (this.options.shareUrlQuery) return url;
+    if (this.#options.shareUrlQuery) return url;
     const cut = url.search(/[?#]/);
     return cut < 0 ? url : url.slice(0, cut);
   }
@@ -167,12 +169,12 @@ export class Masker {
    * deep tree is not walked up once per node.
    */
   isMarked(el: Element): boolean {
-    return closestAcross(el, this.marks) !== null;
+    return closestAcross(el, this.#marks) !== null;
   }
 
   /** True when `el` itself carries a mask mark (its ancestors are the caller's business). */
   marksItself(el: Element): boolean {
-    return el.matches(this.marks);
+    return el.matches(this.#marks);
   }
 
   /** True when a form field's (or an option's) value must not leave the page. */
@@ -187,7 +189,7 @@ export class Masker {
       if (el.matches('input[type=password i]')) everPasswords.add(el);
       return true;
     }
-    if (this.options.maskAllInputs && FIELDS.has(el.localName) && !closestAcross(el, UNMASK_MARK)) return true;
+    if (this.#options.maskAllInputs && FIELDS.has(el.localName) && !closestAcross(el, UNMASK_MARK)) return true;
     return marked ?? this.isMarked(el);
   }
 
@@ -215,14 +217,14 @@ export class Masker {
 
   /** True when an element is replaced by a placeholder: nothing in or on it leaves the page. */
   isBlocked(el: Element): boolean {
-    return el.matches(this.blocks);
+    return el.matches(this.#blocks);
   }
 
   /** True when an attribute change can change what is masked or blocked below an element. */
   affectsMasking(attribute: string): boolean {
     if (attribute === 'type' || attribute === 'autocomplete' || attribute.startsWith('data-cobrowse')) return true;
     // Site selectors may match on anything; class and id are what they match on in practice.
-    return this.hasExtraSelectors && (attribute === 'class' || attribute === 'id');
+    return this.#hasExtraSelectors && (attribute === 'class' || attribute === 'id');
   }
 }
 

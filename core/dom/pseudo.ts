@@ -127,13 +127,16 @@ export type PseudoState = [hover: Element | null, focus: Element | null, active:
  * recorder listens to. `onChange` is told something may have changed; `state()` says what it is now.
  */
 export class PseudoTracker {
-  private hovered: Element | null = null;
-  private active: Element | null = null;
+  #hovered: Element | null = null;
+  #active: Element | null = null;
 
-  constructor(
-    private readonly doc: Document,
-    private readonly onChange: () => void,
-  ) {}
+  readonly #doc: Document;
+  readonly #onChange: () => void;
+
+  constructor(doc: Document, onChange: () => void) {
+    this.#doc = doc;
+    this.#onChange = onChange;
+  }
 
   /** Starts listening to one document (the page's or a same-origin iframe's); returns the function that stops it. */
   listen(target: Document): () => void {
@@ -145,40 +148,40 @@ export class PseudoTracker {
 
   /** What the customer's browser matches now. */
   state(): PseudoState {
-    const focus = deepActiveElement(this.doc);
+    const focus = deepActiveElement(this.#doc);
     let visible = false;
     try {
       visible = !!focus?.matches(':focus-visible');
     } catch {
       // a browser without :focus-visible
     }
-    return [this.hovered?.isConnected ? this.hovered : null, focus, this.active?.isConnected ? this.active : null, visible];
+    return [this.#hovered?.isConnected ? this.#hovered : null, focus, this.#active?.isConnected ? this.#active : null, visible];
   }
 
   /** One listener object for every event type: the deepest target, through open shadow roots, is composedPath()[0]. */
   handleEvent(event: MouseEvent): void {
     switch (event.type) {
       case 'mouseover':
-        this.hovered = targetOf(event);
+        this.#hovered = targetOf(event);
         break;
       case 'mouseout': {
         // Leaving a document for nothing (the window's edge, or the page around an iframe): nothing in it is hovered.
         const left = event.currentTarget as Document;
-        if (event.relatedTarget !== null || this.hovered?.ownerDocument !== left) return;
-        this.hovered = frameOf(left);
+        if (event.relatedTarget !== null || this.#hovered?.ownerDocument !== left) return;
+        this.#hovered = frameOf(left);
         break;
       }
       case 'mousedown':
         if (event.button) return;
-        this.active = targetOf(event);
+        this.#active = targetOf(event);
         break;
       case 'mouseup':
       case 'dragstart':
-        if (!this.active) return;
-        this.active = null;
+        if (!this.#active) return;
+        this.#active = null;
         break;
     }
-    this.onChange(); // and focusin, focusout
+    this.#onChange(); // and focusin, focusout
   }
 }
 

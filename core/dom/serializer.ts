@@ -17,25 +17,25 @@ import { CONTENT_DROPPED, fieldValue, isFormField, privateAttribute, sealed, sha
 
 /** Gives objects integer IDs in the order they are first seen; forgets them with the objects. */
 class Ids<T extends object> {
-  private next = 1;
-  private readonly ids = new WeakMap<T, number>();
+  #next = 1;
+  readonly #ids = new WeakMap<T, number>();
 
   get(item: T | null): number | undefined {
-    return item ? this.ids.get(item) : undefined;
+    return item ? this.#ids.get(item) : undefined;
   }
 
   has(item: T): boolean {
-    return this.ids.has(item);
+    return this.#ids.has(item);
   }
 
   assign(item: T): number {
-    const id = this.next++;
-    this.ids.set(item, id);
+    const id = this.#next++;
+    this.#ids.set(item, id);
     return id;
   }
 
   protected forget(item: T): void {
-    this.ids.delete(item);
+    this.#ids.delete(item);
   }
 }
 
