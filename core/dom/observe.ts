@@ -75,7 +75,8 @@ export function observePage(doc: Document, schedule: Schedule, onRecords: (recor
   const pseudo = new PseudoTracker(doc, schedule.nextFrame);
   /** Each observed document's listeners, removed on stop. */
   const documents = new Map<Document, () => void>();
-  const { listeners, hooks } = changeListeners(pending, schedule);
+  const listeners = eventListeners(pending, schedule);
+  const hooks = hookListener(pending, schedule);
   let unwatchHooks = () => {};
   const onResize = (): void => {
     pending.viewport = true;
@@ -127,8 +128,10 @@ export function observePage(doc: Document, schedule: Schedule, onRecords: (recor
 
 const SCROLLING: AddEventListenerOptions = { capture: true, passive: true };
 
-/** The listeners (all capturing) that note in `pending` what no mutation record shows, and the hooks for CSSOM edits and new shadow roots. */
-function changeListeners(pending: Pending, schedule: Schedule) {
+type Listener = [type: string, listener: (event: Event) => void, options: boolean | AddEventListenerOptions];
+
+/** A listener on every document (all capturing) for each event that tells of a change no mutation record shows. */
+function eventListeners(pending: Pending, schedule: Schedule): Listener[] {
   const onInput = (event: Event): void => {
     const target = event.composedPath()[0] as Element;
     if (!/^(input|textarea|select)$/.test(target?.localName ?? '')) return;
@@ -157,15 +160,18 @@ function changeListeners(pending: Pending, schedule: Schedule) {
     else return;
     schedule.soon();
   };
-  const listeners: Array<[type: string, listener: (event: Event) => void, options: boolean | AddEventListenerOptions]> = [
+  return [
     ['input', onInput, true],
     ['change', onInput, true],
     ['scroll', onScroll, SCROLLING],
     ['load', onLoad, true],
-    ...MEDIA_EVENTS.map((type): [string, (event: Event) => void, boolean] => [type, onMedia, true]),
+    ...MEDIA_EVENTS.map((type): Listener => [type, onMedia, true]),
   ];
-  /** Changes no mutation record shows; the hooks tell every recorder, each keeps what it knows. */
-  const hooks: HookListener = {
+}
+
+/** CSSOM edits, adoptedStyleSheets and new shadow roots fire no event: the hooks tell every recorder, each keeps what it knows. */
+function hookListener(pending: Pending, schedule: Schedule): HookListener {
+  return {
     sheetChanged(sheet) {
       cssomTouched.add(sheet);
       pending.sheets.add(sheet);
@@ -181,5 +187,4 @@ function changeListeners(pending: Pending, schedule: Schedule) {
       schedule.soon();
     },
   };
-  return { listeners, hooks };
 }
