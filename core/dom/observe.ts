@@ -6,7 +6,7 @@
 import { watchHooks, type HookListener } from './hooks.js';
 import type { Field } from './mask.js';
 import { nativeMutationObserver } from './native.js';
-import { PseudoTracker } from './pseudo.js';
+import { PSEUDO_EVENTS, PseudoTracker } from './pseudo.js';
 import { cssomTouched } from './serializer.js';
 
 const MEDIA_EVENTS = ['play', 'pause', 'seeked', 'ratechange'];
@@ -75,7 +75,7 @@ export function observePage(doc: Document, schedule: Schedule, onRecords: (recor
   const pseudo = new PseudoTracker(doc, schedule.nextFrame);
   /** Each observed document's listeners, removed on stop. */
   const documents = new Map<Document, () => void>();
-  const listeners = eventListeners(pending, schedule);
+  const listeners = eventListeners(pending, schedule).concat(PSEUDO_EVENTS.map((type): Listener => [type, pseudo, PASSIVE]));
   const hooks = hookListener(pending, schedule);
   let unwatchHooks = () => {};
   const onResize = (): void => {
@@ -88,10 +88,8 @@ export function observePage(doc: Document, schedule: Schedule, onRecords: (recor
   function listenTo(target: Document): void {
     if (documents.has(target)) return;
     for (const [type, listener, capture] of listeners) target.addEventListener(type, listener, capture);
-    const unlistenPseudo = pseudo.listen(target);
     if (target.defaultView) unwatchHooks = watchHooks(target.defaultView, hooks);
     documents.set(target, () => {
-      unlistenPseudo();
       for (const [type, listener, capture] of listeners) target.removeEventListener(type, listener, capture);
     });
   }
@@ -126,9 +124,10 @@ export function observePage(doc: Document, schedule: Schedule, onRecords: (recor
   };
 }
 
-const SCROLLING: AddEventListenerOptions = { capture: true, passive: true };
+/** Capturing, and passive: these listeners never hold up or cancel the page's own. */
+const PASSIVE: AddEventListenerOptions = { capture: true, passive: true };
 
-type Listener = [type: string, listener: (event: Event) => void, options: boolean | AddEventListenerOptions];
+type Listener = [type: string, listener: EventListenerOrEventListenerObject, options: boolean | AddEventListenerOptions];
 
 /** A listener on every document (all capturing) for each event that tells of a change no mutation record shows. */
 function eventListeners(pending: Pending, schedule: Schedule): Listener[] {
@@ -163,7 +162,7 @@ function eventListeners(pending: Pending, schedule: Schedule): Listener[] {
   return [
     ['input', onInput, true],
     ['change', onInput, true],
-    ['scroll', onScroll, SCROLLING],
+    ['scroll', onScroll, PASSIVE],
     ['load', onLoad, true],
     ...MEDIA_EVENTS.map((type): Listener => [type, onMedia, true]),
   ];

@@ -122,6 +122,9 @@ export function flatParent(node: Node): Node | null {
 /** [hovered, focused, active, focus is visible]: elements of the customer's page, or null. */
 export type PseudoState = [hover: Element | null, focus: Element | null, active: Element | null, focusVisible: boolean];
 
+/** The events a PseudoTracker learns from; the recorder adds the tracker itself as their listener on every document it listens to. */
+export const PSEUDO_EVENTS = ['mouseover', 'mouseout', 'mousedown', 'mouseup', 'dragstart', 'focusin', 'focusout'];
+
 /**
  * Tracks the customer's hovered, focused and active elements from events on every document the
  * recorder listens to. `onChange` is told something may have changed; `state()` says what it is now.
@@ -136,14 +139,6 @@ export class PseudoTracker {
   constructor(doc: Document, onChange: () => void) {
     this.#doc = doc;
     this.#onChange = onChange;
-  }
-
-  /** Starts listening to one document (the page's or a same-origin iframe's); returns the function that stops it. */
-  listen(target: Document): () => void {
-    for (const type of EVENTS) target.addEventListener(type, this, LISTENING);
-    return () => {
-      for (const type of EVENTS) target.removeEventListener(type, this, LISTENING);
-    };
   }
 
   /** What the customer's browser matches now. */
@@ -184,9 +179,6 @@ export class PseudoTracker {
     this.#onChange(); // and focusin, focusout
   }
 }
-
-const EVENTS = ['mouseover', 'mouseout', 'mousedown', 'mouseup', 'dragstart', 'focusin', 'focusout'];
-const LISTENING: AddEventListenerOptions = { capture: true, passive: true };
 
 function targetOf(event: Event): Element | null {
   const target = event.composedPath()[0] as Node | undefined;
