@@ -6,7 +6,7 @@
 import { Op, type PatchOp } from '../protocol/index.js';
 import { fieldValue, sendableId, sendableParentId, showsChoice, type Field, type Masker } from './mask.js';
 import type { PageObserver, Pending } from './observe.js';
-import { flatParent, pseudoRules } from './pseudo.js';
+import { flatParent, pseudoRules, type PseudoTracker } from './pseudo.js';
 import {
   NodeIds,
   SheetIds,
@@ -47,7 +47,6 @@ export function newPatcher(doc: Document, masker: Masker, page: PageObserver, sp
   const { pending } = page;
   let definitions: PatchOp[] = [];
   const styles = new InlineStyles();
-  let sentPseudo = NO_PSEUDO;
   const sentPseudoRules = new WeakMap<Element, string>();
   const ctx: SerializeContext = {
     ids: new NodeIds(),
@@ -59,6 +58,7 @@ export function newPatcher(doc: Document, masker: Masker, page: PageObserver, sp
     observeRoot: page.observe,
     sprite,
   };
+  const pseudoOp = interactionOps(page.pseudo, ctx.ids);
   const takeDefinitions = (): PatchOp[] => {
     const taken = definitions;
     definitions = [];
@@ -119,23 +119,6 @@ export function newPatcher(doc: Document, masker: Masker, page: PageObserver, sp
     return ops;
   }
 
-  /** The customer's hover, focus and active elements, when they changed since last sent. */
-  function pseudoOp(ops: PatchOp[]): void {
-    const [hover, focus, active, visible] = page.pseudo.state();
-    const focusId = knownAncestorId(ctx.ids, focus);
-    const op: PatchOp = [
-      Op.Pseudo,
-      knownAncestorId(ctx.ids, hover),
-      focusId,
-      knownAncestorId(ctx.ids, active),
-      visible && focusId !== null,
-    ];
-    const key = `${op[1]},${op[2]},${op[3]},${op[4]}`;
-    if (key === sentPseudo) return;
-    sentPseudo = key;
-    ops.push(op);
-  }
-
   return {
     ctx,
     takeDefinitions,
@@ -153,6 +136,20 @@ export function newPatcher(doc: Document, masker: Masker, page: PageObserver, sp
       pseudoOp(ops);
       return ops;
     },
+  };
+}
+
+/** Adds an op with the customer's hover, focus and active elements (as `ids` knows them) when they changed since last added. */
+function interactionOps(pseudo: PseudoTracker, ids: NodeIds): (ops: PatchOp[]) => void {
+  let sent = NO_PSEUDO;
+  return (ops) => {
+    const [hover, focus, active, visible] = pseudo.state();
+    const focusId = knownAncestorId(ids, focus);
+    const op: PatchOp = [Op.Pseudo, knownAncestorId(ids, hover), focusId, knownAncestorId(ids, active), visible && focusId !== null];
+    const key = `${op[1]},${op[2]},${op[3]},${op[4]}`;
+    if (key === sent) return;
+    sent = key;
+    ops.push(op);
   };
 }
 
