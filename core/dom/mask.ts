@@ -1,7 +1,12 @@
 /**
- * Masking and blocking rules, applied in the customer's page before anything is serialized.
- * A masked value never leaves the page: the serializer and recorder only ever see the mask.
+ * The privacy rules: what of the customer's page may leave it. Masking, blocking, our own UI,
+ * password watching, and what of a field, a text, an attribute or a URL is sent all live here;
+ * the serializer (snapshots, added nodes) and the recorder (every change) ask these functions,
+ * so a masked value never leaves the page by any path: downstream only ever sees the mask.
  */
+import { NodeKind, type SerializedNode } from '../protocol/index.js';
+import { withoutHandoff } from '../handoff.js';
+import { frameOf, sameOriginDocument } from './frames.js';
 import { watchHooks, type HookListener } from './hooks.js';
 import { nativeMutationObserver } from './native.js';
 
@@ -50,14 +55,7 @@ export function closestAcross(el: Element, selector: string): Element | null {
     const hit = n.closest(selector);
     if (hit) return hit;
     const root = n.getRootNode() as ShadowRoot | Document;
-    if ('host' in root && root.host) n = root.host;
-    else {
-      try {
-        n = (root as Document).defaultView?.frameElement ?? null;
-      } catch {
-        n = null;
-      }
-    }
+    n = 'host' in root && root.host ? root.host : frameOf(root as Document);
   }
   return null;
 }
@@ -100,11 +98,9 @@ export function watchPasswords(doc: Document): void {
   };
   const watchFrame = (frame: HTMLIFrameElement) => {
     const inner = () => {
-      try {
-        if (frame.contentDocument) watchPasswords(frame.contentDocument);
-      } catch {
-        // another origin's: its page is not ours to watch
-      }
+      // Another origin's page is not ours to watch.
+      const framed = sameOriginDocument(frame);
+      if (framed) watchPasswords(framed);
     };
     if (!roots.has(frame)) frame.addEventListener('load', inner); // each document it loads
     roots.add(frame);
@@ -137,19 +133,21 @@ function selectorList(base: string, extra: string | undefined): string {
 
 /** Decides what is masked and blocked in one page; remembers fields that were ever password inputs. */
 export class Masker {
-  private readonly marks: string;
-  private readonly blocks: string;
-  private readonly hasExtraSelectors: boolean;
+  readonly #marks: string;
+  readonly #blocks: string;
+  readonly #hasExtraSelectors: boolean;
+  readonly #options: MaskOptions;
 
-  constructor(private readonly options: MaskOptions = {}) {
-    this.marks = selectorList(MASK_MARK, options.mask);
-    this.blocks = selectorList(BLOCK_MARK, options.block);
-    this.hasExtraSelectors = Boolean(options.mask?.trim() || options.block?.trim());
+  constructor(options: MaskOptions = {}) {
+    this.#options = options;
+    this.#marks = selectorList(MASK_MARK, options.mask);
+    this.#blocks = selectorList(BLOCK_MARK, options.block);
+    this.#hasExtraSelectors = Boolean(options.mask?.trim() || options.block?.trim());
   }
 
   /** What the agent sees instead of `value`. */
   mask(value: string): string {
-    return this.options.preserveLength ? '*'.repeat(value.length) : MASK;
+    return this.#options.preserveLength ? '*'.repeat(value.length) : MASK;
   }
 
   /** A text node's data as it may be sent: masked unless it is only white space (which says nothing). */
@@ -160,7 +158,7 @@ export class Masker {
 
   /** The page's URL as the agent is shown it: without query and fragment unless the site opts in. */
   displayUrl(url: string): string {
-    if (this.options.shareUrlQuery) return url;
+    if (this.#options.shareUrlQuery) return url;
     const cut = url.search(/[?#]/);
     return cut < 0 ? url : url.slice(0, cut);
   }
@@ -171,12 +169,12 @@ export class Masker {
    * deep tree is not walked up once per node.
    */
   isMarked(el: Element): boolean {
-    return closestAcross(el, this.marks) !== null;
+    return closestAcross(el, this.#marks) !== null;
   }
 
   /** True when `el` itself carries a mask mark (its ancestors are the caller's business). */
   marksItself(el: Element): boolean {
-    return el.matches(this.marks);
+    return el.matches(this.#marks);
   }
 
   /** True when a form field's (or an option's) value must not leave the page. */
@@ -191,7 +189,7 @@ export class Masker {
       if (el.matches('input[type=password i]')) everPasswords.add(el);
       return true;
     }
-    if (this.options.maskAllInputs && FIELDS.has(el.localName) && !closestAcross(el, UNMASK_MARK)) return true;
+    if (this.#options.maskAllInputs && FIELDS.has(el.localName) && !closestAcross(el, UNMASK_MARK)) return true;
     return marked ?? this.isMarked(el);
   }
 
@@ -219,13 +217,105 @@ export class Masker {
 
   /** True when an element is replaced by a placeholder: nothing in or on it leaves the page. */
   isBlocked(el: Element): boolean {
-    return el.matches(this.blocks);
+    return el.matches(this.#blocks);
   }
 
   /** True when an attribute change can change what is masked or blocked below an element. */
   affectsMasking(attribute: string): boolean {
     if (attribute === 'type' || attribute === 'autocomplete' || attribute.startsWith('data-cobrowse')) return true;
     // Site selectors may match on anything; class and id are what they match on in practice.
-    return this.hasExtraSelectors && (attribute === 'class' || attribute === 'id');
+    return this.#hasExtraSelectors && (attribute === 'class' || attribute === 'id');
   }
+}
+
+/** Elements whose content is never sent: it is code (which may carry data), or it would render in a script-less mirror. */
+export const CONTENT_DROPPED = new Set(['script', 'noscript']);
+
+/** What was sent of the page since the last snapshot (every SerializeContext is one). */
+export interface Sent {
+  ids: { get(node: Node | null): number | undefined };
+  /** Elements sent sealed (a blocked placeholder, our own UI's bare tag): nothing more of them, or in them, is sent. */
+  blocked: WeakSet<Element>;
+}
+
+/** The ID a change of `node` may be sent under: undefined when the mirror lacks it, or it was sent sealed. */
+export function sendableId(sent: Sent, node: Node): number | undefined {
+  return sent.blocked.has(node as Element) ? undefined : sent.ids.get(node);
+}
+
+/** The ID new children of `parent` may be sent under: none inside a sealed element, nor inside code. */
+export function sendableParentId(sent: Sent, parent: Node): number | undefined {
+  // A script filled after insertion: its code stays in the page like any script's.
+  return CONTENT_DROPPED.has((parent as Element).localName) ? undefined : sendableId(sent, parent);
+}
+
+/**
+ * What is sent of an element that is sealed — a blocked one: same tag and size, nothing else; our own
+ * UI (the launcher): the agent sees where it is, never its panel — or null when it is not (then it is
+ * unsealed: it may have been unblocked since it was last sent).
+ */
+export function sealed(el: Element, id: number, sent: Sent, masker: Masker): SerializedNode | null {
+  const blocked = masker.isBlocked(el);
+  if (!blocked && !el.hasAttribute(OWN_UI)) {
+    sent.blocked.delete(el);
+    return null;
+  }
+  sent.blocked.add(el);
+  if (!blocked) return [NodeKind.Element, id, el.localName, [], []];
+  const { width, height } = el.getBoundingClientRect();
+  const inline = el.ownerDocument.defaultView?.getComputedStyle(el).display === 'inline' ? 'display:inline-block;' : '';
+  const style = `${inline}width:${Math.round(width)}px;height:${Math.round(height)}px;background:#e5e7eb`;
+  return [NodeKind.Element, id, el.localName, ['data-cobrowse-blocked', '', 'style', style], []];
+}
+
+/** A form control whose value the customer edits. */
+export type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+
+/** Whether `el` is a form control whose value the customer edits. */
+export function isFormField(el: Element): el is Field {
+  return FIELDS.has(el.localName);
+}
+
+/** The field's current value as it may be sent (masked, or undefined for file inputs). */
+export function fieldValue(el: Field, masker: Masker, marked?: boolean): string | undefined {
+  if (el.localName === 'input' && (el as HTMLInputElement).type === 'file') return undefined;
+  return masker.isMaskedField(el, marked) ? masker.mask(el.value) : el.value;
+}
+
+/** Whether a choice's state (a box ticked, an option chosen) may be sent: of a masked choice, it is itself the secret. */
+export function showsChoice(el: Element, masker: Masker, marked?: boolean): boolean {
+  return !masker.isMaskedField(el, marked);
+}
+
+/**
+ * What the rules make of an attribute: null to leave it out, its value masked, or undefined when
+ * they let it pass as it is (a URL attribute then goes through `sharedUrl`).
+ */
+export function privateAttribute(el: Element, name: string, value: string, masker: Masker, marked?: boolean): string | null | undefined {
+  // Inline event handlers never leave the page: they are code, and may carry data.
+  if (name.length > 2 && (name.charCodeAt(0) | 32) === 111 /* o */ && (name.charCodeAt(1) | 32) === 110 /* n */) return null;
+  if ((isFormField(el) || el.localName === 'option') && (name === 'value' || name === 'checked' || name === 'selected')) {
+    // The default state of a masked choice tells as much as its live state.
+    if (!showsChoice(el, masker, marked)) return name === 'value' ? masker.mask(value) : null;
+  }
+  if (masker.isMaskedAttribute(el, name, marked)) return masker.mask(value);
+  if (name.startsWith('data-') && /^\s*https?:\/\//i.test(value)) return masker.displayUrl(withoutHandoff(value.trim()));
+  return undefined;
+}
+
+/** An absolute URL an attribute holds, as it may be sent. */
+export function sharedUrl(el: Element, name: string, url: string, masker: Masker): string {
+  url = withoutHandoff(url);
+  // A link to this very page would carry its query string (tokens, personal data): send the fragment only.
+  const page = el.ownerDocument.URL.split('#')[0];
+  if (url.split('#')[0] === page) return url.includes('#') ? url.slice(url.indexOf('#')) : '#';
+  // Where a link, form or frame leads is shown, never fetched: the page URL's rule holds (no query, no fragment).
+  return isDestination(el, name) ? masker.displayUrl(url) : url;
+}
+
+/** URL attributes the mirror never fetches: where a link, a form or a frame leads. */
+function isDestination(el: Element, name: string): boolean {
+  if (name === 'href' || name === 'xlink:href') return el.localName === 'a' || el.localName === 'area';
+  if (name === 'src') return el.localName === 'iframe' || el.localName === 'frame';
+  return name === 'action' || name === 'formaction' || name === 'cite';
 }

@@ -7,6 +7,7 @@
  * markers where the customer's browser would match them. The mirror's own pointer never hovers
  * anything: it has pointer-events: none.
  */
+import { frameOf, sameOriginDocument } from './frames.js';
 
 /** The marker attribute standing for each emulated pseudo-class on the mirror. */
 export const PseudoMark = {
@@ -118,79 +119,66 @@ export function flatParent(node: Node): Node | null {
   return node.nodeType === 9 ? frameOf(node as Document) : null;
 }
 
-function frameOf(doc: Document): Element | null {
-  try {
-    return doc.defaultView?.frameElement ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** [hovered, focused, active, focus is visible]: elements of the customer's page, or null. */
 export type PseudoState = [hover: Element | null, focus: Element | null, active: Element | null, focusVisible: boolean];
+
+/** The events a PseudoTracker learns from; the recorder adds the tracker itself as their listener on every document it listens to. */
+export const PSEUDO_EVENTS = ['mouseover', 'mouseout', 'mousedown', 'mouseup', 'dragstart', 'focusin', 'focusout'];
 
 /**
  * Tracks the customer's hovered, focused and active elements from events on every document the
  * recorder listens to. `onChange` is told something may have changed; `state()` says what it is now.
  */
 export class PseudoTracker {
-  private hovered: Element | null = null;
-  private active: Element | null = null;
+  #hovered: Element | null = null;
+  #active: Element | null = null;
 
-  constructor(
-    private readonly doc: Document,
-    private readonly onChange: () => void,
-  ) {}
+  readonly #doc: Document;
+  readonly #onChange: () => void;
 
-  /** Starts listening to one document (the page's or a same-origin iframe's); returns the function that stops it. */
-  listen(target: Document): () => void {
-    for (const type of EVENTS) target.addEventListener(type, this, LISTENING);
-    return () => {
-      for (const type of EVENTS) target.removeEventListener(type, this, LISTENING);
-    };
+  constructor(doc: Document, onChange: () => void) {
+    this.#doc = doc;
+    this.#onChange = onChange;
   }
 
   /** What the customer's browser matches now. */
   state(): PseudoState {
-    const focus = deepActiveElement(this.doc);
+    const focus = deepActiveElement(this.#doc);
     let visible = false;
     try {
       visible = !!focus?.matches(':focus-visible');
     } catch {
       // a browser without :focus-visible
     }
-    return [this.hovered?.isConnected ? this.hovered : null, focus, this.active?.isConnected ? this.active : null, visible];
+    return [this.#hovered?.isConnected ? this.#hovered : null, focus, this.#active?.isConnected ? this.#active : null, visible];
   }
 
   /** One listener object for every event type: the deepest target, through open shadow roots, is composedPath()[0]. */
   handleEvent(event: MouseEvent): void {
     switch (event.type) {
       case 'mouseover':
-        this.hovered = targetOf(event);
+        this.#hovered = targetOf(event);
         break;
       case 'mouseout': {
         // Leaving a document for nothing (the window's edge, or the page around an iframe): nothing in it is hovered.
         const left = event.currentTarget as Document;
-        if (event.relatedTarget !== null || this.hovered?.ownerDocument !== left) return;
-        this.hovered = frameOf(left);
+        if (event.relatedTarget !== null || this.#hovered?.ownerDocument !== left) return;
+        this.#hovered = frameOf(left);
         break;
       }
       case 'mousedown':
         if (event.button) return;
-        this.active = targetOf(event);
+        this.#active = targetOf(event);
         break;
       case 'mouseup':
       case 'dragstart':
-        if (!this.active) return;
-        this.active = null;
+        if (!this.#active) return;
+        this.#active = null;
         break;
     }
-    this.onChange(); // and focusin, focusout
+    this.#onChange(); // and focusin, focusout
   }
 }
-
-const EVENTS = ['mouseover', 'mouseout', 'mousedown', 'mouseup', 'dragstart', 'focusin', 'focusout'];
-const LISTENING: AddEventListenerOptions = { capture: true, passive: true };
 
 function targetOf(event: Event): Element | null {
   const target = event.composedPath()[0] as Node | undefined;
@@ -207,18 +195,12 @@ export function deepActiveElement(doc: Document): Element | null {
       active = inner;
       continue;
     }
-    if (active.localName === 'iframe' || active.localName === 'frame') {
-      let framed: Document | null = null;
-      try {
-        framed = (active as HTMLIFrameElement).contentDocument;
-      } catch {
-        // another origin's frame: the iframe itself is what we can see focused
-      }
-      const innerActive = framed?.activeElement;
-      if (innerActive && innerActive !== framed!.body && innerActive !== framed!.documentElement) {
-        active = innerActive;
-        continue;
-      }
+    // In another origin's frame, the iframe itself is what we can see focused.
+    const framed = sameOriginDocument(active);
+    const innerActive = framed?.activeElement;
+    if (innerActive && innerActive !== framed!.body && innerActive !== framed!.documentElement) {
+      active = innerActive;
+      continue;
     }
     break;
   }

@@ -11,29 +11,36 @@ import {
   type SnapshotContent,
 } from '../protocol/index.js';
 import { mapCssUrls } from '../protocol/assets.js';
-import { withoutHandoff } from '../handoff.js';
 import { mapSrcset } from './assets.js';
-import { OWN_UI, type Masker } from './mask.js';
+import { sameOriginDocument } from './frames.js';
+import { CONTENT_DROPPED, fieldValue, isFormField, privateAttribute, sealed, sharedUrl, showsChoice, type Masker } from './mask.js';
 
-/** Maps live nodes to the IDs the mirror knows them by. */
-export class NodeIds {
-  private next = 1;
-  private readonly ids = new WeakMap<Node, number>();
+/** Gives objects integer IDs in the order they are first seen; forgets them with the objects. */
+class Ids<T extends object> {
+  #next = 1;
+  readonly #ids = new WeakMap<T, number>();
 
-  get(node: Node | null): number | undefined {
-    return node ? this.ids.get(node) : undefined;
+  get(item: T | null): number | undefined {
+    return item ? this.#ids.get(item) : undefined;
   }
 
-  has(node: Node): boolean {
-    return this.ids.has(node);
+  has(item: T): boolean {
+    return this.#ids.has(item);
   }
 
-  assign(node: Node): number {
-    const id = this.next++;
-    this.ids.set(node, id);
+  assign(item: T): number {
+    const id = this.#next++;
+    this.#ids.set(item, id);
     return id;
   }
 
+  protected forget(item: T): void {
+    this.#ids.delete(item);
+  }
+}
+
+/** Maps live nodes to the IDs the mirror knows them by. */
+export class NodeIds extends Ids<Node> {
   /**
    * The live node with this ID under `root`, found by walking the tree: agent commands are rare,
    * and a reverse map would cost every recorded node memory.
@@ -41,7 +48,7 @@ export class NodeIds {
   find(root: Node, id: number): Node | undefined {
     let found: Node | undefined;
     forEachInTree(root, (n) => {
-      if (this.ids.get(n) === id) found = n;
+      if (this.get(n) === id) found = n;
       return found !== undefined;
     });
     return found;
@@ -49,9 +56,7 @@ export class NodeIds {
 
   /** Forgets a node and everything below it (shadow roots included), so it is serialized afresh if it comes back. */
   forgetSubtree(root: Node): void {
-    forEachInTree(root, (n) => {
-      this.ids.delete(n);
-    });
+    forEachInTree(root, (n) => this.forget(n));
   }
 }
 
@@ -71,32 +76,12 @@ export function forEachInTree(root: Node, visit: (node: Node) => boolean | void)
   }
 }
 
-/** A same-origin iframe's document, or null (cross-origin, not an iframe, or not loaded). */
-export function sameOriginDocument(el: Element): Document | null {
-  if (el.localName !== 'iframe' && el.localName !== 'frame') return null;
-  try {
-    return (el as HTMLIFrameElement).contentDocument;
-  } catch {
-    return null;
-  }
-}
-
 /** Gives each stylesheet an ID once, so a sheet adopted by many shadow roots is sent once. */
-export class SheetIds {
-  private next = 1;
-  private readonly ids = new WeakMap<CSSStyleSheet, number>();
-
-  get(sheet: CSSStyleSheet): number | undefined {
-    return this.ids.get(sheet);
-  }
-
+export class SheetIds extends Ids<CSSStyleSheet> {
   /** The sheet's ID; `define` is called with its CSS the first time it is seen. */
   idOf(sheet: CSSStyleSheet, define: (id: number, css: string) => void): number {
-    let id = this.ids.get(sheet);
-    if (id === undefined) {
-      this.ids.set(sheet, (id = this.next++));
-      define(id, sheetText(sheet));
-    }
+    let id = this.get(sheet);
+    if (id === undefined) define((id = this.assign(sheet)), sheetText(sheet));
     return id;
   }
 }
@@ -130,9 +115,6 @@ const MATHML_NS = 'http://www.w3.org/1998/Math/MathML';
 /** Attributes holding one URL, made absolute so the mirror loads the same resource. */
 const URL_ATTRIBUTES = new Set(['src', 'href', 'action', 'formaction', 'poster', 'background', 'xlink:href', 'data', 'cite']);
 
-/** Elements whose content is never sent: it is code, or it would render in a script-less mirror. */
-export const CONTENT_DROPPED = new Set(['script', 'noscript']);
-
 export interface SerializeContext {
   ids: NodeIds;
   masker: Masker;
@@ -151,7 +133,8 @@ export interface SerializeContext {
   sprite?(file: string, id: string): Element | null | undefined;
 }
 
-function adoptedIds(owner: Document | ShadowRoot, ctx: SerializeContext): number[] | undefined {
+/** The IDs of the sheets a document or shadow root adopts; undefined for none. */
+export function adoptedIds(owner: Document | ShadowRoot, ctx: SerializeContext): number[] | undefined {
   const sheets = owner.adoptedStyleSheets;
   if (!sheets?.length) return undefined;
   return Array.from(sheets, (sheet) => ctx.sheets.idOf(sheet, ctx.defineSheet));
@@ -194,45 +177,16 @@ const absoluteSrcset = (srcset: string, base: string): string => mapSrcset(srcse
 /** CSS with every url() and @import made absolute: the mirror's document has another base. */
 export const absoluteCss = (css: string, base: string): string => mapCssUrls(css, (url) => absolute(url, base));
 
-/**
- * The value an attribute is sent with, or null to leave it out.
- * Inline event handlers never leave the page: they are code, and may carry data.
- */
+/** The value an attribute is sent with (once the privacy rules had their say), or null to leave it out. */
 export function serializeAttribute(el: Element, name: string, value: string, masker: Masker, marked?: boolean): string | null {
-  if (name.length > 2 && (name.charCodeAt(0) | 32) === 111 /* o */ && (name.charCodeAt(1) | 32) === 110 /* n */) return null;
-  if (name === 'value' && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el, marked)) return masker.mask(value);
-  // The default state of a masked choice tells as much as its live state.
-  if ((name === 'checked' || name === 'selected') && (isFormField(el) || el.localName === 'option') && masker.isMaskedField(el, marked))
-    return null;
-  if (masker.isMaskedAttribute(el, name, marked)) return masker.mask(value);
+  const ruled = privateAttribute(el, name, value, masker, marked);
+  if (ruled !== undefined) return ruled;
   if (name === 'src' && value.startsWith('blob:') && el.localName === 'img') return inlineBlobImage(el as HTMLImageElement) ?? value;
-  if (URL_ATTRIBUTES.has(name) && value.trim() && !value.trim().startsWith('#')) {
-    const url = withoutHandoff(absolute(value, el.baseURI));
-    // A link to this very page would carry its query string (tokens, personal data): send the fragment only.
-    const page = el.ownerDocument.URL.split('#')[0];
-    if (url.split('#')[0] === page) return url.includes('#') ? url.slice(url.indexOf('#')) : '#';
-    // Where a link, form or frame leads is shown, never fetched: the page URL's rule holds (no query, no fragment).
-    return isDestination(el, name) ? masker.displayUrl(url) : url;
-  }
-  if (name.startsWith('data-') && /^\s*https?:\/\//i.test(value)) return masker.displayUrl(withoutHandoff(value.trim()));
+  if (URL_ATTRIBUTES.has(name) && value.trim() && !value.trim().startsWith('#'))
+    return sharedUrl(el, name, absolute(value, el.baseURI), masker);
   if (name === 'srcset') return absoluteSrcset(value, el.baseURI);
   if (name === 'style') return absoluteCss(value, el.baseURI);
   return value;
-}
-
-/** URL attributes the mirror never fetches: where a link, a form or a frame leads. */
-function isDestination(el: Element, name: string): boolean {
-  if (name === 'href' || name === 'xlink:href') return el.localName === 'a' || el.localName === 'area';
-  if (name === 'src') return el.localName === 'iframe' || el.localName === 'frame';
-  return name === 'action' || name === 'formaction' || name === 'cite';
-}
-
-/** A blocked element: same tag and size, nothing else — no text, attribute, URL or child. */
-function blockedPlaceholder(el: Element, id: number): SerializedNode {
-  const { width, height } = el.getBoundingClientRect();
-  const inline = el.ownerDocument.defaultView?.getComputedStyle(el).display === 'inline' ? 'display:inline-block;' : '';
-  const style = `${inline}width:${Math.round(width)}px;height:${Math.round(height)}px;background:#e5e7eb`;
-  return [NodeKind.Element, id, el.localName, ['data-cobrowse-blocked', '', 'style', style], []];
 }
 
 /** A blob: URL means nothing outside the customer's page: a small loaded image is sent as a data URL instead. */
@@ -248,21 +202,6 @@ function inlineBlobImage(img: HTMLImageElement): string | null {
   } catch {
     return null;
   }
-}
-
-function isFormField(el: Element): el is HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement {
-  const tag = el.localName;
-  return tag === 'input' || tag === 'textarea' || tag === 'select';
-}
-
-/** The field's current value as it may be sent (masked, or undefined for file inputs). */
-export function fieldValue(
-  el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement,
-  masker: Masker,
-  marked?: boolean,
-): string | undefined {
-  if (el.localName === 'input' && (el as HTMLInputElement).type === 'file') return undefined;
-  return masker.isMaskedField(el, marked) ? masker.mask(el.value) : el.value;
 }
 
 /** The target of a `<use>` that points into another file (a sprite), once the recorder has that file. */
@@ -301,12 +240,10 @@ function elementExtra(el: Element, ctx: SerializeContext, marked: boolean): Elem
   } else if (ns === MATHML_NS) extra = { ns: 'm' };
   else if (isFormField(el)) {
     const type = el.localName === 'input' ? (el as HTMLInputElement).type : '';
-    // Which box of a masked choice is ticked is itself the secret.
     if (type === 'checkbox' || type === 'radio')
-      extra = masker.isMaskedField(el, marked) ? undefined : { checked: (el as HTMLInputElement).checked };
+      extra = showsChoice(el, masker, marked) ? { checked: (el as HTMLInputElement).checked } : undefined;
     else if (el.localName !== 'select') extra = { value: fieldValue(el, masker, marked) };
-  } else if (el.localName === 'option' && !masker.isMaskedField(el, marked)) {
-    // Which option of a masked select is chosen is itself the secret.
+  } else if (el.localName === 'option' && showsChoice(el, masker, marked)) {
     extra = { selected: (el as HTMLOptionElement).selected };
   } else if (el.localName === 'video' || el.localName === 'audio') {
     const media = el as HTMLMediaElement;
@@ -333,16 +270,8 @@ export function serializeNode(node: Node, ctx: SerializeContext, inherited?: boo
     case Node.ELEMENT_NODE: {
       const el = node as Element;
       const id = ctx.ids.assign(el);
-      if (ctx.masker.isBlocked(el)) {
-        ctx.blocked.add(el);
-        return blockedPlaceholder(el, id);
-      }
-      ctx.blocked.delete(el); // unblocked since it was last sent
-      // Our own UI (the launcher) is the customer's, not the page's: the agent sees where it is, never its panel.
-      if (el.hasAttribute(OWN_UI)) {
-        ctx.blocked.add(el);
-        return [NodeKind.Element, id, el.localName, [], []];
-      }
+      const seal = sealed(el, id, ctx, ctx.masker);
+      if (seal) return seal;
       const marked = inherited === undefined ? ctx.masker.isMarked(el) : inherited || ctx.masker.marksItself(el);
       const attrs: string[] = [];
       const attributes = el.attributes;

@@ -74,6 +74,47 @@ function indexOfName(list: string[], name: string, from = 0): number {
 }
 
 /**
+ * The recorder's side: per element, the inline style the mirror holds when it is in the CSSOM's form,
+ * so later changes can travel as diffs.
+ */
+export class InlineStyles {
+  #sent = new WeakMap<Element, [id: number, css: string, declarations: string[]]>();
+
+  /**
+   * The declarations that changed in an element's inline style, when the mirror can apply them
+   * and they are shorter than the attribute; an empty list when the mirror has this style already;
+   * undefined to send the whole attribute.
+   */
+  change(el: Element, id: number, value: string | null): Array<string | null> | undefined {
+    // Only text in the CSSOM's own form can be rebuilt exactly from declarations: a hand-written
+    // `margin: 1px; margin-top: 5px` overlaps, and its diffs would not give the same block. (A masked style never is.)
+    const next = value !== null && value === (el as HTMLElement).style?.cssText ? declarations(value) : null;
+    if (!next) {
+      this.#sent.delete(el);
+      return undefined;
+    }
+    const sent = this.#sent.get(el);
+    // An element sent again since (moved, or a new snapshot) has a new ID, and the mirror its current style.
+    const diff = !sent || sent[0] !== id ? null : sent[1] === value ? [] : styleDiff(sent[2], next);
+    if (diff && (!diff.length || diffLength(diff) < value!.length)) {
+      this.#sent.set(el, [id, value!, next]);
+      return diff;
+    }
+    // Sent whole, the mirror parses the text, and a parser lists !important declarations last: its
+    // block may then be in another order than the text, and a diff would not rebuild the text.
+    if (value!.includes('!important')) this.#sent.delete(el);
+    else this.#sent.set(el, [id, value!, next]);
+    return undefined;
+  }
+}
+
+function diffLength(declarations: Array<string | null>): number {
+  let length = 0;
+  for (const part of declarations) length += part === null ? 5 : part.length + 3;
+  return length;
+}
+
+/**
  * Sets (or, for null, removes) `names[i]` to `values[offset + i]` in a live declaration block (on the
  * mirror), each value passed through `css` first (the mirror's asset rules for url()s).
  */

@@ -3,6 +3,7 @@
 // that must arrive), so "nothing was sent" is judged after everything before it was.
 import { expect } from '@open-wc/testing';
 import { Masker, watchPasswords } from '../../core/dom/mask.js';
+import { Op } from '../../core/protocol/index.js';
 import { record } from '../../core/dom/recorder.js';
 import { watchNavigation } from '../../core/handoff.js';
 import { mirrorFrame, settle, sourceFrame } from '../helpers/dom.js';
@@ -71,6 +72,22 @@ describe('privacy side doors', () => {
     const images = (wire().match(/data:image\//g) ?? []).length;
     expect(images, 'only the open canvas').to.equal(1);
     expect(JSON.stringify(frames)).not.to.contain(',120]');
+    rec.stop();
+  });
+
+  it('a blocked <style> sends no CSS when its text or rules change; a blocked video no playback state', async () => {
+    const { doc, rec, wire, marker, frames } = await recordPage(
+      `<!doctype html><body><style id="st" data-cobrowse-block>.a { color: red; }</style><video id="v" data-cobrowse-block></video></body>`,
+    );
+    const style = doc.getElementById('st') as HTMLStyleElement;
+    style.textContent = `.${SECRET}-text { color: blue; }`;
+    await marker('after-text');
+    style.sheet!.insertRule(`.${SECRET}-rule { color: green; }`);
+    doc.getElementById('v')!.dispatchEvent(new Event('pause'));
+    await marker('after-rule');
+    expect(wire()).not.to.contain(SECRET);
+    const ops = frames.flatMap((frame) => (frame.t === 'patch' ? frame.ops : []));
+    expect(ops.filter((op) => op[0] === Op.Media || op[0] === Op.StyleText)).to.deep.equal([]);
     rec.stop();
   });
 
