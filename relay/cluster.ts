@@ -42,8 +42,9 @@ export interface SessionRecord {
   code: string;
   mode: Mode;
   ip: string;
-  tokenHashes: Buffer[];
-  agentTokenHash: Buffer | null;
+  /** SHA-256 of each resume token, base64. */
+  tokenHashes: string[];
+  agentTokenHash: string | null;
   agentName: string | null;
   seq: number;
   customer: Holder;
@@ -352,8 +353,6 @@ interface Scripts {
   cbRestore(key: string, ...args: (string | number)[]): Promise<string[]>;
 }
 
-const b64 = (hash: Buffer) => hash.toString('base64');
-
 function parseRecord(code: string, flat: string[]): SessionRecord {
   const h: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
@@ -361,11 +360,8 @@ function parseRecord(code: string, flat: string[]): SessionRecord {
     code,
     mode: h.m as Mode,
     ip: h.ip ?? 'unknown',
-    tokenHashes: (h.tok ?? '')
-      .split(' ')
-      .filter(Boolean)
-      .map((t) => Buffer.from(t, 'base64')),
-    agentTokenHash: h.ah ? Buffer.from(h.ah, 'base64') : null,
+    tokenHashes: (h.tok ?? '').split(' ').filter(Boolean),
+    agentTokenHash: h.ah || null,
     agentName: h.an || null,
     seq: Number(h.seq) || 0,
     customer: h.c ?? '',
@@ -587,7 +583,7 @@ export class RedisCluster {
     r: {
       mode: Mode;
       ip: string;
-      tokenHash: Buffer;
+      tokenHash: string;
       unjoinedUntil: number;
       ttlMs: number;
       holder: Holder;
@@ -605,7 +601,7 @@ export class RedisCluster {
           this.#ipKey(r.ip),
           r.mode,
           r.ip,
-          b64(r.tokenHash),
+          r.tokenHash,
           r.unjoinedUntil,
           r.ttlMs,
           r.holder,
@@ -637,7 +633,7 @@ export class RedisCluster {
    */
   async resume(
     code: string,
-    tokenHash: Buffer | null,
+    tokenHash: string | null,
     holder: Holder,
     ttlMs: number,
     at: number | undefined,
@@ -645,7 +641,7 @@ export class RedisCluster {
   ): Promise<SessionRecord | 'stale' | null> {
     const tell = this.#tell(code, { ev: 'online', role: 'customer', holder });
     const flat = await this.#run(() =>
-      this.#redis.cbResume(this.#key(code), tokenHash ? b64(tokenHash) : '', holder, ttlMs, at ?? '', origin ?? '', ...tell),
+      this.#redis.cbResume(this.#key(code), tokenHash ?? '', holder, ttlMs, at ?? '', origin ?? '', ...tell),
     );
     return flat === 'stale' || flat === null ? flat : parseRecord(code, flat);
   }
@@ -657,8 +653,8 @@ export class RedisCluster {
    */
   async join(
     code: string,
-    reclaimHash: Buffer | null,
-    newHash: Buffer,
+    reclaimHash: string | null,
+    newHash: string,
     name: string,
     holder: Holder,
     ttlMs: number,
@@ -674,8 +670,8 @@ export class RedisCluster {
         1 + limited.length,
         this.#key(code),
         ...limited.map(([key]) => `${this.#prefix}jf:${key}`),
-        reclaimHash ? b64(reclaimHash) : '',
-        b64(newHash),
+        reclaimHash ?? '',
+        newHash,
         name,
         holder,
         ttlMs,
@@ -740,8 +736,8 @@ export class RedisCluster {
         this.#ipKey(r.ip),
         r.mode,
         r.ip,
-        r.tokenHashes.map(b64).join(' '),
-        r.agentTokenHash ? b64(r.agentTokenHash) : '',
+        r.tokenHashes.join(' '),
+        r.agentTokenHash ?? '',
         r.agentName ?? '',
         r.seq,
         r.joined ? 1 : 0,
@@ -776,8 +772,8 @@ export class RedisCluster {
     return Buffer.from(value, 'base64');
   }
 
-  addToken(code: string, hash: Buffer, max: number): Promise<number> {
-    return this.#run(() => this.#redis.cbAddToken(this.#key(code), b64(hash), max));
+  addToken(code: string, hash: string, max: number): Promise<number> {
+    return this.#run(() => this.#redis.cbAddToken(this.#key(code), hash, max));
   }
 
   /** Remembers the customer's latest sequence number; written in batches. */

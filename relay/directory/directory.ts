@@ -13,22 +13,13 @@ import type { HandoffBinding } from '../origins.js';
 export const Deadline = { Unjoined: 'unjoined', Grace: 'grace', AgentGrace: 'agent' } as const;
 export type Deadline = (typeof Deadline)[keyof typeof Deadline];
 
-/** Why a handshake was refused. */
-export const Refusal = {
-  /** No session with this ID, or (resume) the token is wrong. */
-  NotFound: 'not-found',
-  /** The hand-off token expired, was used, or is not for this origin. */
-  HandoffSpent: 'handoff-spent',
-  /** Another agent holds (or is held) the place. */
-  Taken: 'taken',
-  /** The connection is older than the one holding the role (see ResumeFrame's `at`). */
-  Stale: 'stale',
-  /** The creating IP has as many live sessions as it may. */
-  TooManySessions: 'too-many-sessions',
-  /** The session store cannot answer now; try again shortly. */
-  Unavailable: 'unavailable',
-} as const;
-export type Refusal = (typeof Refusal)[keyof typeof Refusal];
+/**
+ * Why a handshake was refused: no session with this ID, or a wrong resume token ('not-found'); a hand-off
+ * token expired, used, or not for this origin ('handoff-spent'); another agent holds the place ('taken'); a
+ * connection older than the one holding the role ('stale', see ResumeFrame's `at`); the creating IP's
+ * live sessions are at their cap ('too-many-sessions'); the store cannot answer now ('unavailable').
+ */
+export type Refusal = 'not-found' | 'handoff-spent' | 'taken' | 'stale' | 'too-many-sessions' | 'unavailable';
 
 /** Too many failed joins from one of the join's keys: the ms until it may try again. */
 export interface Locked {

@@ -6,20 +6,20 @@
 import type { Mode, Role } from '../../core/protocol/index.js';
 import type { Clock, ClockTimer } from '../clock.js';
 import { mayRedeem, type HandoffBinding } from '../origins.js';
-import {
-  Deadline,
+import { Deadline, type SessionDirectory } from './directory.js';
+import type {
+  Created,
+  DirectoryEvents,
+  Joined,
+  JoinRequest,
+  Locked,
+  Party,
   Refusal,
-  type Created,
-  type DirectoryEvents,
-  type JoinRequest,
-  type Joined,
-  type Locked,
-  type Party,
-  type ResumeRequest,
-  type Resumed,
-  type Session,
-  type SessionDirectory,
+  Resumed,
+  ResumeRequest,
+  Session,
 } from './directory.js';
+import { Deadlines, graceOf, hold, type Held } from './held.js';
 import { hashToken, newCode, newToken, sameHash } from './tokens.js';
 
 /** Resume tokens kept per session: one per origin it reached (a hand-off gives the next domain its own). */
@@ -52,21 +52,6 @@ export interface MemoryDirectoryOptions {
   sweepMs?: number;
 }
 
-/** A session with the rules' own state. */
-interface Held<P> extends Session<P> {
-  /** SHA-256 of each resume token, oldest first, at most MAX_RESUME_TOKENS. */
-  readonly tokenHashes: string[];
-  readonly handoffs: Array<{ hash: string; expiresAt: number; binding: HandoffBinding | null }>;
-  readonly ip: string;
-  customerOrigin: string | null;
-  /** SHA-256 of the bound agent's resume token: while set and `agent` is null, the place is held for it. */
-  agentTokenHash: string | null;
-  /** When the client opened the connection holding each role, by its clock (0: unknown). */
-  readonly openedAt: { customer: number; agent: number };
-  /** One slot per deadline (a plain object: a Map would cost ~250 B per session). */
-  readonly timers: Record<Deadline, ClockTimer | undefined>;
-}
-
 const unlimited: KeyCount = { tryAdd: () => true, remove: () => {} };
 const uncounted: FailureCount = { retryAfter: () => 0, fail: () => {}, sweep: () => {} };
 
@@ -81,6 +66,7 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
   readonly #perIp: KeyCount;
   readonly #failures: FailureCount;
   readonly #sweep: ClockTimer | undefined;
+  readonly #deadlines: Deadlines<P>;
 
   constructor(
     options: MemoryDirectoryOptions,
@@ -90,6 +76,7 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
     this.#clock = options.clock;
     this.#perIp = options.sessionsPerIp ?? unlimited;
     this.#failures = options.joinFailures ?? uncounted;
+    this.#deadlines = new Deadlines(this.#clock, (session, why) => this.#expire(session, why));
     if (options.sweepMs) {
       this.#sweep = this.#clock.setInterval(() => this.#failures.sweep(this.#clock.now()), options.sweepMs);
       this.#sweep.unref();
@@ -119,31 +106,27 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
   async create(customer: P, request: { mode: Mode; ip: string; origin: string | undefined }): Promise<Created<P> | Refusal> {
     const token = newToken();
     const tokenHash = await hashToken(token);
-    if (!this.#perIp.tryAdd(request.ip)) return Refusal.TooManySessions;
+    if (!this.#perIp.tryAdd(request.ip)) return 'too-many-sessions';
     let code: string;
     do code = newCode();
     while (this.#sessions.has(code));
-    const session: Held<P> = {
-      code,
-      mode: request.mode,
-      customer,
-      agent: null,
-      agentName: null,
-      seq: 0,
-      activeAt: this.#clock.monotonic(),
-      snapshotAskedAt: -Infinity,
-      assetSalt: newToken(),
-      remote: { customer: null, agent: null },
-      tokenHashes: [tokenHash],
-      handoffs: [],
-      ip: request.ip,
-      customerOrigin: request.origin ?? null,
-      agentTokenHash: null,
-      openedAt: { customer: 0, agent: 0 },
-      timers: { unjoined: undefined, grace: undefined, agent: undefined },
-    };
+    const session = hold<P>(
+      {
+        code,
+        mode: request.mode,
+        ip: request.ip,
+        tokenHashes: [tokenHash],
+        agentTokenHash: null,
+        agentName: null,
+        seq: 0,
+        customerOrigin: request.origin ?? null,
+        assetSalt: newToken(),
+      },
+      this.#clock.monotonic(),
+    );
+    session.customer = customer;
     this.#sessions.set(code, session);
-    this.#arm(session, Deadline.Unjoined, this.#options.unjoinedTtlMs);
+    this.#deadlines.arm(session, Deadline.Unjoined, this.#options.unjoinedTtlMs);
     return { session, token };
   }
 
@@ -154,14 +137,14 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
     const resumeHash = resumeToken === undefined ? null : await hashToken(resumeToken);
     // From here to the end, no await: the checks and the change are one step.
     const session = handoff ? this.#redeem(hash, request.origin) : this.#sessions.get(request.code);
-    if (!session) return handoff ? Refusal.HandoffSpent : Refusal.NotFound;
-    if (!handoff && !session.tokenHashes.some((known) => sameHash(known, hash))) return Refusal.NotFound;
-    if (request.at !== undefined && request.at < session.openedAt.customer) return Refusal.Stale;
+    if (!session) return handoff ? 'handoff-spent' : 'not-found';
+    if (!handoff && !session.tokenHashes.some((known) => sameHash(known, hash))) return 'not-found';
+    if (request.at !== undefined && request.at < session.openedAt.customer) return 'stale';
     session.openedAt.customer = request.at ?? 0;
     session.customerOrigin = request.origin ?? null; // a hand-off brings the page to another of its domains
     const previous = session.customer;
     session.customer = customer;
-    this.#disarm(session, Deadline.Grace);
+    this.#deadlines.disarm(session, Deadline.Grace);
     if (resumeHash === null) return { session, previous };
     session.tokenHashes.push(resumeHash);
     if (session.tokenHashes.length > MAX_RESUME_TOKENS) session.tokenHashes.shift();
@@ -191,20 +174,20 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
     const session = this.#sessions.get(request.code);
     if (!session) {
       for (const key of request.failureKeys) this.#failures.fail(key, now);
-      return Refusal.NotFound;
+      return 'not-found';
     }
     // The place is taken while an agent is bound, and held for it a while after its connection drops.
     const reclaim = offered !== null && session.agentTokenHash !== null && sameHash(session.agentTokenHash, offered);
-    if (session.agentTokenHash !== null && !reclaim) return Refusal.Taken;
-    if (reclaim && request.at !== undefined && request.at < session.openedAt.agent) return Refusal.Stale;
+    if (session.agentTokenHash !== null && !reclaim) return 'taken';
+    if (reclaim && request.at !== undefined && request.at < session.openedAt.agent) return 'stale';
     session.openedAt.agent = request.at ?? 0;
     const previous = session.agent;
     session.agent = agent;
     session.agentName = request.name;
     // A reclaim keeps its token: were a new one lost with this frame, the agent could never come back.
     if (!reclaim) session.agentTokenHash = freshHash;
-    this.#disarm(session, Deadline.Unjoined);
-    this.#disarm(session, Deadline.AgentGrace);
+    this.#deadlines.disarm(session, Deadline.Unjoined);
+    this.#deadlines.disarm(session, Deadline.AgentGrace);
     return { session, previous, token: reclaim ? request.token! : fresh, reclaim };
   }
 
@@ -212,7 +195,7 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
     const held = this.#sessions.get(session.code);
     if (held !== session || session[role] !== party) return false;
     session[role] = null;
-    this.#arm(held, role === 'customer' ? Deadline.Grace : Deadline.AgentGrace, this.#options.graceMs);
+    this.#deadlines.arm(held, graceOf(role), this.#options.graceMs);
     return true;
   }
 
@@ -224,7 +207,7 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
 
   /** The agent's place is free again: no token reclaims it. */
   #release(session: Held<P>): void {
-    this.#disarm(session, Deadline.AgentGrace);
+    this.#deadlines.disarm(session, Deadline.AgentGrace);
     session.agentTokenHash = null;
     session.agentName = null;
   }
@@ -262,22 +245,6 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
     return Promise.resolve();
   }
 
-  /** (Re)starts one of the session's deadlines. */
-  #arm(session: Held<P>, why: Deadline, ms: number): void {
-    this.#disarm(session, why);
-    const timer = this.#clock.setTimeout(() => {
-      session.timers[why] = undefined;
-      this.#expire(session, why);
-    }, ms);
-    timer.unref(); // a pending expiry alone should not keep the process alive
-    session.timers[why] = timer;
-  }
-
-  #disarm(session: Held<P>, why: Deadline): void {
-    this.#clock.clear(session.timers[why]);
-    session.timers[why] = undefined;
-  }
-
   #expire(session: Held<P>, why: Deadline): void {
     if (why === Deadline.AgentGrace) {
       this.#release(session);
@@ -289,7 +256,7 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
 
   #delete(session: Held<P>): void {
     if (this.#sessions.get(session.code) !== session) return;
-    for (const why of Object.values(Deadline)) this.#disarm(session, why);
+    this.#deadlines.disarmAll(session);
     for (const { hash } of session.handoffs) this.#handoffs.delete(hash);
     this.#sessions.delete(session.code);
     this.#perIp.remove(session.ip);
