@@ -19,24 +19,11 @@ import {
   type ResumeFrame,
 } from '../core/protocol/index.js';
 import { otherRole, type Conn, type RelayContext } from './context.js';
+import { replyTo } from './directory/replies.js';
 import { maskCode, refused, type Refusal, type Deadline, type DirectoryEvents, type Locked, type Session } from './directory/directory.js';
 
 /** A hand-off token is good once, for this long: it only has to outlive one page load. */
 const HANDOFF_TTL_MS = 60_000;
-
-export function duration(ms: number): string {
-  if (ms < 90_000) return `${Math.ceil(ms / 1000)} s`;
-  return `${Math.ceil(ms / 60_000)} min`;
-}
-
-/** What each refusal tells a customer (resume, create) and an agent (join): error, message, close code. */
-const TOLD: Record<Exclude<Refusal, 'stale'>, readonly [ErrorCode, string, CloseCode]> = {
-  'not-found': [ErrorCode.NotFound, 'No session with this ID, or the resume token is wrong', CloseCode.SessionNotFound],
-  'handoff-spent': [ErrorCode.NotFound, 'This hand-off link has expired or was already used', CloseCode.SessionNotFound],
-  taken: [ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken],
-  'too-many-sessions': [ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited],
-  unavailable: [ErrorCode.Unavailable, 'The relay cannot reach its session store (Redis); try again shortly', CloseCode.TryAgainLater],
-};
 
 export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'rejected'> {
   constructor(readonly ctx: RelayContext) {}
@@ -151,13 +138,9 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
   /** Tells a socket why the directory refused its handshake (an agent's failures are counted in metrics). */
   #refused(conn: Conn, outcome: Refusal | Locked, role: Role = Role.Customer, code?: string): void {
     if (outcome === 'stale') return this.#closeStale(conn, role, code);
-    if (typeof outcome !== 'string') {
-      const message = `Too many failed attempts to join; try again in ${duration(outcome.retryAfterMs)}`;
-      return this.#joinFailed(conn, 'rate-limited', [ErrorCode.RateLimited, message, CloseCode.RateLimited]);
-    }
-    const [error, message, close] = TOLD[outcome];
-    if (role === Role.Customer || outcome === 'unavailable') return this.ctx.refuse(conn, error, message, close);
-    this.#joinFailed(conn, outcome, [error, outcome === 'not-found' ? 'No session with this ID' : message, close]);
+    const reply = replyTo(outcome, role === Role.Agent);
+    if (role === Role.Customer || outcome === 'unavailable') return this.ctx.refuse(conn, ...reply);
+    this.#joinFailed(conn, typeof outcome === 'string' ? outcome : 'rate-limited', reply);
   }
 
   #joinFailed(conn: Conn, reason: string, [code, message, close]: readonly [ErrorCode, string, CloseCode]): void {

@@ -5,7 +5,7 @@ import type { AgentAuth } from './auth.js';
 import type { ResolvedOptions } from './options.js';
 import type { OriginPolicy } from './origins.js';
 import type { Webhook } from './webhook.js';
-import { duration } from './handshakes.js';
+import { duration } from './directory/replies.js';
 
 const mib = (bytes: number) => (Number.isFinite(bytes) ? `${+(bytes / 1048576).toFixed(2)} MiB` : 'unlimited');
 const count = (n: number, unit: string) => `${Number.isFinite(n) ? n : 'unlimited'} ${unit}`;

@@ -21,6 +21,7 @@ import type { Connection, ConnectionFactory, TransportEvents } from '../core/tra
 import type { Clock } from '../relay/clock.js';
 import { refused, type Locked, type Refusal, type Session } from '../relay/directory/directory.js';
 import { MemoryDirectory } from '../relay/directory/memory.js';
+import { replyTo } from '../relay/directory/replies.js';
 
 /** The customer's link as the agent measures it: answers to the agent's pings pass, come late or are lost. */
 export const Link = { Good: 'good', Slow: 'slow', Offline: 'offline' } as const;
@@ -62,15 +63,6 @@ type FrameIn = {
   a?: string;
   n?: number;
   at?: number;
-};
-
-/** What a refused handshake tells the client, as the relay words it. */
-const TOLD: Record<Exclude<Refusal, 'stale'>, [ErrorCode, string, CloseCode]> = {
-  'not-found': [ErrorCode.NotFound, 'No session with this ID, or the resume token is wrong', CloseCode.SessionNotFound],
-  'handoff-spent': [ErrorCode.NotFound, 'This hand-off link has expired or was already used', CloseCode.SessionNotFound],
-  taken: [ErrorCode.Taken, 'Another agent is already in this session', CloseCode.SessionTaken],
-  'too-many-sessions': [ErrorCode.RateLimited, 'Too many live sessions from this address', CloseCode.RateLimited],
-  unavailable: [ErrorCode.Unavailable, 'The relay cannot reach its session store; try again shortly', CloseCode.TryAgainLater],
 };
 
 const randomHex = (bytes: number) =>
@@ -263,13 +255,10 @@ export class LoopbackRelay {
     );
   }
 
-  /** A refused handshake; a stale one (an older connection than the role's holder) closes as replaced. */
+  /** A refused handshake, worded as the relay words it; a stale one (older than the role's holder) closes as replaced. */
   #refused(conn: LoopbackConnection, outcome: Refusal | Locked, joining = false): void {
     if (outcome === 'stale') return conn.hangUp(CloseCode.Ended, 'replaced');
-    if (typeof outcome !== 'string')
-      return this.#refuse(conn, ErrorCode.RateLimited, 'Too many failed attempts to join', CloseCode.RateLimited);
-    const [code, message, close] = TOLD[outcome];
-    this.#refuse(conn, code, joining && outcome === 'not-found' ? 'No session with this ID' : message, close);
+    this.#refuse(conn, ...replyTo(outcome, joining));
   }
 
   /** A half-open socket its own party replaces: the other party hears nothing. */

@@ -111,8 +111,13 @@ export class RedisDirectory<P extends Party> implements SessionDirectory<P> {
   }
 
   /** Without a cluster secret, a random key all nodes share (asset grants are signed with it). */
-  sharedKey(name: string): Promise<Buffer> {
-    return this.#cluster.sharedKey(name);
+  async sharedKey(name: string): Promise<Buffer> {
+    try {
+      return await this.#cluster.sharedKey(name);
+    } catch (err) {
+      this.#logError(err);
+      throw err;
+    }
   }
 
   find(code: string): Session<P> | undefined {
