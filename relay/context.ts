@@ -8,7 +8,7 @@ import type { CloseCode, ErrorCode, RelayFrame, Role } from '../core/protocol/in
 import type { AssetProxy } from './assets.js';
 import type { AgentAuth, AgentIdentity } from './auth.js';
 import type { Session, SessionDirectory } from './directory/directory.js';
-import type { RateBudget } from './limits.js';
+import { IpCounter, type RateBudget } from './limits.js';
 import type { Party, RelayMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import type { OriginPolicy } from './origins.js';
@@ -56,6 +56,8 @@ export class RelayContext {
   readonly log: ResolvedOptions['log'];
   readonly clock: ResolvedOptions['clock'];
   readonly limits: ResolvedOptions['limits'];
+  /** Open WebSockets per client IP, and the upgrades on their way to being one. */
+  readonly socketsPerIp: IpCounter;
   /** Set once, right after the parts that take its events exist. */
   directory!: SessionDirectory<Conn>;
   /** The asset proxy (null: off); set once the directory, whose grant key it may need, exists. */
@@ -73,6 +75,7 @@ export class RelayContext {
     this.log = o.log;
     this.clock = o.clock;
     this.limits = o.limits;
+    this.socketsPerIp = new IpCounter(o.limits.socketsPerIp, o.limits.per48Factor);
   }
 
   send(conn: Conn | null, frame: RelayFrame): void {

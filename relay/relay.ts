@@ -140,9 +140,8 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
     });
   }
 
-  const upgrades = new Upgrades(ctx, server);
-  const sockets = new Sockets(ctx, handshakes, router, (ip) => upgrades.socketsPerIp.remove(ip));
-  upgrades.accept = (ws, ip, origin, agent, authError) => sockets.accept(ws, ip, origin, agent, authError);
+  const sockets = new Sockets(ctx, handshakes, router);
+  const upgrades = new Upgrades(ctx, server, (ws, ip, origin, agent, authError) => sockets.accept(ws, ip, origin, agent, authError));
   const http = new HttpEndpoints(ctx);
   const summary = summarize(o, { auth, customerOrigins, agentOrigins, webhook, sessions: opened.directory.describe });
 

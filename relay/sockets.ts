@@ -39,8 +39,6 @@ export class Sockets {
     readonly ctx: RelayContext,
     readonly handshakes: Handshakes,
     readonly router: Router,
-    /** Gives a socket's IP slot back (see upgrade.ts). */
-    readonly release: (ip: string) => void,
   ) {
     const { conns, clock, metrics, log } = ctx;
     const message = (conn: Conn, data: RawData, isBinary: boolean) => this.#message(conn, data, isBinary);
@@ -186,7 +184,7 @@ export class Sockets {
 
   #closed(conn: Conn): void {
     this.ctx.conns.delete(conn.ws);
-    this.release(conn.ip);
+    this.ctx.socketsPerIp.remove(conn.ip);
     this.router.lagging.delete(conn);
     conn.closed = true;
     if (!conn.queue) this.handshakes.depart(conn); // else its handshake, still waiting, finishes first

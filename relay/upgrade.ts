@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthError, bearerToken, chooseProtocol, type AgentIdentity } from './auth.js';
 import { capPendingConnections, type Detach } from './connections.js';
 import type { RelayContext } from './context.js';
-import { IpCounter, clientIp, ipKey } from './limits.js';
+import { clientIp, ipKey } from './limits.js';
 
 export const pathOf = (req: IncomingMessage) => req.url?.split('?')[0];
 const ignore = () => {};
@@ -16,8 +16,6 @@ const ignore = () => {};
 export type Accept = (ws: WebSocket, ip: string, origin: string | undefined, agent: AgentIdentity | null, authError: string | null) => void;
 
 export class Upgrades {
-  /** Open WebSockets per client IP (and the upgrades on their way to being one). */
-  readonly socketsPerIp: IpCounter;
   readonly #wss: WebSocketServer;
   readonly #detachPending: Detach;
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -31,11 +29,10 @@ export class Upgrades {
   constructor(
     readonly ctx: RelayContext,
     readonly server: Server,
-    /** Set once the socket layer exists: it takes each new WebSocket. */
-    public accept: Accept = ignore,
+    /** Takes each new WebSocket (sockets.ts). */
+    readonly accept: Accept,
   ) {
     const { o, limits, metrics } = ctx;
-    this.socketsPerIp = new IpCounter(limits.socketsPerIp, limits.per48Factor);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false, // the context's `conns` tracks them, with their state
@@ -75,9 +72,9 @@ export class Upgrades {
     const origin = req.headers.origin;
     if (!ctx.customerOrigins.allows(origin) && !ctx.agentOrigins.allows(origin)) return this.#reject(socket, 403, 'origin');
     const ip = clientIp(req, ctx.o.trustProxy);
-    if (!this.socketsPerIp.tryAdd(ip)) return this.#reject(socket, 429, 'ip-limit');
+    if (!ctx.socketsPerIp.tryAdd(ip)) return this.#reject(socket, 429, 'ip-limit');
     // Until a WebSocket owns the socket (and its close releases the slot), a socket that dies releases it here.
-    const release = () => this.socketsPerIp.remove(ip);
+    const release = () => ctx.socketsPerIp.remove(ip);
     socket.once('close', release);
     socket.on('error', ignore); // a reset while the token is checked must not crash the process
     const { agent, authError } = await this.#verify(req);
