@@ -417,11 +417,10 @@ export class RedisCluster {
   readonly #seqs = new Map<string, number>();
   readonly #flush: NodeJS.Timeout;
   readonly #beat: NodeJS.Timeout;
+  readonly #handlers: ClusterHandlers;
 
-  constructor(
-    options: RedisClusterOptions,
-    private readonly handlers: ClusterHandlers,
-  ) {
+  constructor(options: RedisClusterOptions, handlers: ClusterHandlers) {
+    this.#handlers = handlers;
     this.url = new URL(options.url); // a TypeError for a malformed URL, at start
     if (this.url.protocol !== 'redis:' && this.url.protocol !== 'rediss:') throw new TypeError('redis must be a redis:// or rediss:// URL');
     this.#prefix = options.prefix ?? 'cobrowse:';
@@ -483,7 +482,7 @@ export class RedisCluster {
   #sayAlive() {
     if (!this.#up) return;
     this.#redis.set(this.#aliveKey(this.node), '1', 'PX', ALIVE_MS, 'GET').then(
-      (previous) => previous === null && this.handlers.lost(),
+      (previous) => previous === null && this.#handlers.lost(),
       () => this.#check(),
     );
   }
@@ -543,7 +542,7 @@ export class RedisCluster {
       this.#cameBack = this.#everUp;
       this.#everUp = true;
     }
-    this.handlers.health(up);
+    this.#handlers.health(up);
     if (up) this.#sayAlive();
   }
 
@@ -846,21 +845,21 @@ export class RedisCluster {
 
   #receive(sealed: Buffer) {
     const message = this.#mac ? this.#mac.open(sealed) : sealed;
-    if (!message) return this.handlers.rejected('mac');
+    if (!message) return this.#handlers.rejected('mac');
     try {
       const head = message[0] === FRAME ? 3 : 1;
       const code = message.toString('latin1', head, head + CODE_LENGTH);
-      if (!/^\d{9}$/.test(code)) return this.handlers.rejected('invalid');
+      if (!/^\d{9}$/.test(code)) return this.#handlers.rejected('invalid');
       if (message[0] === FRAME) {
         const role = message[1] === 0x61 ? 'agent' : 'customer';
-        this.handlers.frame(code, role, BYTE_KIND[message[2]!] ?? 'other', message.subarray(3 + CODE_LENGTH));
+        this.#handlers.frame(code, role, BYTE_KIND[message[2]!] ?? 'other', message.subarray(3 + CODE_LENGTH));
       } else if (message[0] === EVENT) {
         const event: unknown = JSON.parse(message.toString('utf8', 1 + CODE_LENGTH));
-        if (!isClusterEvent(event)) return this.handlers.rejected('invalid');
-        this.handlers.event(code, event);
-      } else this.handlers.rejected('invalid');
+        if (!isClusterEvent(event)) return this.#handlers.rejected('invalid');
+        this.#handlers.event(code, event);
+      } else this.#handlers.rejected('invalid');
     } catch {
-      this.handlers.rejected('invalid'); // a malformed message must not stop the node
+      this.#handlers.rejected('invalid'); // a malformed message must not stop the node
     }
   }
 

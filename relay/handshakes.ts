@@ -26,11 +26,15 @@ import { maskCode, refused, type Refusal, type Deadline, type DirectoryEvents, t
 const HANDOFF_TTL_MS = 60_000;
 
 export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'rejected'> {
-  constructor(readonly ctx: RelayContext) {}
+  readonly #ctx: RelayContext;
+
+  constructor(ctx: RelayContext) {
+    this.#ctx = ctx;
+  }
 
   /** A socket's first frame: it decides the socket's role. */
   async open(conn: Conn, frame: CreateFrame | ResumeFrame | JoinFrame): Promise<void> {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     if (frame.v !== PROTOCOL_VERSION) {
       const message = `This relay speaks protocol version ${PROTOCOL_VERSION}`;
       return ctx.refuse(conn, ErrorCode.UnsupportedVersion, message, CloseCode.UnsupportedVersion);
@@ -48,7 +52,7 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
   }
 
   async #create(conn: Conn, frame: CreateFrame): Promise<void> {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     const created = await ctx.directory.create(conn, { mode: frame.mode, ip: conn.ip, origin: conn.origin });
     if (refused(created)) return this.#refused(conn, created);
     const { session, token } = created;
@@ -59,7 +63,7 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
   }
 
   async #resume(conn: Conn, frame: ResumeFrame): Promise<void> {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     // On another of the session's domains, a one-time hand-off token stands in for the ID and resume token.
     const handoff = 'handoff' in frame;
     const { at } = frame;
@@ -81,7 +85,7 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
   }
 
   async #join(conn: Conn, frame: JoinFrame): Promise<void> {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     if (!ctx.agentOrigins.allows(conn.origin)) {
       return this.#joinFailed(conn, 'origin', [
         ErrorCode.NotAllowed,
@@ -113,7 +117,7 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
 
   /** The agent is in: it hears `joined`, its customer `peer online` (`resumed` when it took its place back). */
   #welcome(conn: Conn, session: Session<Conn>, name: string, token: string, reclaim: boolean, online: boolean): void {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     this.#bind(conn, Role.Agent, session);
     // The grant lets this agent's mirror load the page's assets through the relay (see assets.ts).
     const { assets } = ctx;
@@ -139,13 +143,13 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
   #refused(conn: Conn, outcome: Refusal | Locked, role: Role = Role.Customer, code?: string): void {
     if (outcome === 'stale') return this.#closeStale(conn, role, code);
     const reply = replyTo(outcome, role === Role.Agent);
-    if (role === Role.Customer || outcome === 'unavailable') return this.ctx.refuse(conn, ...reply);
+    if (role === Role.Customer || outcome === 'unavailable') return this.#ctx.refuse(conn, ...reply);
     this.#joinFailed(conn, typeof outcome === 'string' ? outcome : 'rate-limited', reply);
   }
 
   #joinFailed(conn: Conn, reason: string, [code, message, close]: readonly [ErrorCode, string, CloseCode]): void {
-    this.ctx.metrics.joinFailed(reason);
-    this.ctx.refuse(conn, code, message, close);
+    this.#ctx.metrics.joinFailed(reason);
+    this.#ctx.refuse(conn, code, message, close);
   }
 
   /**
@@ -153,13 +157,13 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
    * late frame of a connection its client gave up: closed as replaced.
    */
   #closeStale(conn: Conn, role: Role, code: string | undefined): void {
-    this.ctx.log({ event: 'stale-handshake', role, session: code === undefined ? null : maskCode(code) });
+    this.#ctx.log({ event: 'stale-handshake', role, session: code === undefined ? null : maskCode(code) });
     conn.ws.close(CloseCode.Ended, 'replaced');
   }
 
   /** The frames of a bound socket that are not forwarded: end, handoff and leave. */
   control(conn: Conn, session: Session<Conn>, frame: Frame): void {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     if (frame.t === 'end') return this.end(session, conn.role!);
     if (frame.t === 'handoff' && conn.role === Role.Customer) {
       // Bound to the page's listed domains, from the origin the browser vouches for.
@@ -175,7 +179,7 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
 
   /** An agent leaves on purpose: its place is free at once, and the session lives on. */
   #leave(conn: Conn, session: Session<Conn>): void {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     conn.session = null;
     ctx.directory.leave(session, conn);
     ctx.log({ event: 'agent-left', session: maskCode(session.code) });
@@ -185,22 +189,22 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
 
   /** Ends a session for everyone (the directory tells the parties' nodes elsewhere). */
   end(session: Session<Conn>, by: EndedBy): void {
-    this.ctx.directory.end(session, by);
+    this.#ctx.directory.end(session, by);
     this.#endHere(session, by);
   }
 
   /** Tells the session's parties here it is over, and says so in the log and the webhook. */
   #endHere(session: Session<Conn>, by: EndedBy): void {
     this.#closeParties(session, by);
-    this.ctx.log({ event: 'session-ended', session: maskCode(session.code), by });
-    this.ctx.webhook?.post({ event: 'session.ended', session: session.code, by });
+    this.#ctx.log({ event: 'session-ended', session: maskCode(session.code), by });
+    this.#ctx.webhook?.post({ event: 'session.ended', session: session.code, by });
   }
 
   #closeParties(session: Session<Conn>, by: EndedBy): void {
     for (const conn of [session.customer, session.agent]) {
       if (!conn) continue;
       conn.session = null; // its close is then no news to anyone
-      this.ctx.send(conn, { t: 'ended', by });
+      this.#ctx.send(conn, { t: 'ended', by });
       conn.ws.close(CloseCode.Ended, 'ended');
     }
     session.customer = session.agent = null;
@@ -212,8 +216,8 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
     conn.session = null;
     if (!session) return;
     const role = conn.role!;
-    if (this.ctx.directory.depart(session, role, conn)) this.ctx.send(session[otherRole(role)], { t: 'peer', role, status: 'offline' });
-    this.ctx.log({ event: 'peer-offline', role, session: maskCode(session.code) });
+    if (this.#ctx.directory.depart(session, role, conn)) this.#ctx.send(session[otherRole(role)], { t: 'peer', role, status: 'offline' });
+    this.#ctx.log({ event: 'peer-offline', role, session: maskCode(session.code) });
   }
 
   // ─── What the directory brings ──────────────────────────────────────────────────────────
@@ -221,12 +225,12 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
   ended(session: Session<Conn>, by: EndedBy, expired: Deadline | null): void {
     // Ended elsewhere, that node told its own log and webhook: the parties here only hear it.
     if (!expired) return this.#closeParties(session, by);
-    this.ctx.log({ event: 'session-expired', session: maskCode(session.code), why: expired });
+    this.#ctx.log({ event: 'session-expired', session: maskCode(session.code), why: expired });
     this.#endHere(session, by);
   }
 
   released(session: Session<Conn>): void {
-    this.ctx.log({ event: 'agent-expired', session: maskCode(session.code) });
+    this.#ctx.log({ event: 'agent-expired', session: maskCode(session.code) });
   }
 
   /** Closes a socket whose role another connection took: replaced, not gone, so the other party hears nothing. */
@@ -237,6 +241,6 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
   }
 
   peer(session: Session<Conn>, frame: PeerFrame): void {
-    this.ctx.send(session[otherRole(frame.role)], frame);
+    this.#ctx.send(session[otherRole(frame.role)], frame);
   }
 }

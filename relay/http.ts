@@ -17,14 +17,17 @@ export class HttpEndpoints {
   /** SHA-256 of the metrics token: compared in constant time. */
   readonly #metricsToken: Buffer | null;
 
-  constructor(readonly ctx: RelayContext) {
+  readonly #ctx: RelayContext;
+
+  constructor(ctx: RelayContext) {
+    this.#ctx = ctx;
     const { metricsToken } = ctx.o;
     this.#metricsToken = metricsToken === undefined ? null : createHash('sha256').update(metricsToken).digest();
   }
 
   /** See Relay.handleHttp. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     if (ctx.assets?.handle(req, res)) return true;
     if (req.method !== 'GET') return false;
     const url = new URL(req.url ?? '/', 'http://relay.invalid');
@@ -44,7 +47,7 @@ export class HttpEndpoints {
 
   /** Dev consoles on other localhost ports may fetch a token too. */
   #devToken(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     const origin = req.headers.origin;
     const cors: Record<string, string> =
       origin && ctx.agentOrigins.allows(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : {};
@@ -62,7 +65,7 @@ export class HttpEndpoints {
 
   /** See Relay.handleMetrics. */
   metrics(req: IncomingMessage, res: ServerResponse): boolean {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     if (req.method !== 'GET' || !ctx.o.metrics || pathOf(req) !== '/metrics') return false;
     if (this.#metricsToken && !bearerMatches(req, this.#metricsToken)) {
       json(res, 401, { ok: false }, { 'www-authenticate': 'Bearer' });

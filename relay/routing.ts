@@ -35,18 +35,21 @@ export class Router {
   #busRejections = 0;
   #busLoggedAt = -Infinity;
 
-  constructor(readonly ctx: RelayContext) {
+  readonly #ctx: RelayContext;
+
+  constructor(ctx: RelayContext) {
+    this.#ctx = ctx;
     this.#resync = ctx.clock.setInterval(() => this.#askForSnapshots(), RESYNC_POLL_MS);
     this.#resync.unref();
   }
 
   stop(): void {
-    this.ctx.clock.clear(this.#resync);
+    this.#ctx.clock.clear(this.#resync);
   }
 
   /** A bound socket's frame: forwarded (or refused, as the mode or the snapshot rate says); false if it is not a forwarded kind. */
   route(conn: Conn, session: Session<Conn>, frame: Frame, raw: Buffer, started: number): boolean {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     const role = conn.role!;
     if (frame.t !== 'ping' && frame.t !== 'pong' && frame.t !== 'ack') session.activeAt = started;
     // The mode is fixed at creation: a command it forbids never reaches the customer (whose page checks too).
@@ -77,16 +80,16 @@ export class Router {
 
   /** A snapshot request within SNAPSHOT_REQUEST_MS of the last one forwarded: not forwarded, not counted, and not fatal. */
   #refuseSnapshot(conn: Conn, retryAfter: number): true {
-    this.ctx.metrics.refused('snapshot-rate');
+    this.#ctx.metrics.refused('snapshot-rate');
     const message = `One snapshot per ${SNAPSHOT_REQUEST_MS / 1000} s: ask again in ${(retryAfter / 1000).toFixed(1)} s`;
-    this.ctx.send(conn, { t: 'error', code: ErrorCode.Throttled, message, retryAfter });
+    this.#ctx.send(conn, { t: 'error', code: ErrorCode.Throttled, message, retryAfter });
     return true;
   }
 
   /** Sends a frame on to the session's other party — here, or to the node holding it; false if it was dropped (and counted). */
   #forward(from: Conn, session: Session<Conn>, type: string, raw: Buffer): boolean {
     const role = otherRole(from.role!);
-    if (!session[role] && this.ctx.directory.sendElsewhere(session, role, type, raw)) return true;
+    if (!session[role] && this.#ctx.directory.sendElsewhere(session, role, type, raw)) return true;
     return this.#deliver(session[role], type, raw);
   }
 
@@ -100,20 +103,20 @@ export class Router {
       if (!(err instanceof ProtocolError)) throw err;
       return this.rejected('invalid');
     }
-    const session = this.ctx.directory.find(code);
-    if (!session) return this.ctx.metrics.dropped('no-peer');
-    session.activeAt = this.ctx.clock.monotonic();
+    const session = this.#ctx.directory.find(code);
+    if (!session) return this.#ctx.metrics.dropped('no-peer');
+    session.activeAt = this.#ctx.clock.monotonic();
     this.#deliver(session[role], kind, raw);
   }
 
   /** A message between nodes was dropped: counted every time, logged at most once per interval with the count since. */
   rejected(reason: 'mac' | 'invalid'): void {
-    this.ctx.metrics.busRejected(reason);
+    this.#ctx.metrics.busRejected(reason);
     this.#busRejections++;
-    const now = this.ctx.clock.monotonic();
+    const now = this.#ctx.clock.monotonic();
     if (now - this.#busLoggedAt < BUS_LOG_MS) return;
     this.#busLoggedAt = now;
-    this.ctx.log({ event: 'bus-message-dropped', reason, count: this.#busRejections });
+    this.#ctx.log({ event: 'bus-message-dropped', reason, count: this.#busRejections });
     this.#busRejections = 0;
   }
 
@@ -124,16 +127,16 @@ export class Router {
         ? 'no-peer'
         : to.role === Role.Agent
           ? this.#admitToAgent(to, type, raw.length)
-          : to.ws.bufferedAmount > this.ctx.limits.highWaterBytes
+          : to.ws.bufferedAmount > this.#ctx.limits.highWaterBytes
             ? 'backpressure'
             : null;
     if (drop) {
-      this.ctx.metrics.dropped(drop);
+      this.#ctx.metrics.dropped(drop);
       return false;
     }
     // The original bytes, as text: no re-serialization on the hot path.
     to!.ws.send(raw, { binary: false });
-    this.ctx.metrics.frame('out', partyOf(to!), raw.length);
+    this.#ctx.metrics.frame('out', partyOf(to!), raw.length);
     return true;
   }
 
@@ -142,7 +145,7 @@ export class Router {
    * under hardCapBytes, and never lets a patch through whose base the agent missed.
    */
   #admitToAgent(agent: Conn, type: string, size: number): DropReason | null {
-    const { highWaterBytes, hardCapBytes } = this.ctx.limits;
+    const { highWaterBytes, hardCapBytes } = this.#ctx.limits;
     const queued = agent.ws.bufferedAmount;
     switch (type) {
       case 'snapshot': // replaces everything before it: the one frame that brings a lagging agent back
@@ -170,27 +173,27 @@ export class Router {
     agent.resyncAskedAt = -Infinity;
     this.lagging.add(agent);
     const message = 'This connection fell behind; a fresh snapshot will follow';
-    this.ctx.send(agent, { t: 'error', code: ErrorCode.ResyncRequired, message });
-    this.ctx.log({ event: 'agent-behind', session: agent.session ? maskCode(agent.session.code) : null, queued });
+    this.#ctx.send(agent, { t: 'error', code: ErrorCode.ResyncRequired, message });
+    this.#ctx.log({ event: 'agent-behind', session: agent.session ? maskCode(agent.session.code) : null, queued });
     return 'backpressure';
   }
 
   // Once a lagging agent has drained enough to take a snapshot, ask its customer for one
   // (and again if none came, e.g. the customer was away).
   #askForSnapshots(): void {
-    const now = this.ctx.clock.monotonic();
+    const now = this.#ctx.clock.monotonic();
     for (const agent of this.lagging) {
       const session = agent.session;
       const customer = session?.customer ?? null;
       if (!agent.behind || agent.ws.readyState !== WebSocket.OPEN) this.lagging.delete(agent);
       else if (
-        agent.ws.bufferedAmount <= this.ctx.limits.highWaterBytes / 2 &&
+        agent.ws.bufferedAmount <= this.#ctx.limits.highWaterBytes / 2 &&
         now - agent.resyncAskedAt >= RESYNC_RETRY_MS &&
         (customer || session?.remote.customer)
       ) {
         agent.resyncAskedAt = now;
-        if (customer) this.ctx.sendText(customer, REQUEST_SNAPSHOT);
-        else this.ctx.directory.sendElsewhere(session!, Role.Customer, 'request-snapshot', Buffer.from(REQUEST_SNAPSHOT));
+        if (customer) this.#ctx.sendText(customer, REQUEST_SNAPSHOT);
+        else this.#ctx.directory.sendElsewhere(session!, Role.Customer, 'request-snapshot', Buffer.from(REQUEST_SNAPSHOT));
       }
     }
   }

@@ -35,11 +35,14 @@ export class Sockets {
   readonly #onClose: (this: WebSocket) => void;
   readonly #onError: (this: WebSocket, err: NodeJS.ErrnoException) => void;
 
-  constructor(
-    readonly ctx: RelayContext,
-    readonly handshakes: Handshakes,
-    readonly router: Router,
-  ) {
+  readonly #ctx: RelayContext;
+  readonly #handshakes: Handshakes;
+  readonly #router: Router;
+
+  constructor(ctx: RelayContext, handshakes: Handshakes, router: Router) {
+    this.#ctx = ctx;
+    this.#handshakes = handshakes;
+    this.#router = router;
     const { conns, clock, metrics, log } = ctx;
     const message = (conn: Conn, data: RawData, isBinary: boolean) => this.#message(conn, data, isBinary);
     const closed = (conn: Conn) => this.#closed(conn);
@@ -72,14 +75,14 @@ export class Sockets {
   }
 
   stop(): void {
-    this.ctx.clock.clear(this.#heartbeat);
+    this.#ctx.clock.clear(this.#heartbeat);
   }
 
   /** A new WebSocket, its origin and agent already checked at the upgrade. */
   accept(ws: WebSocket, ip: string, origin: string | undefined, agent: AgentIdentity | null, authError: string | null): void {
-    const { limits, clock } = this.ctx;
+    const { limits, clock } = this.#ctx;
     const unlimited = limits.framesPerSecond === Infinity && limits.bytesPerSecond === Infinity;
-    this.ctx.conns.set(ws, {
+    this.#ctx.conns.set(ws, {
       ws,
       serial: ++this.#serials,
       queue: null,
@@ -105,8 +108,8 @@ export class Sockets {
   }
 
   #beat(): void {
-    const { clock } = this.ctx;
-    for (const conn of this.ctx.conns.values()) {
+    const { clock } = this.#ctx;
+    for (const conn of this.#ctx.conns.values()) {
       // Silent since the last ping, or still anonymous a whole interval later: drop it.
       if (!conn.alive || (conn.role === null && conn.seen)) conn.ws.terminate();
       else {
@@ -119,7 +122,7 @@ export class Sockets {
   }
 
   #message(conn: Conn, data: RawData, isBinary: boolean): void {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     if (conn.ws.readyState !== WebSocket.OPEN) return; // already refused or ended
     if (conn.queue) return void conn.queue.push([data, isBinary]); // its handshake waits for the directory
     const started = ctx.clock.monotonic();
@@ -144,7 +147,7 @@ export class Sockets {
     if (conn.role === null) return this.#handshake(conn, frame as CreateFrame | ResumeFrame | JoinFrame);
     const session = conn.session;
     if (!session) return;
-    if (!this.router.route(conn, session, frame, raw, started)) this.handshakes.control(conn, session, frame);
+    if (!this.#router.route(conn, session, frame, raw, started)) this.#handshakes.control(conn, session, frame);
   }
 
   /**
@@ -153,16 +156,16 @@ export class Sockets {
    */
   #handshake(conn: Conn, frame: CreateFrame | ResumeFrame | JoinFrame): void {
     conn.queue = [];
-    this.handshakes
+    this.#handshakes
       .open(conn, frame)
       .catch((err: unknown) => {
-        this.ctx.log({ event: 'internal-error', error: String(err) });
-        this.handshakes.unavailable(conn);
+        this.#ctx.log({ event: 'internal-error', error: String(err) });
+        this.#handshakes.unavailable(conn);
       })
       .finally(() => {
         const queued = conn.queue ?? [];
         conn.queue = null;
-        if (conn.closed) return this.handshakes.depart(conn);
+        if (conn.closed) return this.#handshakes.depart(conn);
         for (const [data, isBinary] of queued) this.#onMessage.call(conn.ws, data, isBinary);
       });
   }
@@ -172,9 +175,9 @@ export class Sockets {
     const wait = conn.rate?.take(bytes, now) ?? 0;
     if (wait === 0 || conn.throttled) return;
     conn.throttled = true;
-    this.ctx.metrics.throttled(partyOf(conn));
+    this.#ctx.metrics.throttled(partyOf(conn));
     conn.ws.pause();
-    this.ctx.clock
+    this.#ctx.clock
       .setTimeout(() => {
         conn.throttled = false;
         conn.ws.resume();
@@ -183,10 +186,10 @@ export class Sockets {
   }
 
   #closed(conn: Conn): void {
-    this.ctx.conns.delete(conn.ws);
-    this.ctx.socketsPerIp.remove(conn.ip);
-    this.router.lagging.delete(conn);
+    this.#ctx.conns.delete(conn.ws);
+    this.#ctx.socketsPerIp.remove(conn.ip);
+    this.#router.lagging.delete(conn);
     conn.closed = true;
-    if (!conn.queue) this.handshakes.depart(conn); // else its handshake, still waiting, finishes first
+    if (!conn.queue) this.#handshakes.depart(conn); // else its handshake, still waiting, finishes first
   }
 }

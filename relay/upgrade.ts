@@ -19,19 +19,22 @@ export class Upgrades {
   readonly #wss: WebSocketServer;
   readonly #detachPending: Detach;
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (pathOf(req) !== this.ctx.o.path) return; // someone else's, e.g. the demo server's
+    if (pathOf(req) !== this.#ctx.o.path) return; // someone else's, e.g. the demo server's
     this.#upgrade(req, socket, head).catch((err: unknown) => {
-      this.ctx.log({ event: 'internal-error', error: String(err) });
+      this.#ctx.log({ event: 'internal-error', error: String(err) });
       socket.destroy();
     });
   };
 
-  constructor(
-    readonly ctx: RelayContext,
-    readonly server: Server,
-    /** Takes each new WebSocket (sockets.ts). */
-    readonly accept: Accept,
-  ) {
+  readonly #ctx: RelayContext;
+  readonly #server: Server;
+  /** Takes each new WebSocket (sockets.ts). */
+  readonly #accept: Accept;
+
+  constructor(ctx: RelayContext, server: Server, accept: Accept) {
+    this.#ctx = ctx;
+    this.#server = server;
+    this.#accept = accept;
     const { o, limits, metrics } = ctx;
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -55,19 +58,19 @@ export class Upgrades {
 
   /** Stops taking upgrades (the relay is closing). */
   detach(): void {
-    this.server.off('upgrade', this.#onUpgrade);
+    this.#server.off('upgrade', this.#onUpgrade);
     this.#detachPending();
     this.#wss.close();
   }
 
   #reject(socket: Duplex, status: number, reason: string): void {
-    this.ctx.metrics.refused(reason);
-    this.ctx.log({ event: 'upgrade-refused', status, reason });
+    this.#ctx.metrics.refused(reason);
+    this.#ctx.log({ event: 'upgrade-refused', status, reason });
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const { ctx } = this;
+    const ctx = this.#ctx;
     if (ctx.shuttingDown) return this.#reject(socket, 503, 'shutting-down');
     const origin = req.headers.origin;
     if (!ctx.customerOrigins.allows(origin) && !ctx.agentOrigins.allows(origin)) return this.#reject(socket, 403, 'origin');
@@ -83,13 +86,13 @@ export class Upgrades {
     if (ctx.shuttingDown) return this.#reject(socket, 503, 'shutting-down');
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('close', release);
-      this.accept(ws, ip, origin, agent, authError);
+      this.#accept(ws, ip, origin, agent, authError);
     });
   }
 
   /** The agent an offered token proves; a refused token's reason is told to the socket if it tries to join (it may still act as a customer). */
   async #verify(req: IncomingMessage): Promise<{ agent: AgentIdentity | null; authError: string | null }> {
-    const { auth } = this.ctx;
+    const { auth } = this.#ctx;
     const token = auth ? bearerToken(req) : undefined;
     if (token === undefined) return { agent: null, authError: null };
     try {

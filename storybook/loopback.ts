@@ -82,7 +82,7 @@ export class LoopbackRelay {
   /** `created`: a customer opened a session (its code). `ended`: a session ended. */
   readonly events: Emitter<{ created: string; ended: { code: string; by: EndedBy } }> = mitt();
   /** The session rules, the relay's own. */
-  readonly directory = new MemoryDirectory<LoopbackConnection>(
+  readonly #directory = new MemoryDirectory<LoopbackConnection>(
     { clock: browserClock, unjoinedTtlMs: NEVER_MS, graceMs: NEVER_MS },
     { ended: (session, by) => this.#endHere(session, by), released: () => {} },
   );
@@ -125,25 +125,25 @@ export class LoopbackRelay {
 
   /** Ends a session (every session without a code) as the relay's timers do: `ended` by `expired`. */
   expire(code?: string): void {
-    for (const session of [...this.directory.values()]) if (!code || session.code === code) this.#end(session, 'expired');
+    for (const session of [...this.#directory.values()]) if (!code || session.code === code) this.#end(session, 'expired');
   }
 
   /** One party's connection drops (as a network does): it dials again and resumes or rejoins. */
   drop(role: Role): void {
-    for (const session of this.directory.values()) session[role]?.hangUp(1006, 'dropped');
+    for (const session of this.#directory.values()) session[role]?.hangUp(1006, 'dropped');
   }
 
   /** Story over: every connection closes for good, without a word to the sessions' other party. */
   close(): void {
     this.#closed = true;
-    for (const session of this.directory.values()) {
+    for (const session of this.#directory.values()) {
       for (const conn of [session.customer, session.agent]) {
         if (!conn) continue;
         conn.session = null;
         conn.hangUp(CloseCode.Ended, 'relay closed');
       }
     }
-    void this.directory.close();
+    void this.#directory.close();
   }
 
   /** @internal A client's socket opened; false when the relay is gone. */
@@ -174,14 +174,14 @@ export class LoopbackRelay {
     }
     if (frame.t === 'end') return this.#end(session, conn.role);
     if (frame.t === 'handoff' && conn.role === Role.Customer) {
-      void this.directory.issueHandoff(session, null, HANDOFF_TTL_MS).then((token) => {
+      void this.#directory.issueHandoff(session, null, HANDOFF_TTL_MS).then((token) => {
         if (token) this.#send(conn, { t: 'handoff-token', token, ttl: HANDOFF_TTL_MS });
       });
       return;
     }
     if (frame.t === 'leave' && conn.role === Role.Agent) {
       conn.session = null;
-      this.directory.leave(session, conn);
+      this.#directory.leave(session, conn);
       this.#send(session.customer, { t: 'peer', role: Role.Agent, status: 'offline' });
       return conn.hangUp(CloseCode.Ended, 'left');
     }
@@ -194,7 +194,7 @@ export class LoopbackRelay {
     conn.session = null;
     if (!session || !conn.role) return;
     const other = conn.role === Role.Customer ? session.agent : session.customer;
-    if (this.directory.depart(session, conn.role, conn)) this.#send(other, { t: 'peer', role: conn.role, status: 'offline' });
+    if (this.#directory.depart(session, conn.role, conn)) this.#send(other, { t: 'peer', role: conn.role, status: 'offline' });
   }
 
   async #handshake(conn: LoopbackConnection, frame: FrameIn): Promise<void> {
@@ -212,7 +212,7 @@ export class LoopbackRelay {
   }
 
   async #create(conn: LoopbackConnection, mode: Mode): Promise<void> {
-    const created = await this.directory.create(conn, { mode, ip: 'loopback', origin: undefined });
+    const created = await this.#directory.create(conn, { mode, ip: 'loopback', origin: undefined });
     if (refused(created)) return this.#refused(conn, created);
     conn.bind(Role.Customer, created.session);
     this.#send(conn, { t: 'created', code: created.session.code, token: created.token, mode });
@@ -223,7 +223,7 @@ export class LoopbackRelay {
   async #resume(conn: LoopbackConnection, frame: FrameIn): Promise<void> {
     // A page on another of the site's origins carries the token its predecessor asked for: used once.
     const request = frame.handoff ? { handoff: frame.handoff } : { code: frame.code ?? '', token: frame.token ?? '' };
-    const resumed = await this.directory.resume(conn, { ...request, at: frame.at, origin: undefined });
+    const resumed = await this.#directory.resume(conn, { ...request, at: frame.at, origin: undefined });
     if (refused(resumed)) return this.#refused(conn, resumed);
     const { session, previous, token } = resumed;
     this.#replace(previous);
@@ -241,7 +241,7 @@ export class LoopbackRelay {
 
   async #join(conn: LoopbackConnection, frame: FrameIn): Promise<void> {
     const name = frame.name?.trim() || 'Agent';
-    const joined = await this.directory.join(conn, { code: frame.code ?? '', token: frame.token, name, at: frame.at, failureKeys: [] });
+    const joined = await this.#directory.join(conn, { code: frame.code ?? '', token: frame.token, name, at: frame.at, failureKeys: [] });
     if (refused(joined)) return this.#refused(conn, joined, true);
     const { session, previous, token, reclaim } = joined;
     this.#replace(previous);
@@ -269,7 +269,7 @@ export class LoopbackRelay {
   }
 
   #end(session: Session<LoopbackConnection>, by: EndedBy): void {
-    this.directory.end(session);
+    this.#directory.end(session);
     this.#endHere(session, by);
   }
 
@@ -299,23 +299,26 @@ class LoopbackConnection implements Connection {
   connected = false;
   role: Role | null = null;
   session: Session<LoopbackConnection> | null = null;
-  private closedByUs = false;
-  private redialTimer: ReturnType<typeof setTimeout> | undefined;
+  #closedByUs = false;
+  #redialTimer: ReturnType<typeof setTimeout> | undefined;
   /** Everything crossing this socket, both ways, in the order it was sent. */
-  private readonly wire: Array<() => void> = [];
+  readonly #wire: Array<() => void> = [];
+  readonly #relay: LoopbackRelay;
 
   constructor(
-    private readonly relay: LoopbackRelay,
+    relay: LoopbackRelay,
     /** Names this connection among the relay's (the directory's party handle). */
     readonly serial: number,
-  ) {}
+  ) {
+    this.#relay = relay;
+  }
 
   connect(): void {
-    this.closedByUs = false;
-    clearTimeout(this.redialTimer);
-    this.post(() => {
-      if (this.closedByUs) return;
-      if (!this.relay.accept()) return this.events.emit('close', { code: 1006, reason: '', retrying: false });
+    this.#closedByUs = false;
+    clearTimeout(this.#redialTimer);
+    this.#post(() => {
+      if (this.#closedByUs) return;
+      if (!this.#relay.accept()) return this.events.emit('close', { code: 1006, reason: '', retrying: false });
       this.connected = true;
       this.role = null;
       this.events.emit('open');
@@ -328,35 +331,35 @@ class LoopbackConnection implements Connection {
 
   sendText(text: string): boolean {
     if (!this.connected) return false;
-    this.post(() => this.relay.receive(this, text));
+    this.#post(() => this.#relay.receive(this, text));
     return true;
   }
 
   /** Closes for good: no redial. */
   close(code = 1000): void {
-    this.closedByUs = true;
-    clearTimeout(this.redialTimer);
+    this.#closedByUs = true;
+    clearTimeout(this.#redialTimer);
     if (!this.connected) return;
     this.connected = false;
-    this.post(() => {
-      this.relay.detach(this);
+    this.#post(() => {
+      this.#relay.detach(this);
       this.events.emit('close', { code, reason: '', retrying: false });
     });
   }
 
   /** @internal The relay's side: a frame for this client (none reaches a client that closed). */
   deliver(text: string): void {
-    this.post(() => !this.closedByUs && this.events.emit('message', text));
+    this.#post(() => !this.#closedByUs && this.events.emit('message', text));
   }
 
   /** @internal The relay's side: closes the socket; after a drop (1006) or a restart (1001) the client dials again. */
   hangUp(code: number, reason: string): void {
     if (!this.connected) return;
     this.connected = false;
-    this.relay.detach(this);
-    const retrying = !this.closedByUs && (code === 1006 || code === CloseCode.GoingAway);
-    if (retrying) this.redialTimer = setTimeout(() => this.connect(), REDIAL_MS);
-    this.post(() => !this.closedByUs && this.events.emit('close', { code, reason, retrying }));
+    this.#relay.detach(this);
+    const retrying = !this.#closedByUs && (code === 1006 || code === CloseCode.GoingAway);
+    if (retrying) this.#redialTimer = setTimeout(() => this.connect(), REDIAL_MS);
+    this.#post(() => !this.#closedByUs && this.events.emit('close', { code, reason, retrying }));
   }
 
   /** @internal */
@@ -365,11 +368,11 @@ class LoopbackConnection implements Connection {
     this.session = session;
   }
 
-  private post(job: () => void): void {
-    this.wire.push(job);
-    if (this.wire.length > 1) return;
+  #post(job: () => void): void {
+    this.#wire.push(job);
+    if (this.#wire.length > 1) return;
     setTimeout(() => {
-      for (const next of this.wire.splice(0)) next();
+      for (const next of this.#wire.splice(0)) next();
     });
   }
 }

@@ -47,24 +47,27 @@ export function hold<P>(fields: HeldFields, now: number): Held<P> {
 
 /** A session's timers: `fire` runs when one passes. */
 export class Deadlines<P> {
-  constructor(
-    readonly clock: Clock,
-    readonly fire: (session: Held<P>, why: Deadline) => void,
-  ) {}
+  readonly #clock: Clock;
+  readonly #fire: (session: Held<P>, why: Deadline) => void;
+
+  constructor(clock: Clock, fire: (session: Held<P>, why: Deadline) => void) {
+    this.#clock = clock;
+    this.#fire = fire;
+  }
 
   /** (Re)starts one of the session's deadlines. */
   arm(session: Held<P>, why: Deadline, ms: number): void {
     this.disarm(session, why);
-    const timer = this.clock.setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       session.timers[why] = undefined;
-      this.fire(session, why);
+      this.#fire(session, why);
     }, ms);
     timer.unref(); // a pending expiry alone should not keep the process alive
     session.timers[why] = timer;
   }
 
   disarm(session: Held<P>, why: Deadline): void {
-    this.clock.clear(session.timers[why]);
+    this.#clock.clear(session.timers[why]);
     session.timers[why] = undefined;
   }
 

@@ -67,11 +67,10 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
   readonly #failures: FailureCount;
   readonly #sweep: ClockTimer | undefined;
   readonly #deadlines: Deadlines<P>;
+  readonly #events: Pick<DirectoryEvents<P>, 'ended' | 'released'>;
 
-  constructor(
-    options: MemoryDirectoryOptions,
-    readonly events: Pick<DirectoryEvents<P>, 'ended' | 'released'>,
-  ) {
+  constructor(options: MemoryDirectoryOptions, events: Pick<DirectoryEvents<P>, 'ended' | 'released'>) {
+    this.#events = events;
     this.#options = options;
     this.#clock = options.clock;
     this.#perIp = options.sessionsPerIp ?? unlimited;
@@ -248,10 +247,10 @@ export class MemoryDirectory<P extends Party> implements SessionDirectory<P> {
   #expire(session: Held<P>, why: Deadline): void {
     if (why === Deadline.AgentGrace) {
       this.#release(session);
-      return this.events.released(session);
+      return this.#events.released(session);
     }
     this.#delete(session);
-    this.events.ended(session, 'expired', why);
+    this.#events.ended(session, 'expired', why);
   }
 
   #delete(session: Held<P>): void {

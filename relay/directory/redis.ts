@@ -51,6 +51,7 @@ export class RedisDirectory<P extends Party> implements SessionDirectory<P> {
   readonly #options: RedisDirectoryOptions;
   readonly #clock: Clock;
   readonly #deadlines: Deadlines<P>;
+  readonly #events: Directory.DirectoryEvents<P>;
   /** A record outlives its last frame by the idle timeout and a grace period; nodes holding a party keep it fresh. */
   readonly #recordTtlMs: number;
   /** Departures Redis did not hear of (it was away): told again once it is back. */
@@ -58,10 +59,8 @@ export class RedisDirectory<P extends Party> implements SessionDirectory<P> {
   readonly #timers: ClockTimer[];
   #watching = false;
 
-  constructor(
-    options: RedisDirectoryOptions,
-    readonly events: Directory.DirectoryEvents<P>,
-  ) {
+  constructor(options: RedisDirectoryOptions, events: Directory.DirectoryEvents<P>) {
+    this.#events = events;
     this.#options = options;
     this.#clock = options.clock;
     this.#recordTtlMs = Math.max(options.idleMs, options.unjoinedTtlMs) + options.graceMs;
@@ -342,13 +341,13 @@ export class RedisDirectory<P extends Party> implements SessionDirectory<P> {
     const previous = session[role];
     if (!previous) return;
     session[role] = null;
-    this.events.replaced(previous);
+    this.#events.replaced(previous);
   }
 
   /** The session is over here: its parties here hear it from the relay. */
   #ended(session: Held<P>, by: EndedBy, expired: Deadline | null): void {
     this.#forget(session);
-    this.events.ended(session, by, expired);
+    this.#events.ended(session, by, expired);
   }
 
   #logError(err: unknown): void {
@@ -376,7 +375,7 @@ export class RedisDirectory<P extends Party> implements SessionDirectory<P> {
         if (result === 'gone' && this.#cluster.settling) return this.#deadlines.arm(session, why, RETRY_MS); // not written back yet
         if (result === 'released') {
           this.#release(session);
-          this.events.released(session);
+          this.#events.released(session);
         } else if (result === 'ended' || result === 'gone') this.#ended(session, 'expired', result === 'ended' ? why : null);
         this.#forgetIfUnused(session);
       },
@@ -400,10 +399,10 @@ export class RedisDirectory<P extends Party> implements SessionDirectory<P> {
         event.role === 'agent'
           ? { t: 'peer', role: 'agent', status: 'online', name: event.name ?? 'Agent', ...(event.resumed ? { resumed: true } : {}) }
           : { t: 'peer', role: 'customer', status: 'online' };
-      this.events.peer(session, peer);
+      this.#events.peer(session, peer);
     } else {
       if (session.remote[event.role] === nodeOf(event.holder)) session.remote[event.role] = null;
-      this.events.peer(session, { t: 'peer', role: event.role, status: 'offline' });
+      this.#events.peer(session, { t: 'peer', role: event.role, status: 'offline' });
     }
     this.#forgetIfUnused(session);
   }
@@ -497,7 +496,7 @@ export class RedisDirectory<P extends Party> implements SessionDirectory<P> {
     }
     session.remote[role] = this.#remoteNode(holder);
     if (holder !== '') return; // back already, on another node
-    this.events.peer(session, { t: 'peer', role, status: 'offline' });
+    this.#events.peer(session, { t: 'peer', role, status: 'offline' });
     this.#deadlines.arm(session, graceOf(role), this.#options.graceMs);
     this.#options.log({ event: 'peer-offline', role, session: maskCode(session.code), why: 'node-dead' });
   }
