@@ -97,6 +97,7 @@ export class Handshakes implements Omit<DirectoryEvents<Conn>, 'frame' | 'reject
       const message = conn.authError ?? 'Joining needs an agent token';
       return this.#joinFailed(conn, 'unauthorized', [ErrorCode.Unauthorized, message, CloseCode.Unauthorized]);
     }
+    if (!ctx.directory.up) return this.unavailable(conn);
     try {
       await ctx.assets?.grants.ready(); // on a cluster without a secret, the grant key is in Redis
     } catch {
