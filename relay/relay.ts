@@ -12,6 +12,7 @@ import { CloseCode } from '../core/protocol/index.js';
 import { AssetGrants, grantKeyFromSecret, randomGrantKey } from './asset-grant.js';
 import { AssetProxy } from './assets.js';
 import { createAgentAuth } from './auth.js';
+import type { ClockTimer } from './clock.js';
 import { RelayContext, type Conn } from './context.js';
 import { maskCode, type DirectoryEvents } from './directory/directory.js';
 import { MemoryDirectory } from './directory/memory.js';
@@ -93,6 +94,42 @@ function openDirectory(o: ResolvedOptions, events: DirectoryEvents<Conn>) {
 /** Idle sessions are looked for this often: one sweep rather than re-arming a timer on every frame. */
 const idleSweepMs = (o: ResolvedOptions) => Math.min(o.idleMs / 4, 60_000);
 
+/** Ends sessions idle for idleMs: one sweep rather than re-arming a timer on every frame. */
+function sweepIdle(ctx: RelayContext, handshakes: Handshakes): ClockTimer {
+  const { o, clock } = ctx;
+  const idle = clock.setInterval(() => {
+    const now = clock.monotonic();
+    for (const session of [...ctx.directory.values()]) {
+      if (now - session.activeAt < o.idleMs) continue;
+      ctx.log({ event: 'session-expired', session: maskCode(session.code), why: 'idle' });
+      handshakes.end(session, 'expired');
+    }
+  }, idleSweepMs(o));
+  idle.unref();
+  return idle;
+}
+
+/** Stops the timers, closes every socket with 1001 and waits for them (up to drainTimeoutMs), then lets go of the store. */
+async function shutDown(ctx: RelayContext, upgrades: Upgrades, stopTimers: () => void): Promise<void> {
+  ctx.shuttingDown = true;
+  stopTimers();
+  // Every session is forgotten here at once: no deadline fires while the sockets close.
+  const directoryClosed = ctx.directory.close();
+  const closed = [...ctx.conns.keys()].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
+  for (const conn of ctx.conns.values()) {
+    conn.session = null; // shutting down is not a peer going offline
+    conn.ws.close(CloseCode.GoingAway, 'relay shutting down');
+  }
+  // Real time, whatever the clock: shutting down must end even while a test's clock stands still.
+  const force = setTimeout(() => ctx.conns.forEach((conn) => conn.ws.terminate()), ctx.o.drainTimeoutMs);
+  await Promise.all(closed);
+  clearTimeout(force);
+  upgrades.detach();
+  await directoryClosed;
+  await ctx.webhook?.settle();
+  ctx.log({ event: 'relay-closed' });
+}
+
 /** Attaches to an existing http.Server: handles its 'upgrade' for `path`, leaves other paths alone. */
 export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const o = resolveOptions(options);
@@ -145,15 +182,7 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   const http = new HttpEndpoints(ctx);
   const summary = summarize(o, { auth, customerOrigins, agentOrigins, webhook, sessions: opened.directory.describe });
 
-  const idle = clock.setInterval(() => {
-    const now = clock.monotonic();
-    for (const session of [...opened.directory.values()]) {
-      if (now - session.activeAt < o.idleMs) continue;
-      log({ event: 'session-expired', session: maskCode(session.code), why: 'idle' });
-      handshakes.end(session, 'expired');
-    }
-  }, idleSweepMs(o));
-  idle.unref();
+  const idle = sweepIdle(ctx, handshakes);
 
   let closing: Promise<void> | undefined;
   return {
@@ -175,27 +204,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
       return http.metrics(req, res);
     },
     close() {
-      closing ??= (async () => {
-        ctx.shuttingDown = true;
+      closing ??= shutDown(ctx, upgrades, () => {
         sockets.stop();
         router.stop();
         clock.clear(idle);
-        // Every session is forgotten here at once: no deadline fires while the sockets close.
-        const directoryClosed = opened.directory.close();
-        const closed = [...ctx.conns.keys()].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
-        for (const conn of ctx.conns.values()) {
-          conn.session = null; // shutting down is not a peer going offline
-          conn.ws.close(CloseCode.GoingAway, 'relay shutting down');
-        }
-        // Real time, whatever the clock: shutting down must end even while a test's clock stands still.
-        const force = setTimeout(() => ctx.conns.forEach((conn) => conn.ws.terminate()), o.drainTimeoutMs);
-        await Promise.all(closed);
-        clearTimeout(force);
-        upgrades.detach();
-        await directoryClosed;
-        await webhook?.settle();
-        log({ event: 'relay-closed' });
-      })();
+      });
       return closing;
     },
   };
