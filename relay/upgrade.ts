@@ -17,7 +17,8 @@ export type Accept = (ws: WebSocket, ip: string, origin: string | undefined, age
 
 export class Upgrades {
   readonly #wss: WebSocketServer;
-  readonly #detachPending: Detach;
+  /** Lets go of the server: its upgrades and its pending connections. */
+  readonly #detach: Detach;
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathOf(req) !== this.#ctx.o.path) return; // someone else's, e.g. the demo server's
     this.#upgrade(req, socket, head).catch((err: unknown) => {
@@ -27,13 +28,11 @@ export class Upgrades {
   };
 
   readonly #ctx: RelayContext;
-  readonly #server: Server;
   /** Takes each new WebSocket (sockets.ts). */
   readonly #accept: Accept;
 
   constructor(ctx: RelayContext, server: Server, accept: Accept) {
     this.#ctx = ctx;
-    this.#server = server;
     this.#accept = accept;
     const { o, limits, metrics } = ctx;
     this.#wss = new WebSocketServer({
@@ -44,7 +43,7 @@ export class Upgrades {
       handleProtocols: chooseProtocol,
     });
     server.on('upgrade', this.#onUpgrade);
-    this.#detachPending =
+    const detachPending =
       o.trustProxy || limits.pendingPerIp === Infinity
         ? ignore
         : capPendingConnections(
@@ -54,12 +53,15 @@ export class Upgrades {
             () => metrics.refused('pending-limit'),
             limits.per48Factor,
           );
+    this.#detach = () => {
+      server.off('upgrade', this.#onUpgrade);
+      detachPending();
+    };
   }
 
   /** Stops taking upgrades (the relay is closing). */
   detach(): void {
-    this.#server.off('upgrade', this.#onUpgrade);
-    this.#detachPending();
+    this.#detach();
     this.#wss.close();
   }
 
