@@ -7,6 +7,7 @@ import litA11y from 'eslint-plugin-lit-a11y';
 import noOnlyTests from 'eslint-plugin-no-only-tests';
 import globals from 'globals';
 import boundaries from './eslint.boundaries.js';
+import sizes from './eslint.sizes.js';
 
 export default tseslint.config(
   {
@@ -63,6 +64,9 @@ export default tseslint.config(
 
   // The layers' boundaries: see eslint.boundaries.js.
   ...boundaries,
+
+  // Function and entry-file sizes: see eslint.sizes.js.
+  ...sizes,
 
   // A forgotten `.only` silently skips the rest of a suite.
   {
