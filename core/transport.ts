@@ -23,8 +23,13 @@ export const bearerProtocol = (token: string): string => `cobrowse.bearer.${toke
 export interface TransportOptions {
   /** WebSocket subprotocols to offer, or a function asked at every (re)connection; `[SUBPROTOCOL]` by default. */
   protocols?: string[] | (() => string[]);
-  /** First retry delay in ms; doubles each attempt up to `maxDelay`. */
+  /** First retry delay in ms (500); doubles each attempt up to `maxDelayMs`. */
+  minDelayMs?: number;
+  /** Longest retry delay in ms (15000). */
+  maxDelayMs?: number;
+  /** @deprecated Use `minDelayMs` (the same value); removed in 0.2. */
   minDelay?: number;
+  /** @deprecated Use `maxDelayMs` (the same value); removed in 0.2. */
   maxDelay?: number;
 }
 
@@ -70,8 +75,8 @@ export class Transport implements Connection {
     readonly url: string,
     options: TransportOptions = {},
   ) {
-    this.#minDelay = options.minDelay ?? 500;
-    this.#maxDelay = options.maxDelay ?? 15_000;
+    this.#minDelay = options.minDelayMs ?? options.minDelay ?? 500;
+    this.#maxDelay = options.maxDelayMs ?? options.maxDelay ?? 15_000;
     this.#protocols = options.protocols ?? [SUBPROTOCOL];
     const protocol = new URL(url, globalThis.location?.href).protocol;
     if (protocol !== 'ws:' && protocol !== 'wss:') throw new TypeError(`Relay URL must be ws: or wss:, got "${url}"`);

@@ -303,8 +303,9 @@ export class CobrowseViewer extends LitElement implements ToolbarViewer {
       return;
     }
     if (!width || !height || !this.stage) return;
+    // Whole pixels: a stage of 663.5 px fitted exactly would overflow by the half pixel once rounded.
     const box = this.stage.getBoundingClientRect();
-    this.scale = Math.min(box.width / width, box.height / height) || 1;
+    this.scale = Math.min(Math.floor(box.width) / width, Math.floor(box.height) / height) || 1;
   }
 
   override render() {

@@ -78,16 +78,16 @@ export function isSerializedNode(root: unknown): root is SerializedNode {
         break;
       }
       case NodeKind.ShadowRoot:
-        if (!Array.isArray(node[2]) || !isIdList(node[3])) return false;
+      case NodeKind.Document: {
+        // Both hold children and the IDs of their adopted sheets (a document's come after its quirks flag).
+        const adopted = node[0] === NodeKind.ShadowRoot ? node[3] : node[4];
+        if (!Array.isArray(node[2]) || !isIdList(adopted)) return false;
         for (const child of node[2]) stack.push([child, depth + 1]);
         break;
+      }
       case NodeKind.Text:
       case NodeKind.Comment:
         if (!isString(node[2])) return false;
-        break;
-      case NodeKind.Document:
-        if (!Array.isArray(node[2]) || !isIdList(node[4])) return false;
-        for (const child of node[2]) stack.push([child, depth + 1]);
         break;
       case NodeKind.Doctype:
         if (!isString(node[2]) || !isString(node[3]) || !isString(node[4])) return false;
