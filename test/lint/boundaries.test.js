@@ -2,20 +2,14 @@
 // crosses its boundary, and lets through the imports the layers are meant to use.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ESLint } from 'eslint';
-import tseslint from 'typescript-eslint';
 import boundaries from '../../eslint.boundaries.js';
+import { linterOf } from './lint-as.js';
 
-const eslint = new ESLint({
-  cwd: new URL('../..', import.meta.url).pathname,
-  overrideConfigFile: true,
-  overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } }, ...boundaries],
-});
+const lint = linterOf(boundaries);
 
 /** The no-restricted-imports messages for `source` as if it were the file at `path`. */
 async function refusals(path, source) {
-  const [result] = await eslint.lintText(source, { filePath: path });
-  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+  return (await lint(path, source)).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
 }
 
 const CASES = [

@@ -2,20 +2,14 @@
 // code, and the relay's and recorder's entry files past theirs, while leaving tests and smaller code alone.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ESLint } from 'eslint';
-import tseslint from 'typescript-eslint';
 import sizes, { MAX_ENTRY_FILE_LINES, MAX_FUNCTION_LINES } from '../../eslint.sizes.js';
+import { linterOf } from './lint-as.js';
 
-const eslint = new ESLint({
-  cwd: new URL('../..', import.meta.url).pathname,
-  overrideConfigFile: true,
-  overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } }, ...sizes],
-});
+const lint = linterOf(sizes);
 
 /** The rules `source` breaks as if it were the file at `path`. */
 async function broken(path, source) {
-  const [result] = await eslint.lintText(source, { filePath: path });
-  return result.messages.map((m) => m.ruleId);
+  return (await lint(path, source)).map((m) => m.ruleId);
 }
 
 /** A function of `lines` lines in all. */
