@@ -24,30 +24,26 @@ export const randomGrantKey = (): Buffer => randomBytes(32);
 export class AssetGrants {
   #key: Buffer | null;
   #loading: Promise<Buffer> | null = null;
-  /** The key, or how to fetch it. */
-  readonly #source: Buffer | (() => Promise<Buffer>);
-  readonly #ttlMs: number;
-  readonly #now: () => number;
 
   /** `key`: the key, or (on a cluster without a secret) how to fetch the one all nodes share. */
-  constructor(key: Buffer | (() => Promise<Buffer>), ttlMs: number, now: () => number) {
-    this.#source = key;
-    this.#ttlMs = ttlMs;
-    this.#now = now;
+  constructor(
+    private readonly key: Buffer | (() => Promise<Buffer>),
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {
     this.#key = Buffer.isBuffer(key) ? key : null;
   }
 
   /** Resolves once the key is at hand (at once unless it comes from Redis); fails, to be tried again, if it cannot be had. */
   async ready(): Promise<void> {
-    const source = this.#source;
-    if (this.#key || Buffer.isBuffer(source)) return;
-    this.#loading ??= source().finally(() => (this.#loading = null));
+    if (this.#key || Buffer.isBuffer(this.key)) return;
+    this.#loading ??= this.key().finally(() => (this.#loading = null));
     this.#key = await this.#loading;
   }
 
   /** A grant for session `code` with salt `salt`; the key must be ready. */
   issue(code: string, salt: string): string {
-    const expiresAt = this.#now() + this.#ttlMs;
+    const expiresAt = this.now() + this.ttlMs;
     return `${code}.${expiresAt.toString(36)}.${this.#mac(code, expiresAt, salt).toString('base64url')}`;
   }
 
@@ -60,7 +56,7 @@ export class AssetGrants {
 
   /** Signed by this cluster for this very session, and not expired; the key must be ready. */
   valid(grant: ParsedGrant, salt: string): boolean {
-    if (!salt || grant.expiresAt <= this.#now()) return false;
+    if (!salt || grant.expiresAt <= this.now()) return false;
     return timingSafeEqual(grant.mac, this.#mac(grant.code, grant.expiresAt, salt));
   }
 

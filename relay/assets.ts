@@ -175,11 +175,7 @@ class AssetCache {
   readonly #entries = new Map<string, Fetched>();
   #bytes = 0;
 
-  readonly #maxBytes: number;
-
-  constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
-  }
+  constructor(private readonly maxBytes: number) {}
 
   get(key: string, now: number): Fetched | undefined {
     const entry = this.#entries.get(key);
@@ -194,14 +190,14 @@ class AssetCache {
   }
 
   set(key: string, entry: Fetched): void {
-    if (entry.body.length > this.#maxBytes / 4) return; // one big video must not flush everything else
+    if (entry.body.length > this.maxBytes / 4) return; // one big video must not flush everything else
     const old = this.#entries.get(key);
     if (old) this.#bytes -= old.body.length;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     this.#bytes += entry.body.length;
     for (const [oldest, { body }] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break;
+      if (this.#bytes <= this.maxBytes) break;
       this.#entries.delete(oldest);
       this.#bytes -= body.length;
     }
@@ -212,35 +208,34 @@ class AssetCache {
 const REFUSAL_LOG_MS = 10 * 60_000;
 
 export class AssetProxy {
-  readonly #options: ResolvedAssetOptions;
-  readonly #deps: AssetProxyDeps;
   readonly #listed: ReadonlySet<string>;
   readonly #cache: AssetCache | null;
   /** When each refused origin was last logged (bounded: a hostile page can name any number of origins). */
   readonly #refusalsLogged = new Map<string, number>();
 
-  constructor(options: ResolvedAssetOptions, deps: AssetProxyDeps) {
-    this.#options = options;
-    this.#deps = deps;
+  constructor(
+    private readonly options: ResolvedAssetOptions,
+    private readonly deps: AssetProxyDeps,
+  ) {
     this.#listed = new Set(options.origins);
     this.#cache = options.cacheBytes > 0 ? new AssetCache(options.cacheBytes) : null;
   }
 
   get path(): string {
-    return this.#options.path;
+    return this.options.path;
   }
 
   get grants(): AssetGrants {
-    return this.#deps.grants;
+    return this.deps.grants;
   }
 
   /** Answers a request for the proxy's path (true), or leaves it alone (false). */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.url?.split('?')[0] !== this.#options.path) return false;
+    if (req.url?.split('?')[0] !== this.options.path) return false;
     this.#serve(req, res).catch((err: unknown) => {
       const known = err instanceof AssetError;
-      if (!known) this.#deps.log({ event: 'asset-error', error: String(err) });
-      this.#deps.outcome(known ? err.outcome : 'unavailable');
+      if (!known) this.deps.log({ event: 'asset-error', error: String(err) });
+      this.deps.outcome(known ? err.outcome : 'unavailable');
       if (res.headersSent) return void res.destroy();
       res.writeHead(known ? err.status : 503, { 'content-type': 'application/json', 'cache-control': 'no-store', ...SERVED });
       res.end(JSON.stringify({ ok: false, error: known ? err.message : 'unavailable' }));
@@ -268,12 +263,12 @@ export class AssetProxy {
     const key = `${query.kind} ${url.href}`;
     const cached = this.#cache?.get(key, Date.now());
     if (cached && cached.chain.every((href) => !refusal(new URL(href), rules))) {
-      this.#deps.outcome('cached');
+      this.deps.outcome('cached');
       return this.#send(res, cached, query.kind, query.grant);
     }
     const fetched = await this.#fetch(url, query.kind, rules);
     this.#cache?.set(key, fetched);
-    this.#deps.outcome('ok');
+    this.deps.outcome('ok');
     this.#send(res, fetched, query.kind, query.grant);
   }
 
@@ -286,7 +281,7 @@ export class AssetProxy {
     if (now - (this.#refusalsLogged.get(origin) ?? -Infinity) < REFUSAL_LOG_MS) return;
     if (this.#refusalsLogged.size >= 1000) this.#refusalsLogged.clear();
     this.#refusalsLogged.set(origin, now);
-    this.#deps.log({
+    this.deps.log({
       event: 'asset-refused',
       origin,
       reason,
@@ -296,11 +291,11 @@ export class AssetProxy {
 
   /** The rules of the session whose grant this is: 403 unless the grant is genuine, unexpired, and its session lives. */
   async #rules(grant: string, host: string | undefined): Promise<Rules> {
-    const parsed = this.#deps.grants.parse(grant);
+    const parsed = this.deps.grants.parse(grant);
     if (!parsed) throw forbidden('not a grant');
-    await this.#deps.grants.ready();
-    const session = await this.#deps.session(parsed.code);
-    if (!session || !this.#deps.grants.valid(parsed, session.salt))
+    await this.deps.grants.ready();
+    const session = await this.deps.session(parsed.code);
+    if (!session || !this.deps.grants.valid(parsed, session.salt))
       throw forbidden('the grant is not valid (forged, expired, or its session ended)');
     return { sessionOrigin: serialized(session.origin), listed: this.#listed, own: ownOrigins(host) };
   }
@@ -308,7 +303,7 @@ export class AssetProxy {
   /** GET with no credentials, redirects followed here (each checked like the first URL), within the caps. */
   async #fetch(start: URL, kind: AssetKind, rules: Rules): Promise<Fetched> {
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.#options.timeoutMs);
+    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
     const chain: string[] = [];
     try {
       let url = start;
@@ -327,7 +322,7 @@ export class AssetProxy {
         return await this.#read(response, kind, chain, abort.signal);
       }
     } catch (err) {
-      if (abort.signal.aborted) throw new AssetError(504, 'timeout', `no answer within ${this.#options.timeoutMs} ms`);
+      if (abort.signal.aborted) throw new AssetError(504, 'timeout', `no answer within ${this.options.timeoutMs} ms`);
       if (err instanceof AssetError) throw err;
       throw new AssetError(502, 'upstream', `fetch failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     } finally {
@@ -363,7 +358,7 @@ export class AssetProxy {
       response.destroy();
       throw new AssetError(415, 'type', `${type || 'no content type'} is not a ${kind}`);
     }
-    const max = this.#options.maxBytes;
+    const max = this.options.maxBytes;
     const tooLarge = () => new AssetError(502, 'too-large', `larger than ${max} bytes`);
     if (Number(headers['content-length']) > max) {
       response.destroy();
@@ -421,7 +416,7 @@ export class AssetProxy {
         return null;
       }
       if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.href.length > MAX_ASSET_URL) return null;
-      return assetUrl(this.#options.path, grant, url.href, isImport ? 'style' : 'css');
+      return assetUrl(this.options.path, grant, url.href, isImport ? 'style' : 'css');
     });
   }
 }

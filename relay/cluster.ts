@@ -42,9 +42,8 @@ export interface SessionRecord {
   code: string;
   mode: Mode;
   ip: string;
-  /** SHA-256 of each resume token, base64. */
-  tokenHashes: string[];
-  agentTokenHash: string | null;
+  tokenHashes: Buffer[];
+  agentTokenHash: Buffer | null;
   agentName: string | null;
   seq: number;
   customer: Holder;
@@ -353,6 +352,8 @@ interface Scripts {
   cbRestore(key: string, ...args: (string | number)[]): Promise<string[]>;
 }
 
+const b64 = (hash: Buffer) => hash.toString('base64');
+
 function parseRecord(code: string, flat: string[]): SessionRecord {
   const h: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
@@ -360,8 +361,11 @@ function parseRecord(code: string, flat: string[]): SessionRecord {
     code,
     mode: h.m as Mode,
     ip: h.ip ?? 'unknown',
-    tokenHashes: (h.tok ?? '').split(' ').filter(Boolean),
-    agentTokenHash: h.ah || null,
+    tokenHashes: (h.tok ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((t) => Buffer.from(t, 'base64')),
+    agentTokenHash: h.ah ? Buffer.from(h.ah, 'base64') : null,
     agentName: h.an || null,
     seq: Number(h.seq) || 0,
     customer: h.c ?? '',
@@ -417,10 +421,11 @@ export class RedisCluster {
   readonly #seqs = new Map<string, number>();
   readonly #flush: NodeJS.Timeout;
   readonly #beat: NodeJS.Timeout;
-  readonly #handlers: ClusterHandlers;
 
-  constructor(options: RedisClusterOptions, handlers: ClusterHandlers) {
-    this.#handlers = handlers;
+  constructor(
+    options: RedisClusterOptions,
+    private readonly handlers: ClusterHandlers,
+  ) {
     this.url = new URL(options.url); // a TypeError for a malformed URL, at start
     if (this.url.protocol !== 'redis:' && this.url.protocol !== 'rediss:') throw new TypeError('redis must be a redis:// or rediss:// URL');
     this.#prefix = options.prefix ?? 'cobrowse:';
@@ -482,7 +487,7 @@ export class RedisCluster {
   #sayAlive() {
     if (!this.#up) return;
     this.#redis.set(this.#aliveKey(this.node), '1', 'PX', ALIVE_MS, 'GET').then(
-      (previous) => previous === null && this.#handlers.lost(),
+      (previous) => previous === null && this.handlers.lost(),
       () => this.#check(),
     );
   }
@@ -542,7 +547,7 @@ export class RedisCluster {
       this.#cameBack = this.#everUp;
       this.#everUp = true;
     }
-    this.#handlers.health(up);
+    this.handlers.health(up);
     if (up) this.#sayAlive();
   }
 
@@ -582,7 +587,7 @@ export class RedisCluster {
     r: {
       mode: Mode;
       ip: string;
-      tokenHash: string;
+      tokenHash: Buffer;
       unjoinedUntil: number;
       ttlMs: number;
       holder: Holder;
@@ -600,7 +605,7 @@ export class RedisCluster {
           this.#ipKey(r.ip),
           r.mode,
           r.ip,
-          r.tokenHash,
+          b64(r.tokenHash),
           r.unjoinedUntil,
           r.ttlMs,
           r.holder,
@@ -632,7 +637,7 @@ export class RedisCluster {
    */
   async resume(
     code: string,
-    tokenHash: string | null,
+    tokenHash: Buffer | null,
     holder: Holder,
     ttlMs: number,
     at: number | undefined,
@@ -640,7 +645,7 @@ export class RedisCluster {
   ): Promise<SessionRecord | 'stale' | null> {
     const tell = this.#tell(code, { ev: 'online', role: 'customer', holder });
     const flat = await this.#run(() =>
-      this.#redis.cbResume(this.#key(code), tokenHash ?? '', holder, ttlMs, at ?? '', origin ?? '', ...tell),
+      this.#redis.cbResume(this.#key(code), tokenHash ? b64(tokenHash) : '', holder, ttlMs, at ?? '', origin ?? '', ...tell),
     );
     return flat === 'stale' || flat === null ? flat : parseRecord(code, flat);
   }
@@ -652,8 +657,8 @@ export class RedisCluster {
    */
   async join(
     code: string,
-    reclaimHash: string | null,
-    newHash: string,
+    reclaimHash: Buffer | null,
+    newHash: Buffer,
     name: string,
     holder: Holder,
     ttlMs: number,
@@ -669,8 +674,8 @@ export class RedisCluster {
         1 + limited.length,
         this.#key(code),
         ...limited.map(([key]) => `${this.#prefix}jf:${key}`),
-        reclaimHash ?? '',
-        newHash,
+        reclaimHash ? b64(reclaimHash) : '',
+        b64(newHash),
         name,
         holder,
         ttlMs,
@@ -735,8 +740,8 @@ export class RedisCluster {
         this.#ipKey(r.ip),
         r.mode,
         r.ip,
-        r.tokenHashes.join(' '),
-        r.agentTokenHash ?? '',
+        r.tokenHashes.map(b64).join(' '),
+        r.agentTokenHash ? b64(r.agentTokenHash) : '',
         r.agentName ?? '',
         r.seq,
         r.joined ? 1 : 0,
@@ -771,8 +776,8 @@ export class RedisCluster {
     return Buffer.from(value, 'base64');
   }
 
-  addToken(code: string, hash: string, max: number): Promise<number> {
-    return this.#run(() => this.#redis.cbAddToken(this.#key(code), hash, max));
+  addToken(code: string, hash: Buffer, max: number): Promise<number> {
+    return this.#run(() => this.#redis.cbAddToken(this.#key(code), b64(hash), max));
   }
 
   /** Remembers the customer's latest sequence number; written in batches. */
@@ -845,21 +850,21 @@ export class RedisCluster {
 
   #receive(sealed: Buffer) {
     const message = this.#mac ? this.#mac.open(sealed) : sealed;
-    if (!message) return this.#handlers.rejected('mac');
+    if (!message) return this.handlers.rejected('mac');
     try {
       const head = message[0] === FRAME ? 3 : 1;
       const code = message.toString('latin1', head, head + CODE_LENGTH);
-      if (!/^\d{9}$/.test(code)) return this.#handlers.rejected('invalid');
+      if (!/^\d{9}$/.test(code)) return this.handlers.rejected('invalid');
       if (message[0] === FRAME) {
         const role = message[1] === 0x61 ? 'agent' : 'customer';
-        this.#handlers.frame(code, role, BYTE_KIND[message[2]!] ?? 'other', message.subarray(3 + CODE_LENGTH));
+        this.handlers.frame(code, role, BYTE_KIND[message[2]!] ?? 'other', message.subarray(3 + CODE_LENGTH));
       } else if (message[0] === EVENT) {
         const event: unknown = JSON.parse(message.toString('utf8', 1 + CODE_LENGTH));
-        if (!isClusterEvent(event)) return this.#handlers.rejected('invalid');
-        this.#handlers.event(code, event);
-      } else this.#handlers.rejected('invalid');
+        if (!isClusterEvent(event)) return this.handlers.rejected('invalid');
+        this.handlers.event(code, event);
+      } else this.handlers.rejected('invalid');
     } catch {
-      this.#handlers.rejected('invalid'); // a malformed message must not stop the node
+      this.handlers.rejected('invalid'); // a malformed message must not stop the node
     }
   }
 

@@ -12,31 +12,32 @@ import { isIPv6 } from 'node:net';
  * the caller pauses the socket until it is paid back. An infinite rate is no limit.
  */
 export class RateBudget {
-  #frames: number;
-  #bytes: number;
-  #last: number;
-  readonly #rates: { readonly framesPerSecond: number; readonly bytesPerSecond: number };
+  private frames: number;
+  private bytes: number;
+  private last: number;
 
-  constructor(rates: { readonly framesPerSecond: number; readonly bytesPerSecond: number }, now: number) {
-    this.#rates = rates;
-    this.#frames = rates.framesPerSecond;
-    this.#bytes = rates.bytesPerSecond;
-    this.#last = now;
+  constructor(
+    private readonly rates: { readonly framesPerSecond: number; readonly bytesPerSecond: number },
+    now: number,
+  ) {
+    this.frames = rates.framesPerSecond;
+    this.bytes = rates.bytesPerSecond;
+    this.last = now;
   }
 
   /** Spends one frame of `size` bytes; returns how many ms until both balances are back to zero (0: go on). */
   take(size: number, now: number): number {
-    const { framesPerSecond: fps, bytesPerSecond: bps } = this.#rates;
-    const seconds = (now - this.#last) / 1000;
-    this.#last = now;
+    const { framesPerSecond: fps, bytesPerSecond: bps } = this.rates;
+    const seconds = (now - this.last) / 1000;
+    this.last = now;
     let wait = 0;
     if (fps !== Infinity) {
-      this.#frames = Math.min(fps, this.#frames + seconds * fps) - 1;
-      if (this.#frames < 0) wait = (-this.#frames / fps) * 1000;
+      this.frames = Math.min(fps, this.frames + seconds * fps) - 1;
+      if (this.frames < 0) wait = (-this.frames / fps) * 1000;
     }
     if (bps !== Infinity) {
-      this.#bytes = Math.min(bps, this.#bytes + seconds * bps) - size;
-      if (this.#bytes < 0) wait = Math.max(wait, (-this.#bytes / bps) * 1000);
+      this.bytes = Math.min(bps, this.bytes + seconds * bps) - size;
+      if (this.bytes < 0) wait = Math.max(wait, (-this.bytes / bps) * 1000);
     }
     return wait;
   }

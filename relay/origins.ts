@@ -26,29 +26,30 @@ export function normalizeOrigin(entry: string): string {
 
 export class OriginPolicy {
   readonly #allowed: ReadonlySet<string> | null;
-  readonly #dev: boolean;
 
   /** `list` absent: any origin (the relay warns); `dev`: also any localhost origin. */
-  constructor(list: readonly string[] | undefined, dev: boolean) {
-    this.#dev = dev;
+  constructor(
+    list: readonly string[] | undefined,
+    private readonly dev: boolean,
+  ) {
     this.#allowed = list ? new Set(list.map(normalizeOrigin)) : null;
   }
 
   /** True when neither a list nor dev mode narrows it. */
   get open(): boolean {
-    return !this.#allowed && !this.#dev;
+    return !this.#allowed && !this.dev;
   }
 
   allows(origin: string | undefined): boolean {
     if (origin === undefined || this.open) return true;
-    return (this.#dev && LOCAL_ORIGIN.test(origin)) || !!this.#allowed?.has(origin);
+    return (this.dev && LOCAL_ORIGIN.test(origin)) || !!this.#allowed?.has(origin);
   }
 
   /** For the start-up summary. */
   describe(): string {
     if (this.open) return 'any (no allowlist)';
     const parts = [...(this.#allowed ?? [])];
-    if (this.#dev) parts.push('localhost (dev)');
+    if (this.dev) parts.push('localhost (dev)');
     return parts.join(', ') || 'none';
   }
 }

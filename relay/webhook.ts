@@ -25,31 +25,30 @@ export class Webhook {
   readonly url: string;
   #inFlight = 0;
   readonly #pending = new Set<Promise<void>>();
-  readonly #options: WebhookOptions;
-  readonly #report: (result: 'ok' | 'failed' | 'dropped', detail?: string) => void;
 
-  constructor(options: WebhookOptions, report: (result: 'ok' | 'failed' | 'dropped', detail?: string) => void) {
-    this.#options = options;
-    this.#report = report;
+  constructor(
+    private readonly options: WebhookOptions,
+    private readonly report: (result: 'ok' | 'failed' | 'dropped', detail?: string) => void,
+  ) {
     const url = new URL(options.url); // a TypeError for a malformed URL, at start
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('webhook.url must be http(s)');
     this.url = url.href;
   }
 
   post(event: WebhookEvent): void {
-    if (this.#inFlight >= (this.#options.maxInFlight ?? 64)) return this.#report('dropped');
+    if (this.#inFlight >= (this.options.maxInFlight ?? 64)) return this.report('dropped');
     const body = JSON.stringify({ ...event, time: new Date().toISOString() });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'cobrowse-relay' };
-    if (this.#options.secret) {
-      headers['x-cobrowse-signature'] = `sha256=${createHmac('sha256', this.#options.secret).update(body).digest('hex')}`;
+    if (this.options.secret) {
+      headers['x-cobrowse-signature'] = `sha256=${createHmac('sha256', this.options.secret).update(body).digest('hex')}`;
     }
     this.#inFlight++;
-    const done = fetch(this.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.#options.timeoutMs ?? 2000) })
+    const done = fetch(this.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 2000) })
       .then(async (res) => {
         await res.body?.cancel(); // the answer is not read; free the connection
-        this.#report(res.ok ? 'ok' : 'failed', res.ok ? undefined : `HTTP ${res.status}`);
+        this.report(res.ok ? 'ok' : 'failed', res.ok ? undefined : `HTTP ${res.status}`);
       })
-      .catch((err: Error) => this.#report('failed', err.name === 'TimeoutError' ? 'timeout' : err.message))
+      .catch((err: Error) => this.report('failed', err.name === 'TimeoutError' ? 'timeout' : err.message))
       .finally(() => {
         this.#inFlight--;
         this.#pending.delete(done);
