@@ -767,6 +767,11 @@ export class RedisCluster {
     return salt ? { origin: origin || null, salt } : null;
   }
 
+  /** Which connection holds a role of the session now ('' or null: none, or no record). */
+  async currentHolder(code: string, role: 'customer' | 'agent'): Promise<Holder | null> {
+    return this.#run(() => this.#redis.hget(this.#key(code), role === 'customer' ? 'c' : 'a'));
+  }
+
   /** A random key all nodes share, made by the first that asks (SET NX): for asset grants when there is no cluster secret. */
   async sharedKey(name: string): Promise<Buffer> {
     const key = `${this.#prefix}key:${name}`;

@@ -733,7 +733,41 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
   }
 
   /** News from another node about a session with a party here. */
+  /**
+   * News from other nodes, handled in the order it came, session by session: `online` news may have to ask
+   * Redis first (see outdated), and the news after it waits for it.
+   */
+  const news = new Map<string, Promise<void>>();
   function onBusEvent(code: string, event: ClusterEvent) {
+    const handled = (news.get(code) ?? Promise.resolve()).then(() => onNews(code, event));
+    news.set(code, handled);
+    void handled.then(() => {
+      if (news.get(code) === handled) news.delete(code);
+    });
+  }
+
+  /**
+   * Whether `online` news is older than this node's own party of the role. The news is published as the
+   * other node took the role, but may arrive after this node took it back (a slow subscriber, a client
+   * that redialled elsewhere while Redis stalled): then Redis names the connection here, which must not be
+   * closed as replaced. Without an answer from Redis the news counts, as it always did.
+   */
+  async function outdated(code: string, role: Role, party: Conn): Promise<boolean> {
+    try {
+      return (await cluster!.currentHolder(code, role)) === holderOf(party);
+    } catch {
+      return false;
+    }
+  }
+
+  async function onNews(code: string, event: ClusterEvent) {
+    if (event.ev === 'online') {
+      const local = store.find(code)?.[event.role as Role];
+      if (local && (await outdated(code, event.role as Role, local))) return;
+      // Taken here again while Redis was asked: newer than the news too.
+      const now = store.find(code)?.[event.role as Role];
+      if (local && now && now !== local) return;
+    }
     const session = store.find(code);
     if (!session) return;
     if (event.ev === 'ended') {
