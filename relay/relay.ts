@@ -762,10 +762,11 @@ export function attachRelay(server: Server, options: RelayOptions = {}): Relay {
 
   async function onNews(code: string, event: ClusterEvent) {
     if (event.ev === 'online') {
-      const local = store.find(code)?.[event.role as Role];
-      if (local && (await outdated(code, event.role as Role, local))) return;
+      const { role } = event;
+      const local = store.find(code)?.[role];
+      if (local && (await outdated(code, role, local))) return;
       // Taken here again while Redis was asked: newer than the news too.
-      const now = store.find(code)?.[event.role as Role];
+      const now = store.find(code)?.[role];
       if (local && now && now !== local) return;
     }
     const session = store.find(code);
